@@ -1,0 +1,15 @@
+/**
+ * Persistent state behind a small {@link Store} interface over Deno KV.
+ *
+ * @example Open and use a store
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { openStore } from "./mod.ts";
+ * using store = await openStore(":memory:");
+ * await store.set(["k"], 1);
+ * deepEqual((await store.get(["k"])).value, 1);
+ * ```
+ *
+ * @module
+ */
+export { listAll, MAX_MUTATIONS_PER_COMMIT, openStore, type Store } from "./store.ts";
