@@ -1,0 +1,168 @@
+/**
+ * The shape of `config.toml` and its built-in defaults.
+ *
+ * Every section is a strict zod object (unknown keys are errors). A later issue adds a section
+ * by adding one entry to {@link CONFIG_SECTIONS} and its defaults to {@link DEFAULT_CONFIG}
+ * (the compiler insists on both), plus, when it holds walls or limits, a line in `merge.ts`.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const stringList = z.array(z.string());
+const nonNegative = z.number().nonnegative();
+const positiveInt = z.int().positive();
+
+/**
+ * One zod schema per `[section]`; keys are snake_case exactly as written in TOML.
+ *
+ * @example Validate one section on its own
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { CONFIG_SECTIONS } from "./schema.ts";
+ * ok(CONFIG_SECTIONS.workspace.safeParse({ mode: "guided", escape_policy: "deny" }).success);
+ * ok(!CONFIG_SECTIONS.workspace.safeParse({ mode: "yolo", escape_policy: "ask" }).success);
+ * ```
+ */
+export const CONFIG_SECTIONS = {
+  workspace: z.strictObject({
+    mode: z.enum(["safe", "guided", "autonomous"]),
+    escape_policy: z.enum(["ask", "deny"]),
+  }),
+  policy: z.strictObject({
+    blocked_commands: stringList,
+    denied_paths: stringList,
+    denied_hosts: stringList,
+    max_argument_bytes: positiveInt,
+    blocked_tools: stringList,
+    blocked_capsules: stringList,
+  }),
+  permissions: z.strictObject({ allow: stringList, ask: stringList, deny: stringList }),
+  budget: z.strictObject({
+    session_usd: nonNegative,
+    per_action_usd: nonNegative,
+    warn_at: z.number().gt(0).lte(1),
+  }),
+  approval: z.strictObject({ timeout_seconds: positiveInt, always_ttl_seconds: positiveInt }),
+  audit: z.strictObject({
+    checkpoint_every: positiveInt,
+    checkpoint_seconds: z.number().positive(),
+  }),
+  storage: z.strictObject({ kv_url: z.string() }),
+  model: z.strictObject({
+    provider: z.enum(["anthropic", "openai"]),
+    model: z.string().min(1),
+    api_key: z.string(),
+    api_url: z.string(),
+    max_tokens: positiveInt,
+    temperature: nonNegative,
+  }),
+  tools: z.strictObject({
+    sandbox: z.enum(["bwrap", "off"]),
+    bash_timeout_seconds: positiveInt.max(600),
+    output_limit_chars: positiveInt,
+  }),
+  capsules: z.strictObject({
+    require_hash: z.boolean(),
+    memory_mb: positiveInt.max(64),
+    timeout_seconds: positiveInt.max(30),
+  }),
+} as const;
+
+/** The section names, in file order. */
+export type ConfigSection = keyof typeof CONFIG_SECTIONS;
+
+/**
+ * The whole merged config: every section and every key present.
+ *
+ * @example Parse a full config
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { configSchema, DEFAULT_CONFIG } from "./schema.ts";
+ * equal(configSchema.parse(DEFAULT_CONFIG).budget.session_usd, 5);
+ * ```
+ */
+export const configSchema = z.strictObject(CONFIG_SECTIONS);
+
+/** The merged, validated config every other module receives. */
+export type AstridConfig = z.output<typeof configSchema>;
+
+/** What one layer (a file or the environment) may hold: any subset of any section. */
+export type ConfigLayerData = { [S in ConfigSection]?: Partial<AstridConfig[S]> };
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * The built-in defaults (frozen). Deny lists here are walls: no layer can remove them.
+ *
+ * @example Read a default
+ * ```ts
+ * import { equal, ok } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "./schema.ts";
+ * equal(DEFAULT_CONFIG.workspace.mode, "safe");
+ * ok(DEFAULT_CONFIG.policy.blocked_commands.includes("sudo"));
+ * ```
+ */
+export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
+  workspace: { mode: "safe", escape_policy: "ask" },
+  policy: {
+    blocked_commands: ["sudo", "su", "mkfs", "dd", "shutdown", "reboot", "rm -rf /", "chmod 777"],
+    denied_paths: ["/etc/**", "/boot/**", "/sys/**", "/proc/**", "/dev/**"],
+    denied_hosts: [],
+    max_argument_bytes: 1_048_576,
+    blocked_tools: [],
+    blocked_capsules: [],
+  },
+  permissions: { allow: [], ask: [], deny: [] },
+  budget: { session_usd: 5, per_action_usd: 1, warn_at: 0.8 },
+  approval: { timeout_seconds: 300, always_ttl_seconds: 3600 },
+  audit: { checkpoint_every: 256, checkpoint_seconds: 5 },
+  storage: { kv_url: "" },
+  model: {
+    provider: "anthropic",
+    model: "claude-sonnet-4-5",
+    api_key: "",
+    api_url: "",
+    max_tokens: 8192,
+    temperature: 1,
+  },
+  tools: { sandbox: "bwrap", bash_timeout_seconds: 120, output_limit_chars: 30000 },
+  capsules: { require_hash: true, memory_mb: 64, timeout_seconds: 30 },
+});
+
+/**
+ * A human description of what a key's schema accepts, e.g. `an integer`, `one of "a", "b"`.
+ *
+ * @example Describe a key
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { CONFIG_SECTIONS, describeExpected } from "./schema.ts";
+ * equal(describeExpected(CONFIG_SECTIONS.budget.shape.session_usd), "a number");
+ * equal(describeExpected(CONFIG_SECTIONS.workspace.shape.mode), 'one of "safe", "guided", "autonomous"');
+ * ```
+ */
+export function describeExpected(schema: z.ZodType): string {
+  const def = schema._zod.def;
+  switch (def.type) {
+    case "number":
+      return (schema as z.ZodNumber).format?.includes("int") ? "an integer" : "a number";
+    case "string":
+      return "a string";
+    case "boolean":
+      return "a boolean";
+    case "array":
+      return "a list of strings";
+    case "enum":
+      return "one of " + (schema as z.ZodEnum).options.map((o) => JSON.stringify(o)).join(", ");
+    case "object":
+      return "a table";
+    default:
+      return def.type;
+  }
+}

@@ -1,0 +1,48 @@
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { CONFIG_SECTIONS, configSchema, DEFAULT_CONFIG } from "./schema.ts";
+import { isClassified } from "./merge.ts";
+
+Deno.test("DEFAULT_CONFIG passes the full schema and holds the documented defaults", () => {
+  deepEqual(configSchema.parse(DEFAULT_CONFIG), DEFAULT_CONFIG);
+  equal(DEFAULT_CONFIG.workspace.escape_policy, "ask");
+  deepEqual(DEFAULT_CONFIG.policy.denied_paths, [
+    "/etc/**",
+    "/boot/**",
+    "/sys/**",
+    "/proc/**",
+    "/dev/**",
+  ]);
+  equal(DEFAULT_CONFIG.policy.max_argument_bytes, 1048576);
+  equal(DEFAULT_CONFIG.model.model, "claude-sonnet-4-5");
+  equal(DEFAULT_CONFIG.tools.output_limit_chars, 30000);
+  equal(DEFAULT_CONFIG.capsules.require_hash, true);
+});
+
+Deno.test("DEFAULT_CONFIG is deeply frozen so no caller can mutate the walls", () => {
+  throws(() => {
+    (DEFAULT_CONFIG.policy.blocked_commands as string[]).push("x");
+  }, TypeError);
+  throws(() => {
+    (DEFAULT_CONFIG.workspace as { mode: string }).mode = "autonomous";
+  }, TypeError);
+});
+
+Deno.test("every config key has a workspace rule (fail closed for new sections)", () => {
+  for (const [section, schema] of Object.entries(CONFIG_SECTIONS)) {
+    for (const key of Object.keys(schema.shape)) {
+      ok(isClassified(`${section}.${key}`), `${section}.${key} has no workspace rule`);
+    }
+  }
+});
+
+Deno.test("configSchema rejects out-of-range limits", () => {
+  const bad = structuredClone(DEFAULT_CONFIG);
+  bad.tools.bash_timeout_seconds = 601;
+  ok(!configSchema.safeParse(bad).success);
+  const bad2 = structuredClone(DEFAULT_CONFIG);
+  bad2.capsules.memory_mb = 65;
+  ok(!configSchema.safeParse(bad2).success);
+  const bad3 = structuredClone(DEFAULT_CONFIG);
+  bad3.budget.warn_at = 0;
+  ok(!configSchema.safeParse(bad3).success);
+});
