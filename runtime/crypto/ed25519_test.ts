@@ -1,0 +1,117 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import * as ed from "@noble/ed25519";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { canonicalBytes } from "./canonical.ts";
+import { signerFromSeed, verify } from "./ed25519.ts";
+import { fromHex, toHex } from "./encoding.ts";
+
+ed.hashes.sha512 = sha512;
+
+// RFC 8032 §7.1, TEST 1–3 (SECRET KEY is the 32-byte seed).
+const VECTORS = [
+  {
+    name: "TEST 1",
+    seed: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    publicKey: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    message: "",
+    signature: "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bac" +
+      "c61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+  },
+  {
+    name: "TEST 2",
+    seed: "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+    publicKey: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+    message: "72",
+    signature: "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e" +
+      "458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+  },
+  {
+    name: "TEST 3",
+    seed: "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+    publicKey: "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+    message: "af82",
+    signature: "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290" +
+      "ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+  },
+];
+
+const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
+
+// WebCrypto wants ArrayBuffer-backed views: copy into one.
+const buf = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
+
+async function webCryptoKeys(seed: Uint8Array): Promise<{ priv: CryptoKey; pub: CryptoKey }> {
+  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+  der.set(PKCS8_PREFIX);
+  der.set(seed, PKCS8_PREFIX.length);
+  const priv = await crypto.subtle.importKey("pkcs8", der, "Ed25519", false, ["sign"]);
+  der.fill(0);
+  const pub = await crypto.subtle.importKey(
+    "raw",
+    buf(signerFromSeed(seed).publicKey),
+    "Ed25519",
+    true,
+    ["verify"],
+  );
+  return { priv, pub };
+}
+
+for (const v of VECTORS) {
+  Deno.test(`signerFromSeed() reproduces RFC 8032 §7.1 ${v.name}`, () => {
+    const signer = signerFromSeed(fromHex(v.seed));
+    const message = fromHex(v.message);
+    equal(toHex(signer.publicKey), v.publicKey);
+    const sig = signer.sign(message);
+    equal(toHex(sig), v.signature);
+    ok(verify(fromHex(v.publicKey), message, fromHex(v.signature)));
+  });
+
+  Deno.test(`verify() rejects RFC 8032 ${v.name} with one bit flipped`, () => {
+    const sig = fromHex(v.signature);
+    sig[0]! ^= 1;
+    equal(verify(fromHex(v.publicKey), fromHex(v.message), sig), false);
+    const msg = new Uint8Array([...fromHex(v.message), 0]);
+    equal(verify(fromHex(v.publicKey), msg, fromHex(v.signature)), false);
+  });
+}
+
+Deno.test("node:crypto, @noble/ed25519 and WebCrypto sign a token byte-identically", async () => {
+  const seed = fromHex(VECTORS[2]!.seed);
+  const message = canonicalBytes("token", {
+    v: 1,
+    id: "00000000-0000-4000-8000-000000000001",
+    resource: "file:///ws/**",
+    permissions: ["read", "write"],
+  });
+  const native = signerFromSeed(seed).sign(message);
+  const noble = ed.sign(message, seed);
+  const { priv, pub } = await webCryptoKeys(seed);
+  const web = new Uint8Array(await crypto.subtle.sign("Ed25519", priv, buf(message)));
+  deepEqual(toHex(noble), toHex(native));
+  deepEqual(toHex(web), toHex(native));
+
+  const publicKey = signerFromSeed(seed).publicKey;
+  deepEqual(toHex(ed.getPublicKey(seed)), toHex(publicKey));
+  // Each implementation verifies the others' signatures, and refuses a tampered message.
+  ok(verify(publicKey, message, noble));
+  ok(verify(publicKey, message, web));
+  ok(ed.verify(native, message, publicKey));
+  ok(ed.verify(web, message, publicKey));
+  ok(await crypto.subtle.verify("Ed25519", pub, buf(native), buf(message)));
+  ok(await crypto.subtle.verify("Ed25519", pub, buf(noble), buf(message)));
+  const tampered = message.slice();
+  tampered[tampered.length - 2]! ^= 1;
+  equal(ed.verify(native, tampered, publicKey), false);
+  equal(await crypto.subtle.verify("Ed25519", pub, buf(native), buf(tampered)), false);
+  equal(verify(publicKey, tampered, web), false);
+});
+
+Deno.test("verify() returns false for keys and signatures of the wrong length", () => {
+  const v = VECTORS[0]!;
+  equal(
+    verify(fromHex(v.publicKey).subarray(0, 31), new Uint8Array(), fromHex(v.signature)),
+    false,
+  );
+  equal(verify(fromHex(v.publicKey), new Uint8Array(), fromHex(v.signature).subarray(1)), false);
+  equal(verify(new Uint8Array(32), new Uint8Array(), fromHex(v.signature)), false);
+});
