@@ -112,7 +112,18 @@ function deepFreeze<T>(value: T): T {
 export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
   workspace: { mode: "safe", escape_policy: "ask" },
   policy: {
-    blocked_commands: ["sudo", "su", "mkfs", "dd", "shutdown", "reboot", "rm -rf /", "chmod 777"],
+    blocked_commands: [
+      "sudo",
+      "su",
+      "doas",
+      "pkexec",
+      "mkfs",
+      "dd",
+      "shutdown",
+      "reboot",
+      "rm -rf /",
+      "chmod 777",
+    ],
     denied_paths: ["/etc/**", "/boot/**", "/sys/**", "/proc/**", "/dev/**"],
     denied_hosts: [],
     max_argument_bytes: 1_048_576,

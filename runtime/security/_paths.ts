@@ -1,0 +1,247 @@
+/**
+ * Private path canonicalisation and confined opening (re-exported by workspace.ts).
+ *
+ * Symlinks are resolved component by component with realpath, the way the kernel walks a
+ * path, so `ws/link/../x` follows `link` before `..` applies. A not-yet-existing tail is
+ * appended to its deepest existing (real) ancestor; a dangling symlink is followed by hand.
+ *
+ * @module
+ */
+
+/**
+ * Longest accepted path, in UTF-8 bytes (Linux PATH_MAX).
+ *
+ * @example
+ * ```ts
+ * import { rejects } from "node:assert/strict";
+ * import { canonicalizePath, MAX_PATH_BYTES } from "./_paths.ts";
+ * await rejects(canonicalizePath("/" + "a".repeat(MAX_PATH_BYTES), "/"), /bytes/);
+ * ```
+ */
+export const MAX_PATH_BYTES = 4096;
+/** Most symlinks followed by hand in one path (Linux uses 40). */
+const MAX_LINKS = 40;
+
+// C0 and DEL, C1, bidi embeddings/overrides/isolates and marks, zero-width characters, BOM.
+// deno-lint-ignore no-control-regex -- rejecting control characters is the point
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
+
+/**
+ * A path that cannot be used: malformed input, a symlink loop, or an escape from a root.
+ *
+ * @example Callers match on the code
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { PathError } from "./_paths.ts";
+ * equal(new PathError("Cannot use path: x").code, "PATH");
+ * ```
+ */
+export class PathError extends Error {
+  /** Stable code for callers to match on. */
+  readonly code = "PATH";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PathError";
+  }
+}
+
+function validate(input: unknown, what: string): string {
+  if (typeof input !== "string") {
+    throw new PathError(`Cannot use ${what}: current value is ${typeof input}, not a string`);
+  }
+  if (input === "") throw new PathError(`Cannot use ${what}: current value is empty`);
+  const bad = FORBIDDEN.exec(input);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    const kind = code === "0000" ? "a NUL byte" : `the invisible or control character U+${code}`;
+    throw new PathError(`Cannot use ${what}: it holds ${kind}`);
+  }
+  const bytes = new TextEncoder().encode(input).length;
+  if (bytes > MAX_PATH_BYTES) {
+    throw new PathError(
+      `Cannot use ${what}: current length is ${bytes} bytes, over ${MAX_PATH_BYTES}`,
+    );
+  }
+  return input.normalize("NFC");
+}
+
+function join(base: string, name: string): string {
+  return base === "/" ? `/${name}` : `${base}/${name}`;
+}
+
+function parent(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/**
+ * True when `path` is `root` or below it (both canonical). `/ws-evil` is not inside `/ws`.
+ *
+ * @example Boundaries are segment-aware
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { isWithin } from "./_paths.ts";
+ * ok(isWithin("/ws/a", "/ws"));
+ * ok(!isWithin("/ws-evil/a", "/ws"));
+ * ```
+ */
+export function isWithin(path: string, root: string): boolean {
+  if (root === "/") return path.startsWith("/");
+  return path === root || path.startsWith(root + "/");
+}
+
+/**
+ * Canonicalises `input` (relative to the absolute `cwd`): rejects control, bidi and
+ * zero-width characters and over-long paths with `PathError`, NFC-normalises, resolves every
+ * existing component's symlinks, and appends a not-yet-existing tail to its real ancestor.
+ *
+ * @example Dot segments and symlinks are resolved
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { canonicalizePath } from "./_paths.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * equal(await canonicalizePath("a/../b/new.txt", dir), `${dir}/b/new.txt`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function canonicalizePath(input: string, cwd: string): Promise<string> {
+  const path = validate(input, "path");
+  const base0 = validate(cwd, "cwd");
+  if (!path.startsWith("/") && !base0.startsWith("/")) {
+    throw new PathError(`Cannot resolve path: cwd "${cwd}" is not absolute`);
+  }
+  const full = path.startsWith("/") ? path : `${base0}/${path}`;
+  const queue = full.split("/").filter((s) => s !== "");
+  let base = "/";
+  const pending: string[] = [];
+  let links = 0;
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (name === ".") continue;
+    if (name === "..") {
+      // `base` is already real, so its lexical parent is the kernel's `..`.
+      if (pending.length > 0) pending.pop();
+      else base = parent(base);
+      continue;
+    }
+    if (pending.length > 0) {
+      pending.push(name);
+      continue;
+    }
+    const candidate = join(base, name);
+    try {
+      base = await Deno.realPath(candidate);
+      continue;
+    } catch (e) {
+      if (e instanceof Deno.errors.FilesystemLoop) {
+        throw new PathError(`Cannot resolve path ${input}: symlink loop at ${candidate}`, {
+          cause: e,
+        });
+      }
+      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) {
+        throw new PathError(`Cannot resolve path ${input}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const info = await Deno.lstat(candidate).catch(() => undefined);
+    if (info?.isSymlink) {
+      // A dangling symlink: writing through it would create its target, so follow it.
+      if (++links > MAX_LINKS) {
+        throw new PathError(`Cannot resolve path ${input}: symlink loop at ${candidate}`);
+      }
+      const target = validate(await Deno.readLink(candidate), "symlink target");
+      if (target.startsWith("/")) base = "/";
+      queue.unshift(...target.split("/").filter((s) => s !== ""));
+      continue;
+    }
+    pending.push(name);
+  }
+  const result = pending.reduce(join, base);
+  return validate(result, "resolved path");
+}
+
+/**
+ * Test seams for openConfined's race checks (private).
+ *
+ * @example
+ * ```ts
+ * import type { OpenHooks } from "./_paths.ts";
+ * const hooks: OpenHooks = { beforeOpen: () => Promise.resolve() };
+ * void hooks;
+ * ```
+ */
+export interface OpenHooks {
+  beforeOpen?: () => Promise<void>;
+  afterOpen?: () => Promise<void>;
+}
+
+/**
+ * Opens `path` only if it is inside `root`, re-canonicalising right before opening and
+ * verifying after opening (realpath inside root, and the opened file's inode is the one the
+ * path names now) so a symlink swapped in after the check is refused. `truncate` is applied
+ * only after verification.
+ *
+ * @example Escapes are refused
+ * ```ts
+ * import { rejects } from "node:assert/strict";
+ * import { openConfined } from "./_paths.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/a.txt`, "hi");
+ * (await openConfined("a.txt", root, { read: true })).close();
+ * await rejects(openConfined("../../../../etc/passwd", root, { read: true }), /outside/);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export function openConfined(
+  path: string,
+  root: string,
+  options: Deno.OpenOptions,
+): Promise<Deno.FsFile> {
+  return openConfinedWith(path, root, options, {});
+}
+
+/**
+ * openConfined with test seams (private).
+ *
+ * @example The hook runs between the check and the open
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openConfinedWith } from "./_paths.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/a`, "x");
+ * let ran = false;
+ * (await openConfinedWith("a", root, { read: true }, { beforeOpen: async () => { ran = true; } })).close();
+ * equal(ran, true);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function openConfinedWith(
+  path: string,
+  root: string,
+  options: Deno.OpenOptions,
+  hooks: OpenHooks,
+): Promise<Deno.FsFile> {
+  const realRoot = await canonicalizePath(root, "/");
+  const target = await canonicalizePath(path, realRoot);
+  if (!isWithin(target, realRoot)) {
+    throw new PathError(`Cannot open ${path}: it resolves to ${target}, outside ${realRoot}`);
+  }
+  await hooks.beforeOpen?.();
+  const file = await Deno.open(target, { ...options, truncate: false });
+  try {
+    await hooks.afterOpen?.();
+    const opened = await file.stat();
+    const real = await Deno.realPath(target);
+    if (!isWithin(real, realRoot)) {
+      throw new PathError(`Cannot open ${path}: it was swapped to ${real}, outside ${realRoot}`);
+    }
+    const named = await Deno.stat(real);
+    if (opened.ino === null || opened.ino !== named.ino || opened.dev !== named.dev) {
+      throw new PathError(`Cannot open ${path}: the file changed while it was being opened`);
+    }
+    if (options.truncate) await file.truncate(0);
+    return file;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
