@@ -1,0 +1,201 @@
+/**
+ * One tool call, start to finish: parse the arguments, classify the call into Actions, pass
+ * each through the interceptor, run the tool in its executor with exactly the grants that were
+ * allowed, and audit the outcome. The result is labelled untrusted.
+ *
+ * @module
+ */
+import { type Action, describeAction } from "../security/action.ts";
+import type { ApprovalAnswer, Provenance } from "../security/approval.ts";
+import type { Allowed, DenyCode, SecurityInterceptor } from "../security/interceptor.ts";
+import { builtinTool } from "./registry.ts";
+import { FileExecutor } from "./file_executor.ts";
+import { BashExecutor } from "./bash_executor.ts";
+import { type ShellRunner, type SubAgentRunner, type ToolContext, ToolError } from "./types.ts";
+import type { ToolResult } from "./types.ts";
+
+/** The executors and per-session state one session's tool calls share. */
+export interface ToolSession {
+  /** Mutable: `bash` updates `cwd`. */
+  readonly ctx: ToolContext;
+  /** The Worker-backed executor for the workspace alone; escapes get a narrower copy. */
+  readonly files: FileExecutor;
+  readonly shell: ShellRunner;
+  readonly subAgent?: SubAgentRunner;
+}
+
+/** Per-call options. */
+export interface InvokeOptions {
+  /** The human's answer given up front (`--approve`, or a queued approval). */
+  readonly answer?: ApprovalAnswer | undefined;
+  /** Where the arguments came from. */
+  readonly provenance?: Provenance | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What happened to a tool call. */
+export type InvokeOutcome =
+  | {
+    readonly status: "ok";
+    readonly result: ToolResult;
+    readonly proofs: readonly string[];
+    /** Tool output is always untrusted input for the model. */
+    readonly trust: "untrusted";
+  }
+  | {
+    readonly status: "denied";
+    readonly code: DenyCode;
+    readonly reason: string;
+    readonly summary: string;
+    readonly auditSeq: number | null;
+  }
+  | {
+    readonly status: "deferred";
+    readonly id: string;
+    readonly reason: string;
+    readonly summary: string;
+  }
+  | { readonly status: "error"; readonly code: string; readonly message: string };
+
+/** The deferred-queue payload of a tool call. */
+export interface ToolCallPayload {
+  readonly tool: string;
+  readonly args: unknown;
+  readonly cwd: string;
+}
+
+/** Runs one built-in tool call through the interceptor and its executor. */
+export async function invokeTool(
+  interceptor: SecurityInterceptor,
+  session: ToolSession,
+  name: string,
+  rawArgs: unknown,
+  opts: InvokeOptions = {},
+): Promise<InvokeOutcome> {
+  const tool = builtinTool(name);
+  if (!tool) {
+    return { status: "error", code: "UNKNOWN_TOOL", message: `Cannot call ${name}: no such tool` };
+  }
+  let args: unknown;
+  try {
+    args = tool.parse(rawArgs);
+  } catch (err) {
+    return { status: "error", code: "INVALID_ARGS", message: (err as Error).message };
+  }
+  const argumentBytes = new TextEncoder().encode(JSON.stringify(rawArgs) ?? "").length;
+  let actions: Action[];
+  try {
+    actions = await tool.classify(args, session.ctx);
+  } catch (err) {
+    const denied = await interceptor.refuseCall(name, (err as Error).message, { argumentBytes });
+    return { ...denied, status: "denied", summary: `${name} call` };
+  }
+
+  const payload: ToolCallPayload = { tool: name, args: rawArgs, cwd: session.ctx.cwd };
+  const allowed: { action: Action; decision: Allowed }[] = [];
+  const releaseAll = async (detail: string) => {
+    for (const a of allowed) await a.decision.complete({ ok: false, detail });
+  };
+  for (const action of actions) {
+    const decision = await interceptor.intercept(action, {
+      tool: name,
+      provenance: opts.provenance,
+      argumentBytes,
+      execution: { executor: "tool", payload },
+      answer: opts.answer,
+      signal: opts.signal,
+    });
+    if (decision.outcome === "allowed") {
+      allowed.push({ action, decision });
+      continue;
+    }
+    await releaseAll(`not run: another action of the call was ${decision.outcome}`);
+    return decision.outcome === "denied"
+      ? {
+        status: "denied",
+        code: decision.code,
+        reason: decision.reason,
+        summary: summaryOf(action),
+        auditSeq: decision.auditSeq,
+      }
+      : {
+        status: "deferred",
+        id: decision.id,
+        reason: decision.reason,
+        summary: summaryOf(action),
+      };
+  }
+
+  const root = session.ctx.workspaceRoot;
+  const outside = (p: string) =>
+    p !== root && !p.startsWith(root.endsWith("/") ? root : `${root}/`);
+  const readEscapes = actions.flatMap((a) =>
+    a.kind === "file_read" && outside(a.path) ? [a.path] : []
+  );
+  const writeEscapes = actions.flatMap((a) =>
+    (a.kind === "file_write" || a.kind === "file_delete") && outside(a.path) ? [a.path] : []
+  );
+  const files = readEscapes.length || writeEscapes.length
+    ? session.files.withGrants({ readEscapes, writeEscapes })
+    : session.files;
+  try {
+    const result = await tool.run(args, session.ctx, {
+      files,
+      shell: session.shell,
+      ...(session.subAgent ? { subAgent: session.subAgent } : {}),
+    }, { allowNetwork: actions.some((a) => a.kind === "network_request") });
+    for (const a of allowed) {
+      await a.decision.complete({
+        ok: !result.isError,
+        detail: { exitCode: result.exitCode ?? null, truncatedChars: result.truncatedChars ?? 0 },
+      });
+    }
+    return {
+      status: "ok",
+      result,
+      proofs: allowed.map((a) => a.decision.proof),
+      trust: "untrusted",
+    };
+  } catch (err) {
+    const code = err instanceof ToolError ? err.code : "EXECUTOR_FAILED";
+    const message = (err as Error).message;
+    for (const a of allowed) await a.decision.complete({ ok: false, detail: { code, message } });
+    return { status: "error", code, message };
+  } finally {
+    if (files !== session.files) files.close();
+  }
+}
+
+function summaryOf(action: Action): string {
+  try {
+    return describeAction(action).summary;
+  } catch {
+    return action.kind;
+  }
+}
+
+/** Options for {@link createToolSession}. */
+export interface ToolSessionOptions {
+  readonly workspaceRoot: string;
+  readonly sessionId: string;
+  /** The `bash` working directory to resume from (default: the workspace root). */
+  readonly cwd?: string | undefined;
+  readonly sandbox: "bwrap" | "off";
+  readonly outputLimitChars: number;
+  readonly subAgent?: SubAgentRunner;
+}
+
+/** Creates the executors for one session's tool calls. Close `files` when done. */
+export async function createToolSession(opts: ToolSessionOptions): Promise<ToolSession> {
+  const root = opts.workspaceRoot;
+  const inside = opts.cwd && (opts.cwd === root || opts.cwd.startsWith(`${root}/`));
+  return {
+    ctx: { workspaceRoot: root, sessionId: opts.sessionId, cwd: inside ? opts.cwd! : root },
+    files: FileExecutor.create({ root, maxOutputChars: opts.outputLimitChars }),
+    shell: await BashExecutor.create({
+      sandbox: opts.sandbox,
+      maxOutputChars: opts.outputLimitChars,
+    }),
+    ...(opts.subAgent ? { subAgent: opts.subAgent } : {}),
+  };
+}

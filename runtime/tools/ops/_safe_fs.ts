@@ -1,0 +1,156 @@
+/**
+ * Open-then-verify: the check below Deno's permissions. Deno checks a path lexically, so a
+ * symlink inside the workspace could still lead out of it; every file is opened first, then the
+ * real path of what was named is checked against the allowed roots and its inode compared with
+ * the opened handle's, so a symlink swapped in between check and use is caught.
+ *
+ * Limit: a hard link to an outside file is indistinguishable from a file (Linux's
+ * `protected_hardlinks` stops users from linking files they do not own).
+ *
+ * @module
+ */
+import { ToolError } from "../types.ts";
+
+/** The canonical roots the Worker may read and write. */
+export interface Roots {
+  /** Canonical paths readable (files or folders). */
+  readonly read: readonly string[];
+  /** Canonical paths writable (files or folders). */
+  readonly write: readonly string[];
+}
+
+/** True when canonical `path` is one of `roots` or lies below one. */
+export function insideRoots(path: string, roots: readonly string[]): boolean {
+  return roots.some((r) => path === r || path.startsWith(r.endsWith("/") ? r : `${r}/`));
+}
+
+/** Throws NOT_CAPABLE unless the real path of `path` lies inside `roots`; returns it. */
+export async function verifiedRealPath(
+  path: string,
+  roots: readonly string[],
+  verb: string,
+): Promise<string> {
+  const real = await Deno.realPath(path);
+  if (!insideRoots(real, roots)) {
+    throw new ToolError(
+      "NOT_CAPABLE",
+      `Cannot ${verb} ${path}: it resolves to ${real}, outside the allowed paths`,
+    );
+  }
+  return real;
+}
+
+/** Verifies that the opened `file` is the real, allowed file named by `path`. */
+export async function verifyOpened(
+  file: Deno.FsFile,
+  path: string,
+  roots: readonly string[],
+  verb: string,
+): Promise<string> {
+  const opened = await file.stat();
+  const real = await verifiedRealPath(path, roots, verb);
+  const named = await Deno.stat(real);
+  if (opened.ino !== named.ino || opened.dev !== named.dev) {
+    throw new ToolError(
+      "NOT_CAPABLE",
+      `Cannot ${verb} ${path}: the file changed between opening and checking`,
+    );
+  }
+  return real;
+}
+
+/** Opens `path` for reading, verified; the caller closes the handle. */
+export async function openForRead(path: string, roots: Roots, verb = "read"): Promise<Deno.FsFile> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const info = await file.stat();
+    if (info.isDirectory) {
+      throw new ToolError("INVALID_ARGS", `Cannot ${verb} ${path}: it is a directory`);
+    }
+    await verifyOpened(file, path, roots.read, verb);
+    return file;
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+}
+
+/** Reads every byte of an open file, refusing more than `maxBytes`. */
+export async function readAllFrom(file: Deno.FsFile, path: string, maxBytes: number) {
+  const size = (await file.stat()).size;
+  if (size > maxBytes) {
+    throw new ToolError(
+      "TOO_LARGE",
+      `Cannot read ${path}: it is ${size} bytes, more than the ${maxBytes}-byte limit`,
+    );
+  }
+  const buf = new Uint8Array(size);
+  let off = 0;
+  while (off < size) {
+    const n = await file.read(buf.subarray(off));
+    if (n === null) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/**
+ * Opens `path` for writing without truncating, creating it (and missing parent folders) inside
+ * the write roots. An existing file is verified before the caller truncates it; a new file is
+ * created with O_EXCL, which never follows a symlink.
+ */
+export async function openForWrite(
+  path: string,
+  roots: Roots,
+  opts: { create: boolean; read?: boolean },
+): Promise<{ file: Deno.FsFile; created: boolean }> {
+  let exists = true;
+  try {
+    await Deno.lstat(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    exists = false;
+  }
+  if (!exists && !opts.create) {
+    throw new ToolError("NOT_FOUND", `Cannot edit ${path}: it does not exist`);
+  }
+  if (!exists) await makeParents(path, roots);
+  const file = await Deno.open(path, {
+    read: opts.read ?? false,
+    write: true,
+    ...(exists ? {} : { createNew: true }),
+  });
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new ToolError("INVALID_ARGS", `Cannot write ${path}: not a file`);
+    await verifyOpened(file, path, roots.write, "write");
+    return { file, created: !exists };
+  } catch (err) {
+    file.close();
+    if (!exists) await Deno.remove(path).catch(() => {});
+    throw err;
+  }
+}
+
+async function makeParents(path: string, roots: Roots): Promise<void> {
+  const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+  // Find the nearest existing ancestor and verify it before creating anything below it.
+  let existing = parent;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      await Deno.lstat(existing);
+      break;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      missing.unshift(existing);
+      existing = existing.slice(0, existing.lastIndexOf("/")) || "/";
+    }
+  }
+  await verifiedRealPath(existing, roots.write, "create a folder in");
+  for (const dir of missing) {
+    await Deno.mkdir(dir);
+    await verifiedRealPath(dir, roots.write, "create a folder in");
+  }
+  await verifiedRealPath(parent, roots.write, "write into");
+}

@@ -1,0 +1,81 @@
+/**
+ * The file executor's Worker entry. It runs with Deno permissions narrowed to the workspace and
+ * the approved escapes (no net, run, ffi, sys or import; env only for `TINYGLOBBY_DEBUG`, which
+ * tinyglobby reads when loaded). Module loading needs no read permission in Deno, so no source
+ * folder is granted.
+ *
+ * Protocol (postMessage, in order): first `{type:"init", roots}`, then any number of
+ * `{type:"call", id, tool, args}`; each call is answered with `{id, ok:true, output}` or
+ * `{id, ok:false, error:{code, message}}`.
+ *
+ * @module
+ */
+import { isToolErrorCode, ToolError, type ToolErrorCode } from "../types.ts";
+import type { Roots } from "./_safe_fs.ts";
+import { editFileOp } from "./edit_file.ts";
+import { globOp } from "./glob.ts";
+import { grepOp } from "./grep.ts";
+import { listDirectoryOp } from "./list_directory.ts";
+import { readFileOp } from "./read_file.ts";
+import { writeFileOp } from "./write_file.ts";
+
+/** A message to the Worker. */
+export type WorkerRequest =
+  | { readonly type: "init"; readonly roots: Roots }
+  | { readonly type: "call"; readonly id: number; readonly tool: string; readonly args: unknown };
+
+/** A message from the Worker. */
+export type WorkerResponse =
+  | { readonly id: number; readonly ok: true; readonly output: string }
+  | {
+    readonly id: number;
+    readonly ok: false;
+    readonly error: { readonly code: ToolErrorCode; readonly message: string };
+  };
+
+const OPS: Readonly<Record<string, (raw: unknown, roots: Roots) => Promise<string>>> = {
+  read_file: readFileOp,
+  write_file: writeFileOp,
+  edit_file: editFileOp,
+  glob: globOp,
+  grep: grepOp,
+  list_directory: listDirectoryOp,
+};
+
+/** Maps any thrown value to a coded, cloneable error. */
+export function toWireError(err: unknown): { code: ToolErrorCode; message: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ToolError && isToolErrorCode(err.code)) return { code: err.code, message };
+  if (err instanceof Deno.errors.NotCapable) return { code: "NOT_CAPABLE", message };
+  if (err instanceof Deno.errors.NotFound) return { code: "NOT_FOUND", message };
+  if (err instanceof TypeError) return { code: "INVALID_ARGS", message };
+  return { code: "IO", message };
+}
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+  postMessage(message: WorkerResponse): void;
+}
+
+function main(scope: WorkerScope): void {
+  let roots: Roots | undefined;
+  scope.onmessage = async (e) => {
+    const msg = e.data;
+    if (msg.type === "init") {
+      roots ??= { read: [...msg.roots.read], write: [...msg.roots.write] }; // set once, never widened
+      return;
+    }
+    try {
+      const op = OPS[msg.tool];
+      if (!op) throw new ToolError("INVALID_ARGS", `Cannot run ${msg.tool}: no such file tool`);
+      if (!roots) throw new ToolError("EXECUTOR_FAILED", "Cannot run: the worker has no roots");
+      scope.postMessage({ id: msg.id, ok: true, output: await op(msg.args, roots) });
+    } catch (err) {
+      scope.postMessage({ id: msg.id, ok: false, error: toWireError(err) });
+    }
+  };
+}
+
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+  main(globalThis as unknown as WorkerScope);
+}
