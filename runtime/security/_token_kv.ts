@@ -24,21 +24,6 @@ export interface TokenState {
   rejected: RejectedToken[];
 }
 
-// Two KV handles on one SQLite file (two processes, or two opens in one) can meet a busy
-// lock; the commit did not happen, so it is retried a few times before the error is raised.
-async function commitRetrying(
-  build: () => Deno.AtomicOperation,
-): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await build().commit();
-    } catch (err) {
-      if (attempt >= 8 || !/database is locked|busy/i.test(String(err))) throw err;
-      await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
-    }
-  }
-}
-
 /** Reads revocations, used ids and shape-checked persistent tokens. */
 export async function readTokenState(store: Store): Promise<TokenState> {
   const state: TokenState = {
@@ -74,12 +59,11 @@ export async function persistToken(
   t: CapabilityToken,
 ): Promise<"stored" | "revoked" | "conflict"> {
   const key = ["tokens", t.id];
-  const result = await commitRetrying(() =>
-    store.atomic()
-      .check({ key: ["tokens_revoked", t.id], versionstamp: null })
-      .check({ key, versionstamp: null })
-      .set(key, { ...t, permissions: [...t.permissions] })
-  );
+  const result = await store.atomic()
+    .check({ key: ["tokens_revoked", t.id], versionstamp: null })
+    .check({ key, versionstamp: null })
+    .set(key, { ...t, permissions: [...t.permissions] })
+    .commit();
   if (result.ok) return "stored";
   if ((await store.get(["tokens_revoked", t.id])).versionstamp !== null) return "revoked";
   const existing = parseToken((await store.get(key)).value);
@@ -89,8 +73,6 @@ export async function persistToken(
 /** Atomically marks a single-use id as used; true only for the one call that did it. */
 export async function markUsed(store: Store, id: string, at: number): Promise<boolean> {
   const key = ["tokens_used", id];
-  const result = await commitRetrying(() =>
-    store.atomic().check({ key, versionstamp: null }).set(key, { at })
-  );
+  const result = await store.atomic().check({ key, versionstamp: null }).set(key, { at }).commit();
   return result.ok;
 }

@@ -152,7 +152,10 @@ Deno.test("Allow Always mints a token linked to its audit entry; the next identi
   equal((second as { proof: string }).proof, `token:${tokenId}`);
   equal(frontend.asked.length, 1);
   // A different command is not covered: git status never covers git push.
-  const other = await gate.interceptor.intercept({ kind: "execute_command", argv: ["npm", "publish"] });
+  const other = await gate.interceptor.intercept({
+    kind: "execute_command",
+    argv: ["npm", "publish"],
+  });
   equal(other.outcome, "deferred");
   // A new session in the same workspace is covered too (persistent scope).
   const later = await h.gate(null, undefined, "s2");
@@ -184,7 +187,10 @@ Deno.test("[permissions] allow is a standing grant audited as rule:<pattern>; as
     c.permissions.allow = ["exec://git status"];
     c.permissions.ask = [`file://${h.ws}/secrets/**`];
   });
-  const allowed = await gate.interceptor.intercept({ kind: "execute_command", argv: ["git", "status"] });
+  const allowed = await gate.interceptor.intercept({
+    kind: "execute_command",
+    argv: ["git", "status"],
+  });
   equal((allowed as { proof: string }).proof, "rule:exec://git status");
   const entry = await h.audit.get((allowed as { auditSeq: number }).auditSeq);
   equal(entry?.proof, "rule:exec://git status");
@@ -271,7 +277,10 @@ Deno.test("intercept() fails closed when the audit write fails", async () => {
     store: h.store,
     signer: signerFromSeed(generateSeed()),
     audit: { append: () => Promise.reject(new Error("disk full")) },
-    config: { ...structuredClone(DEFAULT_CONFIG), workspace: { mode: "autonomous", escape_policy: "ask" } },
+    config: {
+      ...structuredClone(DEFAULT_CONFIG),
+      workspace: { mode: "autonomous", escape_policy: "ask" },
+    },
     workspaceRoot: h.ws,
     workspaceId: "w",
     sessionId: "s",
@@ -287,7 +296,9 @@ Deno.test("intercept() fails closed when the audit write fails", async () => {
 Deno.test("intercept() denies a malformed action and audits it", async () => {
   const h = await harness();
   const gate = await h.gate(null);
-  const d = await gate.interceptor.intercept({ kind: "file_read", path: "relative/../x" } as Action);
+  const d = await gate.interceptor.intercept(
+    { kind: "file_read", path: "relative/../x" } as Action,
+  );
   equal((d as { code?: string }).code, "MALFORMED");
   ok((d as Decision).auditSeq !== null);
   await h.close();

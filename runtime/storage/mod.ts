@@ -12,4 +12,10 @@
  *
  * @module
  */
-export { listAll, MAX_MUTATIONS_PER_COMMIT, openStore, type Store } from "./store.ts";
+export {
+  listAll,
+  MAX_MUTATIONS_PER_COMMIT,
+  openStore,
+  retryWhileLocked,
+  type Store,
+} from "./store.ts";

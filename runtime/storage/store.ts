@@ -43,7 +43,80 @@ export async function openStore(location: string): Promise<Store> {
     const dir = location.replace(/\/[^/]*$/, "");
     if (dir && dir !== location) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   }
-  return await Deno.openKv(location);
+  return new LockRetryingStore(await Deno.openKv(location));
+}
+
+const LOCKED = /database is locked|database table is locked|SQLITE_BUSY/i;
+const MAX_ATTEMPTS = 20;
+
+/**
+ * Runs `op`, retrying with jittered backoff while SQLite reports a busy lock. Two handles on one
+ * file (two processes, or two opens in one) meet such locks under concurrent commits; a failed
+ * commit did not happen, so trying it again is safe. Any other error is raised at once.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { retryWhileLocked } from "./store.ts";
+ * let calls = 0;
+ * const value = await retryWhileLocked(() => {
+ *   calls++;
+ *   if (calls < 3) throw new TypeError("database is locked");
+ *   return Promise.resolve("done");
+ * });
+ * equal(value, "done");
+ * equal(calls, 3);
+ * ```
+ */
+export async function retryWhileLocked<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !LOCKED.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100, attempt * 4) + Math.random() * 8));
+    }
+  }
+}
+
+/** Deno KV with busy-lock retries on every write and point read. */
+class LockRetryingStore implements Store {
+  #kv: Deno.Kv;
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+  get<T = unknown>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
+    return retryWhileLocked(() => this.#kv.get<T>(key));
+  }
+  getMany<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: Deno.KvKey }],
+  ): Promise<{ [K in keyof T]: Deno.KvEntryMaybe<T[K]> }> {
+    return retryWhileLocked(() => this.#kv.getMany<T>(keys));
+  }
+  set(key: Deno.KvKey, value: unknown): Promise<Deno.KvCommitResult> {
+    return retryWhileLocked(() => this.#kv.set(key, value));
+  }
+  delete(key: Deno.KvKey): Promise<void> {
+    return retryWhileLocked(() => this.#kv.delete(key));
+  }
+  list<T = unknown>(
+    selector: Deno.KvListSelector,
+    options?: Deno.KvListOptions,
+  ): Deno.KvListIterator<T> {
+    return this.#kv.list<T>(selector, options);
+  }
+  atomic(): Deno.AtomicOperation {
+    const op = this.#kv.atomic();
+    const commit = op.commit.bind(op);
+    op.commit = () => retryWhileLocked(commit);
+    return op;
+  }
+  close(): void {
+    this.#kv.close();
+  }
+  [Symbol.dispose](): void {
+    this.#kv.close();
+  }
 }
 
 /**

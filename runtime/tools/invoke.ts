@@ -76,17 +76,15 @@ export async function invokeTool(
   if (!tool) {
     return { status: "error", code: "UNKNOWN_TOOL", message: `Cannot call ${name}: no such tool` };
   }
-  let args: unknown;
-  try {
-    args = tool.parse(rawArgs);
-  } catch (err) {
-    return { status: "error", code: "INVALID_ARGS", message: (err as Error).message };
-  }
   const argumentBytes = new TextEncoder().encode(JSON.stringify(rawArgs) ?? "").length;
+  let args: unknown;
   let actions: Action[];
   try {
+    args = tool.parse(rawArgs);
     actions = await tool.classify(args, session.ctx);
   } catch (err) {
+    // Arguments that cannot even be classified (a NUL byte, a bad type) never reach a tool,
+    // and the attempt is on the record.
     const denied = await interceptor.refuseCall(name, (err as Error).message, { argumentBytes });
     return { ...denied, status: "denied", summary: `${name} call` };
   }

@@ -1,0 +1,47 @@
+/**
+ * The audit log: append-only, hash-chained entries (BLAKE3 over ACE-1) with signed
+ * checkpoints, group commit over Deno KV, verification that names the first bad position, and
+ * a JSONL export that can be verified offline.
+ *
+ * @example Append, export and verify offline
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { openStore } from "../storage/mod.ts";
+ * import { AuditLog, verifyExport, writeExport } from "./mod.ts";
+ * using store = await openStore(":memory:");
+ * const signer = signerFromSeed(generateSeed());
+ * const log = await AuditLog.open(store, signer);
+ * await log.append({
+ *   sessionId: "s1",
+ *   action: { kind: "execute_command", resource: "exec://git status", summary: "git status" },
+ *   decision: "allowed",
+ *   proof: "rule:exec://git status",
+ * });
+ * await log.close();
+ * let text = "";
+ * await writeExport(store, signer.publicKey, (line) => void (text += line + "\n"));
+ * deepEqual(verifyExport(text, signer.publicKey).ok, true);
+ * ```
+ *
+ * @module
+ */
+export {
+  type AuditAction,
+  type AuditDecision,
+  type AuditEntry,
+  type AuditInput,
+  type AuditListOptions,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditStats,
+} from "./log.ts";
+export {
+  type Checkpoint,
+  checkpointBytes,
+  type CheckpointProblem,
+  signCheckpoint,
+  verifyCheckpoint,
+} from "./checkpoint.ts";
+export { AuditIntegrityError, verifyChain, type VerifyReport, verifyStore } from "./verify.ts";
+export { EXPORT_FORMAT, parseExport, verifyExport, writeExport } from "./export.ts";

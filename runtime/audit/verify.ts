@@ -1,0 +1,263 @@
+/**
+ * Offline and in-store verification of the audit chain.
+ *
+ * Order (fail at the first problem, like a JWS verifier: key and signature before payload):
+ * 1. every checkpoint: shape, key equals the trusted key (`WRONG_KEY`), signature
+ *    (`BAD_CHECKPOINT`), strictly increasing sizes;
+ * 2. every entry in the order given: shape (`MALFORMED`), seq equals its position (`DELETED` when
+ *    the expected seq is absent, `REORDERED` when it appears elsewhere), its own hash (`EDITED`),
+ *    the link to the previous hash (`EDITED`), and the checkpoint head at that size (`EDITED`);
+ * 3. a checkpoint larger than the number of entries (`TRUNCATED`).
+ *
+ * `firstBad.position` is 1-based: the entry's position in the list given for entry problems and
+ * `TRUNCATED` (the first missing position), the checkpoint's position for checkpoint problems.
+ * `firstBad.seq` is the seq expected at that position (for checkpoint problems: its size).
+ *
+ * Entries appended after the last checkpoint are chained but not signed: cutting them off is
+ * only detectable through the store's head record. That is why checkpoints are frequent.
+ *
+ * @module
+ */
+import type { Store } from "../storage/mod.ts";
+import { entryShapeProblem, GENESIS_HASH, hashBody, hashEntry } from "./_chain.ts";
+import { type Checkpoint, verifyCheckpoint } from "./checkpoint.ts";
+import { readChain } from "./_read.ts";
+import type { AuditEntry } from "./log.ts";
+
+/** The outcome of a verification. */
+export interface VerifyReport {
+  /** True when nothing is wrong. */
+  ok: boolean;
+  /** Entries examined. */
+  entries: number;
+  /** Checkpoints examined. */
+  checkpoints: number;
+  /** The first problem, in the order described in the module doc. */
+  firstBad?: {
+    /** The seq expected at that position (a checkpoint's size for checkpoint problems). */
+    seq: number;
+    /** 1-based position (of the entry, the checkpoint, or the export line for MALFORMED). */
+    position: number;
+    /** A sentence naming what is wrong. */
+    reason: string;
+    /** What kind of problem. */
+    code:
+      | "EDITED"
+      | "DELETED"
+      | "REORDERED"
+      | "TRUNCATED"
+      | "BAD_CHECKPOINT"
+      | "WRONG_KEY"
+      | "MALFORMED";
+  };
+}
+
+/** Raised when the audit chain fails verification. Callers match on `code`. */
+export class AuditIntegrityError extends Error {
+  /** Always `"INTEGRITY"`. */
+  readonly code = "INTEGRITY";
+  /** The failed report. */
+  report: VerifyReport;
+  /**
+   * Creates the error.
+   *
+   * @example Carry a report
+   * ```ts
+   * import { deepEqual } from "node:assert/strict";
+   * import { AuditIntegrityError } from "./verify.ts";
+   * const err = new AuditIntegrityError("Cannot verify: bad", { ok: false, entries: 0, checkpoints: 0 });
+   * deepEqual(err.code, "INTEGRITY");
+   * ```
+   */
+  constructor(message: string, report: VerifyReport) {
+    super(message);
+    this.name = "AuditIntegrityError";
+    this.report = report;
+  }
+}
+
+type Bad = NonNullable<VerifyReport["firstBad"]>;
+
+/**
+ * Verifies `entries` (in the order given) against `checkpoints` signed by `publicKey`.
+ *
+ * @example A fresh chain verifies; an edit does not
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { openStore } from "../storage/mod.ts";
+ * import { AuditLog, verifyChain } from "./mod.ts";
+ * using store = await openStore(":memory:");
+ * const signer = signerFromSeed(generateSeed());
+ * const log = await AuditLog.open(store, signer);
+ * await log.endSession("a");
+ * await log.endSession("b");
+ * const entries = await log.list();
+ * const cps = await log.checkpoints();
+ * deepEqual(verifyChain(entries, cps, signer.publicKey).ok, true);
+ * entries[0]!.proof = "forged";
+ * deepEqual(verifyChain(entries, cps, signer.publicKey).firstBad?.code, "EDITED");
+ * await log.close();
+ * ```
+ */
+export function verifyChain(
+  entries: AuditEntry[],
+  checkpoints: Checkpoint[],
+  publicKey: Uint8Array,
+): VerifyReport {
+  return report(entries, checkpoints, publicKey, (e) => {
+    const { hash: _, ...body } = e;
+    return hashEntry(e.prevHash, body);
+  });
+}
+
+function report(
+  entries: AuditEntry[],
+  checkpoints: Checkpoint[],
+  publicKey: Uint8Array,
+  hashOf: (e: AuditEntry, i: number) => string,
+): VerifyReport {
+  const report = { ok: true, entries: entries.length, checkpoints: checkpoints.length };
+  const bad = firstProblem(entries, checkpoints, publicKey, hashOf);
+  return bad ? { ...report, ok: false, firstBad: bad } : report;
+}
+
+function firstProblem(
+  entries: AuditEntry[],
+  checkpoints: Checkpoint[],
+  publicKey: Uint8Array,
+  hashOf: (e: AuditEntry, i: number) => string,
+): Bad | null {
+  const heads = new Map<number, string>();
+  let lastSize = 0;
+  for (let j = 0; j < checkpoints.length; j++) {
+    const cp = checkpoints[j];
+    const problem = verifyCheckpoint(cp, publicKey);
+    const size = typeof cp?.size === "number" ? cp.size : 0;
+    if (problem) return { seq: size, position: j + 1, ...problem };
+    if (size <= lastSize) {
+      return {
+        seq: size,
+        position: j + 1,
+        code: "BAD_CHECKPOINT",
+        reason: `checkpoint ${size} follows checkpoint ${lastSize}: sizes must increase`,
+      };
+    }
+    lastSize = size;
+    heads.set(size, cp!.head);
+  }
+
+  let seqs: Set<unknown> | null = null;
+  let prev = GENESIS_HASH;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as unknown as AuditEntry;
+    const expected = i + 1;
+    const at = { seq: expected, position: expected };
+    const shape = entryShapeProblem(e);
+    if (shape) return { ...at, code: "MALFORMED", reason: `position ${expected}: ${shape}` };
+    if (e.seq !== expected) {
+      seqs ??= new Set(entries.map((x) => (x as { seq?: unknown } | null)?.seq));
+      return seqs.has(expected)
+        ? {
+          ...at,
+          code: "REORDERED",
+          reason: `position ${expected} holds seq ${e.seq}; seq ${expected} appears elsewhere`,
+        }
+        : {
+          ...at,
+          code: "DELETED",
+          reason: `seq ${expected} is missing (position ${expected} holds seq ${e.seq})`,
+        };
+    }
+    const hash = e.hash;
+    if (hashOf(e, i) !== hash) {
+      return { ...at, code: "EDITED", reason: `entry ${expected} does not match its own hash` };
+    }
+    if (e.prevHash !== prev) {
+      return {
+        ...at,
+        code: "EDITED",
+        reason: `entry ${expected}'s prevHash does not match entry ${expected - 1}'s hash ` +
+          `(entry ${expected - 1} was rewritten or entries between were removed)`,
+      };
+    }
+    const signed = heads.get(expected);
+    if (signed !== undefined && signed !== hash) {
+      return {
+        ...at,
+        code: "EDITED",
+        reason: `entry ${expected}'s hash differs from its signed checkpoint: ` +
+          `the chain up to seq ${expected} was rewritten`,
+      };
+    }
+    prev = hash;
+  }
+  if (lastSize > entries.length) {
+    const missing = entries.length + 1;
+    return {
+      seq: missing,
+      position: missing,
+      code: "TRUNCATED",
+      reason: `checkpoint ${lastSize} covers ${lastSize} entries but only ${entries.length} exist`,
+    };
+  }
+  return null;
+}
+
+/**
+ * Verifies the chain held in `store` against `publicKey`. Besides {@link verifyChain}, the
+ * store's head record must name the last entry (catching a cut-off unsigned tail).
+ *
+ * @example Verify a store
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { openStore } from "../storage/mod.ts";
+ * import { AuditLog, verifyStore } from "./mod.ts";
+ * using store = await openStore(":memory:");
+ * const signer = signerFromSeed(generateSeed());
+ * const log = await AuditLog.open(store, signer);
+ * await log.endSession("a");
+ * await log.close();
+ * deepEqual(await verifyStore(store, signer.publicKey), { ok: true, entries: 1, checkpoints: 1 });
+ * ```
+ */
+export async function verifyStore(store: Store, publicKey: Uint8Array): Promise<VerifyReport> {
+  const { head, entries, bodies, checkpoints } = await readChain(store);
+  if (!head) {
+    const [any] = await Array.fromAsync(store.list({ prefix: ["audit"] }, { limit: 1 }));
+    if (!any) return { ok: true, entries: 0, checkpoints: 0 };
+    return {
+      ok: false,
+      entries: 0,
+      checkpoints: 0,
+      firstBad: {
+        seq: 1,
+        position: 1,
+        code: "MALFORMED",
+        reason: "the chain head record is missing",
+      },
+    };
+  }
+  // Stored bodies are the exact bytes that were hashed: hash them as they are.
+  const result = report(entries, checkpoints, publicKey, (e, i) => {
+    const body = bodies[i];
+    return body == null ? "" : hashBody(e.prevHash, body);
+  });
+  if (!result.ok) return result;
+  const last = entries.at(-1);
+  if (entries.length !== head.seq || (last?.hash ?? GENESIS_HASH) !== head.hash) {
+    const missing = entries.length + 1;
+    return {
+      ...result,
+      ok: false,
+      firstBad: {
+        seq: missing,
+        position: missing,
+        code: "TRUNCATED",
+        reason: `the head record names seq ${head.seq} but the chain ends at seq ${entries.length}`,
+      },
+    };
+  }
+  return result;
+}

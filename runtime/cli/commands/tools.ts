@@ -1,0 +1,140 @@
+/**
+ * `astrid tools list [--json]` and `astrid tools call NAME --args JSON [--approve …] [--session ID]`.
+ * A call runs through the full interceptor in the current workspace. With no TTY and no
+ * `--approve`, an action that needs approval is deferred (exit 4, the id is printed).
+ *
+ * @module
+ */
+import { Command, Option } from "commander";
+import { BUILTIN_TOOLS } from "../../tools/mod.ts";
+import { createToolSession, type InvokeOutcome, invokeTool } from "../../tools/invoke.ts";
+import { openGate } from "../../security/gate.ts";
+import { type Frontend, PresetFrontend } from "../../security/approval.ts";
+import type { ApprovalChoice } from "../../security/approval.ts";
+import {
+  type CliIo,
+  printJson,
+  requireWorkspace,
+  type Runtime,
+  wantsJson,
+  withRuntime,
+} from "../context.ts";
+import { CliError, ExitCode } from "../errors.ts";
+import { TerminalFrontend } from "../prompt.ts";
+
+/** Builds the `tools` command tree. */
+export function toolsCommand(io: CliIo): Command {
+  const tools = new Command("tools").description("List and call the built-in tools");
+  tools.command("list")
+    .description("List the tools with their parameters")
+    .option("--json", "machine-readable output (definitions with JSON schemas)")
+    .action((_opts: unknown, cmd: Command) => {
+      const defs = BUILTIN_TOOLS.map((t) => t.definition);
+      if (wantsJson(cmd, io)) return printJson(io, defs);
+      for (const d of defs) {
+        const params = Object.keys(d.inputSchema.properties).map((p) =>
+          d.inputSchema.required.includes(p) ? p : `[${p}]`
+        );
+        io.stdout(`${d.name.padEnd(15)} ${params.join(" ")}\n`);
+      }
+    });
+  tools.command("call")
+    .description("Call a tool through the security interceptor")
+    .argument("<name>", "tool name (see `astrid tools list`)")
+    .requiredOption("--args <json>", "the tool's arguments as a JSON object")
+    .addOption(
+      new Option("--approve <answer>", "the human's answer given up front")
+        .choices(["once", "session", "always", "deny"]),
+    )
+    .option("--session <id>", "session id (default: a fresh session)")
+    .option("--json", "print the outcome as JSON")
+    .action(async (name: string, opts: CallOpts, cmd: Command) => {
+      let args: unknown;
+      try {
+        args = JSON.parse(opts.args);
+      } catch (err) {
+        throw new CliError(`Cannot parse --args: ${(err as Error).message}`, ExitCode.Usage);
+      }
+      await withRuntime(cmd, io, async (rt) => {
+        const outcome = await callTool(rt, name, args, opts);
+        report(io, outcome, wantsJson(cmd, io));
+      });
+    });
+  return tools;
+}
+
+interface CallOpts {
+  args: string;
+  approve?: ApprovalChoice;
+  session?: string;
+}
+
+async function callTool(
+  rt: Runtime,
+  name: string,
+  args: unknown,
+  opts: CallOpts,
+): Promise<InvokeOutcome> {
+  const ws = await requireWorkspace(rt.paths);
+  const sessionId = opts.session ?? crypto.randomUUID();
+  const frontend: Frontend | null = opts.approve
+    ? new PresetFrontend({ choice: opts.approve })
+    : new TerminalFrontend(rt.io).canAsk()
+    ? new TerminalFrontend(rt.io)
+    : null;
+  const gate = await openGate({
+    store: rt.store,
+    signer: rt.key,
+    audit: rt.audit,
+    config: rt.config,
+    workspaceRoot: ws.root,
+    workspaceId: ws.id,
+    sessionId,
+    frontend,
+  });
+  const saved = (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
+  const session = await createToolSession({
+    workspaceRoot: gate.boundary.root,
+    sessionId,
+    cwd: saved?.cwd,
+    sandbox: rt.config.tools.sandbox,
+    outputLimitChars: rt.config.tools.output_limit_chars,
+  });
+  try {
+    const outcome = await invokeTool(gate.interceptor, session, name, args);
+    await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
+    if (outcome.status !== "ok") rt.io.stderr(`session ${sessionId}\n`);
+    return outcome;
+  } finally {
+    session.files.close();
+  }
+}
+
+function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
+  if (json) printJson(io, outcome);
+  switch (outcome.status) {
+    case "ok":
+      if (!json) {
+        io.stdout(
+          outcome.result.output.endsWith("\n") || outcome.result.output === ""
+            ? outcome.result.output
+            : `${outcome.result.output}\n`,
+        );
+      }
+      if (outcome.result.isError) throw new CliError("the tool reported an error", ExitCode.Error);
+      return;
+    case "denied":
+      throw new CliError(
+        `denied (${outcome.code}): ${outcome.summary}: ${outcome.reason}`,
+        ExitCode.Denied,
+      );
+    case "deferred":
+      if (!json) io.stdout(`${outcome.id}\n`);
+      throw new CliError(
+        `deferred: ${outcome.summary} is waiting for approval (astrid approvals approve ${outcome.id})`,
+        ExitCode.Deferred,
+      );
+    case "error":
+      throw new CliError(`${outcome.code}: ${outcome.message}`, ExitCode.Error);
+  }
+}

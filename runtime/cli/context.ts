@@ -1,0 +1,144 @@
+/**
+ * What every CLI command shares: the process's IO, global options, and an opened runtime
+ * (config, KV store, runtime key, audit log) that is closed when the command ends.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { type AstridConfig, loadConfig, resolvePaths } from "../config/mod.ts";
+import type { AstridPaths } from "../config/mod.ts";
+import { openStore, type Store } from "../storage/mod.ts";
+import { ensureRuntimeKey, type RuntimeKey } from "../crypto/mod.ts";
+import { AuditLog } from "../audit/mod.ts";
+import { CliError, ExitCode } from "./errors.ts";
+
+/** The process as commands see it; tests pass a captured one. */
+export interface CliIo {
+  readonly env: Record<string, string | undefined>;
+  /** The user's directory: `INIT_CWD` under `deno task`, else the process cwd. */
+  readonly cwd: string;
+  readonly isTty: boolean;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Reads one line from the terminal (interactive prompts); null at end of input. */
+  readLine?(prompt: string): Promise<string | null>;
+}
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  readonly workspace?: string;
+  readonly json?: boolean;
+}
+
+/** An opened runtime for one command. */
+export interface Runtime {
+  readonly paths: AstridPaths;
+  readonly config: AstridConfig;
+  readonly warnings: readonly string[];
+  readonly store: Store;
+  readonly key: RuntimeKey;
+  readonly audit: AuditLog;
+  readonly io: CliIo;
+}
+
+/** The options of `cmd` merged with its ancestors' (`--workspace`, `--json`). */
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/** True when `--json` was given anywhere on the command line. */
+export function wantsJson(cmd: Command, _io: CliIo): boolean {
+  return globalOptions(cmd).json === true;
+}
+
+/** Prints a value as pretty JSON followed by a newline. */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Resolves paths and loads the layered config, without opening any state. */
+export async function loadCliConfig(
+  cmd: Command,
+  io: CliIo,
+): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
+  const paths = await resolvePaths({
+    env: io.env,
+    cwd: io.cwd,
+    workspace: globalOptions(cmd).workspace,
+    systemConfig: io.env.ASTRID_SYSTEM_CONFIG,
+  });
+  const loaded = await loadConfig(paths, io.env);
+  return { paths, config: loaded.config, warnings: loaded.warnings };
+}
+
+/**
+ * Opens config, the KV store, the runtime key and the audit log, runs `fn`, and closes them
+ * (writing the audit log's final checkpoint) even when `fn` throws.
+ */
+export async function withRuntime<T>(
+  cmd: Command,
+  io: CliIo,
+  fn: (rt: Runtime) => Promise<T>,
+): Promise<T> {
+  const { paths, config, warnings } = await loadCliConfig(cmd, io);
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  const store = await openStore(config.storage.kv_url || paths.stateKv);
+  try {
+    const key = await ensureRuntimeKey(paths.keysDir);
+    const audit = await AuditLog.open(store, key, {
+      checkpointEvery: config.audit.checkpoint_every,
+      checkpointSeconds: config.audit.checkpoint_seconds,
+    });
+    try {
+      return await fn({ paths, config, warnings, store, key, audit, io });
+    } finally {
+      await audit.close();
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** The workspace of this command, or a usage error telling the user to run `astrid init`. */
+export async function requireWorkspace(
+  paths: AstridPaths,
+): Promise<{ root: string; id: string }> {
+  if (!paths.workspaceRoot) {
+    throw new CliError(
+      "Cannot find a workspace: no .astrid/ folder here or above (run `astrid init` or pass --workspace DIR)",
+      ExitCode.Usage,
+    );
+  }
+  return { root: paths.workspaceRoot, id: await workspaceId(paths.workspaceRoot) };
+}
+
+/** Reads the id from `<root>/.astrid/workspace.json`; a folder without one gets a path-derived id. */
+export async function workspaceId(root: string): Promise<string> {
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(join(root, ".astrid", "workspace.json")));
+    if (typeof parsed?.id === "string" && parsed.id) return parsed.id;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw new CliError(`Cannot read ${root}/.astrid/workspace.json: ${(err as Error).message}`);
+    }
+  }
+  return `path:${root}`;
+}
+
+/** The real process IO. */
+export function processIo(): CliIo {
+  const encoder = new TextEncoder();
+  const writeAll = (file: { writeSync(p: Uint8Array): number }, text: string) => {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+  };
+  return {
+    env: Deno.env.toObject(),
+    cwd: Deno.env.get("INIT_CWD") ?? Deno.cwd(),
+    isTty: Deno.stdin.isTerminal(),
+    stdout: (text) => writeAll(Deno.stdout, text),
+    stderr: (text) => writeAll(Deno.stderr, text),
+    readLine: (prompt) => Promise.resolve(globalThis.prompt(prompt)),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Assembles a {@link SecurityInterceptor} for one session from configuration and open stores.
+ * Frontends (CLI, daemon, tests) call this instead of wiring the parts by hand.
+ *
+ * @module
+ */
+import { SecurityInterceptor } from "./interceptor.ts";
+import type { AuditSink } from "./interceptor.ts";
+import { AdminPolicy } from "./policy.ts";
+import { WorkspaceBoundary } from "./workspace.ts";
+import { TokenStore } from "./token_store.ts";
+import { SessionBudget } from "./budget.ts";
+import { AllowanceStore, ApprovalBroker, DeferredQueue, type Frontend } from "./approval.ts";
+import type { Store } from "../storage/mod.ts";
+import type { Signer } from "../crypto/mod.ts";
+import { toHex } from "../crypto/mod.ts";
+import type { AstridConfig } from "../config/mod.ts";
+
+/** What {@link openGate} needs. */
+export interface GateOptions {
+  readonly store: Store;
+  readonly signer: Signer;
+  readonly audit: AuditSink;
+  readonly config: AstridConfig;
+  /** Canonical workspace root. */
+  readonly workspaceRoot: string;
+  /** Stable workspace id (from `.astrid/workspace.json`); subject of persistent tokens. */
+  readonly workspaceId: string;
+  readonly sessionId: string;
+  /** Who answers approval prompts; null defers everything that needs a human. */
+  readonly frontend: Frontend | null;
+  /** Extra keys whose tokens are trusted besides `signer`'s. */
+  readonly trustedIssuers?: readonly string[];
+}
+
+/** The assembled gate and the parts callers inspect (budget, allowances, queue). */
+export interface Gate {
+  readonly interceptor: SecurityInterceptor;
+  readonly policy: AdminPolicy;
+  readonly boundary: WorkspaceBoundary;
+  readonly tokens: TokenStore;
+  readonly budget: SessionBudget;
+  readonly allowances: AllowanceStore;
+  readonly deferred: DeferredQueue;
+}
+
+/** Builds the interceptor and its parts for one session. */
+export async function openGate(opts: GateOptions): Promise<Gate> {
+  const { config } = opts;
+  const policy = new AdminPolicy({
+    blocked_commands: config.policy.blocked_commands,
+    denied_paths: config.policy.denied_paths,
+    denied_hosts: config.policy.denied_hosts,
+    max_argument_bytes: config.policy.max_argument_bytes,
+    blocked_tools: config.policy.blocked_tools,
+    blocked_capsules: config.policy.blocked_capsules,
+    deny_rules: config.permissions.deny,
+  });
+  const boundary = await WorkspaceBoundary.create(
+    opts.workspaceRoot,
+    config.workspace.mode,
+    config.workspace.escape_policy,
+  );
+  const tokens = await TokenStore.open(opts.store, {
+    trustedIssuers: [toHex(opts.signer.publicKey), ...(opts.trustedIssuers ?? [])],
+  });
+  const budget = await SessionBudget.load(opts.store, opts.sessionId, {
+    sessionUsd: config.budget.session_usd,
+    perActionUsd: config.budget.per_action_usd,
+    warnAt: config.budget.warn_at,
+  });
+  const allowances = await AllowanceStore.load(opts.store, opts.sessionId);
+  const deferred = new DeferredQueue(opts.store);
+  const interceptor = new SecurityInterceptor({
+    policy,
+    rules: { allow: config.permissions.allow, ask: config.permissions.ask },
+    boundary,
+    tokens,
+    allowances,
+    budget,
+    approvals: new ApprovalBroker(opts.frontend, config.approval.timeout_seconds * 1000),
+    deferred,
+    audit: opts.audit,
+    signer: opts.signer,
+    workspaceId: opts.workspaceId,
+    sessionId: opts.sessionId,
+    alwaysTtlMs: config.approval.always_ttl_seconds * 1000,
+  });
+  return { interceptor, policy, boundary, tokens, budget, allowances, deferred };
+}

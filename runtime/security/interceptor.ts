@@ -1,0 +1,393 @@
+/**
+ * The SecurityInterceptor: every Action passes policy → token → budget → approval → audit,
+ * in that order, in {@link SecurityInterceptor.intercept}. It returns allowed (with proof),
+ * denied (with a code and a sentence) or deferred (with the queue id). If the audit write
+ * fails, the action is denied: the runtime fails closed.
+ *
+ * @module
+ */
+import { type Action, type ActionInfo, aliasResources, describeAction } from "./action.ts";
+import type { AdminPolicy } from "./policy.ts";
+import type { WorkspaceBoundary } from "./workspace.ts";
+import type { TokenStore } from "./token_store.ts";
+import { mintToken } from "./tokens.ts";
+import { BudgetError, type Reservation, type SessionBudget } from "./budget.ts";
+import {
+  type AllowanceStore,
+  type ApprovalAnswer,
+  type ApprovalBroker,
+  type ApprovalRequest,
+  type DeferredQueue,
+  type Execution,
+  type Provenance,
+  suggestPatterns,
+} from "./approval.ts";
+import { matchResource } from "./resource.ts";
+import type { Signer } from "../crypto/mod.ts";
+import type { AuditAction, AuditEntry, AuditInput } from "../audit/mod.ts";
+
+/** The part of the audit log the interceptor writes to. `AuditLog` implements it. */
+export interface AuditSink {
+  append(input: AuditInput): Promise<AuditEntry>;
+}
+
+/** Everything the interceptor consults, passed in explicitly. */
+export interface InterceptorDeps {
+  readonly policy: AdminPolicy;
+  /** `[permissions] allow` and `ask` globs (deny lives in the policy). */
+  readonly rules: { readonly allow: readonly string[]; readonly ask: readonly string[] };
+  readonly boundary: WorkspaceBoundary;
+  readonly tokens: TokenStore;
+  readonly allowances: AllowanceStore;
+  readonly budget: SessionBudget;
+  readonly approvals: ApprovalBroker;
+  readonly deferred: DeferredQueue;
+  readonly audit: AuditSink;
+  /** Signs Allow Always tokens. */
+  readonly signer: Signer;
+  /** Subject of persistent tokens: the workspace id. */
+  readonly workspaceId: string;
+  readonly sessionId: string;
+  /** TTL of Allow Always tokens (default 1 h). */
+  readonly alwaysTtlMs?: number;
+}
+
+/** Per-call context. */
+export interface InterceptContext {
+  readonly tool?: string | undefined;
+  readonly capsule?: string | undefined;
+  readonly provenance?: Provenance | undefined;
+  /** Expected cost, reserved against the session budget. */
+  readonly costUsd?: number | undefined;
+  /** Size of the call's arguments, for the policy's maximum. */
+  readonly argumentBytes?: number | undefined;
+  /** How to run the action later if it has to be deferred. */
+  readonly execution?: Execution | undefined;
+  /** The human's answer given up front (`--approve`, or a queued approval being carried out). */
+  readonly answer?: ApprovalAnswer | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Why an action was denied. */
+export type DenyCode =
+  | "POLICY"
+  | "ESCAPE_DENIED"
+  | "BUDGET_EXCEEDED"
+  | "HUMAN_DENIED"
+  | "AUDIT_FAILED"
+  | "MALFORMED";
+
+/** An allowed action: run it, then call `complete` with the outcome. */
+export interface Allowed {
+  readonly outcome: "allowed";
+  readonly proof: string;
+  readonly auditSeq: number;
+  /** Commits the budget reservation (or refunds it on failure) and audits the outcome. */
+  complete(result: { ok: boolean; costUsd?: number; detail?: unknown }): Promise<void>;
+}
+/** A denied action. */
+export interface Denied {
+  readonly outcome: "denied";
+  readonly code: DenyCode;
+  readonly reason: string;
+  readonly auditSeq: number | null;
+}
+/** A deferred action, waiting in the approval queue. */
+export interface Deferred {
+  readonly outcome: "deferred";
+  readonly id: string;
+  readonly reason: string;
+  readonly auditSeq: number | null;
+}
+/** The interceptor's answer. */
+export type Decision = Allowed | Denied | Deferred;
+
+type Cover = { proof: string; needsAsk?: never } | { proof?: never; needsAsk: string };
+
+/** The one gate every action passes. */
+export class SecurityInterceptor {
+  #d: InterceptorDeps;
+  /** Creates the interceptor over its dependencies. */
+  constructor(deps: InterceptorDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Decides one action: policy → token → budget → approval → audit.
+   */
+  async intercept(action: Action, ctx: InterceptContext = {}): Promise<Decision> {
+    let info: ActionInfo;
+    try {
+      info = describeAction(action);
+    } catch (err) {
+      return this.#deny(action, safeInfo(action), "MALFORMED", (err as Error).message, ctx);
+    }
+
+    // 1. Admin policy (and [permissions] deny): hard walls, nothing overrides them.
+    const verdict = this.#d.policy.check(action, {
+      tool: ctx.tool,
+      capsule: ctx.capsule,
+      argumentBytes: ctx.argumentBytes,
+    });
+    if (!verdict.ok) {
+      return this.#deny(action, info, "POLICY", verdict.reason, ctx, `policy:${verdict.rule}`);
+    }
+    const boundary = this.#d.boundary.classify(action);
+    if (boundary.escape && this.#d.boundary.escapePolicy === "deny") {
+      return this.#deny(
+        action,
+        info,
+        "ESCAPE_DENIED",
+        `${boundary.reason}; escape_policy is "deny"`,
+        ctx,
+      );
+    }
+
+    // 2. Capability: a standing rule, a signed token, a session allowance, or the mode.
+    const resources = [info.resource, ...aliasResources(action)];
+    const cover = await this.#coverage(action, info, resources, boundary, ctx);
+
+    // 3. Budget: reserve now, refund on anything but success.
+    let reservation: Reservation;
+    try {
+      reservation = this.#d.budget.reserve(ctx.costUsd ?? 0);
+    } catch (err) {
+      if (err instanceof BudgetError || err instanceof RangeError) {
+        return this.#deny(action, info, "BUDGET_EXCEEDED", err.message, ctx);
+      }
+      throw err;
+    }
+
+    // 4. Approval: only when nothing above already covers the action.
+    let proof = cover.proof;
+    let mint: { tokenId: string; pattern: string } | null = null;
+    if (proof === undefined) {
+      const request: ApprovalRequest = {
+        id: crypto.randomUUID(),
+        sessionId: this.#d.sessionId,
+        action,
+        info,
+        reason: cover.needsAsk ?? "approval required",
+        provenance: ctx.provenance,
+        suggestions: suggestPatterns(info.resource),
+      };
+      const result = ctx.answer
+        ? { kind: "answer" as const, answer: ctx.answer }
+        : await this.#d.approvals.ask(request, ctx.signal);
+      if (result.kind === "unanswered") {
+        await reservation.refund();
+        return await this.#defer(request, ctx, result.why);
+      }
+      const { choice, pattern: picked, reason } = result.answer;
+      const pattern = picked && request.suggestions.includes(picked) ? picked : info.resource;
+      if (choice === "deny") {
+        await reservation.refund();
+        return this.#deny(action, info, "HUMAN_DENIED", reason ?? "denied by the user", ctx);
+      }
+      if (choice === "session") {
+        const allowance = await this.#d.allowances.add(pattern, info.permission);
+        proof = `approval:session allowance:${allowance.id}`;
+      } else if (choice === "always") {
+        mint = { tokenId: crypto.randomUUID(), pattern };
+        proof = `approval:always token:${mint.tokenId}`;
+      } else {
+        proof = "approval:once";
+      }
+    }
+
+    // 5. Audit: no entry, no action.
+    let entry: AuditEntry;
+    try {
+      entry = await this.#d.audit.append(this.#auditInput(info, action, "allowed", proof, ctx));
+    } catch (err) {
+      await reservation.refund();
+      return {
+        outcome: "denied",
+        code: "AUDIT_FAILED",
+        reason: `Cannot allow ${info.summary}: the audit write failed (${(err as Error).message})`,
+        auditSeq: null,
+      };
+    }
+    if (mint) await this.#mintAlways(mint, info, entry.seq);
+    return this.#allowed(info, action, proof, entry.seq, reservation, ctx);
+  }
+
+  /**
+   * Denies and audits a call that could not even be turned into actions (for example a path
+   * with a NUL byte): it never reaches a tool, and the attempt is on the record.
+   */
+  async refuseCall(tool: string, reason: string, ctx: InterceptContext = {}): Promise<Denied> {
+    const info: ActionInfo = {
+      resource: `tool://${tool}`,
+      permission: "invoke",
+      risk: "high",
+      summary: `Unclassifiable call to ${tool}`,
+    };
+    const pseudo = { kind: "unclassified" } as unknown as Action;
+    return await this.#deny(pseudo, info, "MALFORMED", reason, { ...ctx, tool });
+  }
+
+  async #coverage(
+    action: Action,
+    info: ActionInfo,
+    resources: string[],
+    boundary: { escape: boolean; autoApprove: boolean; reason: string },
+    ctx: InterceptContext,
+  ): Promise<Cover> {
+    const askRule = this.#d.rules.ask.find((p) => resources.some((r) => matchResource(p, r)));
+    if (!askRule) {
+      const allowRule = this.#d.rules.allow.find((p) => resources.some((r) => matchResource(p, r)));
+      if (allowRule) return { proof: `rule:${allowRule}` };
+    }
+    const token = this.#d.tokens.findCovering(resources, info.permission, [
+      this.#d.sessionId,
+      this.#d.workspaceId,
+    ]);
+    if (token) {
+      const used = token.singleUse ? await this.#d.tokens.consume(token) : { ok: true };
+      if (used.ok) return { proof: `token:${token.id}` };
+    }
+    const untrustedInSafe = ctx.provenance?.trust === "untrusted" &&
+      this.#d.boundary.mode === "safe";
+    if (!untrustedInSafe) {
+      const allowance = this.#d.allowances.find(resources, info.permission);
+      if (allowance) return { proof: `allowance:${allowance.id}` };
+    }
+    if (askRule) return { needsAsk: `the rule ask = "${askRule}" requires a prompt` };
+    if (boundary.autoApprove && !untrustedInSafe) return { proof: `mode:${this.#d.boundary.mode}` };
+    if (untrustedInSafe) {
+      return {
+        needsAsk: `its arguments came from untrusted content (${
+          ctx.provenance?.source ?? "unknown source"
+        })`,
+      };
+    }
+    if (boundary.escape) return { needsAsk: `${boundary.reason}; escape_policy is "ask"` };
+    return { needsAsk: `${this.#d.boundary.mode} mode asks about ${action.kind}` };
+  }
+
+  async #mintAlways(mint: { tokenId: string; pattern: string }, info: ActionInfo, seq: number) {
+    const token = mintToken(this.#d.signer, {
+      id: mint.tokenId,
+      resource: mint.pattern,
+      permissions: [info.permission],
+      ttlMs: this.#d.alwaysTtlMs ?? 3_600_000,
+      scope: "persistent",
+      subject: this.#d.workspaceId,
+      auditId: seq,
+    });
+    await this.#d.tokens.add(token);
+  }
+
+  #allowed(
+    info: ActionInfo,
+    action: Action,
+    proof: string,
+    seq: number,
+    reservation: Reservation,
+    ctx: InterceptContext,
+  ): Allowed {
+    let done = false;
+    return {
+      outcome: "allowed",
+      proof,
+      auditSeq: seq,
+      complete: async (result) => {
+        if (done) return;
+        done = true;
+        if (result.ok) await reservation.commit(result.costUsd);
+        else await reservation.refund();
+        await this.#d.audit.append({
+          ...this.#auditInput(info, action, "outcome", `seq:${seq}`, ctx),
+          outcome: { ok: result.ok, detail: result.detail ?? null },
+        });
+      },
+    };
+  }
+
+  async #defer(request: ApprovalRequest, ctx: InterceptContext, why: string): Promise<Decision> {
+    const reason = `${request.reason}; deferred because ${why}`;
+    try {
+      await this.#d.deferred.add({
+        id: request.id,
+        createdAt: Date.now(),
+        sessionId: this.#d.sessionId,
+        workspaceRoot: this.#d.boundary.root,
+        action: request.action,
+        info: request.info,
+        reason,
+        provenance: ctx.provenance ?? null,
+        execution: ctx.execution ?? null,
+        costUsd: ctx.costUsd ?? 0,
+        status: "pending",
+        decision: null,
+        result: null,
+      });
+      const entry = await this.#d.audit.append(
+        this.#auditInput(request.info, request.action, "deferred", `deferred:${request.id}`, ctx),
+      );
+      return { outcome: "deferred", id: request.id, reason, auditSeq: entry.seq };
+    } catch (err) {
+      return {
+        outcome: "denied",
+        code: "AUDIT_FAILED",
+        reason: `Cannot defer ${request.info.summary}: ${(err as Error).message}`,
+        auditSeq: null,
+      };
+    }
+  }
+
+  async #deny(
+    action: Action,
+    info: ActionInfo,
+    code: DenyCode,
+    reason: string,
+    ctx: InterceptContext,
+    proof: string = code.toLowerCase(),
+  ): Promise<Denied> {
+    try {
+      const entry = await this.#d.audit.append(
+        this.#auditInput(info, action, "denied", proof, ctx, { code, reason }),
+      );
+      return { outcome: "denied", code, reason, auditSeq: entry.seq };
+    } catch {
+      return { outcome: "denied", code, reason, auditSeq: null };
+    }
+  }
+
+  #auditInput(
+    info: ActionInfo,
+    action: Action,
+    decision: AuditInput["decision"],
+    proof: string,
+    ctx: InterceptContext,
+    outcome: unknown = null,
+  ): AuditInput {
+    const auditAction: AuditAction = {
+      kind: typeof action?.kind === "string" ? action.kind : "unknown",
+      resource: info.resource,
+      permission: info.permission,
+      risk: info.risk,
+      summary: info.summary,
+      detail: {
+        action,
+        ...(ctx.tool ? { tool: ctx.tool } : {}),
+        ...(ctx.capsule ? { capsule: ctx.capsule } : {}),
+        ...(ctx.provenance ? { provenance: ctx.provenance } : {}),
+      },
+    };
+    return { sessionId: this.#d.sessionId, action: auditAction, decision, proof, outcome };
+  }
+}
+
+function safeInfo(action: Action): ActionInfo {
+  const kind = typeof action === "object" && action && "kind" in action
+    ? String(action.kind)
+    : "unknown";
+  return {
+    resource: `invalid://${kind}`,
+    permission: "invoke",
+    risk: "critical",
+    summary: `malformed ${kind} action`,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Runs the `astrid` CLI as a subprocess, the way a user does, for integration tests.
+ *
+ * @module
+ */
+
+const MAIN = new URL("../runtime/cli/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+/** What a CLI run printed and how it exited. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@link runCli}. */
+export interface CliRunOptions {
+  /** ASTRID_HOME for the run (required: tests never touch the real home). */
+  home: string;
+  /** The user's current directory. */
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+/** Runs `astrid ...args` and collects its output. */
+export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
+    cwd: opts.cwd ?? opts.home,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: opts.home,
+      ASTRID_HOME: opts.home,
+      ASTRID_SYSTEM_CONFIG: `${opts.home}/no-system-config.toml`,
+      NO_COLOR: "1",
+      ...opts.env,
+    },
+    clearEnv: true,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(opts.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A fresh temporary ASTRID_HOME and workspace (already `astrid init`-ed by the caller if needed). */
+export async function tempDirs(): Promise<{ home: string; ws: string }> {
+  const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-home-" }));
+  const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ws-" }));
+  return { home, ws };
+}
