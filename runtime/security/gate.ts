@@ -44,7 +44,30 @@ export interface Gate {
   readonly deferred: DeferredQueue;
 }
 
-/** Builds the interceptor and its parts for one session. */
+/**
+ * Builds the interceptor and its parts for one session.
+ *
+ * @example A safe-mode gate with nobody to ask defers a write
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { AuditLog } from "../audit/mod.ts";
+ * import { DEFAULT_CONFIG } from "../config/mod.ts";
+ * import { openGate } from "./gate.ts";
+ * using store = await openStore(":memory:");
+ * const signer = signerFromSeed(generateSeed());
+ * const audit = await AuditLog.open(store, signer);
+ * const root = await Deno.realPath(await Deno.makeTempDir());
+ * const gate = await openGate({
+ *   store, signer, audit, config: DEFAULT_CONFIG, workspaceRoot: root,
+ *   workspaceId: "ws", sessionId: "s1", frontend: null,
+ * });
+ * const decision = await gate.interceptor.intercept({ kind: "file_write", path: `${root}/a.txt` });
+ * equal(decision.outcome, "deferred");
+ * await audit.close();
+ * ```
+ */
 export async function openGate(opts: GateOptions): Promise<Gate> {
   const { config } = opts;
   const policy = new AdminPolicy({

@@ -104,7 +104,31 @@ export type Decision = Allowed | Denied | Deferred;
 
 type Cover = { proof: string; needsAsk?: never } | { proof?: never; needsAsk: string };
 
-/** The one gate every action passes. */
+/**
+ * The one gate every action passes. Build it with `openGate()` (gate.ts), which reads the
+ * configuration; construct it directly to pass each part explicitly.
+ *
+ * @example A blocked command never reaches the human
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { AuditLog } from "../audit/mod.ts";
+ * import { DEFAULT_CONFIG } from "../config/mod.ts";
+ * import { openGate } from "./gate.ts";
+ * import { PresetFrontend } from "./approval.ts";
+ * using store = await openStore(":memory:");
+ * const signer = signerFromSeed(generateSeed());
+ * const audit = await AuditLog.open(store, signer);
+ * const { interceptor } = await openGate({
+ *   store, signer, audit, config: DEFAULT_CONFIG, workspaceRoot: await Deno.makeTempDir(),
+ *   workspaceId: "ws", sessionId: "s1", frontend: new PresetFrontend({ choice: "always" }),
+ * });
+ * const d = await interceptor.intercept({ kind: "execute_command", argv: ["sudo", "id"] });
+ * equal(d.outcome, "denied");
+ * await audit.close();
+ * ```
+ */
 export class SecurityInterceptor {
   #d: InterceptorDeps;
   /** Creates the interceptor over its dependencies. */
