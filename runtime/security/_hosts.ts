@@ -4,27 +4,10 @@
  *
  * @module
  */
+import { NETWORK_COMMANDS } from "./network.ts";
 
-/** Commands whose bare arguments may be host names. */
-export const NET_COMMANDS: ReadonlySet<string> = new Set([
-  "curl",
-  "wget",
-  "ssh",
-  "scp",
-  "sftp",
-  "rsync",
-  "nc",
-  "ncat",
-  "netcat",
-  "telnet",
-  "ftp",
-  "ping",
-  "http",
-  "https",
-  "xh",
-  "socat",
-  "git",
-]);
+/** Commands whose bare arguments may be host names: the network commands, plus git. */
+export const NET_COMMANDS: ReadonlySet<string> = new Set([...NETWORK_COMMANDS, "git"]);
 const HOSTNAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+\.?$/i;
 /**
  * Denied host globs: `*.evil.com` matches `evil.com` and every subdomain.

@@ -70,3 +70,4 @@ export {
   SecurityInterceptor,
 } from "./interceptor.ts";
 export { type Gate, type GateOptions, openGate } from "./gate.ts";
+export { NETWORK_COMMANDS } from "./network.ts";

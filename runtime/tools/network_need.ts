@@ -7,44 +7,18 @@
  * @module
  */
 import { urlResource } from "../security/resource.ts";
-
-/** Commands that always reach a host. */
-const NET_COMMANDS: ReadonlySet<string> = new Set([
-  "curl",
-  "wget",
-  "ssh",
-  "scp",
-  "sftp",
-  "rsync",
-  "nc",
-  "ncat",
-  "netcat",
-  "telnet",
-  "ftp",
-  "ping",
-  "ping6",
-  "dig",
-  "nslookup",
-  "host",
-  "socat",
-  "aria2c",
-  "http",
-  "https",
-  "xh",
-  "lynx",
-  "w3m",
-  "whois",
-  "mosh",
-  "npx",
-  "bunx",
-  "pipx",
-  "gh",
-]); // deno-fmt-ignore
+import { NETWORK_COMMANDS as NET_COMMANDS } from "../security/network.ts";
 
 /** Commands whose listed subcommands reach a registry or remote, with the usual host. */
 const SUBCOMMANDS: Readonly<Record<string, { subs: readonly string[]; host: string }>> = {
-  git: { subs: ["clone", "fetch", "pull", "push", "ls-remote", "submodule"], host: "git-remote.invalid" },
-  npm: { subs: ["install", "i", "ci", "add", "update", "publish", "exec", "view"], host: "registry.npmjs.org" },
+  git: {
+    subs: ["clone", "fetch", "pull", "push", "ls-remote", "submodule"],
+    host: "git-remote.invalid",
+  },
+  npm: {
+    subs: ["install", "i", "ci", "add", "update", "publish", "exec", "view"],
+    host: "registry.npmjs.org",
+  },
   yarn: { subs: ["add", "install", "upgrade", "dlx"], host: "registry.yarnpkg.com" },
   pnpm: { subs: ["install", "i", "add", "update", "dlx"], host: "registry.npmjs.org" },
   bun: { subs: ["install", "i", "add", "x", "update"], host: "registry.npmjs.org" },
@@ -55,7 +29,10 @@ const SUBCOMMANDS: Readonly<Record<string, { subs: readonly string[]; host: stri
   cargo: { subs: ["install", "fetch", "update", "add", "build", "publish"], host: "crates.io" },
   go: { subs: ["get", "install", "mod"], host: "proxy.golang.org" },
   gem: { subs: ["install", "update"], host: "rubygems.org" },
-  "apt-get": { subs: ["install", "update", "upgrade", "download", "source"], host: "deb.debian.org" },
+  "apt-get": {
+    subs: ["install", "update", "upgrade", "download", "source"],
+    host: "deb.debian.org",
+  },
   apt: { subs: ["install", "update", "upgrade"], host: "deb.debian.org" },
   docker: { subs: ["pull", "push", "run", "build", "login"], host: "registry-1.docker.io" },
   podman: { subs: ["pull", "push", "run", "build", "login"], host: "registry-1.docker.io" },

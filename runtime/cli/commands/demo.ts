@@ -68,6 +68,9 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
     }
   };
 
+  const tool = (name: string, args: unknown, ...extra: string[]) =>
+    astrid(["tools", "call", name, "--args", JSON.stringify(args), ...extra]);
+
   out("Astrid demo: the agent proposes, the human approves, the runtime enforces.");
   out(`ASTRID_HOME=${home}${keep ? " (kept)" : " (temporary; --keep DIR keeps it)"}`);
   out("Nobody is at a terminal here, so anything that needs a human is deferred, never skipped.");
@@ -77,31 +80,20 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
 
   title("1. Admin policy: a hard wall that no approval can open");
   note("The agent tries to hide `sudo` behind an innocent first command:");
-  const blocked = await astrid(
-    [
-      "tools",
-      "call",
-      "bash",
-      "--args",
-      JSON.stringify({ command: "echo cleaning up && sudo rm -rf /" }),
-      "--approve",
-      "always",
-    ],
+  const blocked = await tool(
+    "bash",
+    { command: "echo cleaning up && sudo rm -rf /" },
+    "--approve",
+    "always",
   );
   expect(blocked, 3, "policy block");
   note("Even with the human's --approve always, the policy denied it (exit 3).");
 
   title("2. Nobody there: the action is deferred to a persistent queue");
-  const deferred = await astrid([
-    "tools",
-    "call",
-    "write_file",
-    "--args",
-    JSON.stringify({
-      file_path: "PLAN.md",
-      content: "1. greet the world\n",
-    }),
-  ]);
+  const deferred = await tool("write_file", {
+    file_path: "PLAN.md",
+    content: "1. greet the world\n",
+  });
   expect(deferred, 4, "deferral");
   const id = deferred.stdout.trim().split("\n").pop()!;
   expect(await astrid(["approvals", "list"]), 0, "approvals list");
@@ -112,18 +104,12 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   note(`PLAN.md now holds: ${JSON.stringify(await Deno.readTextFile(join(ws, "PLAN.md")))}`);
 
   title("3. Allow Always mints a signed token that covers the next identical action");
-  const lsArgs = ["tools", "call", "bash", "--args", JSON.stringify({ command: "ls src" })];
-  expect(
-    await astrid([...lsArgs, "--approve", "always", "--json"]).then((s) => {
-      const proof = (JSON.parse(s.stdout) as { proofs?: string[] }).proofs?.[0] ?? "";
-      note(`proof: ${proof}`);
-      return s;
-    }),
-    0,
-    "allow always",
-  );
+  const ls = { command: "ls src" };
+  const always = await tool("bash", ls, "--approve", "always", "--json");
+  expect(always, 0, "allow always");
+  note(`proof: ${(JSON.parse(always.stdout) as { proofs: string[] }).proofs[0]}`);
   note("The same command again, with no --approve and no terminal:");
-  const covered = await astrid([...lsArgs, "--json"]);
+  const covered = await tool("bash", ls, "--json");
   expect(covered, 0, "token-covered call");
   note(
     `proof: ${
@@ -132,7 +118,7 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   );
   note("A different command is not covered: the token names `exec://ls src`, nothing wider.");
   expect(
-    await astrid(["tools", "call", "bash", "--args", JSON.stringify({ command: "ls -a src" })]),
+    await tool("bash", { command: "ls -a src" }),
     4,
     "uncovered",
   );
@@ -148,75 +134,39 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   note("The user opts into autonomous mode in $ASTRID_HOME/config.toml: work inside is automatic.");
   note("(A workspace's own .astrid/config.toml could only make the mode stricter, never looser.)");
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "edit_file",
-      "--args",
-      JSON.stringify({
-        file_path: "src/greet.ts",
-        old_string: '"hello"',
-        new_string: '"hello, world"',
-      }),
-    ]),
+    await tool("edit_file", {
+      file_path: "src/greet.ts",
+      old_string: '"hello"',
+      new_string: '"hello, world"',
+    }),
     0,
     "edit_file",
   );
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "grep",
-      "--args",
-      JSON.stringify({ pattern: "hello", path: "." }),
-    ]),
+    await tool("grep", { pattern: "hello", path: "." }),
     0,
     "grep",
   );
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "read_file",
-      "--args",
-      JSON.stringify({ file_path: "src/greet.ts" }),
-    ]),
+    await tool("read_file", { file_path: "src/greet.ts" }),
     0,
     "read_file",
   );
   note("Leaving the workspace still asks (and nobody is there), even in autonomous mode:");
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "read_file",
-      "--args",
-      JSON.stringify({ file_path: "../../../../../../../../../../etc/passwd" }),
-    ]),
+    await tool("read_file", { file_path: "../../../../../../../../../../etc/passwd" }),
     3,
     "traversal",
   );
   await Deno.symlink("/etc", join(ws, "etc-link"));
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "read_file",
-      "--args",
-      JSON.stringify({ file_path: "etc-link/hostname" }),
-    ]),
+    await tool("read_file", { file_path: "etc-link/hostname" }),
     3,
     "symlink escape",
   );
   note("bash runs under bubblewrap: the rest of the filesystem is read-only, with no network:");
   expect(
-    await astrid([
-      "tools",
-      "call",
-      "bash",
-      "--args",
-      JSON.stringify({ command: "echo ok > made-by-bash.txt && cat made-by-bash.txt" }),
-    ]),
+    await tool("bash", { command: "echo ok > made-by-bash.txt && cat made-by-bash.txt" }),
     0,
     "bash inside",
   );
@@ -228,16 +178,10 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   try {
     note(`A server on 127.0.0.1:${port} answers the host. A perl one-liner is not recognised as`);
     note("networking, so autonomous mode lets it run; the sandbox has no network, so it fails:");
-    const leak = await astrid([
-      "tools",
-      "call",
-      "bash",
-      "--args",
-      JSON.stringify({
-        command:
-          `perl -MIO::Socket::INET -e 'IO::Socket::INET->new("127.0.0.1:${port}") or die "no network: $!\\n"; print "LEAKED\\n"'`,
-      }),
-    ]);
+    const leak = await tool("bash", {
+      command:
+        `perl -MIO::Socket::INET -e 'IO::Socket::INET->new("127.0.0.1:${port}") or die "no network: $!\\n"; print "LEAKED\\n"'`,
+    });
     if (leak.code === 0 || leak.stdout.includes("LEAKED")) {
       throw new CliError("demo: bash reached the network without approval");
     }
