@@ -46,7 +46,7 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
     const child = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
       cwd: ws,
-      env: { ASTRID_HOME: home, NO_COLOR: "1" },
+      env: { ASTRID_HOME: home, INIT_CWD: ws, NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
