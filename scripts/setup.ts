@@ -1,6 +1,7 @@
 /**
- * Idempotent setup for a fresh machine that has only Node/npm: caches the npm dependencies and
- * installs the Debian packages the runtime's walls need (bubblewrap for the bash sandbox).
+ * Idempotent setup for a fresh machine that has only Node/npm: caches the npm dependencies,
+ * installs the Debian packages the runtime's walls need (bubblewrap for the bash sandbox), and
+ * builds the capsule engine (Debian's clang-19 and QuickJS source package; cached by input hash).
  * Prints one progress line per step. Run by `deno task test`, `deno task demo` and `deno task bench`.
  *
  * @module
@@ -9,7 +10,14 @@
 const steps: { name: string; run: () => Promise<string> }[] = [
   { name: "npm dependencies", run: cacheDependencies },
   { name: "bubblewrap (bash sandbox)", run: () => ensureApt("bwrap", ["bubblewrap"]) },
+  { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
 ];
+
+async function buildCapsuleEngine(): Promise<string> {
+  const { buildEngine } = await import("../toolchain/engine/build.ts");
+  const built = await buildEngine({ log: (line) => console.error(`setup:   ${line}`) });
+  return `${built.cached ? "cached" : "built"} ${built.path} (${built.bytes} bytes)`;
+}
 
 async function cacheDependencies(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {

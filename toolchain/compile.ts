@@ -1,0 +1,428 @@
+/**
+ * Compiles a capsule project (TypeScript) to `capsule.wasm` plus its `Capsule.toml`:
+ *
+ * 1. read `Capsule.toml` (or derive `[package]` from package.json);
+ * 2. type-check the entry with `deno check` (skip with `typeCheck: false` or `--no-check`), then
+ *    transpile each TypeScript module with oxc-transform;
+ * 3. bundle the project and its npm dependencies with rolldown at es2022 (one IIFE);
+ * 4. prepend the shim (toolchain/shim/prelude.js);
+ * 5. embed it in the engine and run Wizer (`@bytecodealliance/wizer@10.0.0`);
+ * 6. write `capsule.wasm`;
+ * 7. write `Capsule.toml` with `[component] entrypoint` and `hash = "blake3:<hex>"`.
+ *
+ * Two compiles of the same input are byte-identical. Run it as
+ * `deno run -A toolchain/compile.ts DIR [-o OUT] [--no-check]`.
+ *
+ * @module
+ */
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { blake3Hex } from "../runtime/crypto/blake3.ts";
+import { buildEngine, enginePath } from "./engine/build.ts";
+import { embedSource } from "./engine/embed.ts";
+import { wizen, WizerError } from "./engine/wizer.ts";
+
+/** The import specifier capsules use for the SDK. */
+export const SDK_SPECIFIER = "@astrid/sdk";
+const SDK_PATH = decodeURIComponent(new URL("./sdk/mod.ts", import.meta.url).pathname);
+const PRELUDE_URL = new URL("./shim/prelude.js", import.meta.url);
+
+/** Node built-ins the sandbox cannot offer, with what to use instead. */
+const NODE_BUILTINS: Record<string, string> = {
+  child_process: "capsules cannot start processes; expose the work as a tool of an MCP server",
+  cluster: "capsules cannot start processes",
+  worker_threads: "capsules run single-threaded; use async functions",
+  net: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  tls: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  dgram: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  http: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  https: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  http2: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
+  fs: "use fs from @astrid/sdk (the manifest's fs_read/fs_write capabilities)",
+  "fs/promises": "use fs from @astrid/sdk (the manifest's fs_read/fs_write capabilities)",
+  os: "capsules cannot inspect the host system",
+  process: "use config.get from @astrid/sdk for settings",
+  vm: "capsules cannot evaluate code in another context",
+};
+
+/**
+ * Raised when a capsule cannot be compiled. `file` and `line` point at the author's source
+ * when known.
+ *
+ * @example Match on the code
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { CompileError } from "./compile.ts";
+ * equal(new CompileError("BUNDLE", "Cannot bundle").code, "BUNDLE");
+ * ```
+ */
+export class CompileError extends Error {
+  /** The failed stage. */
+  readonly code:
+    | "MANIFEST"
+    | "ENTRY"
+    | "TYPE"
+    | "TRANSPILE"
+    | "BUNDLE"
+    | "UNSUPPORTED_IMPORT"
+    | "INIT";
+  /** The author's file, relative to the project, when known. */
+  readonly file: string | undefined;
+  /** 1-based line in `file`, when known. */
+  readonly line: number | undefined;
+  /**
+   * @param code the failed stage
+   * @param message a "Cannot X: current value is Y" message
+   * @param where the author's file and line, when known
+   */
+  constructor(
+    code: CompileError["code"],
+    message: string,
+    where: { file?: string; line?: number } = {},
+  ) {
+    super(message);
+    this.name = "CompileError";
+    this.code = code;
+    this.file = where.file;
+    this.line = where.line;
+  }
+}
+
+/** Options for `compileCapsule`. */
+export interface CompileOptions {
+  /** Output directory (default `<dir>/dist`). */
+  out?: string;
+  /** Engine bytes (default: `.build/engine/engine.wasm`, built when missing). */
+  engine?: Uint8Array;
+  /** Receives one progress line per stage. */
+  log?: (line: string) => void;
+  /** Type-check with `deno check` first (default true; about a second). */
+  typeCheck?: boolean;
+}
+
+/** What `compileCapsule` wrote. */
+export interface CompileResult {
+  /** Path of `capsule.wasm`. */
+  wasmPath: string;
+  /** Path of the written `Capsule.toml`. */
+  manifestPath: string;
+  /** `blake3:<hex>` of `capsule.wasm`. */
+  hash: string;
+  /** Size of `capsule.wasm` in bytes. */
+  bytes: number;
+  /** Milliseconds per stage. */
+  stages: { name: string; ms: number }[];
+}
+
+type Manifest = Record<string, unknown> & { package: Record<string, unknown> };
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+async function readManifest(dir: string): Promise<Manifest> {
+  const toml = await readText(`${dir}/Capsule.toml`);
+  let data: Record<string, unknown>;
+  if (toml !== null) {
+    try {
+      data = parseToml(toml) as Record<string, unknown>;
+    } catch (e) {
+      throw new CompileError("MANIFEST", `Cannot parse Capsule.toml: ${(e as Error).message}`, {
+        file: "Capsule.toml",
+      });
+    }
+  } else {
+    const pkg = await readText(`${dir}/package.json`);
+    if (pkg === null) {
+      throw new CompileError(
+        "MANIFEST",
+        `Cannot find Capsule.toml or package.json: current value is ${dir}`,
+      );
+    }
+    const json = JSON.parse(pkg) as { name?: unknown; version?: unknown; description?: unknown };
+    const name = String(json.name ?? "").replace(/^@[^/]+\//, "");
+    data = {
+      package: {
+        name,
+        version: String(json.version ?? "0.1.0"),
+        ...(typeof json.description === "string" ? { description: json.description } : {}),
+      },
+    };
+  }
+  const pkg = data.package;
+  if (!pkg || typeof pkg !== "object" || Array.isArray(pkg)) {
+    throw new CompileError("MANIFEST", "Cannot read [package]: current value is missing", {
+      file: "Capsule.toml",
+    });
+  }
+  const name = (pkg as Record<string, unknown>).name;
+  if (typeof name !== "string" || !/^[a-z][a-z0-9_-]{0,63}$/.test(name)) {
+    throw new CompileError(
+      "MANIFEST",
+      `Cannot use the capsule name: current value is ${JSON.stringify(name)}`,
+      {
+        file: "Capsule.toml",
+      },
+    );
+  }
+  return data as Manifest;
+}
+
+async function findEntry(dir: string): Promise<string> {
+  const pkg = await readText(`${dir}/package.json`);
+  const declared = pkg ? (JSON.parse(pkg) as { module?: unknown; main?: unknown }) : {};
+  const candidates = [
+    declared.module,
+    declared.main,
+    "src/mod.ts",
+    "mod.ts",
+    "src/index.ts",
+    "index.ts",
+  ]
+    .filter((c): c is string => typeof c === "string");
+  for (const c of candidates) {
+    if ((await readText(`${dir}/${c}`)) !== null) return `${dir}/${c}`;
+  }
+  throw new CompileError(
+    "ENTRY",
+    `Cannot find the entry module: current value is none of ${candidates.join(", ")}`,
+  );
+}
+
+function relative(dir: string, path: string): string {
+  return path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path;
+}
+
+function lineOf(code: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < code.length; i++) if (code.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+interface OxcResult {
+  code: string;
+  errors: { message: string; labels?: { start: number }[] }[];
+}
+
+async function bundle(dir: string, entry: string): Promise<string> {
+  const { rolldown } = await import("rolldown") as {
+    rolldown: (opts: unknown) => Promise<{
+      generate(opts: unknown): Promise<{ output: { type: string; code?: string }[] }>;
+      close(): Promise<void>;
+    }>;
+  };
+  const { transform } = await import("oxc-transform") as {
+    transform: (file: string, code: string, opts: unknown) => OxcResult | Promise<OxcResult>;
+  };
+  // Rolldown decorates errors thrown by plugins (it rewrites `code`), so the plugin keeps its
+  // CompileError here and throws a stand-in.
+  let failure: CompileError | undefined;
+  const fail = (e: CompileError): never => {
+    failure = e;
+    throw new Error(e.message);
+  };
+  const astrid = {
+    name: "astrid-capsule",
+    resolveId(source: string) {
+      if (source === SDK_SPECIFIER) return SDK_PATH;
+      const bare = source.replace(/^node:/, "");
+      if (source.startsWith("node:") || bare in NODE_BUILTINS) {
+        const hint = NODE_BUILTINS[bare] ?? "it is not available in the capsule sandbox";
+        return fail(
+          new CompileError("UNSUPPORTED_IMPORT", `Cannot import "${source}" in a capsule: ${hint}`),
+        );
+      }
+      return null;
+    },
+    async transform(code: string, id: string) {
+      if (!/\.(m?ts|tsx)$/.test(id)) return null;
+      const out = await transform(id, code, { target: "es2022", sourcemap: false });
+      const first = out.errors[0];
+      if (first) {
+        const file = relative(dir, id);
+        const line = lineOf(code, first.labels?.[0]?.start ?? 0);
+        return fail(
+          new CompileError("TRANSPILE", `${file}:${line}: ${first.message}`, { file, line }),
+        );
+      }
+      return { code: out.code, moduleType: "js" };
+    },
+  };
+  const rethrow = (e: unknown): never => {
+    if (failure) throw failure;
+    const text = e instanceof Error ? e.message : String(e);
+    const esc = dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const loc = new RegExp(`(?:${esc}/)?([\\w./-]+\\.[mc]?[jt]sx?):(\\d+)`).exec(text);
+    throw new CompileError("BUNDLE", `Cannot bundle the capsule: ${text}`, {
+      ...(loc ? { file: loc[1]!, line: Number(loc[2]) } : {}),
+    });
+  };
+  let build;
+  try {
+    build = await rolldown({
+      input: entry,
+      cwd: dir,
+      platform: "neutral",
+      plugins: [astrid],
+      transform: { target: "es2022" },
+      logLevel: "silent",
+    });
+  } catch (e) {
+    return rethrow(e);
+  }
+  try {
+    const { output } = await build.generate({
+      format: "iife",
+      name: "__astrid_capsule",
+      exports: "named",
+      codeSplitting: false,
+    });
+    const chunk = output.find((o) => o.type === "chunk");
+    if (!chunk?.code) {
+      throw new CompileError("BUNDLE", "Cannot bundle the capsule: current value is no output");
+    }
+    return chunk.code;
+  } catch (e) {
+    if (e instanceof CompileError && !failure) throw e;
+    return rethrow(e);
+  } finally {
+    await build.close();
+  }
+}
+
+/** Runs `deno check` on the entry, with `@astrid/sdk` mapped to the SDK. */
+async function typeCheck(dir: string, entry: string): Promise<string> {
+  const map = await Deno.makeTempFile({ prefix: "astrid-sdk-map-", suffix: ".json" });
+  try {
+    const sdk = new URL("./sdk/mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(map, JSON.stringify({ imports: { [SDK_SPECIFIER]: sdk } }));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", `--import-map=${map}`, entry],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.success) return "no type errors";
+    const text = new TextDecoder().decode(out.stderr);
+    const message = /TS\d+ \[ERROR\]: ([^\n]+)/.exec(text)?.[1] ?? text.trim().split("\n")[0] ?? "";
+    const at = /at file:\/\/([^\s]+?):(\d+):\d+/.exec(text);
+    const file = at ? relative(dir, decodeURIComponent(at[1]!)) : undefined;
+    const line = at ? Number(at[2]) : undefined;
+    const where = file ? `${file}${line ? `:${line}` : ""}: ` : "";
+    throw new CompileError("TYPE", `Cannot compile: type error at ${where}${message}`, {
+      ...(file ? { file } : {}),
+      ...(line ? { line } : {}),
+    });
+  } finally {
+    await Deno.remove(map);
+  }
+}
+
+/**
+ * Compiles the capsule project in `dir`.
+ *
+ * @param dir the project directory (with Capsule.toml or package.json)
+ * @param options output directory, engine bytes and progress sink
+ * @returns the written files, their hash and per-stage timings
+ *
+ * @example Compile examples/hello
+ * ```ts ignore
+ * import { compileCapsule } from "./compile.ts";
+ * const { wasmPath, hash } = await compileCapsule("examples/hello");
+ * console.log(wasmPath, hash);
+ * ```
+ */
+export async function compileCapsule(
+  dir: string,
+  options: CompileOptions = {},
+): Promise<CompileResult> {
+  const root = (await Deno.realPath(dir)).replace(/\/$/, "");
+  const out = options.out ?? `${root}/dist`;
+  const log = options.log ?? (() => {});
+  const stages: { name: string; ms: number }[] = [];
+  const stage = async <T>(
+    name: string,
+    fn: () => Promise<T>,
+    detail: (v: T) => string,
+  ): Promise<T> => {
+    const started = performance.now();
+    const value = await fn();
+    const ms = performance.now() - started;
+    stages.push({ name, ms });
+    log(`compile: ${name}: ${detail(value)} (${Math.round(ms)} ms)`);
+    return value;
+  };
+  const manifest = await stage("manifest", () => readManifest(root), (m) => String(m.package.name));
+  const entry = await stage("entry", () => findEntry(root), (e) => relative(root, e));
+  if (options.typeCheck ?? true) {
+    await stage("type-check (deno check)", () => typeCheck(root, entry), (s) => s);
+  }
+  const bundled = await stage(
+    "transpile + bundle (oxc, rolldown es2022)",
+    () => bundle(root, entry),
+    (b) => `${b.length} bytes`,
+  );
+  const source = await stage(
+    "shim",
+    async () => `${await Deno.readTextFile(PRELUDE_URL)}\n${bundled}`,
+    (s) => `${s.length} bytes`,
+  );
+  const engine = options.engine ??
+    await Deno.readFile(enginePath()).catch(async () =>
+      await Deno.readFile((await buildEngine({ log })).path)
+    );
+  const wasm = await stage("wizer", async () => {
+    try {
+      return await wizen(embedSource(engine, source));
+    } catch (e) {
+      if (e instanceof WizerError && e.code === "INIT") throw new CompileError("INIT", e.message);
+      throw e;
+    }
+  }, (w) => `${w.length} bytes`);
+  const hash = `blake3:${blake3Hex(wasm)}`;
+  const wasmPath = `${out}/capsule.wasm`;
+  await stage("write capsule.wasm", async () => {
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeFile(wasmPath, wasm);
+  }, () => hash);
+  const manifestPath = `${out}/Capsule.toml`;
+  await stage("write Capsule.toml", async () => {
+    const component = { ...(manifest.component as Record<string, unknown> ?? {}) };
+    component.entrypoint = "capsule.wasm";
+    component.hash = hash;
+    await Deno.writeTextFile(manifestPath, stringifyToml({ ...manifest, component }) + "\n");
+  }, () => "[component] entrypoint, hash");
+  return { wasmPath, manifestPath, hash, bytes: wasm.length, stages };
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const noCheck = args.indexOf("--no-check");
+  if (noCheck >= 0) args.splice(noCheck, 1);
+  const o = args.indexOf("-o");
+  const outArg = o >= 0 ? args.splice(o, 2)[1] : undefined;
+  const dir = args[0];
+  if (!dir || (o >= 0 && !outArg)) {
+    console.error("usage: deno run -A toolchain/compile.ts DIR [-o OUT] [--no-check]");
+    Deno.exit(2);
+  }
+  try {
+    const res = await compileCapsule(dir, {
+      ...(outArg ? { out: outArg } : {}),
+      typeCheck: noCheck < 0,
+      log: (line) => console.error(line),
+    });
+    console.log(`${res.wasmPath} ${res.hash} ${res.bytes} bytes`);
+  } catch (e) {
+    const loc = e instanceof CompileError && e.file ? `${e.file}${e.line ? `:${e.line}` : ""}` : "";
+    const where = loc && !String(e).includes(loc) ? ` (${loc})` : "";
+    console.error(`compile: ${e instanceof Error ? e.message : e}${where}`);
+    Deno.exit(1);
+  }
+}
