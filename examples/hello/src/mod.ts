@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineCapsule } from "../../../toolchain/sdk/mod.ts";
+import { defineCapsule } from "@astrid/sdk";
 
 /** Arguments of the greet tool. */
 export interface GreetArgs {
