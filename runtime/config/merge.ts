@@ -37,6 +37,9 @@ export const WORKSPACE_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   "storage.kv_url",
 ]);
 
+/** Sections a workspace file may not touch at all (`[servers.NAME]` starts processes). */
+export const WORKSPACE_FORBIDDEN_SECTIONS: ReadonlySet<string> = new Set(["servers"]);
+
 /** Numeric limits a workspace may only lower. */
 export const WORKSPACE_CLAMPED_KEYS: ReadonlySet<string> = new Set([
   "budget.session_usd",
@@ -138,7 +141,11 @@ function tighten(
   value: unknown,
   file: string,
 ): string | null {
-  if (WORKSPACE_FORBIDDEN_KEYS.has(dotted) || !isClassified(dotted)) {
+  const section = dotted.slice(0, dotted.indexOf("."));
+  if (
+    WORKSPACE_FORBIDDEN_KEYS.has(dotted) || WORKSPACE_FORBIDDEN_SECTIONS.has(section) ||
+    !isClassified(dotted)
+  ) {
     throw new ConfigError(
       `Cannot load ${file}: key "${dotted}" may not be set by a workspace config ` +
         `(set it in the user or system config instead)`,

@@ -14,6 +14,22 @@ const nonNegative = z.number().nonnegative();
 const positiveInt = z.int().positive();
 
 /**
+ * One `[servers.NAME]` table: an MCP server the runtime may start. Only types are checked
+ * here; runtime/mcp checks the name and that stdio has a `command` and http a `url`.
+ */
+const mcpServer = z.strictObject({
+  transport: z.enum(["stdio", "http"]).default("stdio"),
+  command: z.string().min(1).optional(),
+  args: stringList.default([]),
+  url: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().min(1).optional(),
+  auto_start: z.boolean().default(false),
+  restart_policy: z.enum(["never", "on_failure", "always"]).default("on_failure"),
+  binary_hash: z.string().regex(/^blake3:[0-9a-f]{64}$/).optional(),
+});
+
+/**
  * One zod schema per `[section]`; keys are snake_case exactly as written in TOML.
  *
  * @example Validate one section on its own
@@ -67,6 +83,8 @@ export const CONFIG_SECTIONS = {
     memory_mb: positiveInt.max(64),
     timeout_seconds: positiveInt.max(30),
   }),
+  /** `[servers.NAME]` tables, keyed by server name (a workspace may not add or change them). */
+  servers: z.object({}).catchall(mcpServer),
 } as const;
 
 /** The section names, in file order. */
@@ -137,7 +155,7 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
   storage: { kv_url: "" },
   model: {
     provider: "anthropic",
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-4-6",
     api_key: "",
     api_url: "",
     max_tokens: 8192,
@@ -145,6 +163,7 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
   },
   tools: { sandbox: "bwrap", bash_timeout_seconds: 120, output_limit_chars: 30000 },
   capsules: { require_hash: true, memory_mb: 64, timeout_seconds: 30 },
+  servers: {},
 });
 
 /**

@@ -13,7 +13,7 @@ Deno.test("DEFAULT_CONFIG passes the full schema and holds the documented defaul
     "/dev/**",
   ]);
   equal(DEFAULT_CONFIG.policy.max_argument_bytes, 1048576);
-  equal(DEFAULT_CONFIG.model.model, "claude-sonnet-4-5");
+  equal(DEFAULT_CONFIG.model.model, "claude-sonnet-4-6");
   equal(DEFAULT_CONFIG.tools.output_limit_chars, 30000);
   equal(DEFAULT_CONFIG.capsules.require_hash, true);
 });

@@ -59,7 +59,7 @@ const TEMPLATE =
 
 [model]
 # Model name and sampling temperature for this workspace.
-# model = "claude-sonnet-4-5"
+# model = "claude-sonnet-4-6"
 # temperature = 0.5
 # Largest response in tokens (may only be lowered).
 # max_tokens = 4096
