@@ -5,13 +5,32 @@
  * @module
  */
 import type { Executor } from "../security/approval.ts";
-import { createToolSession, invokeTool, type ToolCallPayload } from "../tools/invoke.ts";
+import {
+  createToolSession,
+  type InvokeOutcome,
+  invokeTool,
+  type ToolCallPayload,
+} from "../tools/invoke.ts";
+import { callCapsuleTool, type CapsuleToolPayload } from "../capsule/mod.ts";
+import type { Runtime } from "./context.ts";
+import { capsuleHost } from "./commands/tools.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 function isPayload(value: unknown): value is ToolCallPayload {
   const v = value as Partial<ToolCallPayload> | null;
   return typeof v === "object" && v !== null && typeof v.tool === "string" &&
     typeof v.cwd === "string";
+}
+
+function resultOf(outcome: InvokeOutcome): unknown {
+  if (outcome.status === "denied") {
+    throw Object.assign(new CliError(outcome.reason, ExitCode.Denied), { code: "DENIED" });
+  }
+  if (outcome.status === "deferred") {
+    throw new CliError(`another action of the call is waiting for approval: ${outcome.id}`);
+  }
+  if (outcome.status === "error") throw new CliError(outcome.message);
+  return outcome.result;
 }
 
 /** Re-runs a deferred built-in tool call. */
@@ -25,23 +44,32 @@ export const toolExecutor: Executor = async (payload, env) => {
     outputLimitChars: env.config.tools.output_limit_chars,
   });
   try {
-    const outcome = await invokeTool(env.interceptor, session, payload.tool, payload.args, {
-      answer: env.answer,
-    });
-    if (outcome.status === "denied") {
-      throw Object.assign(new CliError(outcome.reason, ExitCode.Denied), { code: "DENIED" });
-    }
-    if (outcome.status === "deferred") {
-      throw new CliError(`another action of the call is waiting for approval: ${outcome.id}`);
-    }
-    if (outcome.status === "error") throw new CliError(outcome.message);
-    return outcome.result;
+    return resultOf(
+      await invokeTool(env.interceptor, session, payload.tool, payload.args, {
+        answer: env.answer,
+      }),
+    );
   } finally {
     session.files.close();
   }
 };
 
-/** The executors the CLI registers. */
-export function defaultExecutors(): ReadonlyMap<string, Executor> {
-  return new Map([["tool", toolExecutor]]);
+/** Re-runs a deferred capsule tool call with the capsules installed for its workspace. */
+function capsuleToolExecutor(rt: Runtime): Executor {
+  return async (payload, env) => {
+    const p = payload as Partial<CapsuleToolPayload> | null;
+    if (typeof p?.tool !== "string") {
+      throw new TypeError("Cannot execute: the stored capsule tool call is malformed");
+    }
+    const host = await capsuleHost(rt, env.workspaceRoot);
+    const outcome = await callCapsuleTool(env.interceptor, host, p.tool, p.args, {
+      answer: env.answer,
+    });
+    return resultOf(outcome);
+  };
+}
+
+/** The executors the CLI registers for the runtime a command opened. */
+export function defaultExecutors(rt: Runtime): ReadonlyMap<string, Executor> {
+  return new Map([["tool", toolExecutor], ["capsule_tool", capsuleToolExecutor(rt)]]);
 }

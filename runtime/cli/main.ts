@@ -14,6 +14,9 @@ import { auditCommand } from "./commands/audit.ts";
 import { approvalsCommand } from "./commands/approvals.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { toolsCommand } from "./commands/tools.ts";
+import { capsuleCommand } from "./commands/capsule.ts";
+import { chatCommand } from "./commands/chat.ts";
+import { sessionsCommand } from "./commands/sessions.ts";
 import { defaultExecutors } from "./executors.ts";
 
 /** Builds the whole command tree over `io`. */
@@ -26,13 +29,15 @@ export function buildProgram(io: CliIo): Command {
     .option("-w, --workspace <dir>", "workspace folder (default: nearest folder with .astrid/)")
     .option("--json", "machine-readable output where a command supports it")
     .showHelpAfterError();
-  const executors = defaultExecutors();
   program.addCommand(initCommand(io));
   program.addCommand(keysCommand(io));
   program.addCommand(configCommand(io));
   program.addCommand(auditCommand(io));
-  program.addCommand(approvalsCommand(io, executors));
+  program.addCommand(approvalsCommand(io, defaultExecutors));
   program.addCommand(toolsCommand(io));
+  program.addCommand(capsuleCommand(io));
+  program.addCommand(chatCommand(io));
+  program.addCommand(sessionsCommand(io));
   program.addCommand(demoCommand(io));
   applyToTree(program, io);
   return program;

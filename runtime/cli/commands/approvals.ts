@@ -19,8 +19,11 @@ import {
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
+/** Executors by name, built for the runtime a command opened. */
+export type ExecutorFactory = (rt: Runtime) => ReadonlyMap<string, Executor>;
+
 /** Builds the `approvals` command tree; `executors` carry out approved actions by name. */
-export function approvalsCommand(io: CliIo, executors: ReadonlyMap<string, Executor>): Command {
+export function approvalsCommand(io: CliIo, executors: ExecutorFactory): Command {
   const approvals = new Command("approvals").description(
     "List and decide actions that were deferred because nobody could approve them",
   );
@@ -52,7 +55,7 @@ export function approvalsCommand(io: CliIo, executors: ReadonlyMap<string, Execu
     .option("--json", "machine-readable output")
     .action(async (id: string, opts: { scope: ApprovalChoice }, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
-        const result = await approve(rt, executors, id, opts.scope);
+        const result = await approve(rt, executors(rt), id, opts.scope);
         if (wantsJson(cmd, io)) printJson(io, result);
         else io.stdout(`${result.message}\n`);
         if (result.status === "denied") throw new CliError(result.message, ExitCode.Denied);

@@ -21,6 +21,14 @@ import {
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { TerminalFrontend } from "../prompt.ts";
+import {
+  callCapsuleTool,
+  capsuleDirs,
+  type CapsuleHost,
+  listCapsuleTools,
+  listInstalled,
+  splitToolName,
+} from "../../capsule/mod.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -28,14 +36,20 @@ export function toolsCommand(io: CliIo): Command {
   tools.command("list")
     .description("List the tools with their parameters")
     .option("--json", "machine-readable output (definitions with JSON schemas)")
-    .action((_opts: unknown, cmd: Command) => {
-      const defs = BUILTIN_TOOLS.map((t) => t.definition);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const defs: { name: string; description: string; inputSchema: object }[] = BUILTIN_TOOLS
+        .map((t) => ({ ...t.definition }));
+      await withRuntime(cmd, io, async (rt) => {
+        const host = await capsuleHost(rt, rt.paths.workspaceRoot);
+        for (const t of await listCapsuleTools(host.capsules, host.limits)) defs.push(t);
+      });
       if (wantsJson(cmd, io)) return printJson(io, defs);
       for (const d of defs) {
-        const params = Object.keys(d.inputSchema.properties).map((p) =>
-          d.inputSchema.required.includes(p) ? p : `[${p}]`
+        const schema = d.inputSchema as { properties?: object; required?: string[] };
+        const params = Object.keys(schema.properties ?? {}).map((p) =>
+          schema.required?.includes(p) ? p : `[${p}]`
         );
-        io.stdout(`${d.name.padEnd(15)} ${params.join(" ")}\n`);
+        io.stdout(`${d.name.padEnd(24)} ${params.join(" ")}\n`);
       }
     });
   tools.command("call")
@@ -101,13 +115,35 @@ async function callTool(
     outputLimitChars: rt.config.tools.output_limit_chars,
   });
   try {
-    const outcome = await invokeTool(gate.interceptor, session, name, args);
+    const outcome = splitToolName(name)
+      ? await callCapsuleTool(gate.interceptor, await capsuleHost(rt, ws.root), name, args)
+      : await invokeTool(gate.interceptor, session, name, args);
     await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
     if (outcome.status !== "ok") rt.io.stderr(`session ${sessionId}\n`);
     return outcome;
   } finally {
     session.files.close();
   }
+}
+
+/** The installed capsules (user and workspace) and their limits, for capsule tool calls. */
+export async function capsuleHost(rt: Runtime, workspaceRoot: string | null): Promise<CapsuleHost> {
+  const { capsules, broken } = await listInstalled(capsuleDirs(rt.paths.home, workspaceRoot), {
+    requireHash: rt.config.capsules.require_hash,
+  });
+  for (const b of broken) {
+    rt.io.stderr(`warning: capsule at ${b.dir} not loaded: ${b.error.message}\n`);
+  }
+  return {
+    capsules,
+    workspaceRoot: workspaceRoot ?? rt.paths.home,
+    store: rt.store,
+    limits: {
+      timeoutMs: rt.config.capsules.timeout_seconds * 1000,
+      memoryMb: rt.config.capsules.memory_mb,
+    },
+    outputLimitChars: rt.config.tools.output_limit_chars,
+  };
 }
 
 function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {

@@ -1,0 +1,128 @@
+/**
+ * Agent-loop costs, without the model. Targets (issue 5): loop overhead per tool round-trip
+ * ≤ 2 ms median; session save after a turn ≤ 5 ms median for a 200-message session. Both run
+ * against a real KV file (Deno KV fsyncs every commit).
+ *
+ * - "tool round-trip": one turn = the prompt, one model reply with a tool call, the result back,
+ *   a final reply; the provider replies instantly and the tool registry is a no-op, so what is
+ *   measured is the loop itself: classification, wrapping, budget reserve/commit and the three
+ *   session saves (turn start, tool round, turn end).
+ * - the same through the real interceptor and file executor (`list_directory` in its Worker),
+ *   for reference.
+ * - "session save": 4 new messages + turn record + header onto a 200-message session.
+ *
+ * Run: `deno bench -A bench/agent_bench.ts`.
+ */
+import { join } from "node:path";
+import { openStore } from "../runtime/storage/mod.ts";
+import { SessionBudget } from "../runtime/security/budget.ts";
+import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
+import { AuditLog } from "../runtime/audit/mod.ts";
+import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
+import type { LlmEvent, LlmProvider, LlmRequest } from "../runtime/llm/mod.ts";
+import {
+  Agent,
+  openAgent,
+  type SessionMessage,
+  SessionStore,
+  type ToolRegistry,
+} from "../runtime/agent/mod.ts";
+
+const dir = await Deno.makeTempDir({ prefix: "astrid-agent-bench-" });
+const store = await openStore(join(dir, "state.kv"));
+const sessions = new SessionStore(store);
+
+/** Replies with one tool call when the last message is the prompt, else with text. */
+const provider: LlmProvider = {
+  name: "bench",
+  model: "bench",
+  async *stream(req: LlmRequest): AsyncIterable<LlmEvent> {
+    const last = req.messages.at(-1)?.content.at(-1);
+    if (last?.type === "text") {
+      yield { type: "tool_call_end", id: "t1", name: "list_directory", args: {} };
+      yield { type: "usage", inputTokens: 100, outputTokens: 20 };
+      yield { type: "done", stopReason: "tool_use" };
+    } else {
+      yield { type: "text_delta", text: "done" };
+      yield { type: "usage", inputTokens: 100, outputTokens: 5 };
+      yield { type: "done", stopReason: "end_turn" };
+    }
+  },
+};
+const noTools: ToolRegistry = {
+  definitions:
+    () => [{ name: "list_directory", description: "list", inputSchema: { type: "object" } }],
+  call: () =>
+    Promise.resolve({
+      status: "ok",
+      result: { output: "file\t10\ta.txt\n", isError: false },
+      proofs: ["mode:autonomous"],
+      trust: "untrusted",
+    }),
+};
+const limits = { sessionUsd: 1e6, perActionUsd: 1e6, warnAt: 1 };
+const costs = { estimate: () => 0.01, actual: () => 0.001 };
+
+Deno.bench("agent loop: one tool round-trip, no model, no-op tool (incl. 3 saves)", async (b) => {
+  const session = sessions.create({
+    provider: "bench",
+    model: "bench",
+    workspaceRoot: dir,
+    workspaceId: "w",
+  });
+  const budget = await SessionBudget.load(store, session.id, limits);
+  const agent = new Agent({ provider, tools: noTools, budget, costs, session, system: "s" });
+  b.start();
+  await agent.run("list the files");
+  b.end();
+});
+
+const signer = signerFromSeed(generateSeed());
+const audit = await AuditLog.open(store, signer, { checkpointSeconds: 3600 });
+const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-agent-bench-ws-" }));
+const config = structuredClone(DEFAULT_CONFIG) as AstridConfig;
+config.workspace.mode = "autonomous";
+const opened = await openAgent({
+  store,
+  signer,
+  audit,
+  config,
+  workspaceRoot: ws,
+  workspaceId: "w",
+  provider: { ...provider, model: "claude-sonnet-4-6", stream: provider.stream },
+  frontend: null,
+});
+
+Deno.bench(
+  "agent loop: one tool round-trip through the interceptor + Worker (reference)",
+  async () => {
+    await opened.agent.run("list the files");
+  },
+);
+
+const message = (i: number): SessionMessage => ({
+  message: {
+    role: i % 2 ? "assistant" : "user",
+    content: [{ type: "text", text: `message ${i} `.repeat(60) }],
+  },
+  trust: i % 2 ? "trusted" : "untrusted",
+  turn: Math.floor(i / 4) + 1,
+});
+const big = sessions.create({ provider: "p", model: "m", workspaceRoot: ws, workspaceId: "w" });
+big.beginTurn("seed");
+for (let i = 0; i < 200; i++) big.push(message(i));
+big.updateTurn({ status: "completed", endedAt: Date.now() });
+await big.save();
+
+Deno.bench("session save after a turn (200-message session, 4 new messages)", async (b) => {
+  big.beginTurn("next");
+  for (let i = 0; i < 4; i++) big.push(message(i));
+  big.updateTurn({ status: "completed", endedAt: Date.now() });
+  b.start();
+  await big.save();
+  b.end();
+});
+
+globalThis.addEventListener("unload", () => {
+  opened.close();
+});

@@ -1,0 +1,127 @@
+/**
+ * Test fixtures (private): a probe capsule compiled by the real toolchain (engine + Wizer), and
+ * a real interceptor over an in-memory store and audit log.
+ *
+ * @module
+ */
+import { compileCapsule } from "../../toolchain/compile.ts";
+import { openStore, type Store } from "../storage/mod.ts";
+import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+import { AuditLog } from "../audit/mod.ts";
+import { type AstridConfig, DEFAULT_CONFIG } from "../config/mod.ts";
+import { openGate } from "../security/gate.ts";
+import type { Frontend } from "../security/approval.ts";
+import type { SecurityInterceptor } from "../security/interceptor.ts";
+
+/** The probe capsule's source: one tool per host function, errors returned as values. */
+export const PROBE_SOURCE = `
+import { config, defineCapsule, fs, http, kv } from "@astrid/sdk";
+const attempt = async (f) => {
+  try { return { ok: await f() }; } catch (e) { return { error: e.code ?? "?", message: String(e.message) }; }
+};
+export default defineCapsule({
+  tools: {
+    echo: { description: "Echoes its arguments", run: (a) => a },
+    read: { description: "Reads a file", run: (a) => attempt(() => fs.readFile(a.path)) },
+    write: { description: "Writes a file", run: (a) => attempt(() => fs.writeFile(a.path, a.content)) },
+    ls: { description: "Lists a folder", run: (a) => attempt(() => fs.readdir(a.path)) },
+    exists: { description: "Tests a path", run: (a) => attempt(() => fs.exists(a.path)) },
+    fetch: { description: "GETs a URL", run: (a) => attempt(() => http.request({ url: a.url })) },
+    kvset: { description: "Sets a key", run: (a) => attempt(() => kv.set(a.key, a.value)) },
+    kvget: { description: "Gets a key", run: (a) => attempt(() => kv.get(a.key)) },
+    cfg: { description: "Reads config", run: (a) => attempt(() => config.get(a.key)) },
+    say: { description: "Logs", run: (a) => { console.log(a.message); return null; } },
+    spin: { description: "Never ends", run: () => { for (;;) {} } },
+  },
+});
+`;
+
+/** The probe capsule's manifest (before compile adds `[component]`). */
+export const PROBE_MANIFEST = `[package]
+name = "probe"
+version = "0.1.0"
+description = "Exercises every host function"
+
+[capabilities]
+fs_read = ["."]
+fs_write = ["out"]
+net = ["127.0.0.1"]
+kv = true
+
+[env.TOKEN]
+type = "secret"
+request = "API token"
+
+[env.UNITS]
+default = "metric"
+`;
+
+let compiled: Promise<string> | undefined;
+
+/** Compiles the probe once per process; returns a folder with Capsule.toml and capsule.wasm. */
+export function probeBuild(): Promise<string> {
+  compiled ??= (async () => {
+    const src = await Deno.makeTempDir({ prefix: "astrid-probe-src-" });
+    await Deno.writeTextFile(`${src}/Capsule.toml`, PROBE_MANIFEST);
+    await Deno.writeTextFile(`${src}/mod.ts`, PROBE_SOURCE);
+    const out = await Deno.makeTempDir({ prefix: "astrid-probe-" });
+    await compileCapsule(src, { out, typeCheck: false });
+    return out;
+  })();
+  return compiled;
+}
+
+/**
+ * A fresh copy of the probe in its own folder, renamed to `name` (the hash covers only the
+ * wasm, so renaming keeps it valid). `edit` may rewrite the manifest text.
+ */
+export async function probeCopy(name = "probe", edit?: (toml: string) => string): Promise<string> {
+  const build = await probeBuild();
+  const dir = await Deno.makeTempDir({ prefix: `astrid-${name}-` });
+  await Deno.copyFile(`${build}/capsule.wasm`, `${dir}/capsule.wasm`);
+  let toml = (await Deno.readTextFile(`${build}/Capsule.toml`))
+    .replace('name = "probe"', `name = "${name}"`);
+  if (edit) toml = edit(toml);
+  await Deno.writeTextFile(`${dir}/Capsule.toml`, toml);
+  return dir;
+}
+
+/** A real gate over an in-memory store; close it at the end. */
+export interface TestGate extends AsyncDisposable {
+  readonly interceptor: SecurityInterceptor;
+  readonly audit: AuditLog;
+  readonly store: Store;
+  readonly root: string;
+}
+
+/** Opens a gate for a fresh temporary workspace (mode and frontend as given). */
+export async function testGate(
+  opts: { frontend: Frontend | null; config?: Partial<AstridConfig> },
+): Promise<TestGate> {
+  const store = await openStore(":memory:");
+  const signer = signerFromSeed(generateSeed());
+  const audit = await AuditLog.open(store, signer);
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ws-" }));
+  const config = { ...DEFAULT_CONFIG, ...opts.config } as AstridConfig;
+  const { interceptor } = await openGate({
+    store,
+    signer,
+    audit,
+    config,
+    workspaceRoot: root,
+    workspaceId: "ws-test",
+    sessionId: "s-test",
+    frontend: opts.frontend,
+  });
+  return {
+    interceptor,
+    audit,
+    store,
+    root,
+    async [Symbol.asyncDispose]() {
+      await audit.close();
+      store.close();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    },
+  };
+}

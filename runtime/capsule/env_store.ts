@@ -1,0 +1,116 @@
+/**
+ * `[env]` values of installed capsules. They live outside the capsule folder (which may sit in
+ * a workspace under version control), in `$ASTRID_HOME/capsule_env/<scope>/<name>.json`, a file
+ * created with mode 0600 in a 0700 folder. Values are never logged; secrets are redacted from
+ * capsule log lines by the host.
+ *
+ * @module
+ */
+import { blake3Hex } from "../crypto/mod.ts";
+import type { CapsuleManifest } from "./manifest.ts";
+
+/**
+ * The env file of capsule `name`, for a user install (`workspaceRoot` null) or a workspace one.
+ *
+ * @example Workspace installs get their own folder
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * import { envFilePath } from "./env_store.ts";
+ * match(envFilePath("/h", null, "hello"), /^\/h\/capsule_env\/user\/hello\.json$/);
+ * match(envFilePath("/h", "/ws", "hello"), /^\/h\/capsule_env\/ws-[0-9a-f]{16}\/hello\.json$/);
+ * ```
+ */
+export function envFilePath(home: string, workspaceRoot: string | null, name: string): string {
+  const scope = workspaceRoot === null ? "user" : `ws-${blake3Hex(workspaceRoot).slice(0, 16)}`;
+  return `${home}/capsule_env/${scope}/${name}.json`;
+}
+
+/**
+ * Writes `values` to `path` with mode 0600 (the folder gets 0700).
+ *
+ * @example Round trip
+ * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
+ * import { readEnvFile, writeEnvFile } from "./env_store.ts";
+ * const path = `${await Deno.makeTempDir()}/env/x.json`;
+ * await writeEnvFile(path, { TOKEN: "s3cret" });
+ * deepEqual(await readEnvFile(path), { TOKEN: "s3cret" });
+ * equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+ * ```
+ */
+export async function writeEnvFile(path: string, values: Record<string, string>): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(values));
+    let at = 0;
+    while (at < bytes.length) at += await file.write(bytes.subarray(at));
+  } finally {
+    file.close();
+  }
+  await Deno.chmod(tmp, 0o600);
+  await Deno.rename(tmp, path);
+}
+
+/**
+ * Reads an env file; a missing file is empty. A file readable by others is refused.
+ *
+ * @example Missing means empty
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { readEnvFile } from "./env_store.ts";
+ * deepEqual(await readEnvFile("/nonexistent/x.json"), {});
+ * ```
+ */
+export async function readEnvFile(path: string): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile || (info.mode !== null && (info.mode & 0o077) !== 0)) {
+      throw new Error(
+        `Cannot read ${path}: it must be a regular file with mode 0600, current mode is ` +
+          `${info.mode === null ? "unknown" : (info.mode & 0o777).toString(8)}`,
+      );
+    }
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+  const parsed: unknown = JSON.parse(text);
+  const out: Record<string, string> = {};
+  if (parsed && typeof parsed === "object") {
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === "string") out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The values get-config sees: each `[env]` key's stored value, else its default.
+ *
+ * @example Defaults fill the gaps
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseManifest } from "./manifest.ts";
+ * import { capsuleConfig } from "./env_store.ts";
+ * const { manifest } = parseManifest(
+ *   '[package]\nname = "n"\nversion = "1"\n[env.UNITS]\ndefault = "metric"\n[env.KEY]\ntype = "secret"\n',
+ * );
+ * deepEqual(capsuleConfig(manifest, { KEY: "k", OTHER: "x" }).values, { UNITS: "metric", KEY: "k" });
+ * ```
+ */
+export function capsuleConfig(
+  manifest: CapsuleManifest,
+  stored: Readonly<Record<string, string>>,
+): { values: Record<string, string>; secretKeys: Set<string> } {
+  const values: Record<string, string> = {};
+  const secretKeys = new Set<string>();
+  for (const [key, spec] of Object.entries(manifest.env)) {
+    const v = Object.hasOwn(stored, key) ? stored[key] : spec.default;
+    if (v !== undefined) values[key] = v;
+    if (spec.type === "secret") secretKeys.add(key);
+  }
+  return { values, secretKeys };
+}

@@ -1,0 +1,166 @@
+/**
+ * What every host function shares: the capsule's identity and manifest, the workspace, the
+ * interceptor, and one call's state (time spent waiting, a deferral). {@link gate} is the second
+ * check of a gated host call: the capsule action goes to the SecurityInterceptor, and a human's
+ * wait is recorded as paused time so it does not count against the CPU deadline.
+ *
+ * @module
+ */
+import type { Action } from "../../security/action.ts";
+import type { Allowed, SecurityInterceptor } from "../../security/interceptor.ts";
+import type { Store } from "../../storage/mod.ts";
+import type { CapsuleManifest } from "../manifest.ts";
+
+/** A log line from a capsule (secrets already redacted). */
+export interface CapsuleLogLine {
+  readonly capsule: string;
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly message: string;
+}
+
+/** Everything the host functions of one capsule instance may use. */
+export interface HostEnv {
+  readonly capsule: string;
+  readonly manifest: CapsuleManifest;
+  /** Canonical workspace root: every file a capsule touches resolves inside it. */
+  readonly workspaceRoot: string;
+  readonly interceptor: SecurityInterceptor;
+  /** Holds the capsule's KV (prefix `["capsule_kv", <capsule>]`). */
+  readonly store: Store;
+  /** This capsule's config and `[env]` values (get-config sees nothing else). */
+  readonly config: Readonly<Record<string, string>>;
+  /** Names of `config` keys that are secrets: never logged, redacted from capsule logs. */
+  readonly secretKeys: ReadonlySet<string>;
+  /** Receives capsule log lines (default: dropped). */
+  readonly log?: ((line: CapsuleLogLine) => void) | undefined;
+  /** The fetch used by http-request (a test seam; default: global fetch). */
+  readonly fetch?: typeof fetch | undefined;
+  /** Per-request network timeout in ms (default 30 000). */
+  readonly httpTimeoutMs?: number | undefined;
+}
+
+/** One call's mutable state, reset by the engine before each entry call. */
+export interface CallState {
+  /** performance.now() when the call started. */
+  started: number;
+  /** Milliseconds spent awaiting the interceptor (human approval, audit writes). */
+  paused: number;
+  /** The first deferral of this call: the whole call then fails with `DEFERRED`. */
+  deferred: { id: string; reason: string } | null;
+  /** Tool name for audit context (`<capsule>__<tool>`), when a tool is running. */
+  tool: string | undefined;
+}
+
+/**
+ * A refusal or failure reported back to the capsule as `{"error": {code, message}}`.
+ *
+ * @example Codes are stable strings
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { HostError } from "./context.ts";
+ * equal(new HostError("DENIED", "Cannot read x: not in fs_read").code, "DENIED");
+ * ```
+ */
+export class HostError extends Error {
+  /** `DENIED`, `DEFERRED`, `CAPABILITY`, `CONFINED`, `BAD_ARGS`, `NOT_FOUND`, `TOO_LARGE`, `IO`. */
+  readonly code: string;
+  /** Creates the error. */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "HostError";
+    this.code = code;
+  }
+}
+
+/**
+ * Creates a fresh call state.
+ *
+ * @example A fresh state has paused nothing
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { newCallState } from "./context.ts";
+ * equal(newCallState().paused, 0);
+ * ```
+ */
+export function newCallState(tool?: string): CallState {
+  return { started: performance.now(), paused: 0, deferred: null, tool };
+}
+
+/**
+ * The second check: passes `action` to the interceptor. Time spent there is paused time.
+ * Returns the allowance (call `complete` after the operation) or throws a {@link HostError}.
+ *
+ * @example Nobody to ask: the action is deferred and the call remembers it
+ * ```ts
+ * import { equal, rejects } from "node:assert/strict";
+ * import { gate, type HostEnv, newCallState } from "./context.ts";
+ * import { parseManifest } from "../manifest.ts";
+ * import { testGate } from "../_testing.ts";
+ * await using g = await testGate({ frontend: null });
+ * const env: HostEnv = {
+ *   capsule: "n", manifest: parseManifest('[package]\nname = "n"\nversion = "1"\n').manifest,
+ *   workspaceRoot: g.root, interceptor: g.interceptor, store: g.store, config: {},
+ *   secretKeys: new Set(),
+ * };
+ * const state = newCallState();
+ * await rejects(gate(env, state, { kind: "capsule_http_request", capsule: "n", url: "https://a.example/" }));
+ * equal(typeof state.deferred?.id, "string");
+ * ```
+ */
+export async function gate(env: HostEnv, state: CallState, action: Action): Promise<Allowed> {
+  const started = performance.now();
+  try {
+    const decision = await env.interceptor.intercept(action, {
+      capsule: env.capsule,
+      tool: state.tool,
+    });
+    if (decision.outcome === "allowed") return decision;
+    if (decision.outcome === "deferred") {
+      state.deferred ??= { id: decision.id, reason: decision.reason };
+      throw new HostError("DEFERRED", `Cannot wait for approval: ${decision.reason}`);
+    }
+    throw new HostError("DENIED", `Cannot proceed: ${decision.reason} (${decision.code})`);
+  } finally {
+    state.paused += performance.now() - started;
+  }
+}
+
+/**
+ * Records a first-check refusal (capability or confinement) in the audit log through the
+ * interceptor, then returns the error to throw. The refusal never reaches a human.
+ *
+ * @example A refusal is a denied audit entry
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { type HostEnv, newCallState, refuse } from "./context.ts";
+ * import { parseManifest } from "../manifest.ts";
+ * import { testGate } from "../_testing.ts";
+ * await using g = await testGate({ frontend: null });
+ * const env: HostEnv = {
+ *   capsule: "n", manifest: parseManifest('[package]\nname = "n"\nversion = "1"\n').manifest,
+ *   workspaceRoot: g.root, interceptor: g.interceptor, store: g.store, config: {},
+ *   secretKeys: new Set(),
+ * };
+ * const err = await refuse(env, newCallState(), "read-file", "CONFINED", "Cannot read /etc/passwd");
+ * equal(err.code, "CONFINED");
+ * equal((await g.audit.list())[0]?.decision, "denied");
+ * ```
+ */
+export async function refuse(
+  env: HostEnv,
+  state: CallState,
+  fn: string,
+  code: string,
+  message: string,
+): Promise<HostError> {
+  const started = performance.now();
+  try {
+    await env.interceptor.refuseCall(`capsule:${env.capsule}/${fn}`, message, {
+      capsule: env.capsule,
+      tool: state.tool,
+    });
+  } finally {
+    state.paused += performance.now() - started;
+  }
+  return new HostError(code, message);
+}

@@ -1,0 +1,161 @@
+/**
+ * The seven file host functions. Each is checked twice: {@link confinePath} (manifest capability,
+ * canonical path inside the workspace) and then the interceptor as a `capsule_file_access`
+ * action. Files are opened with `openConfined`, which re-checks the path at open time, so a
+ * symlink swapped in after the checks is refused.
+ *
+ * @module
+ */
+import { canonicalizePath, openConfined } from "../../security/workspace.ts";
+import type { CapsuleFileAccessAction } from "../../security/action.ts";
+import { type CallState, gate, type HostEnv, HostError, refuse } from "./context.ts";
+import { confinePath, type FileNeed } from "./confine.ts";
+
+/** The largest file read-file returns or write-file accepts. */
+export const MAX_FILE_BYTES = 16 << 20;
+
+type Capability = CapsuleFileAccessAction["capability"];
+type FsFn = (env: HostEnv, state: CallState, args: Record<string, unknown>) => Promise<unknown>;
+
+const NEED: Record<Capability, FileNeed> = {
+  read_file: "read",
+  fs_exists: "read",
+  fs_readdir: "read",
+  fs_stat: "read",
+  write_file: "write",
+  fs_mkdir: "write",
+  fs_unlink: "write",
+};
+
+/** Both checks, then `op` on the canonical path; the outcome is audited. */
+async function checked<T>(
+  env: HostEnv,
+  state: CallState,
+  capability: Capability,
+  path: unknown,
+  op: (canonical: string) => Promise<T>,
+): Promise<T> {
+  const fn = capability.replace("_", "-");
+  const confined = await confinePath(env.manifest, env.workspaceRoot, path, NEED[capability]);
+  if (typeof confined !== "string") {
+    throw await refuse(env, state, fn, "CONFINED", confined.refused);
+  }
+  const allowed = await gate(env, state, {
+    kind: "capsule_file_access",
+    capsule: env.capsule,
+    capability,
+    path: confined,
+  });
+  try {
+    // Re-resolve right before the operation: a symlink planted since the check is caught here
+    // (file contents additionally go through openConfined).
+    const again = await canonicalizePath(confined, env.workspaceRoot);
+    if (again !== confined) {
+      throw new HostError("CONFINED", `Cannot use ${String(path)}: it changed during the check`);
+    }
+    const result = await op(confined);
+    await allowed.complete({ ok: true });
+    return result;
+  } catch (e) {
+    await allowed.complete({ ok: false, detail: (e as Error).message });
+    if (e instanceof HostError) throw e;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new HostError("NOT_FOUND", `Cannot ${fn} ${String(path)}: no such file or folder`);
+    }
+    throw new HostError("IO", `Cannot ${fn} ${String(path)}: ${(e as Error).message}`);
+  }
+}
+
+async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(64 << 10);
+  for (;;) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    total += n;
+    if (total > MAX_FILE_BYTES) {
+      throw new HostError("TOO_LARGE", `Cannot read the file: it exceeds ${MAX_FILE_BYTES} bytes`);
+    }
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) out.set(c, (at += c.length) - c.length);
+  return out;
+}
+
+/** The file host functions by their import name. */
+export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
+  "read-file": (env, state, args) =>
+    checked(env, state, "read_file", args.path, async (p) => {
+      using file = await openConfined(p, env.workspaceRoot, { read: true });
+      return new TextDecoder().decode(await readAll(file));
+    }),
+  "write-file": (env, state, args) => {
+    if (typeof args.content !== "string") {
+      throw new HostError("BAD_ARGS", "Cannot write a file: content is not a string");
+    }
+    const bytes = new TextEncoder().encode(args.content);
+    if (bytes.length > MAX_FILE_BYTES) {
+      throw new HostError(
+        "TOO_LARGE",
+        `Cannot write ${bytes.length} bytes (max ${MAX_FILE_BYTES})`,
+      );
+    }
+    return checked(env, state, "write_file", args.path, async (p) => {
+      using file = await openConfined(p, env.workspaceRoot, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+      let at = 0;
+      while (at < bytes.length) at += await file.write(bytes.subarray(at));
+      return null;
+    });
+  },
+  "fs-exists": (env, state, args) =>
+    checked(env, state, "fs_exists", args.path, async (p) => {
+      try {
+        await Deno.lstat(p);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+    }),
+  "fs-mkdir": (env, state, args) =>
+    checked(env, state, "fs_mkdir", args.path, async (p) => {
+      await Deno.mkdir(p, { recursive: args.recursive === true });
+      return null;
+    }),
+  "fs-readdir": (env, state, args) =>
+    checked(env, state, "fs_readdir", args.path, async (p) => {
+      const out: { name: string; isFile: boolean; isDirectory: boolean }[] = [];
+      for await (const e of Deno.readDir(p)) {
+        out.push({ name: e.name, isFile: e.isFile, isDirectory: e.isDirectory });
+        if (out.length >= 10_000) break;
+      }
+      return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    }),
+  "fs-stat": (env, state, args) =>
+    checked(env, state, "fs_stat", args.path, async (p) => {
+      const s = await Deno.lstat(p);
+      return {
+        size: s.size,
+        isFile: s.isFile,
+        isDirectory: s.isDirectory,
+        mtime: s.mtime?.getTime() ?? null,
+      };
+    }),
+  "fs-unlink": (env, state, args) =>
+    checked(env, state, "fs_unlink", args.path, async (p) => {
+      if (p === env.workspaceRoot) {
+        throw new HostError("DENIED", "Cannot unlink the workspace root");
+      }
+      const s = await Deno.lstat(p);
+      if (s.isDirectory) throw new HostError("BAD_ARGS", `Cannot unlink ${p}: it is a folder`);
+      await Deno.remove(p);
+      return null;
+    }),
+};

@@ -1,0 +1,71 @@
+/**
+ * Capsules: `Capsule.toml` manifests, the BLAKE3-pinned loader, the WASM engine (QuickJS under
+ * Extism, on this thread) with its twice-gated host functions, the static engine, installs, and
+ * the `<capsule>__<tool>` registry.
+ *
+ * @example Parse a manifest
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { parseManifest } from "./mod.ts";
+ * equal(parseManifest('[package]\nname = "hi"\nversion = "1"\n').manifest.package.name, "hi");
+ * ```
+ *
+ * @module
+ */
+export { CapsuleError, type CapsuleErrorCode, type CapsuleErrorDetails } from "./errors.ts";
+export {
+  type CapsuleManifest,
+  type ParsedManifest,
+  parseManifest,
+  readManifest,
+} from "./manifest.ts";
+export {
+  loadCapsule,
+  type LoadedCapsule,
+  type LoadOptions,
+  MAX_WASM_BYTES,
+  ModuleCache,
+  verifyWasm,
+} from "./loader.ts";
+export {
+  type CapsuleDescription,
+  CapsuleInstance,
+  type DescribedTool,
+  MAX_OUTPUT_BYTES,
+  type WasmLimits,
+} from "./engines/wasm.ts";
+export {
+  type CapsuleCommand,
+  type ContextFile,
+  loadStatic,
+  type Skill,
+  type StaticOffer,
+} from "./engines/static.ts";
+export {
+  type CallState,
+  type CapsuleLogLine,
+  type HostEnv,
+  HostError,
+  newCallState,
+} from "./host/context.ts";
+export { HOST_FUNCTION_NAMES, hostFunctions } from "./host/functions.ts";
+export { capsuleConfig, envFilePath, readEnvFile, writeEnvFile } from "./env_store.ts";
+export {
+  type BrokenCapsule,
+  type CapsuleDirs,
+  capsuleDirs,
+  installCapsule,
+  type InstalledCapsule,
+  type InstallScope,
+  listInstalled,
+  removeCapsule,
+  sourceDir,
+} from "./install.ts";
+export {
+  callCapsuleTool,
+  type CapsuleHost,
+  type CapsuleToolInfo,
+  type CapsuleToolPayload,
+  listCapsuleTools,
+  splitToolName,
+} from "./registry.ts";

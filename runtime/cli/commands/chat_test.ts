@@ -1,0 +1,158 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { startFakeAnthropic } from "../../../tests/fixtures/fake_anthropic.ts";
+
+const ENTRY = new URL("../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../../deno.json", import.meta.url).pathname;
+// The subprocess gets a temporary HOME: keep Deno's cache and the CA settings it needs.
+const PASS: Record<string, string> = {
+  DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
+};
+for (const k of ["SSL_CERT_FILE", "SSL_CERT_DIR", "DENO_TLS_CA_STORE"]) {
+  const v = Deno.env.get(k);
+  if (v !== undefined) PASS[k] = v;
+}
+
+interface Dirs {
+  home: string;
+  ws: string;
+}
+
+async function dirs(): Promise<Dirs> {
+  const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-home-" }));
+  const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ws-" }));
+  await Deno.mkdir(join(ws, ".astrid"));
+  return { home, ws };
+}
+
+function command(args: string[], d: Dirs, env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", CONFIG, ENTRY, ...args],
+    cwd: d.ws,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      ...PASS,
+      HOME: d.home,
+      ASTRID_HOME: d.home,
+      ASTRID_SYSTEM_CONFIG: `${d.home}/no-system-config.toml`,
+      NO_COLOR: "1",
+      ...env,
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function run(args: string[], d: Dirs, env: Record<string, string> = {}) {
+  const out = await command(args, d, env).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+const modelEnv = (url: string) => ({
+  ANTHROPIC_API_KEY: "sk-test",
+  ANTHROPIC_BASE_URL: url,
+  ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
+  ASTRID_MODEL_MAX_TOKENS: "1024",
+});
+
+Deno.test("astrid chat without an API key says how to configure one and exits 1", async () => {
+  const d = await dirs();
+  const r = await run(["chat", "-p", "hi"], d);
+  equal(r.code, 1);
+  match(r.stderr, /ANTHROPIC_API_KEY/);
+  match(r.stderr, /api_key/);
+  ok(r.stderr.includes(join(d.home, "config.toml")));
+  ok(!r.stderr.includes("at "), "no stack trace");
+});
+
+Deno.test("astrid chat -p prints the final answer; --json prints events; a deferred action exits 4", async () => {
+  const d = await dirs();
+  const fake = startFakeAnthropic([
+    { text: "Hello from the replayed model.", usage: { inputTokens: 10, outputTokens: 5 } },
+    { text: "Second." },
+    {
+      toolCalls: [{
+        id: "t1",
+        name: "write_file",
+        args: { file_path: `${d.ws}/a.txt`, content: "x" },
+      }],
+    },
+    { text: "Queued." },
+  ]);
+  try {
+    const env = modelEnv(fake.url);
+    const r = await run(["chat", "-p", "say hi"], d, env);
+    equal(r.code, 0, r.stderr);
+    equal(r.stdout, "Hello from the replayed model.\n");
+    const id = r.stderr.match(/session ([0-9a-f-]{36})/)?.[1];
+    ok(id);
+    const j = await run(["chat", "-s", id, "-p", "again", "--json"], d, env);
+    equal(j.code, 0, j.stderr);
+    const events = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    deepEqual(
+      events.map((e) => e.type),
+      ["turn_start", "text", "text", "turn_end"].slice(0, 1)
+        .concat(events.slice(1, -1).map(() => "text"), ["turn_end"]),
+    );
+    equal(events.at(-1).result.text, "Second.");
+    // The resumed session carried the first turn to the model.
+    match(JSON.stringify(fake.requests[1]), /Hello from the replayed model/);
+    const q = await run(["chat", "-p", "write a.txt"], d, env);
+    equal(q.code, 4, q.stderr);
+    match(q.stderr, /deferred/);
+    match(q.stdout, /[0-9a-f-]{36}/);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("astrid chat killed with SIGKILL mid-turn loses no completed turn; resume marks it interrupted", async () => {
+  const d = await dirs();
+  const fake = startFakeAnthropic([
+    { text: "first answer" },
+    { text: "this never finishes", fault: { after: 3, kind: "hang" } },
+    { text: "third answer" },
+  ]);
+  try {
+    const env = modelEnv(fake.url);
+    const first = await run(["chat", "-p", "one"], d, env);
+    equal(first.code, 0, first.stderr);
+    const id = first.stderr.match(/session ([0-9a-f-]{36})/)?.[1];
+    ok(id);
+
+    const child = command(["chat", "-s", id, "-p", "two"], d, env).spawn();
+    for (let i = 0; i < 600 && fake.requests.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    equal(fake.requests.length, 2);
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGKILL");
+    const status = await child.status;
+    equal(status.signal, "SIGKILL");
+
+    const shown = await run(["sessions", "show", id, "--json"], d);
+    equal(shown.code, 0, shown.stderr);
+    const view = JSON.parse(shown.stdout);
+    deepEqual(view.turns.map((t: { status: string }) => t.status), ["completed", "interrupted"]);
+    match(JSON.stringify(view.messages), /first answer/);
+
+    const third = await run(["chat", "-s", id, "-p", "three"], d, env);
+    equal(third.code, 0, third.stderr);
+    equal(third.stdout, "third answer\n");
+    match(third.stderr, /interrupted/);
+    const after = JSON.parse((await run(["sessions", "show", id, "--json"], d)).stdout);
+    deepEqual(after.turns.map((t: { status: string }) => t.status), [
+      "completed",
+      "interrupted",
+      "completed",
+    ]);
+    // The model saw the first turn and both prompts on resume.
+    const body = JSON.stringify(fake.requests[2]);
+    ok(body.includes("first answer") && body.includes("two") && body.includes("three"));
+  } finally {
+    await fake.close();
+  }
+});
