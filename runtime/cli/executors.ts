@@ -13,7 +13,8 @@ import {
 } from "../tools/invoke.ts";
 import { callCapsuleTool, type CapsuleToolPayload } from "../capsule/mod.ts";
 import type { Runtime } from "./context.ts";
-import { capsuleHost } from "./commands/tools.ts";
+import { capsuleHost, mcpManager } from "./commands/tools.ts";
+import { callMcpTool, type McpCallPayload } from "../mcp/mod.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 function isPayload(value: unknown): value is ToolCallPayload {
@@ -69,7 +70,27 @@ function capsuleToolExecutor(rt: Runtime): Executor {
   };
 }
 
+/** Re-runs a deferred MCP tool call against the configured servers. */
+function mcpExecutor(rt: Runtime): Executor {
+  return async (payload, env) => {
+    const p = payload as Partial<McpCallPayload> | null;
+    if (typeof p?.server !== "string" || typeof p.tool !== "string") {
+      throw new TypeError("Cannot execute: the stored MCP call is malformed");
+    }
+    await using manager = mcpManager(rt, env.workspaceRoot);
+    return resultOf(
+      await callMcpTool(env.interceptor, manager, p.server, p.tool, p.args, {
+        answer: env.answer,
+      }),
+    );
+  };
+}
+
 /** The executors the CLI registers for the runtime a command opened. */
 export function defaultExecutors(rt: Runtime): ReadonlyMap<string, Executor> {
-  return new Map([["tool", toolExecutor], ["capsule_tool", capsuleToolExecutor(rt)]]);
+  return new Map([
+    ["tool", toolExecutor],
+    ["capsule_tool", capsuleToolExecutor(rt)],
+    ["mcp", mcpExecutor(rt)],
+  ]);
 }

@@ -17,6 +17,7 @@ import { toolsCommand } from "./commands/tools.ts";
 import { capsuleCommand } from "./commands/capsule.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { sessionsCommand } from "./commands/sessions.ts";
+import { serversCommand } from "./commands/servers.ts";
 import { defaultExecutors } from "./executors.ts";
 
 /** Builds the whole command tree over `io`. */
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(capsuleCommand(io));
   program.addCommand(chatCommand(io));
   program.addCommand(sessionsCommand(io));
+  program.addCommand(serversCommand(io));
   program.addCommand(demoCommand(io));
   applyToTree(program, io);
   return program;

@@ -152,6 +152,11 @@ export function redactConfig(config: AstridConfig): AstridConfig {
   if (copy.model.api_key !== "") copy.model.api_key = "***";
   copy.storage.kv_url = redactUrl(copy.storage.kv_url);
   copy.model.api_url = redactUrl(copy.model.api_url);
+  // `[servers.NAME] env` commonly carries tokens for the server: show the names only.
+  for (const server of Object.values(copy.servers)) {
+    for (const name of Object.keys(server.env)) server.env[name] = "***";
+    if (server.url) server.url = redactUrl(server.url);
+  }
   return copy;
 }
 

@@ -37,8 +37,11 @@ export const WORKSPACE_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   "storage.kv_url",
 ]);
 
-/** Sections a workspace file may not touch at all (`[servers.NAME]` starts processes). */
-export const WORKSPACE_FORBIDDEN_SECTIONS: ReadonlySet<string> = new Set(["servers"]);
+/**
+ * Sections a workspace file may not touch at all: `[servers.NAME]` starts processes, and
+ * `[pricing."MODEL"]` could price a model at zero and so switch the budget off.
+ */
+export const WORKSPACE_FORBIDDEN_SECTIONS: ReadonlySet<string> = new Set(["servers", "pricing"]);
 
 /** Numeric limits a workspace may only lower. */
 export const WORKSPACE_CLAMPED_KEYS: ReadonlySet<string> = new Set([
@@ -55,6 +58,11 @@ export const WORKSPACE_CLAMPED_KEYS: ReadonlySet<string> = new Set([
   // Less frequent checkpoints would weaken truncation detection, so these only go down too.
   "audit.checkpoint_every",
   "audit.checkpoint_seconds",
+  "agent.max_rounds",
+  "agent.task_budget_usd",
+  "agent.max_concurrency",
+  "agent.max_depth",
+  "agent.task_timeout_seconds",
 ]);
 
 /** Ordered settings: strictness rank per value, higher is stricter. */

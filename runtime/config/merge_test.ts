@@ -190,3 +190,47 @@ Deno.test("mergeLayer() lets a workspace set its free keys", () => {
   equal(config.model.temperature, 0.2);
   equal(config.approval.timeout_seconds, 30);
 });
+
+Deno.test("mergeLayer() lays [pricing] tables from user layers and refuses them in a workspace", () => {
+  const price = { input_per_mtok: 0, output_per_mtok: 0 };
+  const user = mergeLayer(DEFAULT_CONFIG, { pricing: { "llama3.2": price } }, "user", "/u").config;
+  deepEqual(user.pricing, { "llama3.2": price });
+  const env = mergeLayer(
+    user,
+    { pricing: { "gpt-5": { input_per_mtok: 1, output_per_mtok: 2 } } },
+    "env",
+    "/e",
+  ).config;
+  deepEqual(Object.keys(env.pricing).sort(), ["gpt-5", "llama3.2"]);
+  // A zero price from a workspace would switch the budget off: refused outright.
+  throws(
+    () => mergeLayer(DEFAULT_CONFIG, { pricing: { "claude-sonnet-4-6": price } }, "workspace", WS),
+    (err: unknown) => err instanceof ConfigError && /pricing\.claude-sonnet-4-6/.test(err.message),
+  );
+});
+
+Deno.test("mergeLayer() lets a workspace only lower the [agent] limits", () => {
+  const { config, warnings } = mergeLayer(
+    DEFAULT_CONFIG,
+    {
+      agent: {
+        max_rounds: 5,
+        task_budget_usd: 9,
+        max_concurrency: 50,
+        max_depth: 1,
+        task_timeout_seconds: 60,
+      },
+    },
+    "workspace",
+    WS,
+  );
+  equal(config.agent.max_rounds, 5);
+  equal(config.agent.max_depth, 1);
+  equal(config.agent.task_timeout_seconds, 60);
+  equal(config.agent.task_budget_usd, 1);
+  equal(config.agent.max_concurrency, 5);
+  equal(warnings.length, 2);
+  ok(warnings.every((w) => /may only lower/.test(w)));
+  const user = mergeLayer(DEFAULT_CONFIG, { agent: { max_rounds: 100 } }, "user", "/u").config;
+  equal(user.agent.max_rounds, 100);
+});

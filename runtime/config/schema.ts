@@ -30,6 +30,17 @@ const mcpServer = z.strictObject({
 });
 
 /**
+ * One `[pricing."MODEL"]` table: USD per million tokens (see runtime/llm `ModelPrice`). Cache
+ * rates default to the input rate when absent.
+ */
+const modelPrice = z.strictObject({
+  input_per_mtok: nonNegative,
+  output_per_mtok: nonNegative,
+  cache_read_per_mtok: nonNegative.optional(),
+  cache_write_per_mtok: nonNegative.optional(),
+});
+
+/**
  * One zod schema per `[section]`; keys are snake_case exactly as written in TOML.
  *
  * @example Validate one section on its own
@@ -85,6 +96,19 @@ export const CONFIG_SECTIONS = {
   }),
   /** `[servers.NAME]` tables, keyed by server name (a workspace may not add or change them). */
   servers: z.object({}).catchall(mcpServer),
+  /**
+   * `[pricing."MODEL"]` tables, laid over runtime/llm's `DEFAULT_PRICING` (a workspace may not
+   * set prices: a zero price would switch the budget off).
+   */
+  pricing: z.object({}).catchall(modelPrice),
+  /** The agent loop and its sub-agents (`task` tool); a workspace may only lower these. */
+  agent: z.strictObject({
+    max_rounds: positiveInt,
+    task_budget_usd: nonNegative,
+    max_concurrency: positiveInt,
+    max_depth: positiveInt,
+    task_timeout_seconds: positiveInt,
+  }),
 } as const;
 
 /** The section names, in file order. */
@@ -164,6 +188,14 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
   tools: { sandbox: "bwrap", bash_timeout_seconds: 120, output_limit_chars: 30000 },
   capsules: { require_hash: true, memory_mb: 64, timeout_seconds: 30 },
   servers: {},
+  pricing: {},
+  agent: {
+    max_rounds: 25,
+    task_budget_usd: 1,
+    max_concurrency: 5,
+    max_depth: 3,
+    task_timeout_seconds: 600,
+  },
 });
 
 /**

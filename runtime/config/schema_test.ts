@@ -46,3 +46,41 @@ Deno.test("configSchema rejects out-of-range limits", () => {
   bad3.budget.warn_at = 0;
   ok(!configSchema.safeParse(bad3).success);
 });
+
+Deno.test("configSchema checks [pricing] tables and [agent] limits", () => {
+  const good = structuredClone(DEFAULT_CONFIG);
+  good.pricing = { "llama3.2": { input_per_mtok: 0, output_per_mtok: 0, cache_read_per_mtok: 0 } };
+  ok(configSchema.safeParse(good).success);
+  for (
+    const price of [
+      { input_per_mtok: -1, output_per_mtok: 0 },
+      { input_per_mtok: 1 },
+      { input_per_mtok: 1, output_per_mtok: 1, per_request: 2 },
+      { input_per_mtok: "1", output_per_mtok: 1 },
+    ]
+  ) {
+    const bad = structuredClone(DEFAULT_CONFIG) as unknown as { pricing: unknown };
+    bad.pricing = { m: price };
+    ok(!configSchema.safeParse(bad).success, JSON.stringify(price));
+  }
+  for (const key of ["max_rounds", "max_concurrency", "max_depth", "task_timeout_seconds"]) {
+    const bad = structuredClone(DEFAULT_CONFIG) as unknown as { agent: Record<string, unknown> };
+    bad.agent[key] = 0;
+    ok(!configSchema.safeParse(bad).success, key);
+  }
+});
+
+Deno.test('a [pricing."MODEL"] table in TOML parses, and a bad price names its key', async () => {
+  const { parseConfigText } = await import("./parse.ts");
+  const data = parseConfigText(
+    '[pricing."claude-sonnet-4-6"]\ninput_per_mtok = 2\noutput_per_mtok = 10\n' +
+      "[agent]\nmax_rounds = 7\n",
+    "/u/config.toml",
+  );
+  equal(data.pricing?.["claude-sonnet-4-6"]?.input_per_mtok, 2);
+  equal(data.agent?.max_rounds, 7);
+  throws(
+    () => parseConfigText('[pricing."m"]\ninput_per_mtok = -1\noutput_per_mtok = 1\n', "/u/c.toml"),
+    /pricing\.m\.input_per_mtok/,
+  );
+});

@@ -1,7 +1,9 @@
 /**
  * `astrid chat [-s ID] [-p PROMPT] [--approve once|session|always|deny] [--json]`.
  *
- * With `-p` it is a one-shot, non-interactive run: it prints the model's final answer (or, with
+ * Without `-p`, on a terminal, it is the interactive REPL (runtime/cli/repl.ts): streamed,
+ * markdown-rendered answers, tool calls as they run, the approval prompt, slash commands and
+ * a history file at `$ASTRID_HOME/history`. With `-p` it is a one-shot, non-interactive run: it prints the model's final answer (or, with
  * `--json`, one JSON event per line) and exits. Approvals follow the non-interactive rules: an
  * action that needs a human is deferred (exit 4, ids printed) unless `--approve` answers up
  * front. `-s ID` resumes a session with its messages, allowances and budget. Ctrl-C cancels the
@@ -10,11 +12,34 @@
  * @module
  */
 import { Command, Option } from "commander";
-import { createProvider, type LlmProvider, type ModelConfig } from "../../llm/mod.ts";
-import { type ApprovalChoice, PresetFrontend } from "../../security/approval.ts";
-import { type AgentEvent, openAgent, type TurnResult } from "../../agent/mod.ts";
-import { type CliIo, loadCliConfig, requireWorkspace, wantsJson, withRuntime } from "../context.ts";
+import { join } from "node:path";
+import {
+  createProvider,
+  DEFAULT_PRICING,
+  type LlmProvider,
+  type ModelConfig,
+  type ModelPrice,
+  type PricingTable,
+} from "../../llm/mod.ts";
+import { type ApprovalChoice, type Frontend, PresetFrontend } from "../../security/approval.ts";
+import type { AstridConfig } from "../../config/mod.ts";
+import {
+  type AgentEvent,
+  openAgent,
+  type OpenAgentOptions,
+  type SubAgentLimits,
+  type TurnResult,
+} from "../../agent/mod.ts";
+import {
+  type CliIo,
+  loadCliConfig,
+  requireWorkspace,
+  type Runtime,
+  wantsJson,
+  withRuntime,
+} from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { Repl, type ReplTerminal } from "../repl.ts";
 
 const KEY_ENV: Record<ModelConfig["provider"], string> = {
   anthropic: "ANTHROPIC_API_KEY",
@@ -53,6 +78,57 @@ export function missingKeyHelp(model: ModelConfig, userConfig: string): string |
   ].join("\n");
 }
 
+/**
+ * The pricing table a session uses: runtime/llm's {@link DEFAULT_PRICING} with the config's
+ * `[pricing."MODEL"]` tables laid over it (a configured model replaces its default entry).
+ *
+ * @example A configured local model is priced; the defaults stay
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "../../config/mod.ts";
+ * import { pricingFromConfig } from "./chat.ts";
+ * const table = pricingFromConfig({
+ *   ...DEFAULT_CONFIG,
+ *   pricing: { "llama3.2": { input_per_mtok: 0, output_per_mtok: 0 } },
+ * });
+ * equal(table["llama3.2"]?.output_per_mtok, 0);
+ * equal(table["claude-sonnet-4-6"]?.input_per_mtok, 3);
+ * ```
+ */
+export function pricingFromConfig(config: AstridConfig): PricingTable {
+  const table: PricingTable = { ...DEFAULT_PRICING };
+  for (const [model, p] of Object.entries(config.pricing)) {
+    const price: ModelPrice = {
+      input_per_mtok: p.input_per_mtok,
+      output_per_mtok: p.output_per_mtok,
+    };
+    if (p.cache_read_per_mtok !== undefined) price.cache_read_per_mtok = p.cache_read_per_mtok;
+    if (p.cache_write_per_mtok !== undefined) price.cache_write_per_mtok = p.cache_write_per_mtok;
+    table[model] = price;
+  }
+  return table;
+}
+
+/**
+ * The sub-agent limits from `[agent]`.
+ *
+ * @example Seconds become milliseconds
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "../../config/mod.ts";
+ * import { subAgentLimitsFromConfig } from "./chat.ts";
+ * equal(subAgentLimitsFromConfig(DEFAULT_CONFIG).timeoutMs, 600_000);
+ * ```
+ */
+export function subAgentLimitsFromConfig(config: AstridConfig): SubAgentLimits {
+  return {
+    maxConcurrency: config.agent.max_concurrency,
+    maxDepth: config.agent.max_depth,
+    timeoutMs: config.agent.task_timeout_seconds * 1000,
+    perTaskUsd: config.agent.task_budget_usd,
+  };
+}
+
 interface ChatOpts {
   session?: string;
   prompt?: string;
@@ -85,19 +161,20 @@ export function chatCommand(
       new Option("--approve <answer>", "answer every approval up front (else they are deferred)")
         .choices(["once", "session", "always", "deny"]),
     )
-    .option("--max-turns <n>", "model calls allowed in one turn", "25")
+    .option("--max-turns <n>", "model calls allowed in one turn (default: [agent] max_rounds)")
     .option("--json", "print one JSON event per line")
     .action(async (opts: ChatOpts, cmd: Command) => {
       const { config, paths } = await loadCliConfig(cmd, io);
       const help = missingKeyHelp(config.model, paths.userConfig);
       if (help) throw new CliError(help, ExitCode.Error);
-      if (opts.prompt === undefined) {
+      const interactive = opts.prompt === undefined;
+      if (interactive && !io.isTty) {
         throw new CliError(
-          "Cannot start the interactive chat: it is not available yet; pass -p PROMPT",
+          "Cannot start the interactive chat: stdin is not a terminal; pass -p PROMPT",
           ExitCode.Usage,
         );
       }
-      const maxRounds = Number(opts.maxTurns);
+      const maxRounds = Number(opts.maxTurns ?? config.agent.max_rounds);
       if (!Number.isSafeInteger(maxRounds) || maxRounds < 1) {
         throw new CliError(
           `Cannot use --max-turns: current value is ${opts.maxTurns}`,
@@ -108,10 +185,7 @@ export function chatCommand(
       const json = wantsJson(cmd, io);
       await withRuntime(cmd, io, async (rt) => {
         const ws = await requireWorkspace(rt.paths);
-        const emit = (event: AgentEvent | Record<string, unknown>) => {
-          if (json) io.stdout(JSON.stringify(event) + "\n");
-        };
-        const opened = await openAgent({
+        const base = {
           store: rt.store,
           signer: rt.key,
           audit: rt.audit,
@@ -119,9 +193,21 @@ export function chatCommand(
           workspaceRoot: ws.root,
           workspaceId: ws.id,
           provider,
-          frontend: opts.approve ? new PresetFrontend({ choice: opts.approve }) : null,
           resume: opts.session,
           maxRounds,
+          pricing: pricingFromConfig(rt.config),
+          subAgents: subAgentLimitsFromConfig(rt.config),
+        };
+        if (interactive) {
+          await interactiveChat(rt, base, opts.approve);
+          return;
+        }
+        const emit = (event: AgentEvent | Record<string, unknown>) => {
+          if (json) io.stdout(JSON.stringify(event) + "\n");
+        };
+        const opened = await openAgent({
+          ...base,
+          frontend: opts.approve ? new PresetFrontend({ choice: opts.approve }) : null,
           onEvent: (e) => {
             emit(e);
             if (!json) progress(io, e);
@@ -147,6 +233,50 @@ export function chatCommand(
         finish(io, result, json);
       });
     });
+}
+
+type BaseOptions = Omit<OpenAgentOptions, "frontend" | "onEvent" | "onSubAgentEvent">;
+
+/** The REPL on the process's terminal: raw mode for its lifetime, restored on every exit path. */
+async function interactiveChat(
+  rt: Runtime,
+  base: BaseOptions,
+  approve: ApprovalChoice | undefined,
+): Promise<void> {
+  const io = rt.io;
+  const terminal: ReplTerminal = {
+    input: Deno.stdin.readable,
+    write: (s) => io.stdout(s),
+    colour: io.env.NO_COLOR === undefined && Deno.stdout.isTerminal(),
+    columns: columns(),
+  };
+  const repl = new Repl({ terminal, historyFile: join(rt.paths.home, "history") });
+  const frontend: Frontend = approve ? new PresetFrontend({ choice: approve }) : repl.frontend(io);
+  const opened = await openAgent({
+    ...base,
+    frontend,
+    onEvent: (e) => repl.onEvent(e),
+    onSubAgentEvent: (child, e) => repl.onSubAgentEvent(child, e),
+  });
+  if (opened.recovered) {
+    io.stdout("the previous turn was interrupted; its finished rounds are kept\n");
+  }
+  // In raw mode Ctrl-C arrives as a key (0x03), which the REPL turns into a cancelled turn.
+  Deno.stdin.setRaw(true);
+  try {
+    await repl.run({ opened, audit: rt.audit, model: rt.config.model });
+  } finally {
+    Deno.stdin.setRaw(false);
+    opened.close();
+  }
+}
+
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 80;
+  }
 }
 
 function progress(io: CliIo, e: AgentEvent): void {

@@ -29,6 +29,13 @@ import {
   listInstalled,
   splitToolName,
 } from "../../capsule/mod.ts";
+import {
+  callMcpTool,
+  listMcpTools,
+  type McpServerManager,
+  parseMcpToolName,
+} from "../../mcp/mod.ts";
+import { openServerManager } from "./servers.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -42,6 +49,10 @@ export function toolsCommand(io: CliIo): Command {
       await withRuntime(cmd, io, async (rt) => {
         const host = await capsuleHost(rt, rt.paths.workspaceRoot);
         for (const t of await listCapsuleTools(host.capsules, host.limits)) defs.push(t);
+        await using manager = mcpManager(rt, rt.paths.workspaceRoot);
+        const mcp = await listMcpTools(manager);
+        for (const e of mcp.errors) io.stderr(`warning: ${e}\n`);
+        for (const t of mcp.tools) defs.push(t);
       });
       if (wantsJson(cmd, io)) return printJson(io, defs);
       for (const d of defs) {
@@ -114,8 +125,14 @@ async function callTool(
     sandbox: rt.config.tools.sandbox,
     outputLimitChars: rt.config.tools.output_limit_chars,
   });
+  const mcp = parseMcpToolName(name);
+  await using manager = mcpManager(rt, ws.root);
   try {
-    const outcome = splitToolName(name)
+    const outcome = mcp
+      ? await callMcpTool(gate.interceptor, manager, mcp.server, mcp.tool, args, {
+        outputLimitChars: rt.config.tools.output_limit_chars,
+      })
+      : splitToolName(name)
       ? await callCapsuleTool(gate.interceptor, await capsuleHost(rt, ws.root), name, args)
       : await invokeTool(gate.interceptor, session, name, args);
     await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
@@ -124,6 +141,11 @@ async function callTool(
   } finally {
     session.files.close();
   }
+}
+
+/** A manager for the configured MCP servers; servers start on first use and stop on dispose. */
+export function mcpManager(rt: Runtime, workspaceRoot: string | null): McpServerManager {
+  return openServerManager(rt.config, { env: rt.io.env, cwd: rt.io.cwd, workspaceRoot });
 }
 
 /** The installed capsules (user and workspace) and their limits, for capsule tool calls. */

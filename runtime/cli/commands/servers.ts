@@ -1,0 +1,260 @@
+/**
+ * `astrid servers list|running|start|stop|tools`: the MCP servers declared in config as
+ * `[servers.NAME]`.
+ *
+ * A CLI command is one short-lived process, so `start` starts the server, completes the MCP
+ * handshake (after the `binary_hash` check) and reports, and the server ends with the command;
+ * `running` and `stop` only see servers started by the same process. A long-lived host (the
+ * daemon, the REPL) passes its own {@link McpServerManager} so they act on live servers.
+ *
+ * @module
+ */
+import { Command } from "commander";
+import type { AstridConfig } from "../../config/mod.ts";
+import {
+  listMcpTools,
+  McpError,
+  type McpServerConfig,
+  McpServerManager,
+  readServerConfigs,
+  type ServerStatus,
+} from "../../mcp/mod.ts";
+import { type CliIo, loadCliConfig, printJson, wantsJson } from "../context.ts";
+import { CliError, ExitCode } from "../errors.ts";
+
+/** A long-lived process's servers, for `running` and `stop` to act on. */
+export interface ServersHost {
+  readonly manager: McpServerManager;
+}
+
+/** Where a CLI-made manager resolves commands and what it passes to children. */
+export interface CliManagerOptions {
+  /** The parent environment (only PATH and HOME reach children). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The user's directory (relative `command`/`cwd` resolve against the workspace, else this). */
+  readonly cwd: string;
+  /** The workspace root: the one root offered to servers. */
+  readonly workspaceRoot: string | null;
+}
+
+/**
+ * Builds a manager for the `[servers.NAME]` tables of `config` (no sampler, no elicitor: the
+ * agent runtime adds those). Throws a usage error for a table that cannot be used.
+ *
+ * @example No servers configured
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "../../config/mod.ts";
+ * import { openServerManager } from "./servers.ts";
+ * await using manager = openServerManager(DEFAULT_CONFIG, { env: {}, cwd: "/", workspaceRoot: null });
+ * equal(manager.servers.length, 0);
+ * ```
+ */
+export function openServerManager(
+  config: Pick<AstridConfig, "servers">,
+  opts: CliManagerOptions,
+): McpServerManager {
+  return new McpServerManager({
+    servers: configuredServers(config),
+    parentEnv: opts.env,
+    baseDir: opts.workspaceRoot ?? opts.cwd,
+    connection: {
+      clientInfo: { name: "astrid", version: "0.1.0" },
+      ...(opts.workspaceRoot !== null ? { workspaceRoot: opts.workspaceRoot } : {}),
+    },
+  });
+}
+
+function configuredServers(config: Pick<AstridConfig, "servers">): McpServerConfig[] {
+  try {
+    return readServerConfigs(config);
+  } catch (err) {
+    if (err instanceof McpError) throw new CliError(err.message, ExitCode.Error);
+    throw err;
+  }
+}
+
+function describe(s: McpServerConfig): Record<string, unknown> {
+  return s.transport === "http"
+    ? {
+      name: s.name,
+      transport: s.transport,
+      url: s.url,
+      auto_start: s.autoStart,
+      restart_policy: s.restartPolicy,
+    }
+    : {
+      name: s.name,
+      transport: s.transport,
+      command: s.command,
+      args: s.args,
+      env: Object.keys(s.env), // names only: values are often credentials
+      cwd: s.cwd ?? null,
+      auto_start: s.autoStart,
+      restart_policy: s.restartPolicy,
+      binary_hash: s.binaryHash ?? null,
+    };
+}
+
+function toCliError(err: unknown): unknown {
+  if (err instanceof McpError) {
+    const exit = err.code === "INTEGRITY" ? ExitCode.Integrity : ExitCode.Error;
+    return new CliError(`${err.code}: ${err.message}`, exit);
+  }
+  return err;
+}
+
+async function managerFor(cmd: Command, io: CliIo) {
+  const { paths, config, warnings } = await loadCliConfig(cmd, io);
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  return openServerManager(config, {
+    env: io.env,
+    cwd: io.cwd,
+    workspaceRoot: paths.workspaceRoot,
+  });
+}
+
+function printStatus(io: CliIo, rows: ServerStatus[]): void {
+  for (const r of rows) {
+    const pid = r.pid === null ? "" : ` pid ${r.pid}`;
+    const err = r.lastError ? ` (${r.lastError})` : "";
+    io.stdout(`${r.name.padEnd(20)} ${r.state}${pid}${err}\n`);
+  }
+}
+
+/**
+ * Builds the `servers` command tree. Pass `host` from a long-lived process.
+ *
+ * @example The tree has the five subcommands
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { serversCommand } from "./servers.ts";
+ * const io = { env: {}, cwd: "/", isTty: false, stdout() {}, stderr() {} };
+ * deepEqual(serversCommand(io).commands.map((c) => c.name()), ["list", "running", "start", "stop", "tools"]);
+ * ```
+ */
+export function serversCommand(io: CliIo, host?: ServersHost): Command {
+  const servers = new Command("servers").description(
+    "MCP servers declared as [servers.NAME] in config",
+  );
+  servers.command("list")
+    .description("List the configured servers")
+    .option("--json", "machine-readable output")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config, warnings } = await loadCliConfig(cmd, io);
+      for (const w of warnings) io.stderr(`warning: ${w}\n`);
+      const rows = configuredServers(config).map(describe);
+      if (wantsJson(cmd, io)) return printJson(io, rows);
+      if (rows.length === 0) {
+        io.stdout("No servers configured (add a [servers.NAME] table to config.toml).\n");
+      }
+      for (const r of rows) {
+        const target = r.transport === "http"
+          ? r.url
+          : [r.command, ...(r.args as string[])].join(" ");
+        const flags = [r.auto_start ? "auto_start" : "", r.binary_hash ? "hash-pinned" : ""]
+          .filter(Boolean).join(",");
+        io.stdout(
+          `${String(r.name).padEnd(20)} ${r.transport} ${target}${flags ? ` [${flags}]` : ""}\n`,
+        );
+      }
+    });
+  servers.command("running")
+    .description("Servers running in this process (a CLI command starts none by itself)")
+    .option("--json", "machine-readable output")
+    .action((_opts: unknown, cmd: Command) => {
+      const rows = host ? host.manager.status().filter((s) => s.state !== "stopped") : [];
+      if (wantsJson(cmd, io)) return printJson(io, rows);
+      if (!host) {
+        io.stdout(
+          "No servers run in this process: each `astrid` command starts the servers it needs " +
+            "and stops them when it ends. Long-lived servers belong to the daemon or the REPL.\n",
+        );
+        return;
+      }
+      if (rows.length === 0) io.stdout("No servers are running.\n");
+      printStatus(io, rows);
+    });
+  servers.command("start")
+    .description(
+      "Start a server and complete the MCP handshake (checks binary_hash); in a one-shot command it stops again at exit",
+    )
+    .argument("<name>", "server name")
+    .option("--json", "machine-readable output")
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const manager = host?.manager ?? await managerFor(cmd, io);
+      try {
+        const conn = await manager.start(name);
+        const tools = await conn.listTools();
+        const info = {
+          name,
+          server: conn.serverInfo ?? null,
+          pid: manager.status(name)[0]?.pid ?? null,
+          tools: tools.length,
+          rejectedTools: conn.rejectedTools,
+          persistent: host !== undefined,
+        };
+        if (wantsJson(cmd, io)) printJson(io, info);
+        else {
+          io.stdout(
+            `${name}: started (${info.server?.name ?? "?"} ${info.server?.version ?? ""}, ` +
+              `${tools.length} tools)${host ? "" : "; it stops when this command exits"}\n`,
+          );
+        }
+      } catch (err) {
+        throw toCliError(err);
+      } finally {
+        if (!host) await manager.close();
+      }
+    });
+  servers.command("stop")
+    .description("Stop a server running in this process")
+    .argument("<name>", "server name")
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      if (!host) {
+        const { config } = await loadCliConfig(cmd, io);
+        if (!configuredServers(config).some((s) => s.name === name)) {
+          throw new CliError(`Cannot stop ${JSON.stringify(name)}: it is not configured`);
+        }
+        io.stdout(`${name}: not running in this process (nothing to stop)\n`);
+        return;
+      }
+      try {
+        await host.manager.stop(name);
+      } catch (err) {
+        throw toCliError(err);
+      }
+      io.stdout(`${name}: stopped\n`);
+    });
+  servers.command("tools")
+    .description("Connect, list the tools of one server (or all), and disconnect")
+    .argument("[name]", "server name (default: every configured server)")
+    .option("--json", "machine-readable output (definitions with JSON schemas)")
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const manager = host?.manager ?? await managerFor(cmd, io);
+      try {
+        if (name !== undefined && !manager.servers.some((s) => s.name === name)) {
+          throw new CliError(`Cannot list tools of ${JSON.stringify(name)}: it is not configured`);
+        }
+        const listing = await listMcpTools(manager, name !== undefined ? [name] : undefined);
+        if (wantsJson(cmd, io)) printJson(io, listing);
+        else {
+          for (const t of listing.tools) {
+            const summary = t.description.split("\n")[0]?.slice(0, 80) ?? "";
+            io.stdout(`${t.name.padEnd(40)} ${summary}\n`);
+          }
+        }
+        for (const e of listing.errors) io.stderr(`${e.server}: ${e.code}: ${e.message}\n`);
+        if (listing.errors.length > 0) {
+          const integrity = listing.errors.some((e) => e.code === "INTEGRITY");
+          throw new CliError(
+            `${listing.errors.length} server(s) could not be listed`,
+            integrity ? ExitCode.Integrity : ExitCode.Error,
+          );
+        }
+      } finally {
+        if (!host) await manager.close();
+      }
+    });
+  return servers;
+}

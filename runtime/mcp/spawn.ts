@@ -1,0 +1,145 @@
+/**
+ * Preparing a stdio server's process: resolve the executable to one real path, check its
+ * BLAKE3 against `binary_hash`, and build an allowlisted environment (PATH, HOME and the
+ * server's own `env`, nothing else from the parent). The resolved path is what gets spawned,
+ * with no shell, so a later PATH change cannot swap the binary between the check and the spawn.
+ *
+ * What this cannot guarantee: the file can still be replaced between hashing and exec by
+ * someone who can write to it (a TOCTOU window); and for interpreters (`deno`, `node`) the hash
+ * covers the interpreter, not the script it runs.
+ *
+ * @module
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import { blake3File } from "../crypto/blake3.ts";
+import { McpError } from "./errors.ts";
+import type { StdioServerConfig } from "./server_config.ts";
+
+/** What a child process is launched with. */
+export interface LaunchSpec {
+  /** Absolute, symlink-free path of the executable. */
+  readonly executable: string;
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd?: string | undefined;
+}
+
+async function isExecutableFile(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves `command` the way a shell would (a path if it contains `/`, else the first match on
+ * `path`), then to its real path. Throws `START_FAILED` when nothing executable is found.
+ *
+ * @example Find `sh`
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { resolveExecutable } from "./spawn.ts";
+ * ok((await resolveExecutable("sh", "/usr/bin:/bin", "/")).startsWith("/"));
+ * ```
+ */
+export async function resolveExecutable(
+  command: string,
+  path: string,
+  cwd: string,
+): Promise<string> {
+  const candidates = command.includes("/")
+    ? [isAbsolute(command) ? command : resolve(cwd, command)]
+    : path.split(":").filter((d) => d !== "" && isAbsolute(d)).map((d) => join(d, command));
+  for (const candidate of candidates) {
+    if (await isExecutableFile(candidate)) return await Deno.realPath(candidate);
+  }
+  throw new McpError(
+    "START_FAILED",
+    `Cannot start ${JSON.stringify(command)}: no executable file found` +
+      (command.includes("/") ? "" : ` on PATH (current value is ${JSON.stringify(path)})`),
+  );
+}
+
+/**
+ * Checks `executable` against `expected` (`blake3:<hex>`); throws `INTEGRITY` on a mismatch.
+ *
+ * @example A mismatch refuses
+ * ```ts
+ * import { rejects } from "node:assert/strict";
+ * import { verifyBinaryHash } from "./spawn.ts";
+ * const file = await Deno.makeTempFile();
+ * await rejects(verifyBinaryHash(file, "blake3:" + "0".repeat(64)), /does not match/);
+ * await Deno.remove(file);
+ * ```
+ */
+export async function verifyBinaryHash(executable: string, expected: string): Promise<void> {
+  const match = /^blake3:([0-9a-f]{64})$/.exec(expected);
+  if (!match) {
+    throw new McpError("BAD_CONFIG", `Cannot check ${executable}: binary_hash is ${expected}`);
+  }
+  const actual = await blake3File(executable);
+  if (actual !== match[1]) {
+    throw new McpError(
+      "INTEGRITY",
+      `Cannot start ${executable}: its BLAKE3 does not match binary_hash ` +
+        `(expected blake3:${
+          match[1]
+        }, current value is blake3:${actual}); the server was not started`,
+    );
+  }
+}
+
+/**
+ * The child's whole environment: PATH and HOME from `parentEnv` (when set), then the server's
+ * `env`. Nothing else from the parent leaks in.
+ *
+ * @example The parent environment does not leak
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { childEnv } from "./spawn.ts";
+ * deepEqual(
+ *   childEnv({ PATH: "/bin", HOME: "/h", SECRET: "x" }, { TOKEN: "t" }),
+ *   { PATH: "/bin", HOME: "/h", TOKEN: "t" },
+ * );
+ * ```
+ */
+export function childEnv(
+  parentEnv: Readonly<Record<string, string | undefined>>,
+  serverEnv: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "HOME"]) {
+    const value = parentEnv[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...serverEnv };
+}
+
+/**
+ * Resolves, hash-checks and describes how to launch a stdio server.
+ *
+ * @example Launch spec for `sh`
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { prepareLaunch } from "./spawn.ts";
+ * const spec = await prepareLaunch(
+ *   { name: "s", transport: "stdio", command: "sh", args: ["-c", "true"], env: {}, autoStart: false, restartPolicy: "never" },
+ *   { PATH: "/usr/bin:/bin" },
+ *   "/",
+ * );
+ * equal(spec.args[0], "-c");
+ * ```
+ */
+export async function prepareLaunch(
+  server: StdioServerConfig,
+  parentEnv: Readonly<Record<string, string | undefined>>,
+  baseDir: string,
+): Promise<LaunchSpec> {
+  const env = childEnv(parentEnv, server.env);
+  const cwd = server.cwd === undefined ? undefined : resolve(baseDir, server.cwd);
+  const executable = await resolveExecutable(server.command, env.PATH ?? "", cwd ?? baseDir);
+  if (server.binaryHash !== undefined) await verifyBinaryHash(executable, server.binaryHash);
+  return { executable, args: [...server.args], env, cwd };
+}
