@@ -19,3 +19,8 @@ export * from "./classify.ts";
 export * from "./registry.ts";
 export * from "./sub_agent.ts";
 export * from "./open.ts";
+export {
+  capsuleToolRegistry,
+  type ExternalToolOptions,
+  mcpToolRegistry,
+} from "./external_tools.ts";

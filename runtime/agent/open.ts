@@ -56,8 +56,8 @@ export interface OpenAgentOptions {
   readonly system?: string;
   readonly maxRounds?: number;
   readonly subAgents?: Partial<SubAgentLimits>;
-  /** Extra registries (MCP, capsules) placed after the built-in tools. */
-  readonly extraTools?: (builtin: ToolRegistry) => ToolRegistry;
+  /** Extra registries (MCP, capsules) placed after the built-in tools; gets the session's gate. */
+  readonly extraTools?: (builtin: ToolRegistry, gate: Gate) => Promise<ToolRegistry>;
   readonly onEvent?: (event: AgentEvent) => void;
   readonly onSubAgentEvent?: (childId: string, event: AgentEvent) => void;
 }
@@ -183,7 +183,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
   });
   const agent = new Agent({
     provider: opts.provider,
-    tools: opts.extraTools ? opts.extraTools(builtin) : builtin,
+    tools: opts.extraTools ? await opts.extraTools(builtin, gate) : builtin,
     budget: gate.budget,
     costs,
     session,
