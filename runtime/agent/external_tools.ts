@@ -101,7 +101,11 @@ export async function capsuleToolRegistry(
   host: CapsuleHost,
   opts: ExternalToolOptions = {},
 ): Promise<ToolRegistry> {
-  const defs = (await listCapsuleTools(host.capsules, host.limits)).map((t) => ({
+  const listed = await listCapsuleTools(host.capsules, host.limits, {
+    parentEnv: host.parentEnv ?? {},
+    workspaceRoot: host.workspaceRoot,
+  });
+  const defs = listed.map((t) => ({
     name: t.name,
     description: t.description,
     inputSchema: t.inputSchema as object,

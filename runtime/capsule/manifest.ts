@@ -1,8 +1,8 @@
 /**
  * `Capsule.toml`: the capsule's manifest. {@link parseManifest} checks every section with one zod
  * schema; unknown keys and bad types are errors that name the key and its line. Sections the
- * runtime does not act on yet (`[[mcp_server]]`, `[[cron]]`, `[[interceptor]]`,
- * `[[llm_provider]]`, `host_process`) parse, but each gives an explicit "not yet supported"
+ * runtime does not act on yet (`[[cron]]`, `[[interceptor]]`, `[[llm_provider]]`) parse, but
+ * each gives an explicit "not yet supported"
  * warning: nothing is accepted silently.
  *
  * @module
@@ -130,7 +130,6 @@ export interface ParsedManifest {
 }
 
 const NOT_YET: readonly (keyof CapsuleManifest)[] = [
-  "mcp_server",
   "cron",
   "interceptor",
   "llm_provider",
@@ -200,11 +199,14 @@ export function parseManifest(text: string, file = "Capsule.toml"): ParsedManife
       );
     }
   }
-  if (manifest.capabilities.host_process.length > 0) {
-    warnings.push(
-      `${file}: capabilities.host_process is not yet supported by this runtime: ` +
-        `the capsule cannot run ${manifest.capabilities.host_process.join(", ")}`,
-    );
+  const granted = new Set(manifest.capabilities.host_process);
+  for (const s of manifest.mcp_server) {
+    if (!granted.has(s.command)) {
+      warnings.push(
+        `${file}: [[mcp_server]] "${s.id}" will not start: its command "${s.command}" is not ` +
+          `in [capabilities] host_process`,
+      );
+    }
   }
   return { manifest, warnings };
 }

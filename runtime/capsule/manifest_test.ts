@@ -109,8 +109,9 @@ event = "before_tool"
 [[llm_provider]]
 id = "local"
 `);
-  equal(warnings.length, 5);
-  for (const s of ["mcp_server", "cron", "interceptor", "llm_provider", "host_process"]) {
+  equal(warnings.length, 4);
+  for (const s of ["cron", "interceptor", "llm_provider"]) {
     ok(warnings.some((w) => w.includes(s) && w.includes("not yet supported")), s);
   }
+  ok(warnings.some((w) => w.includes('"gh-mcp" is not in [capabilities] host_process')));
 });

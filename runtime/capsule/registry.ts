@@ -8,13 +8,14 @@
  */
 import type { InvokeOptions, InvokeOutcome } from "../tools/invoke.ts";
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
-import type { SecurityInterceptor } from "../security/interceptor.ts";
+import type { Allowed, SecurityInterceptor } from "../security/interceptor.ts";
 import type { Store } from "../storage/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
 import type { CapsuleLogLine, HostEnv } from "./host/context.ts";
 import type { InstalledCapsule } from "./install.ts";
 import { capsuleConfig } from "./env_store.ts";
+import { callCapsuleMcpTool, listCapsuleMcpTools, withCapsuleMcp } from "./engines/mcp.ts";
 
 /** One capsule tool, as listed to the model. */
 export interface CapsuleToolInfo {
@@ -37,6 +38,8 @@ export interface CapsuleHost {
   readonly log?: ((line: CapsuleLogLine) => void) | undefined;
   /** Test seam for http-request. */
   readonly fetch?: typeof fetch | undefined;
+  /** PATH and HOME for `[[mcp_server]]` children (nothing else is passed on). */
+  readonly parentEnv?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** The deferred-queue payload of a capsule tool call (executor `"capsule_tool"`). */
@@ -84,9 +87,23 @@ export function splitToolName(name: string): { capsule: string; tool: string } |
 export async function listCapsuleTools(
   capsules: readonly InstalledCapsule[],
   limits: WasmLimits,
+  mcp?: { parentEnv: Readonly<Record<string, string | undefined>>; workspaceRoot: string },
 ): Promise<CapsuleToolInfo[]> {
   const out: CapsuleToolInfo[] = [];
-  for (const { loaded } of capsules) {
+  for (const installed of capsules) {
+    const { loaded } = installed;
+    if (mcp && loaded.manifest.mcp_server.length > 0) {
+      const name = loaded.manifest.package.name;
+      const served = await withCapsuleMcp(
+        installed,
+        mcp.parentEnv,
+        mcp.workspaceRoot,
+        listCapsuleMcpTools,
+      );
+      for (const t of served) {
+        out.push({ name: `${name}__${t.tool}`, capsule: name, ...t });
+      }
+    }
     const capsule = loaded.manifest.package.name;
     let tools: {
       name: string;
@@ -169,7 +186,11 @@ export async function callCapsuleTool(
     };
   }
   const declared = installed.loaded.manifest.tool;
-  if (declared.length > 0 && !declared.some((t) => t.name === split.tool)) {
+  // A tool the wasm component does not declare goes to the capsule's MCP servers, if any.
+  const viaMcp = installed.loaded.manifest.mcp_server.length > 0 &&
+    (!installed.loaded.wasm ||
+      (declared.length > 0 && !declared.some((t) => t.name === split.tool)));
+  if (!viaMcp && declared.length > 0 && !declared.some((t) => t.name === split.tool)) {
     return {
       status: "error",
       code: "UNKNOWN_TOOL",
@@ -205,6 +226,7 @@ export async function callCapsuleTool(
   if (decision.outcome === "deferred") {
     return { status: "deferred", id: decision.id, reason: decision.reason, summary };
   }
+  if (viaMcp) return await runViaMcp(host, installed, split.tool, args, decision, summary);
   let instance: CapsuleInstance | undefined;
   try {
     instance = await CapsuleInstance.create(
@@ -232,5 +254,41 @@ export async function callCapsuleTool(
     return { status: "error", code, message: err.message };
   } finally {
     await instance?.close();
+  }
+}
+
+async function runViaMcp(
+  host: CapsuleHost,
+  installed: InstalledCapsule,
+  tool: string,
+  args: unknown,
+  decision: Allowed,
+  summary: string,
+): Promise<InvokeOutcome> {
+  try {
+    const result = await withCapsuleMcp(
+      installed,
+      host.parentEnv ?? {},
+      host.workspaceRoot,
+      (manager) =>
+        callCapsuleMcpTool(manager, tool, args, host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS),
+    );
+    if (!result) {
+      await decision.complete({ ok: false, detail: { message: "no such tool" } });
+      return {
+        status: "error",
+        code: "UNKNOWN_TOOL",
+        message: `Cannot call ${summary}: no server offers it`,
+      };
+    }
+    await decision.complete({
+      ok: !result.isError,
+      detail: { truncatedChars: result.truncatedChars ?? 0 },
+    });
+    return { status: "ok", result, proofs: [decision.proof], trust: "untrusted" };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    await decision.complete({ ok: false, detail: { message: err.message } });
+    return { status: "error", code: err.code ?? "CAPSULE_FAILED", message: err.message };
   }
 }

@@ -124,7 +124,17 @@ export interface McpCallPayload {
   readonly args: Record<string, unknown>;
 }
 
-function render(result: CallToolResult, limit: number): McpToolResult {
+/**
+ * Turns an MCP tool result into text for the model (blocks joined, capped at `limit` chars).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { renderMcpResult } from "./call.ts";
+ * equal(renderMcpResult({ content: [{ type: "text", text: "hi" }] }, 100).output, "hi");
+ * ```
+ */
+export function renderMcpResult(result: CallToolResult, limit: number): McpToolResult {
   const content = (result.content ?? []) as ContentBlock[];
   const parts = content.map((b) => {
     switch (b.type) {
@@ -235,7 +245,7 @@ export async function callMcpTool(
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
     });
-    const result = render(raw, opts.outputLimitChars ?? 30_000);
+    const result = renderMcpResult(raw, opts.outputLimitChars ?? 30_000);
     await decision.complete({
       ok: !result.isError,
       detail: { isError: result.isError, truncatedChars: result.truncatedChars ?? 0 },

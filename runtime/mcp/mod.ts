@@ -81,6 +81,7 @@ export {
   type McpToolDefinition,
   type McpToolListing,
   type McpToolResult,
+  renderMcpResult,
 } from "./call.ts";
 export { gatedSampler, type GatedSamplerOptions, SAMPLING_TOOL } from "./sampling.ts";
 export {

@@ -48,7 +48,11 @@ export function toolsCommand(io: CliIo): Command {
         .map((t) => ({ ...t.definition }));
       await withRuntime(cmd, io, async (rt) => {
         const host = await capsuleHost(rt, rt.paths.workspaceRoot);
-        for (const t of await listCapsuleTools(host.capsules, host.limits)) defs.push(t);
+        const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
+          parentEnv: io.env,
+          workspaceRoot: host.workspaceRoot,
+        });
+        for (const t of capsuleTools) defs.push(t);
         await using manager = mcpManager(rt, rt.paths.workspaceRoot);
         const mcp = await listMcpTools(manager);
         for (const e of mcp.errors) io.stderr(`warning: ${e}\n`);
@@ -165,6 +169,7 @@ export async function capsuleHost(rt: Runtime, workspaceRoot: string | null): Pr
       memoryMb: rt.config.capsules.memory_mb,
     },
     outputLimitChars: rt.config.tools.output_limit_chars,
+    parentEnv: rt.io.env,
   };
 }
 

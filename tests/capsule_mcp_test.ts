@@ -1,0 +1,124 @@
+/**
+ * The capsule MCP host engine: a capsule's [[mcp_server]] starts only when host_process grants
+ * its command, gets the capsule's [env] plus PATH and HOME and nothing else, and its tools are
+ * the capsule's tools, gated as capsule actions.
+ */
+import { equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { openStore } from "../runtime/storage/mod.ts";
+import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
+import { AuditLog } from "../runtime/audit/mod.ts";
+import { DEFAULT_CONFIG } from "../runtime/config/mod.ts";
+import { openGate } from "../runtime/security/gate.ts";
+import { PresetFrontend } from "../runtime/security/approval.ts";
+import {
+  callCapsuleTool,
+  capsuleDirs,
+  installCapsule,
+  listCapsuleTools,
+  listInstalled,
+} from "../runtime/capsule/mod.ts";
+
+const SERVER = new URL("./fixtures/mcp_basic_server.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+async function capsuleSource(granted: boolean): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-capsule-" });
+  const deno = Deno.execPath();
+  await Deno.writeTextFile(
+    join(dir, "Capsule.toml"),
+    `[package]
+name = "bridge"
+version = "0.1.0"
+
+[capabilities]
+host_process = ${JSON.stringify(granted ? [deno] : [])}
+
+[env.BRIDGE_MODE]
+type = "string"
+default = "demo"
+
+[[mcp_server]]
+id = "basic"
+type = "stdio"
+command = ${JSON.stringify(deno)}
+args = ${JSON.stringify(["run", "-A", "--quiet", "--config", CONFIG, SERVER])}
+`,
+  );
+  return dir;
+}
+
+async function setup(granted: boolean) {
+  const home = await Deno.makeTempDir();
+  const ws = await Deno.realPath(await Deno.makeTempDir());
+  const dirs = capsuleDirs(home, ws);
+  await installCapsule(dirs, await capsuleSource(granted), { scope: "user", requireHash: true });
+  const { capsules } = await listInstalled(dirs, { requireHash: true });
+  const store = await openStore(":memory:");
+  const signer = signerFromSeed(generateSeed());
+  const audit = await AuditLog.open(store, signer);
+  const gate = await openGate({
+    store,
+    signer,
+    audit,
+    config: DEFAULT_CONFIG,
+    workspaceRoot: ws,
+    workspaceId: "ws",
+    sessionId: "s",
+    frontend: new PresetFrontend({ choice: "once" }),
+  });
+  const host = {
+    capsules,
+    workspaceRoot: ws,
+    store,
+    limits: { timeoutMs: 30_000, memoryMb: 64 },
+    parentEnv: { PATH: Deno.env.get("PATH"), HOME: Deno.env.get("HOME"), LEAKY_SECRET: "x" },
+  };
+  return {
+    host,
+    gate,
+    audit,
+    close: async () => {
+      await audit.close();
+      store.close();
+    },
+  };
+}
+
+Deno.test("a capsule's MCP server's tools are capsule tools, gated as capsule actions", async () => {
+  const w = await setup(true);
+  const tools = await listCapsuleTools(w.host.capsules, w.host.limits, {
+    parentEnv: w.host.parentEnv,
+    workspaceRoot: w.host.workspaceRoot,
+  });
+  ok(tools.some((t) => t.name === "bridge__echo"), tools.map((t) => t.name).join());
+  const echo = await callCapsuleTool(w.gate.interceptor, w.host, "bridge__echo", { text: "hi" });
+  equal(echo.status, "ok", JSON.stringify(echo));
+  if (echo.status === "ok") equal(echo.result.output, "hi");
+  const entries = await w.audit.list();
+  ok(
+    entries.some((e) => e.action.resource === "capsule://bridge/echo" && e.decision === "allowed"),
+  );
+  await w.close();
+});
+
+Deno.test("the server gets the capsule's [env] plus PATH and HOME, and nothing else", async () => {
+  const w = await setup(true);
+  const env = await callCapsuleTool(w.gate.interceptor, w.host, "bridge__env", {});
+  equal(env.status, "ok", JSON.stringify(env));
+  if (env.status === "ok") {
+    const names = env.result.output.split(",");
+    ok(names.includes("BRIDGE_MODE"));
+    ok(!names.includes("LEAKY_SECRET"), env.result.output);
+    for (const n of names) ok(["BRIDGE_MODE", "PATH", "HOME"].includes(n), `leaked ${n}`);
+  }
+  await w.close();
+});
+
+Deno.test("a server whose command host_process does not grant never starts", async () => {
+  const w = await setup(false);
+  const r = await callCapsuleTool(w.gate.interceptor, w.host, "bridge__echo", { text: "hi" });
+  equal(r.status, "error");
+  if (r.status === "error") match(r.message, /not granted by \[capabilities\] host_process/);
+  await w.close();
+});
