@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { LlmToolSpec } from "../llm/mod.ts";
+import type { LlmMessage, LlmProvider, LlmRequest, LlmToolSpec, LlmUsage } from "../llm/mod.ts";
+import type { CreateMessageRequestParams, Sampler } from "../mcp/mod.ts";
+import type { AgentCosts, BudgetLike } from "./loop.ts";
 import type { ApprovalAnswer } from "../security/approval.ts";
 import type { SecurityInterceptor } from "../security/interceptor.ts";
 import type { InvokeOutcome } from "../tools/invoke.ts";
@@ -119,4 +121,64 @@ export async function capsuleToolRegistry(
         signal: call.signal,
       }),
   );
+}
+
+/**
+ * Answers MCP servers' sampling requests with the session's own model, charging the session
+ * budget. Wrap it with `gatedSampler` (runtime/mcp) so each request is an audited action that
+ * needs approval before it reaches the model.
+ */
+export function providerSampler(
+  provider: LlmProvider,
+  budget: BudgetLike,
+  costs: AgentCosts,
+): Sampler {
+  return async function sampleWithProvider(_server, params, signal) {
+    const messages: LlmMessage[] = params.messages.map((m) => ({
+      role: m.role,
+      content: [{ type: "text", text: samplingText(m.content) }],
+    }));
+    const req: LlmRequest = {
+      messages,
+      tools: [],
+      system: params.systemPrompt ?? "",
+      maxTokens: params.maxTokens,
+      signal,
+    };
+    const reservation = budget.reserve(costs.estimate(req));
+    let text = "";
+    let usage: LlmUsage | null = null;
+    let stop = "endTurn";
+    try {
+      for await (const event of provider.stream(req)) {
+        if (event.type === "text_delta") text += event.text;
+        else if (event.type === "usage") usage = event;
+        else if (event.type === "done" && event.stopReason === "max_tokens") stop = "maxTokens";
+        else if (event.type === "error") throw event.error;
+      }
+    } catch (err) {
+      if (usage) await reservation.commit(costs.actual(usage));
+      else await reservation.refund();
+      throw err;
+    }
+    await reservation.commit(usage ? costs.actual(usage) : undefined);
+    return {
+      role: "assistant",
+      content: { type: "text", text },
+      model: provider.model,
+      stopReason: stop,
+    };
+  };
+}
+
+type SamplingContent = CreateMessageRequestParams["messages"][number]["content"];
+
+// Sampling messages carry one block or a list; only text reaches the model here.
+function samplingText(content: SamplingContent): string {
+  const blocks = (Array.isArray(content) ? content : [content]) as {
+    type: string;
+    text?: string;
+  }[];
+  return blocks.map((b) => b.type === "text" ? b.text ?? "" : `[${b.type} content omitted]`)
+    .join("\n");
 }

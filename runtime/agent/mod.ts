@@ -23,4 +23,5 @@ export {
   capsuleToolRegistry,
   type ExternalToolOptions,
   mcpToolRegistry,
+  providerSampler,
 } from "./external_tools.ts";
