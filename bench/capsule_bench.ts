@@ -2,11 +2,31 @@
  * Capsule engine benchmarks (issue 4 targets): compile of examples/hello once the engine is
  * built, cold start (instantiate + first tool call), warm tool call, host-call overhead and
  * BLAKE3 of a 1 MiB capsule. Runs on the same thread under @extism/extism rc13.
+ *
+ * Two layers are measured: the bare Extism plugin (stub host functions), and the runtime's
+ * `CapsuleInstance` with the real `hostFunctions`, where a gated host call (`fs-exists`) passes
+ * confinement and then a real interceptor (`openGate`, an allow rule, a file-backed KV store and
+ * audit log) or, for comparison, an interceptor stand-in that allows without auditing.
  */
 import createPlugin, { type CallContext } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
 import { compileCapsule } from "../toolchain/compile.ts";
 import { buildEngine } from "../toolchain/engine/build.ts";
+import { openStore } from "../runtime/storage/mod.ts";
+import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
+import { AuditLog } from "../runtime/audit/mod.ts";
+import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
+import { openGate } from "../runtime/security/gate.ts";
+import type {
+  Allowed,
+  SecurityInterceptor,
+} from "../runtime/security/interceptor.ts";
+import {
+  CapsuleInstance,
+  type HostEnv,
+  loadCapsule,
+  ModuleCache,
+} from "../runtime/capsule/mod.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const engine = await Deno.readFile((await buildEngine({ log: () => {} })).path);
@@ -16,7 +36,7 @@ const sdk = `${root}toolchain/sdk/mod.ts`;
 const project = await Deno.makeTempDir({ prefix: "astrid-bench-src-" });
 await Deno.writeTextFile(
   `${project}/Capsule.toml`,
-  '[package]\nname = "bench"\nversion = "0.1.0"\n',
+  '[package]\nname = "bench"\nversion = "0.1.0"\n[capabilities]\nfs_read = ["."]\nkv = true\n',
 );
 await Deno.writeTextFile(
   `${project}/mod.ts`,
@@ -28,12 +48,25 @@ export default defineCapsule({ tools: {
     for (let i = 0; i < 100; i++) host["kv-get"]('{"key":"k"}');
     return 100;
   } },
+  log100: { description: "100 log calls (not gated)", run: () => {
+    for (let i = 0; i < 100; i++) host["log"]('{"message":"m"}');
+    return 100;
+  } },
+  exists100: { description: "100 fs-exists calls (gated)", run: () => {
+    for (let i = 0; i < 100; i++) host["fs-exists"]('{"path":"a.txt"}');
+    return 100;
+  } },
 } });`,
 );
-const compiled = await compileCapsule(project, { out: `${out}/bench`, engine, typeCheck: false });
+const compiled = await compileCapsule(project, {
+  out: `${out}/bench`,
+  engine,
+  typeCheck: false,
+});
 const module = new WebAssembly.Module(await Deno.readFile(compiled.wasmPath));
 
-const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
+const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> =
+  {};
 for (
   const name of [
     "read-file",
@@ -70,20 +103,173 @@ Deno.bench(
   },
 );
 
-Deno.bench("cold start: instantiate + first tool call", { group: "call" }, async () => {
-  const plugin = await createPlugin({ wasm: [{ module }] }, options);
-  await plugin.call("call_tool", echo);
-});
+Deno.bench(
+  "cold start: instantiate + first tool call",
+  { group: "call" },
+  async () => {
+    const plugin = await createPlugin({ wasm: [{ module }] }, options);
+    await plugin.call("call_tool", echo);
+  },
+);
 
-Deno.bench("warm tool call (echo)", { group: "call", baseline: true }, async () => {
-  await warm.call("call_tool", echo);
-});
+Deno.bench(
+  "warm tool call (echo)",
+  { group: "call", baseline: true },
+  async () => {
+    await warm.call("call_tool", echo);
+  },
+);
 
 Deno.bench(
   "tool making 100 host calls (overhead = (this - echo) / 100)",
   { group: "call" },
   async () => {
     await warm.call("call_tool", JSON.stringify({ name: "host100", args: {} }));
+  },
+);
+
+// ---- The runtime layer: CapsuleInstance, real host functions, real or stand-in interceptor ----
+const cache = new ModuleCache();
+const loaded = await loadCapsule(`${out}/bench`, { requireHash: true, cache });
+const state = await Deno.makeTempDir({ prefix: "astrid-bench-kv-" });
+const store = await openStore(`${state}/astrid.kv`);
+const signer = signerFromSeed(generateSeed());
+const audit = await AuditLog.open(store, signer);
+const workspaceRoot = await Deno.realPath(
+  await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }),
+);
+await Deno.writeTextFile(`${workspaceRoot}/a.txt`, "a");
+const config: AstridConfig = {
+  ...DEFAULT_CONFIG,
+  permissions: { ...DEFAULT_CONFIG.permissions, allow: ["capsule://bench/*"] },
+};
+const { interceptor } = await openGate({
+  store,
+  signer,
+  audit,
+  config,
+  workspaceRoot,
+  workspaceId: "ws-bench",
+  sessionId: "s-bench",
+  frontend: null,
+});
+// The same gate over an in-memory KV: what the checks cost without durable writes.
+const memStore = await openStore(":memory:");
+const memAudit = await AuditLog.open(memStore, signer);
+const { interceptor: memInterceptor } = await openGate({
+  store: memStore,
+  signer,
+  audit: memAudit,
+  config,
+  workspaceRoot,
+  workspaceId: "ws-bench",
+  sessionId: "s-bench-mem",
+  frontend: null,
+});
+const allowAll: Allowed = {
+  outcome: "allowed",
+  proof: "bench",
+  auditSeq: 0,
+  complete: () => Promise.resolve(),
+};
+/** Allows everything without auditing: the "ungated" baseline for the same host call. */
+const ungated = {
+  intercept: () => Promise.resolve(allowAll),
+} as unknown as SecurityInterceptor;
+const env = (gate: SecurityInterceptor): HostEnv => ({
+  capsule: "bench",
+  manifest: loaded.manifest,
+  workspaceRoot,
+  interceptor: gate,
+  store,
+  config: {},
+  secretKeys: new Set(),
+});
+const limits = { timeoutMs: 30_000, memoryMb: 64 };
+const gated = await CapsuleInstance.create(loaded, env(interceptor), limits);
+const open = await CapsuleInstance.create(loaded, env(ungated), limits);
+const gatedMem = await CapsuleInstance.create(
+  loaded,
+  env(memInterceptor),
+  limits,
+);
+await gated.callTool("echo", { a: 1 });
+await open.callTool("echo", { a: 1 });
+
+Deno.bench(
+  "CapsuleInstance cold start: loadCapsule (cached module) + create + first call + close",
+  { group: "instance" },
+  async () => {
+    const l = await loadCapsule(`${out}/bench`, { requireHash: true, cache });
+    const instance = await CapsuleInstance.create(l, env(ungated), limits);
+    await instance.callTool("echo", { a: 1 });
+    await instance.close();
+  },
+);
+
+Deno.bench(
+  "CapsuleInstance cold start: create + first call + close (module loaded)",
+  { group: "instance" },
+  async () => {
+    const instance = await CapsuleInstance.create(loaded, env(ungated), limits);
+    await instance.callTool("echo", { a: 1 });
+    await instance.close();
+  },
+);
+
+Deno.bench("CapsuleInstance warm call (echo)", {
+  group: "instance",
+  baseline: true,
+}, async () => {
+  await open.callTool("echo", { a: 1 });
+});
+
+Deno.bench(
+  "100 log calls through hostFunctions (no gate)",
+  { group: "host" },
+  async () => {
+    await open.callTool("log100", {});
+  },
+);
+
+Deno.bench(
+  "100 fs-exists through hostFunctions, stand-in interceptor (ungated)",
+  { group: "host", baseline: true },
+  async () => {
+    await open.callTool("exists100", {});
+  },
+);
+
+Deno.bench(
+  "100 fs-exists through hostFunctions + real interceptor (allow rule, 2 audit entries each)",
+  { group: "host" },
+  async () => {
+    await gated.callTool("exists100", {});
+  },
+);
+
+Deno.bench(
+  "100 fs-exists through hostFunctions + real interceptor over an in-memory KV",
+  { group: "host" },
+  async () => {
+    await gatedMem.callTool("exists100", {});
+  },
+);
+
+Deno.bench(
+  "interceptor alone: intercept + complete of one capsule_file_access (allow rule)",
+  { group: "interceptor" },
+  async () => {
+    const d = await interceptor.intercept({
+      kind: "capsule_file_access",
+      capsule: "bench",
+      capability: "fs_exists",
+      path: `${workspaceRoot}/a.txt`,
+    }, { capsule: "bench" });
+    if (d.outcome !== "allowed") {
+      throw new Error(`Cannot bench: current value is ${d.outcome}`);
+    }
+    await d.complete({ ok: true });
   },
 );
 

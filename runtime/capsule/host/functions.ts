@@ -9,6 +9,7 @@
  */
 // deno-lint-ignore no-import-prefix -- pinned inline until deno.json maps @extism/extism
 import type { CallContext } from "npm:@extism/extism@2.0.0-rc13";
+import { setImmediate } from "node:timers";
 import { type CallState, type HostEnv, HostError } from "./context.ts";
 import { FS_FUNCTIONS } from "./fs.ts";
 import { httpRequest } from "./net.ts";
@@ -33,7 +34,30 @@ export const HOST_FUNCTION_NAMES: readonly string[] = [
 /** The largest JSON argument a host function accepts, in bytes. */
 export const MAX_HOST_ARG_BYTES = 24 << 20;
 
-type Impl = (env: HostEnv, state: CallState, args: Record<string, unknown>) => Promise<unknown>;
+/**
+ * The most host calls one entry call may make. Extism's JS kernel (rc13) never reuses a block
+ * index within a call and addresses blocks as `index << 48` in an i64, so past about 16 000
+ * host calls (two blocks each) the call traps. Past this limit the call's deadline is spent
+ * (the capsule is interrupted at its next check, even if it swallows errors): the first refused
+ * host call gets a `TOO_MANY_CALLS` error, later ones fail without allocating.
+ *
+ * @example Well below Extism's block-index limit
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { MAX_HOST_CALLS } from "./functions.ts";
+ * ok(MAX_HOST_CALLS * 2 < 2 ** 15);
+ * ```
+ */
+export const MAX_HOST_CALLS = 10_000;
+
+/** How long a capsule may keep host timers and I/O waiting while it floods cheap host calls. */
+const YIELD_AFTER_MS = 5;
+
+type Impl = (
+  env: HostEnv,
+  state: CallState,
+  args: Record<string, unknown>,
+) => Promise<unknown>;
 
 const IMPLS: Readonly<Record<string, Impl>> = {
   ...FS_FUNCTIONS,
@@ -74,24 +98,60 @@ function fail(cp: CallContext, code: string, message: string): bigint {
  * for (const n of [...HOST_FUNCTION_NAMES, "astrid-deadline", "astrid-now"]) ok(n in table);
  * ```
  */
-export function hostFunctions(binding: HostBinding): Record<string, HostFunction> {
+export function hostFunctions(
+  binding: HostBinding,
+): Record<string, HostFunction> {
   const table: Record<string, HostFunction> = {};
+  let counted: CallState | null = null;
+  let calls = 0;
+  let yielded = performance.now();
+  const count = (): number => {
+    const s = binding.state();
+    if (s !== counted) [counted, calls] = [s, 0];
+    return ++calls;
+  };
   for (const name of HOST_FUNCTION_NAMES) {
     const impl = IMPLS[name]!;
     table[name] = async (cp: CallContext, offset?: bigint): Promise<bigint> => {
+      const n = count();
+      if (n > MAX_HOST_CALLS + 1) return 0n;
+      if (n > MAX_HOST_CALLS) {
+        return fail(
+          cp,
+          "TOO_MANY_CALLS",
+          `Cannot call ${name}: over ${MAX_HOST_CALLS} host calls`,
+        );
+      }
+      if (performance.now() - yielded > YIELD_AFTER_MS) {
+        // Cheap host calls (log, get-config) settle in microtasks only: let timers and I/O run.
+        const s = binding.state();
+        const before = performance.now();
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+        s.paused += yielded - before;
+      }
       const env = binding.env;
       if (!env) {
-        return fail(cp, "UNAVAILABLE", `Cannot call ${name}: the capsule is only described`);
+        return fail(
+          cp,
+          "UNAVAILABLE",
+          `Cannot call ${name}: the capsule is only described`,
+        );
       }
       let args: Record<string, unknown>;
       try {
         const block = offset === undefined ? null : cp.read(offset);
         if (!block) throw new HostError("BAD_ARGS", "no argument");
         if ((block as unknown as DataView).byteLength > MAX_HOST_ARG_BYTES) {
-          throw new HostError("TOO_LARGE", `argument exceeds ${MAX_HOST_ARG_BYTES} bytes`);
+          throw new HostError(
+            "TOO_LARGE",
+            `argument exceeds ${MAX_HOST_ARG_BYTES} bytes`,
+          );
         }
         const parsed: unknown = JSON.parse(block.text());
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        if (
+          parsed === null || typeof parsed !== "object" || Array.isArray(parsed)
+        ) {
           throw new HostError("BAD_ARGS", "argument is not a JSON object");
         }
         args = parsed as Record<string, unknown>;
@@ -110,7 +170,10 @@ export function hostFunctions(binding: HostBinding): Record<string, HostFunction
   }
   table["astrid-deadline"] = () => {
     const s = binding.state();
-    return BigInt(Math.floor(binding.budgetMs - (performance.now() - s.started - s.paused)));
+    if (s === counted && calls > MAX_HOST_CALLS) return 0n;
+    return BigInt(
+      Math.floor(binding.budgetMs - (performance.now() - s.started - s.paused)),
+    );
   };
   table["astrid-random-seed"] = () => crypto.getRandomValues(new BigUint64Array(1))[0]!;
   table["astrid-now"] = () => BigInt(Date.now()) * 1000n;
