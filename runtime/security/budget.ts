@@ -224,6 +224,8 @@ export class SessionBudget {
           return Promise.reject(err);
         }
         if (!settle()) return this.#queued ?? this.#running;
+        // Nothing was spent (file and kv actions cost $0): no write on the hot path.
+        if (actual === 0) return Promise.resolve();
         return this.#charge(amount, actual);
       },
       refund: (): Promise<void> => {
