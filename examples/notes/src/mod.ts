@@ -6,12 +6,7 @@
  * @module
  */
 import { defineCapsule } from "@astrid/sdk";
-import {
-  AddNoteArgs,
-  ListNotesArgs,
-  parseArgs,
-  ReadNoteArgs,
-} from "./schema.ts";
+import { AddNoteArgs, ListNotesArgs, parseArgs, ReadNoteArgs } from "./schema.ts";
 import { loadNote, type NoteEntry, readIndex, saveNote } from "./store.ts";
 
 /**
@@ -46,9 +41,7 @@ export default defineCapsule({
       run: async (args: unknown): Promise<NoteEntry[]> => {
         const { tag } = parseArgs(ListNotesArgs, args);
         const index = await readIndex();
-        return tag === undefined
-          ? index
-          : index.filter((e) => e.tags.includes(tag));
+        return tag === undefined ? index : index.filter((e) => e.tags.includes(tag));
       },
     },
     read_note: {

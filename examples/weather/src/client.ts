@@ -60,9 +60,7 @@ export function toConditions(value: unknown): Conditions {
  * ```
  */
 export async function current(base: string, city: string): Promise<Conditions> {
-  const url = `${base.replace(/\/+$/, "")}/current?city=${
-    encodeURIComponent(city)
-  }`;
+  const url = `${base.replace(/\/+$/, "")}/current?city=${encodeURIComponent(city)}`;
   const res = await fetch(url, { headers: { accept: "application/json" } });
   if (!res.ok) {
     throw new Error(`Cannot get the weather for ${city}: HTTP ${res.status}`);

@@ -37,8 +37,7 @@ export default defineCapsule({
         properties: { city: { type: "string" } },
         required: ["city"],
       },
-      run: async (args: CurrentArgs): Promise<Conditions> =>
-        current(await baseUrl(), args.city),
+      run: async (args: CurrentArgs): Promise<Conditions> => current(await baseUrl(), args.city),
     },
     compare: {
       description: "Current weather in several cities, warmest first",
