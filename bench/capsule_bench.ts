@@ -17,16 +17,8 @@ import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { AuditLog } from "../runtime/audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
-import type {
-  Allowed,
-  SecurityInterceptor,
-} from "../runtime/security/interceptor.ts";
-import {
-  CapsuleInstance,
-  type HostEnv,
-  loadCapsule,
-  ModuleCache,
-} from "../runtime/capsule/mod.ts";
+import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
+import { CapsuleInstance, type HostEnv, loadCapsule, ModuleCache } from "../runtime/capsule/mod.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const engine = await Deno.readFile((await buildEngine({ log: () => {} })).path);
@@ -65,8 +57,7 @@ const compiled = await compileCapsule(project, {
 });
 const module = new WebAssembly.Module(await Deno.readFile(compiled.wasmPath));
 
-const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> =
-  {};
+const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
 for (
   const name of [
     "read-file",
