@@ -110,6 +110,7 @@ export class Repl {
   #ended = false;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #turn: AbortController | null = null;
+  #prompting = false;
   #md: MarkdownStream;
 
   /** Creates the REPL (nothing is read until {@link Repl.run}). */
@@ -125,13 +126,32 @@ export class Repl {
 
   /** The approval prompt, asking through this REPL's line editor. */
   frontend(base: CliIo): Frontend {
-    return new TerminalFrontend({
+    const prompt = new TerminalFrontend({
       ...base,
       isTty: true,
-      stdout: (s) => this.#write(s),
-      stderr: (s) => this.#write(s),
-      readLine: (prompt) => this.#promptLine(prompt),
+      // The request quotes model-chosen arguments: no escape sequence reaches the terminal.
+      stdout: (s) => this.#write(stripControls(s)),
+      stderr: (s) => this.#write(stripControls(s)),
+      readLine: (text) => this.#promptLine(text),
     });
+    return {
+      canAsk: () => prompt.canAsk(),
+      ask: (request, signal) => {
+        // When the broker stops waiting (timeout, cancelled turn), close the open prompt so
+        // later keys go back to the REPL instead of to a question nobody awaits.
+        const close = () => {
+          if (!this.#prompting) return;
+          this.#write(
+            paint("\n(no answer in time: the action is not run)\n", "dim", this.#t.colour),
+          );
+          this.#release(null);
+        };
+        signal.addEventListener("abort", close, { once: true });
+        return prompt.ask(request, signal).finally(() =>
+          signal.removeEventListener("abort", close)
+        );
+      },
+    };
   }
 
   /** The agent event hook: streamed text and tool calls. */
@@ -333,9 +353,17 @@ export class Repl {
   async #promptLine(prompt: string): Promise<string | null> {
     this.#write(this.#md.flush());
     this.#typeahead = [];
-    const got = await this.#readLine(prompt, false);
+    this.#prompting = true;
+    let got: string | null | "interrupt";
+    try {
+      got = await this.#readLine(prompt, false);
+    } finally {
+      this.#prompting = false;
+    }
     if (got === "interrupt") {
-      this.#turn?.abort();
+      // Deny first (null is "end of input": the prompt denies), then cancel the turn.
+      const turn = this.#turn;
+      setTimeout(() => turn?.abort(), 0);
       return null;
     }
     return got;
@@ -345,20 +373,24 @@ export class Repl {
     const key = this.#typeahead.shift();
     if (key) return Promise.resolve(key);
     if (this.#ended) return Promise.resolve(null);
+    this.#release(null); // at most one reader: an abandoned one sees the end of input
     return new Promise((resolve) => {
       this.#waiter = resolve;
     });
   }
 
-  #deliver(key: Key | null): void {
+  /** Hands `key` to the waiting reader, if any; true when there was one. */
+  #release(key: Key | null): boolean {
     const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
-      waiter(key);
-      return;
-    }
-    if (key === null) return;
-    if (this.#turn) {
+    if (!waiter) return false;
+    this.#waiter = null;
+    waiter(key);
+    return true;
+  }
+
+  #deliver(key: Key | null): void {
+    if (this.#release(key) || key === null) return;
+    if (this.#turn && !this.#prompting) {
       if (key.kind === "interrupt") {
         this.#write(paint("^C cancelling the turn…\n", "dim", this.#t.colour));
         this.#turn.abort();

@@ -158,7 +158,10 @@ export function chatCommand(
     .option("-s, --session <id>", "resume this session")
     .option("-p, --prompt <prompt>", "run one prompt non-interactively and print the answer")
     .addOption(
-      new Option("--approve <answer>", "answer every approval up front (else they are deferred)")
+      new Option(
+        "--approve <answer>",
+        "answer every approval up front (else: asked in the REPL, deferred with -p)",
+      )
         .choices(["once", "session", "always", "deny"]),
     )
     .option("--max-turns <n>", "model calls allowed in one turn (default: [agent] max_rounds)")

@@ -156,3 +156,72 @@ Deno.test("astrid chat killed with SIGKILL mid-turn loses no completed turn; res
     await fake.close();
   }
 });
+
+Deno.test("astrid chat without -p and without a terminal is a usage error; without a key it says how to set one", async () => {
+  const d = await dirs();
+  const noKey = await run(["chat"], d);
+  equal(noKey.code, 1);
+  match(noKey.stderr, /export ANTHROPIC_API_KEY=/);
+  const fake = startFakeAnthropic([]);
+  try {
+    const r = await run(["chat"], d, modelEnv(fake.url));
+    equal(r.code, 2, r.stderr);
+    match(r.stderr, /Cannot start the interactive chat: stdin is not a terminal; pass -p PROMPT/);
+    equal(fake.requests.length, 0);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("astrid chat prices a model from [pricing] and refuses an unpriced one before calling it", async () => {
+  const d = await dirs();
+  const fake = startFakeAnthropic([
+    { text: "priced locally", usage: { inputTokens: 10, outputTokens: 5 } },
+  ]);
+  try {
+    const env = { ...modelEnv(fake.url), ASTRID_MODEL_MODEL: "local-model" };
+    const unpriced = await run(["chat", "-p", "hi"], d, env);
+    equal(unpriced.code, 1);
+    match(unpriced.stderr, /Cannot price model "local-model"/);
+    equal(fake.requests.length, 0);
+    await Deno.writeTextFile(
+      join(d.home, "config.toml"),
+      '[pricing."local-model"]\ninput_per_mtok = 0\noutput_per_mtok = 0\n',
+    );
+    const priced = await run(["chat", "-p", "hi"], d, env);
+    equal(priced.code, 0, priced.stderr);
+    equal(priced.stdout, "priced locally\n");
+    // A workspace may not set prices (a zero price would switch the budget off).
+    await Deno.writeTextFile(
+      join(d.ws, ".astrid", "config.toml"),
+      '[pricing."claude-sonnet-4-6"]\ninput_per_mtok = 0\noutput_per_mtok = 0\n',
+    );
+    const hostile = await run(["chat", "-p", "hi"], d, modelEnv(fake.url));
+    equal(hostile.code, 1);
+    match(hostile.stderr, /may not be set by a workspace config/);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("astrid chat takes its round limit from [agent] max_rounds; --max-turns overrides it", async () => {
+  const d = await dirs();
+  const call = (id: string) => ({
+    toolCalls: [{ id, name: "list_directory", args: { path: "." } }],
+  });
+  const fake = startFakeAnthropic([call("a"), call("b"), call("c"), { text: "done" }]);
+  try {
+    await Deno.writeTextFile(join(d.home, "config.toml"), "[agent]\nmax_rounds = 1\n");
+    const env = { ...modelEnv(fake.url), ASTRID_WORKSPACE_MODE: "autonomous" };
+    const limited = await run(["chat", "-p", "look"], d, env);
+    equal(limited.code, 1);
+    match(limited.stderr, /max_turns/);
+    equal(fake.requests.length, 1);
+    const more = await run(["chat", "-p", "look", "--max-turns", "3"], d, env);
+    equal(more.code, 0, more.stderr);
+    equal(more.stdout, "done\n");
+    equal(fake.requests.length, 4);
+  } finally {
+    await fake.close();
+  }
+});

@@ -1,0 +1,202 @@
+/**
+ * `astrid chat` driven the way a person uses it: in a real terminal (a detached tmux session),
+ * typing with `tmux send-keys` and reading the screen with `tmux capture-pane`. The model is a
+ * loopback fake Anthropic server; everything else (the CLI, the SDK, the agent, the gate, the
+ * REPL) is the real thing.
+ */
+import { equal, fail, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { startFakeAnthropic } from "./fixtures/fake_anthropic.ts";
+import { runCli, tempDirs } from "./cli.ts";
+
+const MAIN = new URL("../runtime/cli/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+async function tmux(...args: string[]): Promise<{ code: number; out: string }> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      fail(
+        "Cannot run the chat REPL test: tmux is not installed (apt-get install tmux); " +
+          "the interactive chat is tested in a real terminal under tmux",
+      );
+    }
+    throw err;
+  }
+  const dec = new TextDecoder();
+  return { code: output.code, out: dec.decode(output.stdout) + dec.decode(output.stderr) };
+}
+
+const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** A tmux session running one command, with its own server socket so tests never collide. */
+class Pane {
+  readonly socket: string;
+  readonly name = "astrid";
+  constructor(socket: string) {
+    this.socket = socket;
+  }
+  async start(command: string, cwd: string): Promise<void> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "new-session",
+      "-d",
+      "-x",
+      "120",
+      "-y",
+      "40",
+      "-s",
+      this.name,
+      "-c",
+      cwd,
+      command,
+    );
+    equal(r.code, 0, r.out);
+  }
+  /** Sends keys; `literal` text is typed as is, otherwise tmux key names (C-c, Enter). */
+  async keys(keys: string, literal = false): Promise<void> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "send-keys",
+      "-t",
+      this.name,
+      ...(literal ? ["-l", keys] : [keys]),
+    );
+    equal(r.code, 0, r.out);
+  }
+  async type(line: string): Promise<void> {
+    await this.keys(line, true);
+    await this.keys("Enter");
+  }
+  async screen(): Promise<string> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "capture-pane",
+      "-p",
+      "-J",
+      "-S",
+      "-200",
+      "-t",
+      this.name,
+    );
+    return r.out.replace(/\n+$/, ""); // the pane's unused rows are blank lines
+  }
+  /** Polls the screen until `pattern` shows up after `from` (bounded: fails after ~60 s). */
+  async waitFor(pattern: RegExp, from = 0): Promise<string> {
+    let last = "";
+    for (let i = 0; i < 600; i++) {
+      last = await this.screen();
+      if (pattern.test(last.slice(from))) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    fail(`the screen never showed ${pattern}; it shows:\n${last}`);
+  }
+  async kill(): Promise<void> {
+    await tmux("-S", this.socket, "kill-server");
+  }
+}
+
+Deno.test({
+  name:
+    "astrid chat REPL under tmux: stream, approval prompt, /budget, Ctrl-C cancels a turn, Ctrl-D exits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { home, ws } = await tempDirs();
+  equal((await runCli(["init", ws], { home, cwd: ws })).code, 0);
+  await Deno.writeTextFile(join(ws, "notes.txt"), "remember the milk\n");
+  const fake = startFakeAnthropic([
+    {
+      text: "# Greeting\nHello from the **replayed** model.\n- first point\n",
+      usage: { inputTokens: 1000, outputTokens: 200 },
+    },
+    { toolCalls: [{ id: "t1", name: "read_file", args: { file_path: "notes.txt" } }] },
+    { text: "The notes say to remember the milk.", usage: { inputTokens: 500, outputTokens: 20 } },
+    { text: "Thinking very slowly", fault: { after: 4, kind: "hang" } },
+    { text: "Back again." },
+  ]);
+  const pane = new Pane(join(home, "tmux.sock"));
+  try {
+    const env = {
+      ASTRID_HOME: home,
+      HOME: home,
+      ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
+      ANTHROPIC_API_KEY: "test",
+      ANTHROPIC_BASE_URL: fake.url,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    };
+    const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+    const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
+    // The shell keeps the pane open after astrid exits so its exit code can be read.
+    await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
+
+    let screen = await pane.waitFor(/› /);
+    match(screen, /astrid chat · session [0-9a-f-]{36}/);
+
+    // 1. A streamed answer, rendered as markdown (heading underlined, bold markers gone, bullet).
+    await pane.type("say hello");
+    screen = await pane.waitFor(/Hello from the replayed model\./);
+    match(screen, /Greeting\n═+/);
+    match(screen, / {2}• first point/);
+    ok(!screen.includes("**replayed**"));
+    screen = await pane.waitFor(/· \$0\.\d+ · 1 model call/);
+
+    // 2. A tool call that needs approval in safe mode: the prompt, then `o`, then the result.
+    let mark = screen.length;
+    await pane.type("what do my notes say?");
+    screen = await pane.waitFor(/\[o\] allow once.*\[d\] deny >/, mark);
+    match(screen, /⚙ read_file file_path="notes.txt"/);
+    match(screen, /Approval needed \[risk: \w+\]/);
+    match(screen, /resource: file:\/\/.*notes\.txt/);
+    await pane.type("o");
+    screen = await pane.waitFor(/The notes say to remember the milk\./, mark);
+    match(screen, /✓ read_file: ok/);
+    await pane.waitFor(/· \$0\.\d+ · 2 model calls/, mark);
+
+    // 3. /budget shows what the session spent.
+    mark = (await pane.screen()).length;
+    await pane.type("/budget");
+    screen = await pane.waitFor(/spent\s+\$0\.\d+ of \$5\.00/, mark);
+
+    // 4. Ctrl-C during a slow turn cancels the turn, not the session.
+    mark = screen.length;
+    await pane.type("think slowly");
+    await pane.waitFor(/think slowly/, mark);
+    for (let i = 0; i < 600 && fake.requests.length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    equal(fake.requests.length, 4);
+    await pane.keys("C-c");
+    screen = await pane.waitFor(/turn cancelled/, mark);
+    await fake.waitForAbort();
+    // The session goes on.
+    mark = screen.length;
+    await pane.type("are you there?");
+    screen = await pane.waitFor(/Back again\./, mark);
+
+    // 5. Ctrl-D at an empty prompt exits cleanly.
+    await pane.waitFor(/· \$[\d.]+ · 1 model call[^\n]*\n› $/m, mark);
+    await pane.keys("C-d");
+    screen = await pane.waitFor(/EXITED:0/, mark);
+    match(screen, /resume with: astrid chat -s [0-9a-f-]{36}/);
+
+    // The history file kept what was typed, and the session shows all four turns.
+    const history = await Deno.readTextFile(join(home, "history"));
+    ok(history.includes("what do my notes say?\n") && history.includes("/budget\n"));
+    const id = screen.match(/astrid chat -s ([0-9a-f-]{36})/)![1]!;
+    const shown = await runCli(["sessions", "show", id, "--json"], { home, cwd: ws });
+    equal(shown.code, 0, shown.stderr);
+    const turns = JSON.parse(shown.stdout).turns.map((t: { status: string }) => t.status);
+    equal(turns.join(","), "completed,completed,cancelled,completed");
+  } finally {
+    await pane.kill();
+    await fake.close();
+  }
+});
