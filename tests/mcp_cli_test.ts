@@ -33,3 +33,30 @@ Deno.test("MCP tools appear as mcp__<server>__<tool> and run through the interce
     true,
   );
 });
+
+Deno.test("the agent calls an MCP server's tool through the interceptor (astrid chat -p)", async () => {
+  const { startFakeAnthropic } = await import("./fixtures/fake_anthropic.ts");
+  const fake = startFakeAnthropic([
+    { toolCalls: [{ id: "t1", name: "mcp__basic__echo", args: { text: "from mcp" } }] },
+    { text: "The server said: from mcp" },
+  ]);
+  const { home, ws } = await tempDirs();
+  await runCli(["init", ws], { home });
+  await Deno.writeTextFile(
+    join(home, "config.toml"),
+    `[servers.basic]\ncommand = ${JSON.stringify(Deno.execPath())}\nargs = ${
+      JSON.stringify(["run", "-A", "--quiet", "--config", CONFIG, SERVER])
+    }\n[model]\nmodel = "claude-sonnet-4-6"\n`,
+  );
+  const r = await runCli(["chat", "-p", "echo via mcp", "--approve", "once"], {
+    home,
+    cwd: ws,
+    env: { ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: fake.url },
+  });
+  equal(r.code, 0, r.stderr);
+  match(r.stdout, /The server said: from mcp/);
+  const second = JSON.stringify(fake.requests[1]);
+  match(second, /from mcp/, "the tool result went back to the model");
+  match(second, /untrusted/, "labelled untrusted");
+  await fake.close();
+});

@@ -40,6 +40,18 @@ import {
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { Repl, type ReplTerminal } from "../repl.ts";
+import {
+  capsuleToolRegistry,
+  CompositeToolRegistry,
+  mcpToolRegistry,
+  pricedCosts,
+  providerSampler,
+  type ToolRegistry,
+} from "../../agent/mod.ts";
+import type { Gate } from "../../security/gate.ts";
+import { gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
+import { openServerManager } from "./servers.ts";
+import { capsuleHost } from "./tools.ts";
 
 const KEY_ENV: Record<ModelConfig["provider"], string> = {
   anthropic: "ANTHROPIC_API_KEY",
@@ -188,6 +200,7 @@ export function chatCommand(
       const json = wantsJson(cmd, io);
       await withRuntime(cmd, io, async (rt) => {
         const ws = await requireWorkspace(rt.paths);
+        await using external = externalTools(rt, ws.root, provider, opts.approve);
         const base = {
           store: rt.store,
           signer: rt.key,
@@ -200,6 +213,7 @@ export function chatCommand(
           maxRounds,
           pricing: pricingFromConfig(rt.config),
           subAgents: subAgentLimitsFromConfig(rt.config),
+          extraTools: external.attach,
         };
         if (interactive) {
           await interactiveChat(rt, base, opts.approve);
@@ -272,6 +286,53 @@ async function interactiveChat(
     Deno.stdin.setRaw(false);
     opened.close();
   }
+}
+
+/**
+ * MCP servers' and installed capsules' tools for the agent, through the session's interceptor.
+ * MCP sampling requests are answered by the session's model, each one gated and budgeted.
+ */
+function externalTools(
+  rt: Runtime,
+  workspaceRoot: string,
+  provider: LlmProvider,
+  approve: ApprovalChoice | undefined,
+) {
+  let manager: McpServerManager | null = null;
+  const answer = approve ? { choice: approve } : undefined;
+  const warn = (m: string) => rt.io.stderr(`warning: ${m}\n`);
+  return {
+    attach: async (builtin: ToolRegistry, gate: Gate): Promise<ToolRegistry> => {
+      const costs = pricedCosts(
+        provider.model,
+        pricingFromConfig(rt.config),
+        rt.config.model.max_tokens,
+      );
+      manager = openServerManager(rt.config, {
+        env: rt.io.env,
+        cwd: rt.io.cwd,
+        workspaceRoot,
+        sampler: gatedSampler(gate.interceptor, providerSampler(provider, gate.budget, costs), {
+          answer,
+        }),
+      });
+      const limit = rt.config.tools.output_limit_chars;
+      const mcp = await mcpToolRegistry(gate.interceptor, manager, {
+        answer,
+        outputLimitChars: limit,
+        onWarning: warn,
+      });
+      const capsules = await capsuleToolRegistry(
+        gate.interceptor,
+        await capsuleHost(rt, workspaceRoot),
+        { answer, outputLimitChars: limit, onWarning: warn },
+      );
+      return new CompositeToolRegistry([builtin, mcp, capsules]);
+    },
+    async [Symbol.asyncDispose]() {
+      await manager?.close();
+    },
+  };
 }
 
 function columns(): number {

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { type CliIo, withRuntime } from "../context.ts";
 import { openGate } from "../../security/gate.ts";
 import { CliError } from "../errors.ts";
+import { agentDemo } from "./_demo_agent.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../../deno.json", import.meta.url).pathname;
@@ -41,12 +42,16 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   const out = (s = "") => io.stdout(`${s}\n`);
   const title = (s: string) => out(`\n━━ ${s} ━━`);
   const note = (s: string) => out(`   ${s}`);
-  const astrid = async (args: string[], show = args): Promise<Step> => {
+  const astrid = async (
+    args: string[],
+    show = args,
+    env: Record<string, string> = {},
+  ): Promise<Step> => {
     out(`$ astrid ${show.map(quote).join(" ")}`);
     const child = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
       cwd: ws,
-      env: { ASTRID_HOME: home, INIT_CWD: ws, NO_COLOR: "1" },
+      env: { ASTRID_HOME: home, INIT_CWD: ws, NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -189,7 +194,10 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
     await server.shutdown();
   }
 
-  title("6. The audit log: every decision, hash-chained and signed");
+  title("6. An agent at work (a replayed model, not a real one)");
+  await agentDemo({ home, ws, note, astrid: (args, env) => astrid(args, args, env) });
+
+  title("7. The audit log: every decision, hash-chained and signed");
   expect(await astrid(["audit", "stats"]), 0, "audit stats");
   expect(await astrid(["audit", "verify"]), 0, "audit verify");
   const exported = join(home, "audit.jsonl");

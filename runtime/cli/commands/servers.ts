@@ -17,6 +17,7 @@ import {
   type McpServerConfig,
   McpServerManager,
   readServerConfigs,
+  type Sampler,
   type ServerStatus,
 } from "../../mcp/mod.ts";
 import { type CliIo, loadCliConfig, printJson, wantsJson } from "../context.ts";
@@ -35,11 +36,13 @@ export interface CliManagerOptions {
   readonly cwd: string;
   /** The workspace root: the one root offered to servers. */
   readonly workspaceRoot: string | null;
+  /** Answers servers' sampling requests (wrap it with `gatedSampler`); none by default. */
+  readonly sampler?: Sampler | undefined;
 }
 
 /**
- * Builds a manager for the `[servers.NAME]` tables of `config` (no sampler, no elicitor: the
- * agent runtime adds those). Throws a usage error for a table that cannot be used.
+ * Builds a manager for the `[servers.NAME]` tables of `config` (a sampler only when given; no
+ * elicitor). Throws a usage error for a table that cannot be used.
  *
  * @example No servers configured
  * ```ts
@@ -61,6 +64,7 @@ export function openServerManager(
     connection: {
       clientInfo: { name: "astrid", version: "0.1.0" },
       ...(opts.workspaceRoot !== null ? { workspaceRoot: opts.workspaceRoot } : {}),
+      ...(opts.sampler ? { sampler: opts.sampler } : {}),
     },
   });
 }
