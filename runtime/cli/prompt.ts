@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { ApprovalAnswer, ApprovalRequest, Frontend } from "../security/approval.ts";
+import type {
+  ApprovalAnswer,
+  ApprovalRequest,
+  ElicitationAnswer,
+  ElicitationField,
+  ElicitationRequest,
+  Frontend,
+} from "../security/approval.ts";
 import type { CliIo } from "./context.ts";
 
 const KEYS: Record<string, ApprovalAnswer["choice"]> = {
@@ -70,11 +77,70 @@ export class TerminalFrontend implements Frontend {
     }
   }
 
+  /**
+   * Shows a server's request for information: a URL to visit (accept or decline) or a form,
+   * one field per line. An empty line takes the default; end of input cancels.
+   */
+  async elicit(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer> {
+    const io = this.#io;
+    io.stderr(`\nMCP server ${request.from} asks: ${request.message}\n`);
+    if (request.mode === "url") {
+      io.stderr(`  url: ${request.url}\n`);
+      const line = await io.readLine!("  [a] I will open it  [d] decline > ");
+      if (line === null || signal.aborted) return { action: "cancel" };
+      return { action: line.trim().toLowerCase().startsWith("a") ? "accept" : "decline" };
+    }
+    const content: Record<string, string | number | boolean> = {};
+    for (const field of request.fields) {
+      for (;;) {
+        if (signal.aborted) return { action: "cancel" };
+        const line = await io.readLine!(`  ${fieldPrompt(field)} > `);
+        if (line === null) return { action: "cancel" };
+        const value = parseField(field, line.trim());
+        if (value === undefined && !field.required) break;
+        if (value !== undefined) {
+          content[field.name] = value;
+          break;
+        }
+        io.stderr(`  ${field.name} needs a ${field.type}\n`);
+      }
+    }
+    const ok = await io.readLine!("  send these answers? [y/n] > ");
+    return ok?.trim().toLowerCase().startsWith("y") ? { action: "accept", content } : {
+      action: "decline",
+    };
+  }
+
   async #pickPattern(request: ApprovalRequest): Promise<string> {
     const io = this.#io;
     request.suggestions.forEach((s, i) => io.stderr(`  [${i + 1}] ${s}\n`));
     const line = await io.readLine!("  apply to which? [1] > ");
     const index = Number.parseInt(line?.trim() || "1", 10) - 1;
     return request.suggestions[index] ?? request.suggestions[0]!;
+  }
+}
+
+function fieldPrompt(f: ElicitationField): string {
+  const parts = [f.title ?? f.name];
+  if (f.choices) parts.push(`(${f.choices.join("/")})`);
+  if (f.default !== undefined) parts.push(`[${f.default}]`);
+  if (!f.required) parts.push("(optional)");
+  return parts.join(" ");
+}
+
+function parseField(f: ElicitationField, text: string): string | number | boolean | undefined {
+  if (text === "") return f.default;
+  if (f.choices && !f.choices.includes(text)) return undefined;
+  switch (f.type) {
+    case "boolean":
+      return /^(y|yes|true)$/i.test(text) ? true : /^(n|no|false)$/i.test(text) ? false : undefined;
+    case "number":
+    case "integer": {
+      const n = Number(text);
+      if (!Number.isFinite(n) || (f.type === "integer" && !Number.isInteger(n))) return undefined;
+      return n;
+    }
+    default:
+      return text;
   }
 }

@@ -151,6 +151,7 @@ export class Repl {
           signal.removeEventListener("abort", close)
         );
       },
+      elicit: (request, signal) => prompt.elicit(request, signal),
     };
   }
 

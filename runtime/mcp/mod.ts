@@ -84,6 +84,7 @@ export {
   renderMcpResult,
 } from "./call.ts";
 export { gatedSampler, type GatedSamplerOptions, SAMPLING_TOOL } from "./sampling.ts";
+export { frontendElicitor } from "./elicitation.ts";
 export {
   type Authorizer,
   clientCredentials,

@@ -45,12 +45,41 @@ export interface ApprovalAnswer {
   readonly reason?: string | undefined;
 }
 
+/** One field of a form a server asks the human to fill in (MCP elicitation, form mode). */
+export interface ElicitationField {
+  readonly name: string;
+  readonly type: "string" | "number" | "integer" | "boolean";
+  readonly required: boolean;
+  readonly title?: string | undefined;
+  readonly description?: string | undefined;
+  readonly choices?: readonly string[] | undefined;
+  readonly default?: string | number | boolean | undefined;
+}
+
+/** A request from an outside party (an MCP server) for information or a visit to a URL. */
+export type ElicitationRequest =
+  | {
+    readonly mode: "form";
+    readonly from: string;
+    readonly message: string;
+    readonly fields: readonly ElicitationField[];
+  }
+  | { readonly mode: "url"; readonly from: string; readonly message: string; readonly url: string };
+
+/** The human's reply to an {@link ElicitationRequest}. */
+export interface ElicitationAnswer {
+  readonly action: "accept" | "decline" | "cancel";
+  readonly content?: Readonly<Record<string, string | number | boolean>> | undefined;
+}
+
 /** A user interface that can ask a human. CLI prompt, daemon inbox and tests implement it. */
 export interface Frontend {
   /** False when nobody can answer right now (no TTY, no client): the broker defers. */
   canAsk(): boolean;
   /** Asks; must settle or reject when `signal` aborts. */
   ask(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer>;
+  /** Asks the human to fill in a form or visit a URL; absent when the frontend cannot. */
+  elicit?(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>;
 }
 
 /**

@@ -49,7 +49,7 @@ import {
   type ToolRegistry,
 } from "../../agent/mod.ts";
 import type { Gate } from "../../security/gate.ts";
-import { gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
+import { frontendElicitor, gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
 import { openServerManager } from "./servers.ts";
 import { capsuleHost } from "./tools.ts";
 
@@ -200,7 +200,8 @@ export function chatCommand(
       const json = wantsJson(cmd, io);
       await withRuntime(cmd, io, async (rt) => {
         const ws = await requireWorkspace(rt.paths);
-        await using external = externalTools(rt, ws.root, provider, opts.approve);
+        const human: { frontend: Frontend | null } = { frontend: null };
+        await using external = externalTools(rt, ws.root, provider, opts.approve, human);
         const base = {
           store: rt.store,
           signer: rt.key,
@@ -216,7 +217,7 @@ export function chatCommand(
           extraTools: external.attach,
         };
         if (interactive) {
-          await interactiveChat(rt, base, opts.approve);
+          await interactiveChat(rt, base, opts.approve, human);
           return;
         }
         const emit = (event: AgentEvent | Record<string, unknown>) => {
@@ -259,6 +260,7 @@ async function interactiveChat(
   rt: Runtime,
   base: BaseOptions,
   approve: ApprovalChoice | undefined,
+  human: { frontend: Frontend | null },
 ): Promise<void> {
   const io = rt.io;
   const terminal: ReplTerminal = {
@@ -269,6 +271,8 @@ async function interactiveChat(
   };
   const repl = new Repl({ terminal, historyFile: join(rt.paths.home, "history") });
   const frontend: Frontend = approve ? new PresetFrontend({ choice: approve }) : repl.frontend(io);
+  // MCP servers' elicitation goes to the person at the terminal (never to a preset answer).
+  human.frontend = repl.frontend(io);
   const opened = await openAgent({
     ...base,
     frontend,
@@ -297,6 +301,7 @@ function externalTools(
   workspaceRoot: string,
   provider: LlmProvider,
   approve: ApprovalChoice | undefined,
+  human: { readonly frontend: Frontend | null },
 ) {
   let manager: McpServerManager | null = null;
   const answer = approve ? { choice: approve } : undefined;
@@ -315,6 +320,7 @@ function externalTools(
         sampler: gatedSampler(gate.interceptor, providerSampler(provider, gate.budget, costs), {
           answer,
         }),
+        elicitor: frontendElicitor(human.frontend),
       });
       const limit = rt.config.tools.output_limit_chars;
       const mcp = await mcpToolRegistry(gate.interceptor, manager, {

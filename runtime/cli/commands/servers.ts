@@ -12,6 +12,7 @@
 import { Command } from "commander";
 import type { AstridConfig } from "../../config/mod.ts";
 import {
+  type Elicitor,
   listMcpTools,
   McpError,
   type McpServerConfig,
@@ -38,6 +39,8 @@ export interface CliManagerOptions {
   readonly workspaceRoot: string | null;
   /** Answers servers' sampling requests (wrap it with `gatedSampler`); none by default. */
   readonly sampler?: Sampler | undefined;
+  /** Asks the human for what servers elicit; none by default (not advertised then). */
+  readonly elicitor?: Elicitor | null | undefined;
 }
 
 /**
@@ -65,6 +68,7 @@ export function openServerManager(
       clientInfo: { name: "astrid", version: "0.1.0" },
       ...(opts.workspaceRoot !== null ? { workspaceRoot: opts.workspaceRoot } : {}),
       ...(opts.sampler ? { sampler: opts.sampler } : {}),
+      ...(opts.elicitor ? { elicitor: opts.elicitor } : {}),
     },
   });
 }
