@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { InvokeOptions, InvokeOutcome } from "../tools/invoke.ts";
+import { type InvokeOptions, type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
 import type { Allowed, SecurityInterceptor } from "../security/interceptor.ts";
 import type { Store } from "../storage/mod.ts";
@@ -214,18 +214,7 @@ export async function callCapsuleTool(
     answer: opts.answer,
     signal: opts.signal,
   });
-  if (decision.outcome === "denied") {
-    return {
-      status: "denied",
-      code: decision.code,
-      reason: decision.reason,
-      summary,
-      auditSeq: decision.auditSeq,
-    };
-  }
-  if (decision.outcome === "deferred") {
-    return { status: "deferred", id: decision.id, reason: decision.reason, summary };
-  }
+  if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
   if (viaMcp) return await runViaMcp(host, installed, split.tool, args, decision, summary);
   let instance: CapsuleInstance | undefined;
   try {

@@ -8,7 +8,8 @@
  * @module
  */
 import type { ApprovalAnswer, Provenance } from "../security/approval.ts";
-import type { DenyCode, SecurityInterceptor } from "../security/interceptor.ts";
+import type { SecurityInterceptor } from "../security/interceptor.ts";
+import { type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
 import type { CallToolResult, ContentBlock } from "./_sdk.ts";
 import { McpError } from "./errors.ts";
 import type { McpServerManager } from "./manager.ts";
@@ -83,7 +84,7 @@ export interface McpToolResult {
   readonly structuredContent?: Record<string, unknown> | undefined;
 }
 
-/** What happened to an MCP call; the same union as `InvokeOutcome`. */
+/** What happened to an MCP call: `InvokeOutcome`, with the server's content kept on success. */
 export type McpCallOutcome =
   | {
     readonly status: "ok";
@@ -92,20 +93,7 @@ export type McpCallOutcome =
     /** Server output is always untrusted input for the model. */
     readonly trust: "untrusted";
   }
-  | {
-    readonly status: "denied";
-    readonly code: DenyCode;
-    readonly reason: string;
-    readonly summary: string;
-    readonly auditSeq: number | null;
-  }
-  | {
-    readonly status: "deferred";
-    readonly id: string;
-    readonly reason: string;
-    readonly summary: string;
-  }
-  | { readonly status: "error"; readonly code: string; readonly message: string };
+  | Exclude<InvokeOutcome, { status: "ok" }>;
 
 /** Per-call options. */
 export interface McpCallOptions {
@@ -228,18 +216,7 @@ export async function callMcpTool(
     answer: opts.answer,
     signal: opts.signal,
   });
-  if (decision.outcome === "denied") {
-    return {
-      status: "denied",
-      code: decision.code,
-      reason: decision.reason,
-      summary,
-      auditSeq: decision.auditSeq,
-    };
-  }
-  if (decision.outcome === "deferred") {
-    return { status: "deferred", id: decision.id, reason: decision.reason, summary };
-  }
+  if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
   try {
     const raw = await manager.callTool(server, tool, payload.args, {
       signal: opts.signal,

@@ -7,7 +7,13 @@
  */
 import { type Action, describeAction } from "../security/action.ts";
 import type { ApprovalAnswer, Provenance } from "../security/approval.ts";
-import type { Allowed, DenyCode, SecurityInterceptor } from "../security/interceptor.ts";
+import type {
+  Allowed,
+  Deferred,
+  Denied,
+  DenyCode,
+  SecurityInterceptor,
+} from "../security/interceptor.ts";
 import { builtinTool } from "./registry.ts";
 import { FileExecutor } from "./file_executor.ts";
 import { BashExecutor } from "./bash_executor.ts";
@@ -56,6 +62,22 @@ export type InvokeOutcome =
     readonly summary: string;
   }
   | { readonly status: "error"; readonly code: string; readonly message: string };
+
+/** The outcome of a call the interceptor did not allow (shared by every kind of tool). */
+export function refusedOutcome(
+  decision: Denied | Deferred,
+  summary: string,
+): Exclude<InvokeOutcome, { status: "ok" | "error" }> {
+  return decision.outcome === "denied"
+    ? {
+      status: "denied",
+      code: decision.code,
+      reason: decision.reason,
+      summary,
+      auditSeq: decision.auditSeq,
+    }
+    : { status: "deferred", id: decision.id, reason: decision.reason, summary };
+}
 
 /** The deferred-queue payload of a tool call. */
 export interface ToolCallPayload {
