@@ -18,7 +18,13 @@ import { AuditLog } from "../runtime/audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
 import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
-import { CapsuleInstance, type HostEnv, loadCapsule, ModuleCache } from "../runtime/capsule/mod.ts";
+import {
+  CapsuleInstance,
+  HOST_FUNCTION_NAMES,
+  type HostEnv,
+  loadCapsule,
+  ModuleCache,
+} from "../runtime/capsule/mod.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const engine = await Deno.readFile((await buildEngine({ log: () => {} })).path);
@@ -58,22 +64,7 @@ const compiled = await compileCapsule(project, {
 const module = new WebAssembly.Module(await Deno.readFile(compiled.wasmPath));
 
 const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-for (
-  const name of [
-    "read-file",
-    "write-file",
-    "http-request",
-    "fs-exists",
-    "fs-mkdir",
-    "fs-readdir",
-    "fs-stat",
-    "fs-unlink",
-    "kv-get",
-    "kv-set",
-    "get-config",
-    "log",
-  ]
-) user[name] = (cp: CallContext) => cp.store('{"ok":null}');
+for (const name of HOST_FUNCTION_NAMES) user[name] = (cp: CallContext) => cp.store('{"ok":null}');
 user["astrid-deadline"] = () => 30_000n;
 user["astrid-random-seed"] = () => 9n;
 user["astrid-now"] = () => BigInt(Date.now()) * 1000n;
