@@ -8,7 +8,7 @@
  */
 import { type InvokeOptions, type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
-import type { Allowed, SecurityInterceptor } from "../security/interceptor.ts";
+import type { Allowed, AuditBatch, SecurityInterceptor } from "../security/interceptor.ts";
 import type { Store } from "../storage/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
@@ -135,6 +135,7 @@ function hostEnv(
   host: CapsuleHost,
   installed: InstalledCapsule,
   interceptor: SecurityInterceptor,
+  auditBatch: AuditBatch,
 ): HostEnv {
   const { values, secretKeys } = capsuleConfig(installed.loaded.manifest, installed.env);
   return {
@@ -148,11 +149,14 @@ function hostEnv(
     log: host.log,
     fetch: host.fetch,
     httpTimeoutMs: host.limits.timeoutMs,
+    auditBatch,
   };
 }
 
 /**
  * Runs one capsule tool call: interceptor first (`capsule_tool_call`), then a fresh instance.
+ * The call's read-only host calls share one audit batch, flushed before any effectful host call
+ * and before the result is returned: if that last flush fails, the result is withheld.
  *
  * @example Unknown tools are an error outcome, not an exception
  * ```ts
@@ -217,15 +221,24 @@ export async function callCapsuleTool(
   if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
   if (viaMcp) return await runViaMcp(host, installed, split.tool, args, decision, summary);
   let instance: CapsuleInstance | undefined;
+  const batch = interceptor.openBatch();
   try {
     instance = await CapsuleInstance.create(
       installed.loaded,
-      hostEnv(host, installed, interceptor),
+      hostEnv(host, installed, interceptor, batch),
       host.limits,
     );
     const value = await instance.callTool(split.tool, args);
     const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
     const capped = capOutput(text, host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS);
+    try {
+      // The reads behind this result go on the record before the result leaves.
+      await batch.flush();
+    } catch (e) {
+      const message = `Cannot return the result of ${summary}: ${(e as Error).message}`;
+      await decision.complete({ ok: false, detail: { message } });
+      return { status: "error", code: "AUDIT_FAILED", message };
+    }
     await decision.complete({ ok: true, detail: { truncatedChars: capped.cut } });
     return {
       status: "ok",
@@ -235,7 +248,15 @@ export async function callCapsuleTool(
     };
   } catch (e) {
     const err = e as Error;
+    const flushed = await batch.flush().then(() => true, () => false);
     await decision.complete({ ok: false, detail: { message: err.message } });
+    if (!flushed) {
+      return {
+        status: "error",
+        code: "AUDIT_FAILED",
+        message: `Cannot finish ${summary}: ${err.message}; the audit log also failed`,
+      };
+    }
     if (e instanceof CapsuleError && e.code === "DEFERRED") {
       return { status: "deferred", id: e.deferredId ?? "", reason: err.message, summary };
     }

@@ -90,21 +90,15 @@ export function isWithin(path: string, root: string): boolean {
   return path === root || path.startsWith(root + "/");
 }
 
+/** One file-system question the walker asks; a driver answers it synchronously or not. */
+type FsStep = { readonly op: "realPath" | "isSymlink" | "readLink"; readonly path: string };
+
 /**
- * Canonicalises `input` (relative to the absolute `cwd`): rejects control, bidi and
- * zero-width characters and over-long paths with `PathError`, NFC-normalises, resolves every
- * existing component's symlinks, and appends a not-yet-existing tail to its real ancestor.
- *
- * @example Dot segments and symlinks are resolved
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { canonicalizePath } from "./_paths.ts";
- * const dir = await Deno.realPath(await Deno.makeTempDir());
- * equal(await canonicalizePath("a/../b/new.txt", dir), `${dir}/b/new.txt`);
- * await Deno.remove(dir, { recursive: true });
- * ```
+ * The canonicalisation walk, written once: it yields each file-system question and receives
+ * the answer (or has the driver's error thrown into it), so {@link canonicalizePath} and
+ * {@link canonicalizePathSync} apply exactly the same rules.
  */
-export async function canonicalizePath(input: string, cwd: string): Promise<string> {
+function* walk(input: string, cwd: string): Generator<FsStep, string, string | boolean> {
   const path = validate(input, "path");
   const base0 = validate(cwd, "cwd");
   if (!path.startsWith("/") && !base0.startsWith("/")) {
@@ -130,7 +124,7 @@ export async function canonicalizePath(input: string, cwd: string): Promise<stri
     }
     const candidate = join(base, name);
     try {
-      base = await Deno.realPath(candidate);
+      base = (yield { op: "realPath", path: candidate }) as string;
       continue;
     } catch (e) {
       if (e instanceof Deno.errors.FilesystemLoop) {
@@ -142,13 +136,13 @@ export async function canonicalizePath(input: string, cwd: string): Promise<stri
         throw new PathError(`Cannot resolve path ${input}: ${(e as Error).message}`, { cause: e });
       }
     }
-    const info = await Deno.lstat(candidate).catch(() => undefined);
-    if (info?.isSymlink) {
+    if ((yield { op: "isSymlink", path: candidate }) === true) {
       // A dangling symlink: writing through it would create its target, so follow it.
       if (++links > MAX_LINKS) {
         throw new PathError(`Cannot resolve path ${input}: symlink loop at ${candidate}`);
       }
-      const target = validate(await Deno.readLink(candidate), "symlink target");
+      const link = (yield { op: "readLink", path: candidate }) as string;
+      const target = validate(link, "symlink target");
       if (target.startsWith("/")) base = "/";
       queue.unshift(...target.split("/").filter((s) => s !== ""));
       continue;
@@ -157,6 +151,83 @@ export async function canonicalizePath(input: string, cwd: string): Promise<stri
   }
   const result = pending.reduce(join, base);
   return validate(result, "resolved path");
+}
+
+async function answer(step: FsStep): Promise<string | boolean> {
+  if (step.op === "realPath") return await Deno.realPath(step.path);
+  if (step.op === "readLink") return await Deno.readLink(step.path);
+  return (await Deno.lstat(step.path).catch(() => undefined))?.isSymlink === true;
+}
+
+function answerSync(step: FsStep): string | boolean {
+  if (step.op === "realPath") return Deno.realPathSync(step.path);
+  if (step.op === "readLink") return Deno.readLinkSync(step.path);
+  try {
+    return Deno.lstatSync(step.path).isSymlink;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Canonicalises `input` (relative to the absolute `cwd`): rejects control, bidi and
+ * zero-width characters and over-long paths with `PathError`, NFC-normalises, resolves every
+ * existing component's symlinks, and appends a not-yet-existing tail to its real ancestor.
+ *
+ * @example Dot segments and symlinks are resolved
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { canonicalizePath } from "./_paths.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * equal(await canonicalizePath("a/../b/new.txt", dir), `${dir}/b/new.txt`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function canonicalizePath(input: string, cwd: string): Promise<string> {
+  const steps = walk(input, cwd);
+  let next = steps.next();
+  while (!next.done) {
+    let value: string | boolean;
+    try {
+      value = await answer(next.value);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
+}
+
+/**
+ * {@link canonicalizePath} with synchronous file-system calls: the same walk and the same
+ * rules, for hot paths where an `await` per component costs more than the syscall.
+ *
+ * @example Same answer as the async form
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { canonicalizePath, canonicalizePathSync } from "./_paths.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.symlink(`${dir}/real`, `${dir}/link`);
+ * equal(canonicalizePathSync("link/x/../y", dir), await canonicalizePath("link/x/../y", dir));
+ * equal(canonicalizePathSync("link/y", dir), `${dir}/real/y`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function canonicalizePathSync(input: string, cwd: string): string {
+  const steps = walk(input, cwd);
+  let next = steps.next();
+  while (!next.done) {
+    let value: string | boolean;
+    try {
+      value = answerSync(next.value);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
 }
 
 /**

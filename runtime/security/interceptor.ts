@@ -66,6 +66,12 @@ export interface InterceptContext {
   /** The human's answer given up front (`--approve`, or a queued approval being carried out). */
   readonly answer?: ApprovalAnswer | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Queue the audit entry of an action covered without a human (rule, token, allowance or
+   * mode) in this batch instead of awaiting a durable append; `auditSeq` is then null. Only for
+   * actions whose effects stay inside the sandbox until the batch is flushed.
+   */
+  readonly auditBatch?: AuditBatch | undefined;
 }
 
 /** Why an action was denied. */
@@ -81,7 +87,8 @@ export type DenyCode =
 export interface Allowed {
   readonly outcome: "allowed";
   readonly proof: string;
-  readonly auditSeq: number;
+  /** The entry's seq; null when the entry waits in an {@link AuditBatch}. */
+  readonly auditSeq: number | null;
   /** Commits the budget reservation (or refunds it on failure) and audits the outcome. */
   complete(result: { ok: boolean; costUsd?: number; detail?: unknown }): Promise<void>;
 }
@@ -219,7 +226,16 @@ export class SecurityInterceptor {
       }
     }
 
-    // 5. Audit: no entry, no action.
+    // 5. Audit: no entry, no action. Covered read-only actions may queue in a batch, which
+    // the caller flushes before anything leaves the sandbox.
+    const batched = cover.proof !== undefined && ctx.auditBatch?.accepts(this.#d.audit);
+    if (batched && ctx.auditBatch) {
+      const queued = ctx.auditBatch.queue({
+        ...this.#auditInput(info, action, "allowed", proof, ctx),
+        ts: Date.now(),
+      });
+      return this.#allowedQueued(proof, queued, reservation, ctx.auditBatch);
+    }
     let entry: AuditEntry;
     try {
       entry = await this.#d.audit.append(this.#auditInput(info, action, "allowed", proof, ctx));
@@ -234,6 +250,24 @@ export class SecurityInterceptor {
     }
     if (mint) await this.#mintAlways(mint, info, entry.seq);
     return this.#allowed(info, action, proof, entry.seq, reservation, ctx);
+  }
+
+  /**
+   * Opens an {@link AuditBatch} over this interceptor's audit log (see `InterceptContext.auditBatch`).
+   *
+   * @example An empty batch flushes at once
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { SecurityInterceptor } from "./interceptor.ts";
+   * import type { InterceptorDeps } from "./interceptor.ts";
+   * const i = new SecurityInterceptor({ audit: { append: () => Promise.reject(new Error("x")) } } as unknown as InterceptorDeps);
+   * const batch = i.openBatch();
+   * await batch.flush();
+   * equal(batch.pending, 0);
+   * ```
+   */
+  openBatch(): AuditBatch {
+    return new AuditBatch(this.#d.audit);
   }
 
   /**
@@ -329,6 +363,40 @@ export class SecurityInterceptor {
     };
   }
 
+  #allowedQueued(
+    proof: string,
+    queued: QueuedEntry,
+    reservation: Reservation,
+    batch: AuditBatch,
+  ): Allowed {
+    let done = false;
+    return {
+      outcome: "allowed",
+      proof,
+      auditSeq: null,
+      complete: async (result) => {
+        if (done) return;
+        done = true;
+        if (result.ok) await reservation.commit(result.costUsd);
+        else await reservation.refund();
+        const outcome = { ok: result.ok, detail: result.detail ?? null };
+        if (queued.state === "queued") {
+          queued.input = { ...queued.input, outcome };
+          return;
+        }
+        // Already flushed (or being flushed): the outcome gets its own entry, as unbatched.
+        await batch.settled();
+        await this.#d.audit.append({
+          ...queued.input,
+          decision: "outcome",
+          proof: `seq:${queued.seq ?? "unwritten"}`,
+          outcome,
+          ts: Date.now(),
+        });
+      },
+    };
+  }
+
   async #defer(request: ApprovalRequest, ctx: InterceptContext, why: string): Promise<Decision> {
     const reason = `${request.reason}; deferred because ${why}`;
     try {
@@ -347,9 +415,11 @@ export class SecurityInterceptor {
         decision: null,
         result: null,
       });
+      const flushing = ctx.auditBatch?.flush().catch(() => {});
       const entry = await this.#d.audit.append(
         this.#auditInput(request.info, request.action, "deferred", `deferred:${request.id}`, ctx),
       );
+      await flushing;
       return { outcome: "deferred", id: request.id, reason, auditSeq: entry.seq };
     } catch (err) {
       return {
@@ -369,12 +439,16 @@ export class SecurityInterceptor {
     ctx: InterceptContext,
     proof: string = code.toLowerCase(),
   ): Promise<Denied> {
+    // Queued reads are flushed in the same tick, so they keep their place before the denial.
+    const flushing = ctx.auditBatch?.flush().catch(() => {});
     try {
       const entry = await this.#d.audit.append(
         this.#auditInput(info, action, "denied", proof, ctx, { code, reason }),
       );
+      await flushing;
       return { outcome: "denied", code, reason, auditSeq: entry.seq };
     } catch {
+      await flushing;
       return { outcome: "denied", code, reason, auditSeq: null };
     }
   }
@@ -401,6 +475,128 @@ export class SecurityInterceptor {
       },
     };
     return { sessionId: this.#d.sessionId, action: auditAction, decision, proof, outcome };
+  }
+}
+
+/**
+ * A failed {@link AuditBatch.flush}: queued decisions are not on the record, so whatever they
+ * produced must be withheld. Callers match on `code`.
+ *
+ * @example The code is stable
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { AuditFlushError } from "./interceptor.ts";
+ * equal(new AuditFlushError("Cannot flush: disk full").code, "AUDIT_FAILED");
+ * ```
+ */
+export class AuditFlushError extends Error {
+  /** Stable code for callers to match on. */
+  readonly code = "AUDIT_FAILED";
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuditFlushError";
+  }
+}
+
+interface QueuedEntry {
+  input: AuditInput;
+  state: "queued" | "flushing" | "written" | "failed";
+  seq: number | null;
+}
+
+/**
+ * Audit entries of covered read-only decisions, held back so one tool call's reads cost one
+ * group commit instead of two durable appends each. Open it with
+ * {@link SecurityInterceptor.openBatch}, pass it as `InterceptContext.auditBatch`, and
+ * {@link AuditBatch.flush} it before anything can leave the sandbox and before the result is
+ * returned. Once a flush fails, every later flush fails too (the gap stays visible).
+ *
+ * @example Reads queue until the flush
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { AuditLog } from "../audit/mod.ts";
+ * import { DEFAULT_CONFIG } from "../config/mod.ts";
+ * import { openGate } from "./gate.ts";
+ * using store = await openStore(":memory:");
+ * const audit = await AuditLog.open(store, signerFromSeed(generateSeed()));
+ * const root = await Deno.realPath(await Deno.makeTempDir());
+ * const { interceptor } = await openGate({
+ *   store, signer: signerFromSeed(generateSeed()), audit, workspaceRoot: root,
+ *   config: { ...DEFAULT_CONFIG, permissions: { ...DEFAULT_CONFIG.permissions, allow: ["file://**"] } },
+ *   workspaceId: "ws", sessionId: "s1", frontend: null,
+ * });
+ * const batch = interceptor.openBatch();
+ * const d = await interceptor.intercept({ kind: "file_read", path: `${root}/a` }, { auditBatch: batch });
+ * equal(d.auditSeq, null);
+ * if (d.outcome === "allowed") await d.complete({ ok: true });
+ * equal(batch.pending, 1);
+ * await batch.flush();
+ * equal((await audit.list()).length, 1);
+ * await audit.close();
+ * ```
+ */
+export class AuditBatch {
+  #sink: AuditSink;
+  #queue: QueuedEntry[] = [];
+  #tail: Promise<void> = Promise.resolve();
+  #failure: Error | null = null;
+
+  /** Creates an empty batch over `sink` (the interceptor's audit log). */
+  constructor(sink: AuditSink) {
+    this.#sink = sink;
+  }
+
+  /** How many entries wait for the next flush. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** True when this batch writes to `sink` and no flush has failed. */
+  accepts(sink: AuditSink): boolean {
+    return sink === this.#sink && this.#failure === null;
+  }
+
+  /** Queues one entry (internal to the interceptor); its outcome may be filled in later. */
+  queue(input: AuditInput): QueuedEntry {
+    const entry: QueuedEntry = { input, state: "queued", seq: null };
+    this.#queue.push(entry);
+    return entry;
+  }
+
+  /** Resolves when every flush started so far has settled. */
+  settled(): Promise<void> {
+    return this.#tail;
+  }
+
+  /**
+   * Appends every queued entry, in order (issued in one tick, they share one group commit), and
+   * resolves once they and every earlier flush are durable. Rejects with {@link AuditFlushError}.
+   */
+  async flush(): Promise<void> {
+    const items = this.#queue.splice(0);
+    const prior = this.#tail;
+    const writes = items.map(async (item) => {
+      item.state = "flushing";
+      try {
+        item.seq = (await this.#sink.append(item.input)).seq;
+        item.state = "written";
+      } catch (err) {
+        item.state = "failed";
+        this.#failure ??= err as Error;
+      }
+    });
+    const done = Promise.all([prior, ...writes]).then(() => {});
+    this.#tail = done;
+    await done;
+    if (this.#failure) {
+      throw new AuditFlushError(
+        `Cannot flush the audit batch: an append failed (${this.#failure.message})`,
+        { cause: this.#failure },
+      );
+    }
   }
 }
 

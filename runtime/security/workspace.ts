@@ -10,7 +10,7 @@ import { parseCommandLine } from "./shell.ts";
 import { normalizePath, SAFE_DEVICES } from "./_policy_match.ts";
 import { canonicalizePath, isWithin, PathError } from "./_paths.ts";
 
-export { canonicalizePath, openConfined, PathError } from "./_paths.ts";
+export { canonicalizePath, canonicalizePathSync, openConfined, PathError } from "./_paths.ts";
 
 /**
  * How much runs without a prompt: `safe` nothing, `guided` reads inside the workspace,

@@ -6,19 +6,67 @@
  *
  * @module
  */
-import { canonicalizePath, PathError } from "../../security/workspace.ts";
+import { canonicalizePathSync, PathError } from "../../security/workspace.ts";
 import type { CapsuleManifest } from "../manifest.ts";
 
 /** Whether a file capability reads or writes. */
 export type FileNeed = "read" | "write";
 
+/** The manifest's `fs_read`/`fs_write` folders, canonicalised once against the workspace. */
+export interface FileBases {
+  /** Canonical folders a capsule may read (`fs_read` and `fs_write`). */
+  readonly read: readonly string[];
+  /** Canonical folders a capsule may write (`fs_write`). */
+  readonly write: readonly string[];
+}
+
 function within(path: string, root: string): boolean {
   return path === root || path.startsWith(root === "/" ? "/" : `${root}/`);
 }
 
+function canonicalBases(entries: readonly string[], workspaceRoot: string): string[] {
+  const out: string[] = [];
+  for (const entry of entries) {
+    try {
+      const base = canonicalizePathSync(entry, workspaceRoot);
+      if (within(base, workspaceRoot)) out.push(base);
+    } catch {
+      // An entry that cannot be resolved grants nothing.
+    }
+  }
+  return out;
+}
+
 /**
- * Resolves `path` for a capsule and returns the canonical path, or a sentence saying why not.
- * Reads are allowed under `fs_read` or `fs_write`; writes only under `fs_write`.
+ * Canonicalises the manifest's file capability folders (symlinks resolved, as they are now).
+ * An entry that cannot be resolved or that resolves outside the workspace grants nothing.
+ * Compute it once per instance and pass it to {@link confinePath}.
+ *
+ * @example An entry that is a symlink out of the workspace is dropped
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { fileBases } from "./confine.ts";
+ * import { parseManifest } from "../manifest.ts";
+ * const { manifest } = parseManifest(
+ *   '[package]\nname = "n"\nversion = "1"\n[capabilities]\nfs_read = [".", "up"]\nfs_write = ["out"]\n',
+ * );
+ * const root = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.symlink("/etc", `${root}/up`);
+ * deepEqual(fileBases(manifest, root), { read: [root, `${root}/out`], write: [`${root}/out`] });
+ * ```
+ */
+export function fileBases(manifest: CapsuleManifest, workspaceRoot: string): FileBases {
+  const caps = manifest.capabilities;
+  return {
+    read: canonicalBases([...caps.fs_read, ...caps.fs_write], workspaceRoot),
+    write: canonicalBases(caps.fs_write, workspaceRoot),
+  };
+}
+
+/**
+ * Resolves `path` for a capsule (synchronously) and returns the canonical path, or a sentence
+ * saying why not. Reads are allowed under `fs_read` or `fs_write`; writes only under `fs_write`.
+ * `bases` defaults to {@link fileBases} computed now.
  *
  * @example Traversal and absolute paths outside the workspace are refused
  * ```ts
@@ -29,20 +77,21 @@ function within(path: string, root: string): boolean {
  *   '[package]\nname = "n"\nversion = "1"\n[capabilities]\nfs_read = ["."]\n',
  * );
  * const root = await Deno.realPath(await Deno.makeTempDir());
- * equal(await confinePath(manifest, root, "a.txt", "read"), `${root}/a.txt`);
- * const why = async (p: string, need: "read" | "write") =>
- *   (await confinePath(manifest, root, p, need) as { refused: string }).refused;
- * match(await why("../../etc/passwd", "read"), /outside the workspace/);
- * match(await why("/etc/passwd", "read"), /outside the workspace/);
- * match(await why("a.txt", "write"), /fs_write/);
+ * equal(confinePath(manifest, root, "a.txt", "read"), `${root}/a.txt`);
+ * const why = (p: string, need: "read" | "write") =>
+ *   (confinePath(manifest, root, p, need) as { refused: string }).refused;
+ * match(why("../../etc/passwd", "read"), /outside the workspace/);
+ * match(why("/etc/passwd", "read"), /outside the workspace/);
+ * match(why("a.txt", "write"), /fs_write/);
  * ```
  */
-export async function confinePath(
+export function confinePath(
   manifest: CapsuleManifest,
   workspaceRoot: string,
   path: unknown,
   need: FileNeed,
-): Promise<string | { refused: string }> {
+  bases: FileBases = fileBases(manifest, workspaceRoot),
+): string | { refused: string } {
   const caps = manifest.capabilities;
   const entries = need === "read" ? [...caps.fs_read, ...caps.fs_write] : caps.fs_write;
   const capName = need === "read" ? "fs_read" : "fs_write";
@@ -54,7 +103,7 @@ export async function confinePath(
   }
   let canonical: string;
   try {
-    canonical = await canonicalizePath(path, workspaceRoot);
+    canonical = canonicalizePathSync(path, workspaceRoot);
   } catch (e) {
     if (e instanceof PathError) return refused(`Cannot ${need} ${path}: ${e.message}`);
     throw e;
@@ -64,9 +113,8 @@ export async function confinePath(
       `Cannot ${need} ${path}: it resolves to ${canonical}, outside the workspace ${workspaceRoot}`,
     );
   }
-  for (const entry of entries) {
-    const base = await canonicalizePath(entry, workspaceRoot).catch(() => null);
-    if (base !== null && within(base, workspaceRoot) && within(canonical, base)) return canonical;
+  for (const base of need === "read" ? bases.read : bases.write) {
+    if (within(canonical, base)) return canonical;
   }
   return refused(
     `Cannot ${need} ${path}: ${canonical} is not under ${capName} (${entries.join(", ")})`,

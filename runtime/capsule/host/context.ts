@@ -7,9 +7,10 @@
  * @module
  */
 import type { Action } from "../../security/action.ts";
-import type { Allowed, SecurityInterceptor } from "../../security/interceptor.ts";
+import type { Allowed, AuditBatch, SecurityInterceptor } from "../../security/interceptor.ts";
 import type { Store } from "../../storage/mod.ts";
 import type { CapsuleManifest } from "../manifest.ts";
+import type { FileBases } from "./confine.ts";
 
 /** A log line from a capsule (secrets already redacted). */
 export interface CapsuleLogLine {
@@ -37,6 +38,13 @@ export interface HostEnv {
   readonly fetch?: typeof fetch | undefined;
   /** Per-request network timeout in ms (default 30 000). */
   readonly httpTimeoutMs?: number | undefined;
+  /**
+   * The tool call's audit batch: read-only host calls queue their entries here, and every
+   * effectful host call flushes it first. Absent: every host call is audited durably at once.
+   */
+  readonly auditBatch?: AuditBatch | undefined;
+  /** The manifest's file folders, canonicalised once (`hostFunctions` fills it in). */
+  readonly fileBases?: FileBases | undefined;
 }
 
 /** One call's mutable state, reset by the engine before each entry call. */
@@ -62,7 +70,10 @@ export interface CallState {
  * ```
  */
 export class HostError extends Error {
-  /** `DENIED`, `DEFERRED`, `CAPABILITY`, `CONFINED`, `BAD_ARGS`, `NOT_FOUND`, `TOO_LARGE`, `IO`. */
+  /**
+   * `DENIED`, `DEFERRED`, `CAPABILITY`, `CONFINED`, `BAD_ARGS`, `NOT_FOUND`, `TOO_LARGE`, `IO`,
+   * `AUDIT_FAILED`.
+   */
   readonly code: string;
   /** Creates the error. */
   constructor(code: string, message: string) {
@@ -107,12 +118,18 @@ export function newCallState(tool?: string): CallState {
  * equal(typeof state.deferred?.id, "string");
  * ```
  */
-export async function gate(env: HostEnv, state: CallState, action: Action): Promise<Allowed> {
+export async function gate(
+  env: HostEnv,
+  state: CallState,
+  action: Action,
+  opts: { readonly batched?: boolean } = {},
+): Promise<Allowed> {
   const started = performance.now();
   try {
     const decision = await env.interceptor.intercept(action, {
       capsule: env.capsule,
       tool: state.tool,
+      auditBatch: opts.batched ? env.auditBatch : undefined,
     });
     if (decision.outcome === "allowed") return decision;
     if (decision.outcome === "deferred") {
@@ -158,9 +175,43 @@ export async function refuse(
     await env.interceptor.refuseCall(`capsule:${env.capsule}/${fn}`, message, {
       capsule: env.capsule,
       tool: state.tool,
+      auditBatch: env.auditBatch,
     });
   } finally {
     state.paused += performance.now() - started;
   }
   return new HostError(code, message);
+}
+
+/**
+ * Makes the queued read entries of this tool call durable before an effectful host call `fn`
+ * (anything that can leave the sandbox). Time spent is paused time. Throws an `AUDIT_FAILED`
+ * {@link HostError} when the flush fails: the effect must not happen.
+ *
+ * @example Without a batch there is nothing to flush
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { flushAudit, type HostEnv, newCallState } from "./context.ts";
+ * import { parseManifest } from "../manifest.ts";
+ * import { testGate } from "../_testing.ts";
+ * await using g = await testGate({ frontend: null });
+ * const env: HostEnv = {
+ *   capsule: "n", manifest: parseManifest('[package]\nname = "n"\nversion = "1"\n').manifest,
+ *   workspaceRoot: g.root, interceptor: g.interceptor, store: g.store, config: {},
+ *   secretKeys: new Set(), auditBatch: g.interceptor.openBatch(),
+ * };
+ * await flushAudit(env, newCallState(), "write-file");
+ * equal(env.auditBatch?.pending, 0);
+ * ```
+ */
+export async function flushAudit(env: HostEnv, state: CallState, fn: string): Promise<void> {
+  if (!env.auditBatch) return;
+  const started = performance.now();
+  try {
+    await env.auditBatch.flush();
+  } catch (e) {
+    throw new HostError("AUDIT_FAILED", `Cannot run ${fn}: ${(e as Error).message}`);
+  } finally {
+    state.paused += performance.now() - started;
+  }
 }

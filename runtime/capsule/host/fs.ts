@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { canonicalizePath, openConfined } from "../../security/workspace.ts";
+import { canonicalizePathSync, openConfined } from "../../security/workspace.ts";
 import type { CapsuleFileAccessAction } from "../../security/action.ts";
-import { type CallState, gate, type HostEnv, HostError, refuse } from "./context.ts";
+import { type CallState, flushAudit, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confinePath, type FileNeed } from "./confine.ts";
 
 /** The largest file read-file returns or write-file accepts. */
@@ -27,7 +27,11 @@ const NEED: Record<Capability, FileNeed> = {
   fs_unlink: "write",
 };
 
-/** Both checks, then `op` on the canonical path; the outcome is audited. */
+/**
+ * Both checks, then `op` on the canonical path; the outcome is audited. Reads queue their entry
+ * in the call's audit batch (effects stay in the sandbox); writes flush the batch first and are
+ * audited durably before they run.
+ */
 async function checked<T>(
   env: HostEnv,
   state: CallState,
@@ -36,20 +40,22 @@ async function checked<T>(
   op: (canonical: string) => Promise<T>,
 ): Promise<T> {
   const fn = capability.replace("_", "-");
-  const confined = await confinePath(env.manifest, env.workspaceRoot, path, NEED[capability]);
+  const need = NEED[capability];
+  const confined = confinePath(env.manifest, env.workspaceRoot, path, need, env.fileBases);
   if (typeof confined !== "string") {
     throw await refuse(env, state, fn, "CONFINED", confined.refused);
   }
+  if (need === "write") await flushAudit(env, state, fn);
   const allowed = await gate(env, state, {
     kind: "capsule_file_access",
     capsule: env.capsule,
     capability,
     path: confined,
-  });
+  }, { batched: need === "read" });
   try {
     // Re-resolve right before the operation: a symlink planted since the check is caught here
     // (file contents additionally go through openConfined).
-    const again = await canonicalizePath(confined, env.workspaceRoot);
+    const again = canonicalizePathSync(confined, env.workspaceRoot);
     if (again !== confined) {
       throw new HostError("CONFINED", `Cannot use ${String(path)}: it changed during the check`);
     }

@@ -12,6 +12,7 @@ import type { CallContext } from "npm:@extism/extism@2.0.0-rc13";
 import { setImmediate } from "node:timers";
 import { type CallState, type HostEnv, HostError } from "./context.ts";
 import { FS_FUNCTIONS } from "./fs.ts";
+import { fileBases } from "./confine.ts";
 import { httpRequest } from "./net.ts";
 import { KV_FUNCTIONS } from "./kv.ts";
 
@@ -102,6 +103,12 @@ export function hostFunctions(
   binding: HostBinding,
 ): Record<string, HostFunction> {
   const table: Record<string, HostFunction> = {};
+  // The manifest's file folders are canonicalised once per instance, not on every call.
+  const bound = binding.env;
+  const env: HostEnv | null = bound && {
+    ...bound,
+    fileBases: bound.fileBases ?? fileBases(bound.manifest, bound.workspaceRoot),
+  };
   let counted: CallState | null = null;
   let calls = 0;
   let yielded = performance.now();
@@ -130,7 +137,6 @@ export function hostFunctions(
         yielded = performance.now();
         s.paused += yielded - before;
       }
-      const env = binding.env;
       if (!env) {
         return fail(
           cp,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CallState, type HostEnv, HostError } from "./context.ts";
+import { type CallState, flushAudit, type HostEnv, HostError } from "./context.ts";
 
 /** Longest KV key a capsule may use, in characters. */
 export const MAX_KV_KEY = 512;
@@ -65,7 +65,7 @@ export const KV_FUNCTIONS: Readonly<Record<string, Fn>> = {
     const entry = await env.store.get(capsuleKvKey(env.capsule, args.key));
     return entry.value ?? null;
   },
-  "kv-set": async (env, _state, args) => {
+  "kv-set": async (env, state, args) => {
     needKv(env);
     const key = capsuleKvKey(env.capsule, args.key);
     const json = JSON.stringify(args.value ?? null);
@@ -75,6 +75,7 @@ export const KV_FUNCTIONS: Readonly<Record<string, Fn>> = {
         `Cannot set kv ${String(args.key)}: value exceeds ${MAX_KV_VALUE_BYTES} bytes`,
       );
     }
+    await flushAudit(env, state, "kv-set");
     await env.store.set(key, JSON.parse(json));
     return null;
   },

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CallState, gate, type HostEnv, HostError, refuse } from "./context.ts";
+import { type CallState, flushAudit, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confineUrl } from "./confine.ts";
 
 /** The largest request or response body, in bytes. */
@@ -87,6 +87,8 @@ export async function httpRequest(
   if (!(url instanceof URL)) {
     throw await refuse(env, state, "http-request", "CONFINED", url.refused);
   }
+  // The request leaves the sandbox: the call's earlier reads must be on the record first.
+  await flushAudit(env, state, "http-request");
   const allowed = await gate(env, state, {
     kind: "capsule_http_request",
     capsule: env.capsule,
