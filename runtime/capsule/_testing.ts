@@ -11,7 +11,7 @@ import { AuditLog } from "../audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../config/mod.ts";
 import { openGate } from "../security/gate.ts";
 import type { Frontend } from "../security/approval.ts";
-import type { SecurityInterceptor } from "../security/interceptor.ts";
+import type { AuditSink, SecurityInterceptor } from "../security/interceptor.ts";
 
 /** The probe capsule's source: one tool per host function, errors returned as values. */
 export const PROBE_SOURCE = `
@@ -32,6 +32,15 @@ export default defineCapsule({
     cfg: { description: "Reads config", run: (a) => attempt(() => config.get(a.key)) },
     say: { description: "Logs", run: (a) => { console.log(a.message); return null; } },
     spin: { description: "Never ends", run: () => { for (;;) {} } },
+    copy: {
+      description: "Reads and tests src, then writes its text to dst",
+      run: async (a) => {
+        const text = await attempt(() => fs.readFile(a.src));
+        const there = await attempt(() => fs.exists(a.src));
+        const wrote = await attempt(() => fs.writeFile(a.dst, String(text.ok ?? "")));
+        return { text, there, wrote };
+      },
+    },
   },
 });
 `;
@@ -92,11 +101,18 @@ export interface TestGate extends AsyncDisposable {
   readonly audit: AuditLog;
   readonly store: Store;
   readonly root: string;
+  /** Verifies the audit log's checkpoints. */
+  readonly publicKey: Uint8Array;
 }
 
 /** Opens a gate for a fresh temporary workspace (mode and frontend as given). */
 export async function testGate(
-  opts: { frontend: Frontend | null; config?: Partial<AstridConfig> },
+  opts: {
+    frontend: Frontend | null;
+    config?: Partial<AstridConfig>;
+    /** Wraps the real audit log as the interceptor's sink (a seam for failing appends). */
+    sink?: (log: AuditLog) => AuditSink;
+  },
 ): Promise<TestGate> {
   const store = await openStore(":memory:");
   const signer = signerFromSeed(generateSeed());
@@ -106,7 +122,7 @@ export async function testGate(
   const { interceptor } = await openGate({
     store,
     signer,
-    audit,
+    audit: opts.sink ? opts.sink(audit) : audit,
     config,
     workspaceRoot: root,
     workspaceId: "ws-test",
@@ -118,6 +134,7 @@ export async function testGate(
     audit,
     store,
     root,
+    publicKey: signer.publicKey,
     async [Symbol.asyncDispose]() {
       await audit.close();
       store.close();

@@ -1,4 +1,6 @@
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { type AuditInput, type AuditLog, verifyStore } from "../audit/mod.ts";
+import type { AuditSink } from "../security/interceptor.ts";
 import { PresetFrontend } from "../security/approval.ts";
 import { DEFAULT_CONFIG } from "../config/mod.ts";
 import { capsuleDirs, installCapsule, listInstalled } from "./install.ts";
@@ -57,4 +59,113 @@ Deno.test("a host call deferred inside an allowed tool call makes the outcome de
     path: "n.md",
   }, { answer: { choice: "once" } });
   equal(out.status, "deferred");
+});
+
+const ALLOW_PROBE = {
+  permissions: { ...DEFAULT_CONFIG.permissions, allow: ["capsule://probe/*"] },
+};
+
+/** Each entry as `<kind>/<last resource segment>:<decision>`. */
+async function trail(gate: TestGate): Promise<string[]> {
+  return (await gate.audit.list()).map((e) =>
+    `${e.action.kind}/${e.action.resource.split("/").pop()}:${e.decision}`
+  );
+}
+
+/** The real audit log, except that appends matching `fails` are refused like a full disk. */
+function failingOn(fails: (input: AuditInput) => boolean): (log: AuditLog) => AuditSink {
+  return (log) => ({
+    append: (input) => fails(input) ? Promise.reject(new Error("disk full")) : log.append(input),
+  });
+}
+
+const isRead = (input: AuditInput) =>
+  input.action.kind === "capsule_file_access" &&
+  /\/(read_file|fs_exists)$/.test(input.action.resource);
+
+Deno.test("callCapsuleTool() audits a tool call's reads in order, before its write's entry", async () => {
+  await using gate = await testGate({ frontend: null, config: ALLOW_PROBE });
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
+  await Deno.mkdir(`${gate.root}/out`);
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "out/copy.txt",
+  });
+  equal(out.status, "ok");
+  equal(await Deno.readTextFile(`${gate.root}/out/copy.txt`), "hello");
+  deepEqual(await trail(gate), [
+    "capsule_tool_call/copy:allowed",
+    "capsule_file_access/read_file:allowed",
+    "capsule_file_access/fs_exists:allowed",
+    "capsule_file_access/write_file:allowed",
+    "capsule_file_access/write_file:outcome",
+    "capsule_tool_call/copy:outcome",
+  ]);
+  const reads = (await gate.audit.list()).slice(1, 3);
+  deepEqual(reads.map((e) => e.outcome), [{ ok: true, detail: null }, { ok: true, detail: null }]);
+  await gate.audit.checkpoint();
+  ok((await verifyStore(gate.store, gate.publicKey)).ok);
+});
+
+Deno.test("callCapsuleTool() withholds the result when the reads behind it cannot be audited", async () => {
+  await using gate = await testGate({
+    frontend: null,
+    config: ALLOW_PROBE,
+    sink: failingOn(isRead),
+  });
+  await Deno.writeTextFile(`${gate.root}/secret.txt`, "s3cret-value");
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__read", {
+    path: "secret.txt",
+  });
+  equal(out.status, "error");
+  if (out.status === "error") equal(out.code, "AUDIT_FAILED");
+  ok(!JSON.stringify(out).includes("s3cret-value"), "the content never leaves");
+  deepEqual(await trail(gate), [
+    "capsule_tool_call/read:allowed",
+    "capsule_tool_call/read:outcome",
+  ]);
+  deepEqual((await gate.audit.list())[1]?.outcome, {
+    ok: false,
+    detail: {
+      message: "Cannot return the result of Call tool read of capsule probe: " +
+        "Cannot flush the audit batch: an append failed (disk full)",
+    },
+  });
+});
+
+Deno.test("an effectful host call flushes the reads first and does not run when that fails", async () => {
+  await using gate = await testGate({
+    frontend: null,
+    config: ALLOW_PROBE,
+    sink: failingOn(isRead),
+  });
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "s3cret-value");
+  await Deno.mkdir(`${gate.root}/out`);
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "out/copy.txt",
+  });
+  equal(out.status, "error");
+  if (out.status === "error") equal(out.code, "AUDIT_FAILED");
+  ok(!JSON.stringify(out).includes("s3cret-value"));
+  await rejects(Deno.stat(`${gate.root}/out/copy.txt`), Deno.errors.NotFound);
+  ok(!(await trail(gate)).some((t) => t.startsWith("capsule_file_access/write_file")));
+});
+
+Deno.test("a refused host call is audited at once, after the reads queued before it", async () => {
+  await using gate = await testGate({ frontend: null, config: ALLOW_PROBE });
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "x");
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "../escape.txt",
+  });
+  equal(out.status, "ok");
+  if (out.status === "ok") match(out.result.output, /CONFINED/);
+  deepEqual(await trail(gate), [
+    "capsule_tool_call/copy:allowed",
+    "capsule_file_access/read_file:allowed",
+    "capsule_file_access/fs_exists:allowed",
+    "unclassified/write-file:denied",
+    "capsule_tool_call/copy:outcome",
+  ]);
 });

@@ -1,4 +1,4 @@
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { openStore, type Store } from "../storage/mod.ts";
 import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
@@ -8,7 +8,7 @@ import { openGate } from "./gate.ts";
 import type { Action } from "./action.ts";
 import type { ApprovalAnswer, ApprovalRequest, Frontend } from "./approval.ts";
 import { DeferredQueue } from "./approval.ts";
-import type { Decision } from "./interceptor.ts";
+import type { AuditSink, Decision } from "./interceptor.ts";
 
 /** A frontend that answers from a script and records what it was asked. */
 class ScriptedFrontend implements Frontend {
@@ -317,5 +317,142 @@ Deno.test("1,000 concurrent intercepts leave a valid, gap-free audit chain", asy
   const report = await verifyStore(h.store, h.signer.publicKey);
   ok(report.ok, JSON.stringify(report.firstBad));
   equal(report.entries, 1000);
+  await h.close();
+});
+
+/** The harness's real audit log behind a switch: while `failing`, appends fail like a full disk. */
+function switchable(audit: AuditLog): AuditSink & { failing: boolean } {
+  return {
+    failing: false,
+    append(input) {
+      if (this.failing) return Promise.reject(new Error("disk full"));
+      return audit.append(input);
+    },
+  };
+}
+
+async function batchGate(
+  h: Harness,
+  sink: AuditSink,
+  frontend: Frontend | null = null,
+  allow = [`file://${h.ws}/**`],
+) {
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.permissions.allow = allow;
+  return await openGate({
+    store: h.store,
+    signer: h.signer,
+    audit: sink,
+    config,
+    workspaceRoot: h.ws,
+    workspaceId: "ws-test",
+    sessionId: "s1",
+    frontend,
+  });
+}
+
+Deno.test("intercept() with an auditBatch queues covered reads and flush() appends them in order", async () => {
+  const h = await harness();
+  const { interceptor } = await batchGate(h, h.audit);
+  const batch = interceptor.openBatch();
+  for (const name of ["a", "b", "c"]) {
+    const d = await interceptor.intercept(read(join(h.ws, name)), { auditBatch: batch });
+    equal(d.outcome, "allowed");
+    equal(d.auditSeq, null);
+    if (d.outcome === "allowed") await d.complete({ ok: name !== "b", detail: name });
+  }
+  equal((await h.audit.list()).length, 0, "nothing is written before the flush");
+  equal(batch.pending, 3);
+  await batch.flush();
+  const entries = await h.audit.list();
+  deepEqual(entries.map((e) => [e.action.resource, e.decision]), [
+    [`file://${h.ws}/a`, "allowed"],
+    [`file://${h.ws}/b`, "allowed"],
+    [`file://${h.ws}/c`, "allowed"],
+  ]);
+  deepEqual(entries.map((e) => e.outcome), [
+    { ok: true, detail: "a" },
+    { ok: false, detail: "b" },
+    { ok: true, detail: "c" },
+  ]);
+  match(entries[0]!.proof, /^rule:/);
+  await h.audit.checkpoint();
+  ok((await verifyStore(h.store, h.signer.publicKey)).ok);
+  await h.close();
+});
+
+Deno.test("intercept() never batches a fresh approval (once or Allow Always)", async () => {
+  const h = await harness();
+  const frontend = new ScriptedFrontend({ choice: "once" }, { choice: "always" });
+  const { interceptor } = await batchGate(h, h.audit, frontend, []);
+  const batch = interceptor.openBatch();
+  const once = await interceptor.intercept(write(join(h.ws, "x")), { auditBatch: batch });
+  const always = await interceptor.intercept(write(join(h.ws, "y")), { auditBatch: batch });
+  equal(batch.pending, 0);
+  for (const d of [once, always]) {
+    equal(d.outcome, "allowed");
+    equal((await h.audit.get(d.auditSeq!))?.decision, "allowed");
+  }
+  await h.close();
+});
+
+Deno.test("a denial with an auditBatch is appended at once, after the reads queued before it", async () => {
+  const h = await harness();
+  const { interceptor } = await batchGate(h, h.audit);
+  const batch = interceptor.openBatch();
+  const r = await interceptor.intercept(read(join(h.ws, "a")), { auditBatch: batch });
+  if (r.outcome === "allowed") await r.complete({ ok: true });
+  const d = await interceptor.intercept({ kind: "execute_command", argv: ["sudo", "id"] }, {
+    auditBatch: batch,
+  });
+  equal(d.outcome, "denied");
+  ok(d.auditSeq !== null);
+  equal(batch.pending, 0);
+  deepEqual((await h.audit.list()).map((e) => e.decision), ["allowed", "denied"]);
+  await h.close();
+});
+
+Deno.test("a failed flush() is sticky and later decisions are appended at once", async () => {
+  const h = await harness();
+  const sink = switchable(h.audit);
+  const { interceptor } = await batchGate(h, sink);
+  const batch = interceptor.openBatch();
+  const r = await interceptor.intercept(read(join(h.ws, "a")), { auditBatch: batch });
+  equal(r.outcome, "allowed");
+  sink.failing = true;
+  const err = await batch.flush().then(() => null, (e: unknown) => e as { code?: string });
+  equal(err?.code, "AUDIT_FAILED");
+  sink.failing = false;
+  await rejects(batch.flush(), /disk full/);
+  const next = await interceptor.intercept(read(join(h.ws, "b")), { auditBatch: batch });
+  ok(next.auditSeq !== null, "a broken batch is bypassed: the entry is durable at once");
+  equal(batch.pending, 0);
+  // The outcome of the read whose entry was lost is still recorded, pointing at the gap.
+  if (r.outcome === "allowed") await r.complete({ ok: true });
+  const proofs = (await h.audit.list()).map((e) => `${e.decision}:${e.proof}`);
+  deepEqual(proofs, [`allowed:rule:file://${h.ws}/**`, "outcome:seq:unwritten"]);
+  await h.close();
+});
+
+Deno.test("complete() after a flush appends a separate outcome entry that names the seq", async () => {
+  const h = await harness();
+  const { interceptor } = await batchGate(h, h.audit);
+  const batch = interceptor.openBatch();
+  const r = await interceptor.intercept(read(join(h.ws, "a")), { auditBatch: batch });
+  await batch.flush();
+  if (r.outcome === "allowed") await r.complete({ ok: true });
+  const entries = await h.audit.list();
+  deepEqual(entries.map((e) => e.decision), ["allowed", "outcome"]);
+  equal(entries[1]!.proof, `seq:${entries[0]!.seq}`);
+  await h.close();
+});
+
+Deno.test("a batch opened on another audit log is ignored: the entry is appended at once", async () => {
+  const h = await harness();
+  const { interceptor } = await batchGate(h, h.audit);
+  const foreign = (await batchGate(h, switchable(h.audit))).interceptor.openBatch();
+  const r = await interceptor.intercept(read(join(h.ws, "a")), { auditBatch: foreign });
+  ok(r.auditSeq !== null);
+  equal(foreign.pending, 0);
   await h.close();
 });

@@ -1,6 +1,7 @@
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseManifest } from "../manifest.ts";
-import { confinePath, confineUrl } from "./confine.ts";
+import { canonicalizePath, canonicalizePathSync } from "../../security/workspace.ts";
+import { confinePath, confineUrl, fileBases } from "./confine.ts";
 
 const manifest = parseManifest(`[package]
 name = "n"
@@ -59,6 +60,58 @@ Deno.test("confinePath() follows symlinks: a link out of the workspace or into a
   await Deno.remove(`${root}/docs`, { recursive: true });
   await Deno.symlink("/etc", `${root}/docs`);
   ok(refused(await confinePath(manifest, root, "docs/passwd", "read")));
+});
+
+Deno.test("confinePath() with bases canonicalised earlier refuses a capability folder swapped since", async () => {
+  const root = await workspace();
+  const bases = fileBases(manifest, root);
+  // out/ (writable) becomes a link to docs/ (read-only): writes through it must not land there.
+  await Deno.remove(`${root}/out`, { recursive: true });
+  await Deno.symlink(`${root}/docs`, `${root}/out`);
+  ok(refused(confinePath(manifest, root, "out/a.md", "write", bases)));
+  // docs/ becomes a link out of the workspace: the path itself is still resolved on every call.
+  await Deno.remove(`${root}/docs`, { recursive: true });
+  await Deno.symlink("/etc", `${root}/docs`);
+  ok(refused(confinePath(manifest, root, "docs/passwd", "read", bases)));
+});
+
+Deno.test("canonicalizePathSync() gives the same answer or error as canonicalizePath() on hostile paths", async () => {
+  const root = await workspace();
+  await Deno.symlink("/etc", `${root}/docs/etc`);
+  await Deno.symlink(`${root}/loop-b`, `${root}/loop-a`);
+  await Deno.symlink(`${root}/loop-a`, `${root}/loop-b`);
+  await Deno.symlink(`${root}/out/new-target`, `${root}/dangling`);
+  await Deno.symlink("../..", `${root}/docs/up`);
+  const cases = [
+    "docs/a.md",
+    "docs/../../etc/passwd",
+    "docs/etc/passwd",
+    "docs/up/x",
+    "docs/missing/../../out/x",
+    "loop-a",
+    "loop-a/x",
+    "dangling",
+    "dangling/deeper",
+    "/etc/../etc/./hosts",
+    "docs/\u0000x",
+    "docs/\u200bx",
+    "x".repeat(5000),
+    "",
+  ];
+  const settle = async <T>(f: () => T | Promise<T>) => {
+    try {
+      return { value: await f() };
+    } catch (e) {
+      return { error: `${(e as Error).name}: ${(e as Error).message}` };
+    }
+  };
+  for (const p of cases) {
+    const sync = await settle(() => canonicalizePathSync(p, root));
+    const async = await settle(() => canonicalizePath(p, root));
+    deepEqual(sync, async, p.slice(0, 40));
+  }
+  equal(canonicalizePathSync("dangling", root), `${root}/out/new-target`);
+  ok("error" in await settle(() => canonicalizePathSync("loop-a", root)));
 });
 
 Deno.test("confineUrl() allows only listed hosts and ports over http(s)", () => {
