@@ -7,6 +7,9 @@
  * `CapsuleInstance` with the real `hostFunctions`, where a gated host call (`fs-exists`) passes
  * confinement and then a real interceptor (`openGate`, an allow rule, a file-backed KV store and
  * audit log) or, for comparison, an interceptor stand-in that allows without auditing.
+ * "Batched" is how `callCapsuleTool` runs: read-only host calls queue their audit entries in the
+ * tool call's AuditBatch, flushed (one group commit) at the end of the call, which is included.
+ * Effectful calls (`write-file`) keep write-first durability: flush, durable entry, op, outcome.
  */
 import createPlugin, { type CallContext } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
@@ -17,7 +20,7 @@ import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { AuditLog } from "../runtime/audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
-import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
+import type { Allowed, AuditBatch, SecurityInterceptor } from "../runtime/security/interceptor.ts";
 import {
   CapsuleInstance,
   HOST_FUNCTION_NAMES,
@@ -34,7 +37,7 @@ const sdk = `${root}toolchain/sdk/mod.ts`;
 const project = await Deno.makeTempDir({ prefix: "astrid-bench-src-" });
 await Deno.writeTextFile(
   `${project}/Capsule.toml`,
-  '[package]\nname = "bench"\nversion = "0.1.0"\n[capabilities]\nfs_read = ["."]\nkv = true\n',
+  '[package]\nname = "bench"\nversion = "0.1.0"\n[capabilities]\nfs_read = ["."]\nfs_write = ["w"]\nkv = true\n',
 );
 await Deno.writeTextFile(
   `${project}/mod.ts`,
@@ -52,6 +55,10 @@ export default defineCapsule({ tools: {
   } },
   exists100: { description: "100 fs-exists calls (gated)", run: () => {
     for (let i = 0; i < 100; i++) host["fs-exists"]('{"path":"a.txt"}');
+    return 100;
+  } },
+  write100: { description: "100 write-file calls (gated, effectful)", run: () => {
+    for (let i = 0; i < 100; i++) host["write-file"]('{"path":"w/b.txt","content":"b"}');
     return 100;
   } },
 } });`,
@@ -121,6 +128,7 @@ const workspaceRoot = await Deno.realPath(
   await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }),
 );
 await Deno.writeTextFile(`${workspaceRoot}/a.txt`, "a");
+await Deno.mkdir(`${workspaceRoot}/w`);
 const config: AstridConfig = {
   ...DEFAULT_CONFIG,
   permissions: { ...DEFAULT_CONFIG.permissions, allow: ["capsule://bench/*"] },
@@ -158,7 +166,7 @@ const allowAll: Allowed = {
 const ungated = {
   intercept: () => Promise.resolve(allowAll),
 } as unknown as SecurityInterceptor;
-const env = (gate: SecurityInterceptor): HostEnv => ({
+const env = (gate: SecurityInterceptor, auditBatch?: AuditBatch): HostEnv => ({
   capsule: "bench",
   manifest: loaded.manifest,
   workspaceRoot,
@@ -166,6 +174,7 @@ const env = (gate: SecurityInterceptor): HostEnv => ({
   store,
   config: {},
   secretKeys: new Set(),
+  auditBatch,
 });
 const limits = { timeoutMs: 30_000, memoryMb: 64 };
 const gated = await CapsuleInstance.create(loaded, env(interceptor), limits);
@@ -175,6 +184,10 @@ const gatedMem = await CapsuleInstance.create(
   env(memInterceptor),
   limits,
 );
+const batch = interceptor.openBatch();
+const gatedBatched = await CapsuleInstance.create(loaded, env(interceptor, batch), limits);
+await gatedBatched.callTool("exists100", {});
+await batch.flush();
 await gated.callTool("echo", { a: 1 });
 await open.callTool("echo", { a: 1 });
 
@@ -227,6 +240,54 @@ Deno.bench(
   { group: "host" },
   async () => {
     await gated.callTool("exists100", {});
+  },
+);
+
+Deno.bench(
+  "100 fs-exists through hostFunctions + real interceptor, batched (1 entry each, 1 flush)",
+  { group: "host" },
+  async () => {
+    await gatedBatched.callTool("exists100", {});
+    await batch.flush();
+  },
+);
+
+Deno.bench(
+  "100 fs-exists through hostFunctions + real interceptor, batched, timing only the call (flush after)",
+  { group: "host" },
+  async (b) => {
+    b.start();
+    await gatedBatched.callTool("exists100", {});
+    b.end();
+    await batch.flush();
+  },
+);
+
+Deno.bench(
+  "audit flush of 100 queued fs-exists entries (one group commit)",
+  { group: "host" },
+  async (b) => {
+    await gatedBatched.callTool("exists100", {});
+    b.start();
+    await batch.flush();
+    b.end();
+  },
+);
+
+Deno.bench(
+  "100 write-file through hostFunctions, stand-in interceptor (ungated)",
+  { group: "host-write", baseline: true },
+  async () => {
+    await open.callTool("write100", {});
+  },
+);
+
+Deno.bench(
+  "100 write-file through hostFunctions + real interceptor (durable entry + outcome each)",
+  { group: "host-write" },
+  async () => {
+    await gatedBatched.callTool("write100", {});
+    await batch.flush();
   },
 );
 

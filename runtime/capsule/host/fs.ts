@@ -121,12 +121,13 @@ export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
     });
   },
   "fs-exists": (env, state, args) =>
-    checked(env, state, "fs_exists", args.path, async (p) => {
+    checked(env, state, "fs_exists", args.path, (p) => {
+      // One lstat: synchronous, as an async op costs far more than the syscall.
       try {
-        await Deno.lstat(p);
-        return true;
+        Deno.lstatSync(p);
+        return Promise.resolve(true);
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return false;
+        if (e instanceof Deno.errors.NotFound) return Promise.resolve(false);
         throw e;
       }
     }),
@@ -145,14 +146,14 @@ export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
       return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     }),
   "fs-stat": (env, state, args) =>
-    checked(env, state, "fs_stat", args.path, async (p) => {
-      const s = await Deno.lstat(p);
-      return {
+    checked(env, state, "fs_stat", args.path, (p) => {
+      const s = Deno.lstatSync(p);
+      return Promise.resolve({
         size: s.size,
         isFile: s.isFile,
         isDirectory: s.isDirectory,
         mtime: s.mtime?.getTime() ?? null,
-      };
+      });
     }),
   "fs-unlink": (env, state, args) =>
     checked(env, state, "fs_unlink", args.path, async (p) => {
