@@ -499,9 +499,13 @@ export class AuditFlushError extends Error {
   }
 }
 
-interface QueuedEntry {
+/** One decision waiting in an {@link AuditBatch}; its outcome is filled in by `complete()`. */
+export interface QueuedEntry {
+  /** The entry to append (its `outcome` is set when the action completes before the flush). */
   input: AuditInput;
+  /** Where the entry is: still queued, being appended, written, or lost to a failed append. */
   state: "queued" | "flushing" | "written" | "failed";
+  /** The entry's seq once written. */
   seq: number | null;
 }
 

@@ -47,6 +47,19 @@ export interface HostEnv {
   readonly fileBases?: FileBases | undefined;
 }
 
+/**
+ * The most read entries a tool call's audit batch holds before the next read flushes it (one
+ * AuditLog group commit holds up to 500 entries).
+ *
+ * @example A bounded window
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { MAX_QUEUED_AUDIT } from "./context.ts";
+ * equal(MAX_QUEUED_AUDIT, 500);
+ * ```
+ */
+export const MAX_QUEUED_AUDIT = 500;
+
 /** One call's mutable state, reset by the engine before each entry call. */
 export interface CallState {
   /** performance.now() when the call started. */
@@ -124,6 +137,10 @@ export async function gate(
   action: Action,
   opts: { readonly batched?: boolean } = {},
 ): Promise<Allowed> {
+  if (opts.batched && (env.auditBatch?.pending ?? 0) >= MAX_QUEUED_AUDIT) {
+    // Bound what waits unwritten (and the memory it holds): flush, as before an effect.
+    await flushAudit(env, state, action.kind);
+  }
   const started = performance.now();
   try {
     const decision = await env.interceptor.intercept(action, {

@@ -1,0 +1,76 @@
+import { equal, rejects } from "node:assert/strict";
+import { parseManifest } from "../manifest.ts";
+import { testGate } from "../_testing.ts";
+import { flushAudit, gate, type HostEnv, MAX_QUEUED_AUDIT, newCallState } from "./context.ts";
+
+const manifest = parseManifest(`[package]
+name = "n"
+version = "1"
+[capabilities]
+fs_read = ["."]
+`).manifest;
+
+const ALLOW = { permissions: { allow: ["capsule://n/*"], ask: [], deny: [] } };
+
+Deno.test("gate() flushes a full audit batch before queueing one more read", async () => {
+  await using g = await testGate({ frontend: null, config: ALLOW });
+  const env: HostEnv = {
+    capsule: "n",
+    manifest,
+    workspaceRoot: g.root,
+    interceptor: g.interceptor,
+    store: g.store,
+    config: {},
+    secretKeys: new Set(),
+    auditBatch: g.interceptor.openBatch(),
+  };
+  const state = newCallState("n__t");
+  const read = (i: number) =>
+    gate(env, state, {
+      kind: "capsule_file_access",
+      capsule: "n",
+      capability: "fs_exists",
+      path: `${g.root}/f${i}`,
+    }, { batched: true });
+  for (let i = 0; i < MAX_QUEUED_AUDIT; i++) await (await read(i)).complete({ ok: true });
+  equal((await g.audit.list()).length, 0);
+  await (await read(MAX_QUEUED_AUDIT)).complete({ ok: true });
+  equal((await g.audit.list()).length, MAX_QUEUED_AUDIT);
+  equal(env.auditBatch?.pending, 1);
+});
+
+Deno.test("flushAudit() turns a failed flush into an AUDIT_FAILED host error", async () => {
+  let failing = false;
+  await using g = await testGate({
+    frontend: null,
+    config: ALLOW,
+    sink: (log) => ({
+      append: (input) => failing ? Promise.reject(new Error("disk full")) : log.append(input),
+    }),
+  });
+  const env: HostEnv = {
+    capsule: "n",
+    manifest,
+    workspaceRoot: g.root,
+    interceptor: g.interceptor,
+    store: g.store,
+    config: {},
+    secretKeys: new Set(),
+    auditBatch: g.interceptor.openBatch(),
+  };
+  const state = newCallState("n__t");
+  const allowed = await gate(env, state, {
+    kind: "capsule_file_access",
+    capsule: "n",
+    capability: "read_file",
+    path: `${g.root}/a`,
+  }, { batched: true });
+  await allowed.complete({ ok: true });
+  failing = true;
+  await rejects(flushAudit(env, state, "write-file"), (e: Error & { code?: string }) => {
+    equal(e.code, "AUDIT_FAILED");
+    return /disk full/.test(e.message);
+  });
+  failing = false;
+  await rejects(flushAudit(env, state, "http-request"), /disk full/);
+});
