@@ -244,7 +244,7 @@ Deno.bench(
 );
 
 Deno.bench(
-  "100 fs-exists through hostFunctions + real interceptor, batched (1 entry each, 1 flush)",
+  "gated fs-exists host call overhead (batched): 100 calls + the end-of-call flush",
   { group: "host" },
   async () => {
     await gatedBatched.callTool("exists100", {});
@@ -253,7 +253,7 @@ Deno.bench(
 );
 
 Deno.bench(
-  "100 fs-exists through hostFunctions + real interceptor, batched, timing only the call (flush after)",
+  "gated fs-exists host call overhead (batched): 100 calls, flush not timed",
   { group: "host" },
   async (b) => {
     b.start();
