@@ -8,7 +8,8 @@
  */
 import { type InvokeOptions, type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
-import type { Allowed, AuditBatch, SecurityInterceptor } from "../security/interceptor.ts";
+import type { Allowed, SecurityInterceptor } from "../security/interceptor.ts";
+import type { AuditBatch } from "../security/audit_batch.ts";
 import type { Store } from "../storage/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";

@@ -24,6 +24,7 @@ import {
 } from "./approval.ts";
 import { matchResource } from "./resource.ts";
 import type { Signer } from "../crypto/mod.ts";
+import { AuditBatch, type QueuedEntry } from "./audit_batch.ts";
 import type { AuditAction, AuditEntry, AuditInput } from "../audit/mod.ts";
 
 /** The part of the audit log the interceptor writes to. `AuditLog` implements it. */
@@ -475,132 +476,6 @@ export class SecurityInterceptor {
       },
     };
     return { sessionId: this.#d.sessionId, action: auditAction, decision, proof, outcome };
-  }
-}
-
-/**
- * A failed {@link AuditBatch.flush}: queued decisions are not on the record, so whatever they
- * produced must be withheld. Callers match on `code`.
- *
- * @example The code is stable
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { AuditFlushError } from "./interceptor.ts";
- * equal(new AuditFlushError("Cannot flush: disk full").code, "AUDIT_FAILED");
- * ```
- */
-export class AuditFlushError extends Error {
-  /** Stable code for callers to match on. */
-  readonly code = "AUDIT_FAILED";
-  /** Creates the error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "AuditFlushError";
-  }
-}
-
-/** One decision waiting in an {@link AuditBatch}; its outcome is filled in by `complete()`. */
-export interface QueuedEntry {
-  /** The entry to append (its `outcome` is set when the action completes before the flush). */
-  input: AuditInput;
-  /** Where the entry is: still queued, being appended, written, or lost to a failed append. */
-  state: "queued" | "flushing" | "written" | "failed";
-  /** The entry's seq once written. */
-  seq: number | null;
-}
-
-/**
- * Audit entries of covered read-only decisions, held back so one tool call's reads cost one
- * group commit instead of two durable appends each. Open it with
- * {@link SecurityInterceptor.openBatch}, pass it as `InterceptContext.auditBatch`, and
- * {@link AuditBatch.flush} it before anything can leave the sandbox and before the result is
- * returned. Once a flush fails, every later flush fails too (the gap stays visible).
- *
- * @example Reads queue until the flush
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { openStore } from "../storage/mod.ts";
- * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
- * import { AuditLog } from "../audit/mod.ts";
- * import { DEFAULT_CONFIG } from "../config/mod.ts";
- * import { openGate } from "./gate.ts";
- * using store = await openStore(":memory:");
- * const audit = await AuditLog.open(store, signerFromSeed(generateSeed()));
- * const root = await Deno.realPath(await Deno.makeTempDir());
- * const { interceptor } = await openGate({
- *   store, signer: signerFromSeed(generateSeed()), audit, workspaceRoot: root,
- *   config: { ...DEFAULT_CONFIG, permissions: { ...DEFAULT_CONFIG.permissions, allow: ["file://**"] } },
- *   workspaceId: "ws", sessionId: "s1", frontend: null,
- * });
- * const batch = interceptor.openBatch();
- * const d = await interceptor.intercept({ kind: "file_read", path: `${root}/a` }, { auditBatch: batch });
- * equal(d.auditSeq, null);
- * if (d.outcome === "allowed") await d.complete({ ok: true });
- * equal(batch.pending, 1);
- * await batch.flush();
- * equal((await audit.list()).length, 1);
- * await audit.close();
- * ```
- */
-export class AuditBatch {
-  #sink: AuditSink;
-  #queue: QueuedEntry[] = [];
-  #tail: Promise<void> = Promise.resolve();
-  #failure: Error | null = null;
-
-  /** Creates an empty batch over `sink` (the interceptor's audit log). */
-  constructor(sink: AuditSink) {
-    this.#sink = sink;
-  }
-
-  /** How many entries wait for the next flush. */
-  get pending(): number {
-    return this.#queue.length;
-  }
-
-  /** True when this batch writes to `sink` and no flush has failed. */
-  accepts(sink: AuditSink): boolean {
-    return sink === this.#sink && this.#failure === null;
-  }
-
-  /** Queues one entry (internal to the interceptor); its outcome may be filled in later. */
-  queue(input: AuditInput): QueuedEntry {
-    const entry: QueuedEntry = { input, state: "queued", seq: null };
-    this.#queue.push(entry);
-    return entry;
-  }
-
-  /** Resolves when every flush started so far has settled. */
-  settled(): Promise<void> {
-    return this.#tail;
-  }
-
-  /**
-   * Appends every queued entry, in order (issued in one tick, they share one group commit), and
-   * resolves once they and every earlier flush are durable. Rejects with {@link AuditFlushError}.
-   */
-  async flush(): Promise<void> {
-    const items = this.#queue.splice(0);
-    const prior = this.#tail;
-    const writes = items.map(async (item) => {
-      item.state = "flushing";
-      try {
-        item.seq = (await this.#sink.append(item.input)).seq;
-        item.state = "written";
-      } catch (err) {
-        item.state = "failed";
-        this.#failure ??= err as Error;
-      }
-    });
-    const done = Promise.all([prior, ...writes]).then(() => {});
-    this.#tail = done;
-    await done;
-    if (this.#failure) {
-      throw new AuditFlushError(
-        `Cannot flush the audit batch: an append failed (${this.#failure.message})`,
-        { cause: this.#failure },
-      );
-    }
   }
 }
 

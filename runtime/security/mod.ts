@@ -70,4 +70,5 @@ export {
   SecurityInterceptor,
 } from "./interceptor.ts";
 export { type Gate, type GateOptions, openGate } from "./gate.ts";
+export { AuditBatch, AuditFlushError, type QueuedEntry } from "./audit_batch.ts";
 export { NETWORK_COMMANDS } from "./network.ts";

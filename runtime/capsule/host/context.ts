@@ -7,7 +7,8 @@
  * @module
  */
 import type { Action } from "../../security/action.ts";
-import type { Allowed, AuditBatch, SecurityInterceptor } from "../../security/interceptor.ts";
+import type { Allowed, SecurityInterceptor } from "../../security/interceptor.ts";
+import type { AuditBatch } from "../../security/audit_batch.ts";
 import type { Store } from "../../storage/mod.ts";
 import type { CapsuleManifest } from "../manifest.ts";
 import type { FileBases } from "./confine.ts";
