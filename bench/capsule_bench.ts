@@ -20,7 +20,8 @@ import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { AuditLog } from "../runtime/audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
-import type { Allowed, AuditBatch, SecurityInterceptor } from "../runtime/security/interceptor.ts";
+import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
+import type { AuditBatch } from "../runtime/security/audit_batch.ts";
 import {
   CapsuleInstance,
   HOST_FUNCTION_NAMES,
