@@ -4,23 +4,10 @@ import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
 import { compileCapsule, CompileError } from "./compile.ts";
 import { buildEngine } from "./engine/build.ts";
+import { HOST_FUNCTION_NAMES } from "./engine/abi.ts";
 
 const HELLO = decodeURIComponent(new URL("../examples/hello", import.meta.url).pathname);
 const SDK = decodeURIComponent(new URL("./sdk/mod.ts", import.meta.url).pathname);
-const HOST_FUNCTIONS = [
-  "read-file",
-  "write-file",
-  "http-request",
-  "fs-exists",
-  "fs-mkdir",
-  "fs-readdir",
-  "fs-stat",
-  "fs-unlink",
-  "kv-get",
-  "kv-set",
-  "get-config",
-  "log",
-];
 
 let engine: Promise<Uint8Array> | undefined;
 function engineBytes(): Promise<Uint8Array> {
@@ -35,7 +22,7 @@ async function instantiate(
 ): Promise<{ plugin: Plugin; calls: [string, unknown][] }> {
   const calls: [string, unknown][] = [];
   const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-  for (const name of HOST_FUNCTIONS) {
+  for (const name of HOST_FUNCTION_NAMES) {
     const reply = replies[name];
     const handle = (cp: CallContext, arg: Record<string, unknown>, value: unknown) => {
       calls.push([name, arg]);

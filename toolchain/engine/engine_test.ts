@@ -8,6 +8,7 @@ import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { buildEngine, type EngineBuild } from "./build.ts";
 import { EmbedError, embedSource } from "./embed.ts";
 import { wizen, WizerError } from "./wizer.ts";
+import { HOST_FUNCTION_NAMES } from "./abi.ts";
 
 let built: Promise<{ build: EngineBuild; bytes: Uint8Array<ArrayBuffer> }> | undefined;
 function engine(): Promise<{ build: EngineBuild; bytes: Uint8Array<ArrayBuffer> }> {
@@ -64,21 +65,6 @@ function capsuleBytes(): Promise<Uint8Array<ArrayBuffer>> {
   return capsule;
 }
 
-const USER_FUNCTIONS = [
-  "read-file",
-  "write-file",
-  "http-request",
-  "fs-exists",
-  "fs-mkdir",
-  "fs-readdir",
-  "fs-stat",
-  "fs-unlink",
-  "kv-get",
-  "kv-set",
-  "get-config",
-  "log",
-];
-
 type HostFn = (cp: CallContext, offset: bigint) => bigint | Promise<bigint>;
 
 interface TestHost {
@@ -102,7 +88,7 @@ async function load(
   const calls: [string, unknown][] = [];
   let started = performance.now();
   const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-  for (const name of USER_FUNCTIONS) {
+  for (const name of HOST_FUNCTION_NAMES) {
     user[name] = (cp: CallContext, offset?: bigint) => {
       const arg: unknown = JSON.parse(cp.read(offset!)!.text());
       calls.push([name, arg]);

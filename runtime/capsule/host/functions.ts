@@ -15,22 +15,10 @@ import { FS_FUNCTIONS } from "./fs.ts";
 import { fileBases } from "./confine.ts";
 import { httpRequest } from "./net.ts";
 import { KV_FUNCTIONS } from "./kv.ts";
+import { HOST_FUNCTION_NAMES } from "../../../toolchain/engine/abi.ts";
 
-/** The twelve host function names, in the engine's order. */
-export const HOST_FUNCTION_NAMES: readonly string[] = [
-  "read-file",
-  "write-file",
-  "http-request",
-  "fs-exists",
-  "fs-mkdir",
-  "fs-readdir",
-  "fs-stat",
-  "fs-unlink",
-  "kv-get",
-  "kv-set",
-  "get-config",
-  "log",
-];
+/** The twelve host function names: the engine's ABI (toolchain/engine/abi.ts). */
+export { HOST_FUNCTION_NAMES };
 
 /** The largest JSON argument a host function accepts, in bytes. */
 export const MAX_HOST_ARG_BYTES = 24 << 20;
