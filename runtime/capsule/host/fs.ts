@@ -7,7 +7,7 @@
  * @module
  */
 import { canonicalizePathSync, openConfined } from "../../security/workspace.ts";
-import type { CapsuleFileAccessAction } from "../../security/action.ts";
+import { type CapsuleFileAccessAction, describeAction } from "../../security/action.ts";
 import { type CallState, flushAudit, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confinePath, type FileNeed } from "./confine.ts";
 
@@ -17,15 +17,12 @@ export const MAX_FILE_BYTES = 16 << 20;
 type Capability = CapsuleFileAccessAction["capability"];
 type FsFn = (env: HostEnv, state: CallState, args: Record<string, unknown>) => Promise<unknown>;
 
-const NEED: Record<Capability, FileNeed> = {
-  read_file: "read",
-  fs_exists: "read",
-  fs_readdir: "read",
-  fs_stat: "read",
-  write_file: "write",
-  fs_mkdir: "write",
-  fs_unlink: "write",
-};
+// What the manifest must grant follows the action's permission: reads need fs_read (or
+// fs_write); writes and deletes need fs_write.
+function needOf(capability: Capability): FileNeed {
+  const info = describeAction({ kind: "capsule_file_access", capsule: "-", capability, path: "/" });
+  return info.permission === "read" ? "read" : "write";
+}
 
 /**
  * Both checks, then `op` on the canonical path; the outcome is audited. Reads queue their entry
@@ -40,7 +37,7 @@ async function checked<T>(
   op: (canonical: string) => Promise<T>,
 ): Promise<T> {
   const fn = capability.replace("_", "-");
-  const need = NEED[capability];
+  const need = needOf(capability);
   const confined = confinePath(env.manifest, env.workspaceRoot, path, need, env.fileBases);
   if (typeof confined !== "string") {
     throw await refuse(env, state, fn, "CONFINED", confined.refused);
