@@ -29,6 +29,7 @@ import {
 import { type Checkpoint, signCheckpoint } from "./checkpoint.ts";
 import { latestCheckpoint, listCheckpoints, listEntries, readEntry, scanStats } from "./_read.ts";
 import { type Head, loadVerifiedHead } from "./_tail.ts";
+import { AuditJournal, type JournalRecovery, recoverJournals } from "./journal.ts";
 
 /** What the interceptor decided, or what kind of record this is. */
 export type AuditDecision = "allowed" | "denied" | "deferred" | "outcome" | "event";
@@ -97,6 +98,12 @@ export interface AuditLogOptions {
   checkpointSeconds?: number;
   /** Clock in ms (default `Date.now`). */
   now?: () => number;
+  /**
+   * Folder of the write-ahead journal (see journal.ts): batched entries of effectful actions are
+   * written there first, and orphaned journals found there are appended when the log opens.
+   * Default: no journal (batches then commit before any effect).
+   */
+  journalDir?: string;
 }
 
 /** Options of {@link AuditLog.list}. */
@@ -172,6 +179,8 @@ export class AuditLog {
   #timer: ReturnType<typeof setInterval> | undefined;
   #timerError: unknown = null;
   #cpChain: Promise<unknown> = Promise.resolve();
+  #journal: AuditJournal | null = null;
+  #recovered: JournalRecovery[] = [];
 
   private constructor(store: Store, signer: Signer, head: Head, options: AuditLogOptions) {
     this.#store = store;
@@ -223,7 +232,31 @@ export class AuditLog {
       );
     }
     const head = await loadVerifiedHead(store);
-    return new AuditLog(store, signer, head, options);
+    const log = new AuditLog(store, signer, head, options);
+    if (options.journalDir !== undefined) {
+      const dir = options.journalDir;
+      try {
+        log.#journal = AuditJournal.open(dir, () => log.#head.seq);
+        log.#recovered = await recoverJournals(dir, log, log.#journal?.path ?? null);
+      } catch (err) {
+        await log.close();
+        throw new Error(
+          `Cannot open the audit log: the journal in ${dir} failed (${(err as Error).message})`,
+          { cause: err },
+        );
+      }
+    }
+    return log;
+  }
+
+  /** This process's write-ahead journal, or null when the log has none (see `journalDir`). */
+  get journal(): AuditJournal | null {
+    return this.#journal;
+  }
+
+  /** What opening the log recovered from orphaned journals (empty when nothing was found). */
+  get recovered(): readonly JournalRecovery[] {
+    return this.#recovered;
   }
 
   /**
@@ -435,6 +468,7 @@ export class AuditLog {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     while (this.#draining) await this.#draining;
+    this.#journal?.close();
     await this.checkpoint();
     const err = this.#timerError;
     this.#timerError = null;

@@ -44,4 +44,10 @@ export {
   verifyCheckpoint,
 } from "./checkpoint.ts";
 export { AuditIntegrityError, verifyChain, type VerifyReport, verifyStore } from "./verify.ts";
+export {
+  AuditJournal,
+  INTERRUPTED_OUTCOME,
+  type JournalRecovery,
+  recoverJournals,
+} from "./journal.ts";
 export { EXPORT_FORMAT, parseExport, verifyExport, writeExport } from "./export.ts";

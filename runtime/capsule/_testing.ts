@@ -112,12 +112,19 @@ export async function testGate(
     config?: Partial<AstridConfig>;
     /** Wraps the real audit log as the interceptor's sink (a seam for failing appends). */
     sink?: (log: AuditLog) => AuditSink;
+    /** Give the audit log a write-ahead journal, as the CLI does (default true). */
+    journal?: boolean;
   },
 ): Promise<TestGate> {
   const store = await openStore(":memory:");
   const signer = signerFromSeed(generateSeed());
-  const audit = await AuditLog.open(store, signer);
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ws-" }));
+  const state = await Deno.makeTempDir({ prefix: "astrid-state-" });
+  const audit = await AuditLog.open(
+    store,
+    signer,
+    opts.journal === false ? {} : { journalDir: `${state}/audit-journal` },
+  );
   const config = { ...DEFAULT_CONFIG, ...opts.config } as AstridConfig;
   const { interceptor } = await openGate({
     store,
@@ -139,6 +146,7 @@ export async function testGate(
       await audit.close();
       store.close();
       await Deno.remove(root, { recursive: true }).catch(() => {});
+      await Deno.remove(state, { recursive: true }).catch(() => {});
     },
   };
 }

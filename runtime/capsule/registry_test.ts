@@ -98,11 +98,11 @@ Deno.test("callCapsuleTool() audits a tool call's reads in order, before its wri
     "capsule_file_access/read_file:allowed",
     "capsule_file_access/fs_exists:allowed",
     "capsule_file_access/write_file:allowed",
-    "capsule_file_access/write_file:outcome",
     "capsule_tool_call/copy:outcome",
   ]);
-  const reads = (await gate.audit.list()).slice(1, 3);
-  deepEqual(reads.map((e) => e.outcome), [{ ok: true, detail: null }, { ok: true, detail: null }]);
+  const calls = (await gate.audit.list()).slice(1, 4);
+  deepEqual(calls.map((e) => e.outcome), [1, 2, 3].map(() => ({ ok: true, detail: null })));
+  equal(gate.audit.journal?.outstanding, 0, "the journal is emptied once the batch is written");
   await gate.audit.checkpoint();
   ok((await verifyStore(gate.store, gate.publicKey)).ok);
 });
@@ -133,7 +133,7 @@ Deno.test("callCapsuleTool() withholds the result when the reads behind it canno
   });
 });
 
-Deno.test("an effectful host call flushes the reads first and does not run when that fails", async () => {
+Deno.test("without a journal, a write flushes the reads first and does not run when that fails", async () => {
   await using gate = await testGate({
     frontend: null,
     config: ALLOW_PROBE,
@@ -150,6 +150,27 @@ Deno.test("an effectful host call flushes the reads first and does not run when 
   ok(!JSON.stringify(out).includes("s3cret-value"));
   await rejects(Deno.stat(`${gate.root}/out/copy.txt`), Deno.errors.NotFound);
   ok(!(await trail(gate)).some((t) => t.startsWith("capsule_file_access/write_file")));
+});
+
+Deno.test("a write whose entry cannot be written ahead to the journal does not run", async () => {
+  await using gate = await testGate({ frontend: null, config: ALLOW_PROBE });
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
+  await Deno.mkdir(`${gate.root}/out`);
+  gate.audit.journal?.close(); // every journal write now fails
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "out/copy.txt",
+  });
+  equal(out.status, "ok");
+  if (out.status === "ok") match(out.result.output, /AUDIT_FAILED|audit journal/);
+  await rejects(Deno.stat(`${gate.root}/out/copy.txt`), Deno.errors.NotFound);
+  deepEqual(await trail(gate), [
+    "capsule_tool_call/copy:allowed",
+    "capsule_file_access/read_file:allowed",
+    "capsule_file_access/fs_exists:allowed",
+    "capsule_file_access/write_file:denied",
+    "capsule_tool_call/copy:outcome",
+  ]);
 });
 
 Deno.test("a refused host call is audited at once, after the reads queued before it", async () => {

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { type AstridConfig, loadConfig, resolvePaths } from "../config/mod.ts";
 import type { AstridPaths } from "../config/mod.ts";
-import { openStore, type Store } from "../storage/mod.ts";
+import { isLocalFile, openStore, type Store } from "../storage/mod.ts";
 import { ensureRuntimeKey, type RuntimeKey } from "../crypto/mod.ts";
 import { AuditLog } from "../audit/mod.ts";
 import { CliError, ExitCode } from "./errors.ts";
@@ -83,13 +83,21 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  const store = await openStore(config.storage.kv_url || paths.stateKv);
+  const location = config.storage.kv_url || paths.stateKv;
+  const store = await openStore(location);
   try {
     const key = await ensureRuntimeKey(paths.keysDir);
     const audit = await AuditLog.open(store, key, {
       checkpointEvery: config.audit.checkpoint_every,
       checkpointSeconds: config.audit.checkpoint_seconds,
+      ...(isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
     });
+    for (const r of audit.recovered.filter((r) => r.recovered > 0 || r.unreadable > 0)) {
+      io.stderr(
+        `warning: recovered ${r.recovered} audit entries that process ${r.pid ?? "?"} wrote ahead` +
+          ` before it ended${r.unreadable ? ` (${r.unreadable} unreadable lines kept)` : ""}\n`,
+      );
+    }
     try {
       return await fn({ paths, config, warnings, store, key, audit, io });
     } finally {

@@ -1,11 +1,17 @@
 /**
- * Audit batches: decisions on actions whose effects stay inside a sandbox (a capsule's read-only
- * host calls) can be queued and written in one group commit, provided the caller flushes the
- * batch before anything leaves the sandbox and withholds the result if the flush fails.
+ * Audit batches: decisions on a tool call's host calls are queued and written in one group
+ * commit, provided the caller flushes the batch before anything leaves the sandbox and withholds
+ * the result if the flush fails.
+ *
+ * Reads only need that. An action with an effect that outlives the process (a capsule writing
+ * into the workspace) may only wait in a batch when its entry is first written ahead to the
+ * audit log's journal (`runtime/audit/journal.ts`), together with every entry queued before it,
+ * so a crash before the flush still leaves the record, in order. Without a journal such actions
+ * are not batched.
  *
  * @module
  */
-import type { AuditInput } from "../audit/mod.ts";
+import type { AuditInput, AuditJournal } from "../audit/mod.ts";
 import type { AuditSink } from "./interceptor.ts";
 
 /**
@@ -37,6 +43,8 @@ export interface QueuedEntry {
   state: "queued" | "flushing" | "written" | "failed";
   /** The entry's seq once written. */
   seq: number | null;
+  /** Its record id in the journal, once written ahead. */
+  journalId: number | null;
 }
 
 /**
@@ -74,13 +82,16 @@ export interface QueuedEntry {
  */
 export class AuditBatch {
   #sink: AuditSink;
+  #journal: AuditJournal | null;
   #queue: QueuedEntry[] = [];
+  #ahead = 0; // how many of #queue (a prefix) are written ahead to the journal
   #tail: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
 
-  /** Creates an empty batch over `sink` (the interceptor's audit log). */
-  constructor(sink: AuditSink) {
+  /** Creates an empty batch over `sink` (the interceptor's audit log) and its journal, if any. */
+  constructor(sink: AuditSink, journal: AuditJournal | null = null) {
     this.#sink = sink;
+    this.#journal = journal;
   }
 
   /** How many entries wait for the next flush. */
@@ -88,16 +99,58 @@ export class AuditBatch {
     return this.#queue.length;
   }
 
+  /** True when entries can be written ahead (the log has a journal). */
+  get canWriteAhead(): boolean {
+    return this.#journal !== null;
+  }
+
   /** True when this batch writes to `sink` and no flush has failed. */
   accepts(sink: AuditSink): boolean {
     return sink === this.#sink && this.#failure === null;
   }
 
-  /** Queues one entry (internal to the interceptor); its outcome may be filled in later. */
-  queue(input: AuditInput): QueuedEntry {
-    const entry: QueuedEntry = { input, state: "queued", seq: null };
+  /**
+   * Queues one entry (internal to the interceptor); its outcome may be filled in later with
+   * {@link AuditBatch.setOutcome}. With `writeAhead`, the entry and all queued before it are
+   * first written to the journal; that throws when there is no journal or the write fails, and
+   * then nothing is queued.
+   */
+  queue(input: AuditInput, writeAhead = false): QueuedEntry {
+    const entry: QueuedEntry = {
+      input: input.ts === undefined ? { ...input, ts: Date.now() } : input,
+      state: "queued",
+      seq: null,
+      journalId: null,
+    };
+    if (writeAhead) {
+      this.writeAhead();
+      entry.journalId = this.#journal!.record(entry.input);
+      this.#ahead++;
+    }
     this.#queue.push(entry);
     return entry;
+  }
+
+  /**
+   * Writes every queued entry not yet in the journal to it, before an effect the batch does not
+   * itself record (a capsule's kv-set). Throws when there is no journal or the write fails.
+   */
+  writeAhead(): void {
+    const journal = this.#journal;
+    if (!journal) throw new Error("Cannot write the audit batch ahead: the log has no journal");
+    for (; this.#ahead < this.#queue.length; this.#ahead++) {
+      const item = this.#queue[this.#ahead]!;
+      item.journalId = journal.record(item.input);
+      if (item.input.outcome !== undefined && item.input.outcome !== null) {
+        journal.outcome(item.journalId, item.input.outcome);
+      }
+    }
+  }
+
+  /** Fills in the outcome of a still-queued entry (and its journal record). */
+  setOutcome(entry: QueuedEntry, outcome: unknown): void {
+    entry.input = { ...entry.input, outcome };
+    if (entry.journalId !== null) this.#journal?.outcome(entry.journalId, outcome);
   }
 
   /** Resolves when every flush started so far has settled. */
@@ -111,18 +164,24 @@ export class AuditBatch {
    */
   async flush(): Promise<void> {
     const items = this.#queue.splice(0);
+    this.#ahead = 0;
     const prior = this.#tail;
+    const journal = this.#journal;
+    let released = 0;
     const writes = items.map(async (item) => {
       item.state = "flushing";
       try {
         item.seq = (await this.#sink.append(item.input)).seq;
         item.state = "written";
+        if (item.journalId !== null) released++;
       } catch (err) {
-        item.state = "failed";
+        item.state = "failed"; // a journaled entry stays in the journal for recovery
         this.#failure ??= err as Error;
       }
     });
-    const done = Promise.all([prior, ...writes]).then(() => {});
+    const done = Promise.all([prior, ...writes]).then(() => {
+      if (released > 0) journal?.release(released);
+    });
     this.#tail = done;
     await done;
     if (this.#failure) {

@@ -25,11 +25,13 @@ import {
 import { matchResource } from "./resource.ts";
 import type { Signer } from "../crypto/mod.ts";
 import { AuditBatch, type QueuedEntry } from "./audit_batch.ts";
-import type { AuditAction, AuditEntry, AuditInput } from "../audit/mod.ts";
+import type { AuditAction, AuditEntry, AuditInput, AuditJournal } from "../audit/mod.ts";
 
 /** The part of the audit log the interceptor writes to. `AuditLog` implements it. */
 export interface AuditSink {
   append(input: AuditInput): Promise<AuditEntry>;
+  /** The log's write-ahead journal, which batches of effectful actions need. */
+  readonly journal?: AuditJournal | null;
 }
 
 /** Everything the interceptor consults, passed in explicitly. */
@@ -70,9 +72,16 @@ export interface InterceptContext {
   /**
    * Queue the audit entry of an action covered without a human (rule, token, allowance or
    * mode) in this batch instead of awaiting a durable append; `auditSeq` is then null. Only for
-   * actions whose effects stay inside the sandbox until the batch is flushed.
+   * actions whose effects stay inside the sandbox until the batch is flushed, or, with
+   * `writeAhead`, whose effects stay on this machine.
    */
   readonly auditBatch?: AuditBatch | undefined;
+  /**
+   * The action changes something outside the batch's reach (a file in the workspace): it is only
+   * batched when its entry is written ahead to the journal first; otherwise it is appended
+   * durably before it runs.
+   */
+  readonly writeAhead?: boolean | undefined;
 }
 
 /** Why an action was denied. */
@@ -229,13 +238,29 @@ export class SecurityInterceptor {
 
     // 5. Audit: no entry, no action. Covered read-only actions may queue in a batch, which
     // the caller flushes before anything leaves the sandbox.
-    const batched = cover.proof !== undefined && ctx.auditBatch?.accepts(this.#d.audit);
-    if (batched && ctx.auditBatch) {
-      const queued = ctx.auditBatch.queue({
-        ...this.#auditInput(info, action, "allowed", proof, ctx),
-        ts: Date.now(),
-      });
-      return this.#allowedQueued(proof, queued, reservation, ctx.auditBatch);
+    const batch = ctx.auditBatch;
+    if (
+      cover.proof !== undefined && batch?.accepts(this.#d.audit) &&
+      (!ctx.writeAhead || batch.canWriteAhead)
+    ) {
+      let queued: QueuedEntry;
+      try {
+        queued = batch.queue(
+          { ...this.#auditInput(info, action, "allowed", proof, ctx), ts: Date.now() },
+          ctx.writeAhead === true,
+        );
+      } catch (err) {
+        await reservation.refund();
+        const why = `the audit journal write failed (${(err as Error).message})`;
+        return await this.#deny(
+          action,
+          info,
+          "AUDIT_FAILED",
+          `Cannot allow ${info.summary}: ${why}`,
+          ctx,
+        );
+      }
+      return this.#allowedQueued(proof, queued, reservation, batch);
     }
     let entry: AuditEntry;
     try {
@@ -268,7 +293,7 @@ export class SecurityInterceptor {
    * ```
    */
   openBatch(): AuditBatch {
-    return new AuditBatch(this.#d.audit);
+    return new AuditBatch(this.#d.audit, this.#d.audit.journal ?? null);
   }
 
   /**
@@ -382,7 +407,7 @@ export class SecurityInterceptor {
         else await reservation.refund();
         const outcome = { ok: result.ok, detail: result.detail ?? null };
         if (queued.state === "queued") {
-          queued.input = { ...queued.input, outcome };
+          batch.setOutcome(queued, outcome);
           return;
         }
         // Already flushed (or being flushed): the outcome gets its own entry, as unbatched.

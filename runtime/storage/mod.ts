@@ -13,6 +13,7 @@
  * @module
  */
 export {
+  isLocalFile,
   listAll,
   MAX_MUTATIONS_PER_COMMIT,
   openStore,

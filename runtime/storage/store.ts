@@ -39,11 +39,25 @@ export const MAX_MUTATIONS_PER_COMMIT = 1000;
  * ```
  */
 export async function openStore(location: string): Promise<Store> {
-  if (location !== ":memory:" && !/^https?:\/\//.test(location)) {
+  if (isLocalFile(location)) {
     const dir = location.replace(/\/[^/]*$/, "");
     if (dir && dir !== location) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   }
   return new LockRetryingStore(await Deno.openKv(location));
+}
+
+/**
+ * True when a store `location` is a file on this machine (not `:memory:`, not a remote URL).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { isLocalFile } from "./store.ts";
+ * deepEqual([":memory:", "https://kv.example/db", "/s/astrid.kv"].map(isLocalFile), [false, false, true]);
+ * ```
+ */
+export function isLocalFile(location: string): boolean {
+  return location !== ":memory:" && !/^https?:\/\//.test(location);
 }
 
 const LOCKED = /database is locked|database table is locked|SQLITE_BUSY/i;

@@ -40,8 +40,10 @@ export interface HostEnv {
   /** Per-request network timeout in ms (default 30 000). */
   readonly httpTimeoutMs?: number | undefined;
   /**
-   * The tool call's audit batch: read-only host calls queue their entries here, and every
-   * effectful host call flushes it first. Absent: every host call is audited durably at once.
+   * The tool call's audit batch: host calls queue their entries here. Workspace writes are
+   * written ahead to the audit journal (or, without one, flush the batch and are audited durably
+   * first); anything that leaves the machine flushes it first. Absent: every host call is audited
+   * durably at once.
    */
   readonly auditBatch?: AuditBatch | undefined;
   /** The manifest's file folders, canonicalised once (`hostFunctions` fills it in). */
@@ -136,7 +138,7 @@ export async function gate(
   env: HostEnv,
   state: CallState,
   action: Action,
-  opts: { readonly batched?: boolean } = {},
+  opts: { readonly batched?: boolean; readonly writeAhead?: boolean } = {},
 ): Promise<Allowed> {
   if (opts.batched && (env.auditBatch?.pending ?? 0) >= MAX_QUEUED_AUDIT) {
     // Bound what waits unwritten (and the memory it holds): flush, as before an effect.
@@ -148,6 +150,7 @@ export async function gate(
       capsule: env.capsule,
       tool: state.tool,
       auditBatch: opts.batched ? env.auditBatch : undefined,
+      writeAhead: opts.writeAhead,
     });
     if (decision.outcome === "allowed") return decision;
     if (decision.outcome === "deferred") {
@@ -231,5 +234,36 @@ export async function flushAudit(env: HostEnv, state: CallState, fn: string): Pr
     throw new HostError("AUDIT_FAILED", `Cannot run ${fn}: ${(e as Error).message}`);
   } finally {
     state.paused += performance.now() - started;
+  }
+}
+
+/**
+ * Makes the queued entries of this tool call crash-safe before an effect on this machine that
+ * the batch does not itself record (kv-set): written ahead to the audit journal when the log has
+ * one, else flushed. Throws an `AUDIT_FAILED` {@link HostError} when that fails.
+ *
+ * @example Without a journal the batch is flushed
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { type HostEnv, newCallState, writeAheadAudit } from "./context.ts";
+ * import { parseManifest } from "../manifest.ts";
+ * import { testGate } from "../_testing.ts";
+ * await using g = await testGate({ frontend: null, journal: false });
+ * const env: HostEnv = {
+ *   capsule: "n", manifest: parseManifest('[package]\nname = "n"\nversion = "1"\n').manifest,
+ *   workspaceRoot: g.root, interceptor: g.interceptor, store: g.store, config: {},
+ *   secretKeys: new Set(), auditBatch: g.interceptor.openBatch(),
+ * };
+ * await writeAheadAudit(env, newCallState(), "kv-set");
+ * equal(env.auditBatch?.pending, 0);
+ * ```
+ */
+export async function writeAheadAudit(env: HostEnv, state: CallState, fn: string): Promise<void> {
+  const batch = env.auditBatch;
+  if (!batch?.canWriteAhead) return await flushAudit(env, state, fn);
+  try {
+    batch.writeAhead();
+  } catch (e) {
+    throw new HostError("AUDIT_FAILED", `Cannot run ${fn}: ${(e as Error).message}`);
   }
 }

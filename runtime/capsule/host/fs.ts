@@ -25,9 +25,9 @@ function needOf(capability: Capability): FileNeed {
 }
 
 /**
- * Both checks, then `op` on the canonical path; the outcome is audited. Reads queue their entry
- * in the call's audit batch (effects stay in the sandbox); writes flush the batch first and are
- * audited durably before they run.
+ * Both checks, then `op` on the canonical path; the outcome is audited. Entries queue in the
+ * call's audit batch; a write's entry (and those queued before it) is first written ahead to the
+ * audit journal, so a crash before the batch's flush still leaves the record.
  */
 async function checked<T>(
   env: HostEnv,
@@ -42,13 +42,15 @@ async function checked<T>(
   if (typeof confined !== "string") {
     throw await refuse(env, state, fn, "CONFINED", confined.refused);
   }
-  if (need === "write") await flushAudit(env, state, fn);
+  const writeAhead = need === "write";
+  // Without a journal a write is audited durably before it runs, after the reads queued earlier.
+  if (writeAhead && !env.auditBatch?.canWriteAhead) await flushAudit(env, state, fn);
   const allowed = await gate(env, state, {
     kind: "capsule_file_access",
     capsule: env.capsule,
     capability,
     path: confined,
-  }, { batched: need === "read" });
+  }, { batched: true, writeAhead });
   try {
     // Re-resolve right before the operation: a symlink planted since the check is caught here
     // (file contents additionally go through openConfined).

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CallState, flushAudit, type HostEnv, HostError } from "./context.ts";
+import { type CallState, type HostEnv, HostError, writeAheadAudit } from "./context.ts";
 
 /** Longest KV key a capsule may use, in characters. */
 export const MAX_KV_KEY = 512;
@@ -75,7 +75,7 @@ export const KV_FUNCTIONS: Readonly<Record<string, Fn>> = {
         `Cannot set kv ${String(args.key)}: value exceeds ${MAX_KV_VALUE_BYTES} bytes`,
       );
     }
-    await flushAudit(env, state, "kv-set");
+    await writeAheadAudit(env, state, "kv-set");
     await env.store.set(key, JSON.parse(json));
     return null;
   },

@@ -1,0 +1,320 @@
+/**
+ * The audit journal: a write-ahead file for entries that wait in a batch instead of being
+ * committed one by one. A batched entry whose action has an effect (a capsule writing into the
+ * workspace) is written here, synchronously, before the effect runs; the batch's group commit
+ * later puts it in the chain. If the process dies in between (a crash, SIGKILL), the next
+ * process that opens the log finds the orphaned journal and appends what it holds, so no effect
+ * goes unrecorded. A `write()` to a file survives the death of the process without an fsync;
+ * only a power loss before the next group commit can lose it (the same promise as SQLite's
+ * `synchronous=NORMAL`).
+ *
+ * One file per process and log: `<pid>-<starttime>-<random>.jsonl` in the journal folder (0700,
+ * files 0600). A file is orphaned when its process (pid and kernel start time, from
+ * `/proc/<pid>/stat`) no longer runs. Recovery claims a file by renaming it (one recoverer
+ * wins), skips records the owner had already committed (counted among the entries after the
+ * `baseSeq` in the file's header), appends the rest in order, then one `audit_journal_recovered`
+ * event, and deletes the file. Where `/proc` is missing there is no journal, and callers fall
+ * back to committing before the effect.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { canonicalJson } from "../crypto/mod.ts";
+import type { AuditEntry, AuditInput } from "./log.ts";
+
+const HEADER = "astrid-audit-journal";
+const encoder = new TextEncoder();
+
+/** Why a journaled action has no outcome: the process ended first. */
+export const INTERRUPTED_OUTCOME = {
+  ok: false,
+  detail: "interrupted: the process ended before the outcome was recorded",
+} as const;
+
+/** The kernel start time of process `pid` (clock ticks since boot), or null when not running. */
+function startTime(pid: number | "self"): string | null {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parens, so split after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields[19] ?? null; // field 22 of proc(5); the slice starts at field 3
+}
+
+/**
+ * The write-ahead journal of one process's audit log. Obtain it from `AuditLog.journal`.
+ *
+ * @example Records wait in the file until released
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { AuditJournal } from "./journal.ts";
+ * const journal = AuditJournal.open(await Deno.makeTempDir(), () => 0);
+ * if (journal) {
+ *   const id = journal.record({
+ *     sessionId: "s", decision: "allowed", proof: "rule:x",
+ *     action: { kind: "capsule_file_access", resource: "capsule://n/fs_write", summary: "w" },
+ *   });
+ *   journal.outcome(id, { ok: true });
+ *   equal(journal.outstanding, 1);
+ *   journal.release(1);
+ *   equal(Deno.statSync(journal.path).size > 0, true); // only the header is left
+ *   journal.close();
+ * }
+ * ```
+ */
+export class AuditJournal {
+  /** The journal file. */
+  readonly path: string;
+  readonly #file: Deno.FsFile;
+  readonly #headSeq: () => number;
+  readonly #pid: number;
+  readonly #start: string;
+  #next = 1;
+  #outstanding = 0;
+  #closed = false;
+
+  private constructor(path: string, file: Deno.FsFile, headSeq: () => number, start: string) {
+    this.path = path;
+    this.#file = file;
+    this.#headSeq = headSeq;
+    this.#pid = Deno.pid;
+    this.#start = start;
+    this.#header();
+  }
+
+  /**
+   * Creates this process's journal file in `dir` (made 0700 when missing). `headSeq` reports the
+   * log's committed head. Returns null where process start times cannot be read (no `/proc`):
+   * an orphan could not be told from a live journal there.
+   */
+  static open(dir: string, headSeq: () => number): AuditJournal | null {
+    const start = startTime("self");
+    if (start === null) return null;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const name = `${Deno.pid}-${start}-${crypto.randomUUID().slice(0, 8)}.jsonl`;
+    const path = join(dir, name);
+    const file = Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
+    return new AuditJournal(path, file, headSeq, start);
+  }
+
+  /** Records written and not yet released. */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /**
+   * Writes `input` (with its `ts` set) ahead of its effect and returns its record id. Throws
+   * when the write fails: the caller must not run the effect.
+   */
+  record(input: AuditInput): number {
+    if (typeof input.ts !== "number") {
+      throw new TypeError(
+        "Cannot journal an audit entry: ts must be set, current value is undefined",
+      );
+    }
+    const id = this.#next++;
+    this.#write({ r: id, i: input });
+    this.#outstanding++;
+    return id;
+  }
+
+  /** Adds the outcome of record `id` (best effort: the batch also holds it in memory). */
+  outcome(id: number, outcome: unknown): void {
+    try {
+      this.#write({ o: id, v: outcome ?? null });
+    } catch {
+      // The record is already safe; a lost outcome line only matters after a crash.
+    }
+  }
+
+  /** `count` records are now committed to the chain; once none is left the file is emptied. */
+  release(count: number): void {
+    this.#outstanding = Math.max(0, this.#outstanding - count);
+    if (this.#outstanding > 0 || this.#closed) return;
+    try {
+      this.#file.truncateSync(0);
+      this.#header();
+    } catch {
+      // Recovery skips committed records, so a file that could not be emptied stays correct.
+    }
+  }
+
+  /** Closes the file and deletes it when nothing is outstanding (else the next process recovers it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+    if (this.#outstanding === 0) Deno.removeSync(this.path);
+  }
+
+  #header(): void {
+    const header = { [HEADER]: 1, pid: this.#pid, start: this.#start, baseSeq: this.#headSeq() };
+    this.#write(header);
+  }
+
+  #write(value: unknown): void {
+    if (this.#closed) throw new Error("Cannot write to the audit journal: it is closed");
+    const bytes = encoder.encode(JSON.stringify(value) + "\n");
+    let done = 0;
+    while (done < bytes.length) done += this.#file.writeSync(bytes.subarray(done));
+  }
+}
+
+/** What recovering one orphaned journal did (also the detail of its audit event). */
+export interface JournalRecovery {
+  /** The file, as it was named by its owner. */
+  file: string;
+  /** The process that wrote it. */
+  pid: number | null;
+  /** Records appended now. */
+  recovered: number;
+  /** Records the owner had already committed. */
+  alreadyCommitted: number;
+  /** Lines that could not be read (kept in `<file>.unreadable`). */
+  unreadable: number;
+}
+
+/** The parts of the audit log recovery uses. */
+export interface RecoveryTarget {
+  append(input: AuditInput): Promise<AuditEntry>;
+  list(opts: { fromSeq: number }): Promise<AuditEntry[]>;
+}
+
+function fingerprint(e: Pick<AuditEntry, "ts" | "sessionId" | "action" | "decision" | "proof">) {
+  const { ts, sessionId, action, decision, proof } = e;
+  return canonicalJson({ ts, sessionId, action, decision, proof });
+}
+
+/** Reads a journal's header and records; lines that do not parse are counted, not trusted. */
+function parseJournal(text: string) {
+  let baseSeq = 0;
+  let pid: number | null = null;
+  const records = new Map<number, { input: AuditInput; outcome?: unknown }>();
+  const bad: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    let v: Record<string, unknown>;
+    try {
+      v = JSON.parse(line);
+      if (typeof v !== "object" || v === null) throw new SyntaxError("not an object");
+    } catch {
+      bad.push(line);
+      continue;
+    }
+    if (v[HEADER] === 1 && Number.isSafeInteger(v.baseSeq)) {
+      baseSeq = v.baseSeq as number;
+      pid = Number.isSafeInteger(v.pid) ? v.pid as number : null;
+    } else if (Number.isSafeInteger(v.r) && typeof v.i === "object" && v.i !== null) {
+      records.set(v.r as number, { input: v.i as AuditInput });
+    } else if (Number.isSafeInteger(v.o) && records.has(v.o as number)) {
+      records.get(v.o as number)!.outcome = v.v;
+    } else {
+      bad.push(line);
+    }
+  }
+  return { baseSeq, pid, records: [...records.values()], bad };
+}
+
+/** True when `name` (`<pid>-<start>-…`, possibly `.recovering-<pid>-<start>`) has a live owner. */
+function ownerAlive(name: string): boolean {
+  const recovering = /\.recovering-(\d+)-(\d+)$/.exec(name);
+  const m = recovering ?? /^(\d+)-(\d+)-/.exec(name);
+  if (!m) return false;
+  return startTime(Number(m[1])) === m[2];
+}
+
+/**
+ * Appends what orphaned journals in `dir` hold to `log` and deletes them; `own` (this log's
+ * journal file) and files of running processes are left alone. Safe to run from several
+ * processes at once: a rename claims each file for one of them.
+ *
+ * @example An empty folder recovers nothing
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { recoverJournals } from "./journal.ts";
+ * const log = { append: () => Promise.reject(new Error("unused")), list: () => Promise.resolve([]) };
+ * deepEqual(await recoverJournals(await Deno.makeTempDir(), log, null), []);
+ * ```
+ */
+export async function recoverJournals(
+  dir: string,
+  log: RecoveryTarget,
+  own: string | null,
+): Promise<JournalRecovery[]> {
+  const me = startTime("self");
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isFile && /\.jsonl(\.recovering-\d+-\d+)?$/.test(e.name)) names.push(e.name);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  const done: JournalRecovery[] = [];
+  for (const name of names.sort()) {
+    const path = join(dir, name);
+    if (path === own || me === null || ownerAlive(name)) continue;
+    const original = name.replace(/\.recovering-\d+-\d+$/, "");
+    const claimed = join(dir, `${original}.recovering-${Deno.pid}-${me}`);
+    try {
+      Deno.renameSync(path, claimed);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue; // another process claimed it first
+      throw err;
+    }
+    done.push(await replay(claimed, original, log));
+  }
+  return done;
+}
+
+async function replay(path: string, file: string, log: RecoveryTarget): Promise<JournalRecovery> {
+  const { baseSeq, pid, records, bad } = parseJournal(Deno.readTextFileSync(path));
+  // Records committed before the crash are in the chain after baseSeq: count them off, in order.
+  const committed = new Map<string, number>();
+  if (records.length > 0) {
+    for (const e of await log.list({ fromSeq: baseSeq + 1 })) {
+      const key = fingerprint(e);
+      committed.set(key, (committed.get(key) ?? 0) + 1);
+    }
+  }
+  const missing: AuditInput[] = [];
+  for (const { input, outcome } of records) {
+    const key = fingerprint(input as AuditEntry);
+    const left = committed.get(key) ?? 0;
+    if (left > 0) committed.set(key, left - 1);
+    else missing.push({ ...input, outcome: outcome === undefined ? INTERRUPTED_OUTCOME : outcome });
+  }
+  // Issued in one tick, in order: one group commit, the journal's order kept.
+  await Promise.all(missing.map((input) => log.append(input)));
+  const recovered = missing.length;
+  const alreadyCommitted = records.length - recovered;
+  const sessionId = missing.at(-1)?.sessionId ?? "audit-journal";
+  const report: JournalRecovery = {
+    file,
+    pid,
+    recovered,
+    alreadyCommitted,
+    unreadable: bad.length,
+  };
+  if (recovered > 0 || bad.length > 0) {
+    await log.append({
+      sessionId,
+      action: {
+        kind: "audit_journal_recovered",
+        resource: `audit://journal/${file}`,
+        summary: `recovered ${recovered} audit entries written ahead by process ${pid ?? "?"}` +
+          (bad.length > 0 ? `; ${bad.length} unreadable lines kept` : ""),
+        detail: report,
+      },
+      decision: "event",
+      proof: "runtime:journal",
+    });
+  }
+  if (bad.length > 0) Deno.writeTextFileSync(`${path}.unreadable`, bad.join("\n") + "\n");
+  Deno.removeSync(path);
+  return report;
+}
