@@ -7,9 +7,10 @@
  * `CapsuleInstance` with the real `hostFunctions`, where a gated host call (`fs-exists`) passes
  * confinement and then a real interceptor (`openGate`, an allow rule, a file-backed KV store and
  * audit log) or, for comparison, an interceptor stand-in that allows without auditing.
- * "Batched" is how `callCapsuleTool` runs: read-only host calls queue their audit entries in the
- * tool call's AuditBatch, flushed (one group commit) at the end of the call, which is included.
- * Effectful calls (`write-file`) keep write-first durability: flush, durable entry, op, outcome.
+ * "Batched" is how `callCapsuleTool` runs: host calls queue their audit entries in the tool
+ * call's AuditBatch, flushed (one group commit) at the end of the call. Writes (`write-file`)
+ * first write their entry ahead to the audit journal (a `write()`, no fsync), so a crash before
+ * the flush still leaves the record. Each group shows the calls alone and with the flush.
  */
 import createPlugin, { type CallContext } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
@@ -56,6 +57,10 @@ export default defineCapsule({ tools: {
   } },
   exists100: { description: "100 fs-exists calls (gated)", run: () => {
     for (let i = 0; i < 100; i++) host["fs-exists"]('{"path":"a.txt"}');
+    return 100;
+  } },
+  mkdir100: { description: "100 fs-mkdir calls on an existing folder (gated, effectful)", run: () => {
+    for (let i = 0; i < 100; i++) host["fs-mkdir"]('{"path":"w/d","recursive":true}');
     return 100;
   } },
   write100: { description: "100 write-file calls (gated, effectful)", run: () => {
@@ -124,7 +129,10 @@ const loaded = await loadCapsule(`${out}/bench`, { requireHash: true, cache });
 const state = await Deno.makeTempDir({ prefix: "astrid-bench-kv-" });
 const store = await openStore(`${state}/astrid.kv`);
 const signer = signerFromSeed(generateSeed());
-const audit = await AuditLog.open(store, signer);
+// As the CLI opens it: with the write-ahead journal next to the KV file.
+const audit = await AuditLog.open(store, signer, {
+  journalDir: `${state}/astrid.kv-audit-journal`,
+});
 const workspaceRoot = await Deno.realPath(
   await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }),
 );
@@ -284,11 +292,58 @@ Deno.bench(
 );
 
 Deno.bench(
-  "100 write-file through hostFunctions + real interceptor (durable entry + outcome each)",
+  "gated write-file host call overhead (batched, written ahead): 100 calls, flush not timed",
+  { group: "host-write" },
+  async (b) => {
+    b.start();
+    await gatedBatched.callTool("write100", {});
+    b.end();
+    await batch.flush();
+  },
+);
+
+Deno.bench(
+  "gated write-file host call overhead (batched, written ahead): 100 calls + the flush",
   { group: "host-write" },
   async () => {
     await gatedBatched.callTool("write100", {});
     await batch.flush();
+  },
+);
+
+Deno.bench(
+  "100 fs-mkdir (existing folder) through hostFunctions, stand-in interceptor (ungated)",
+  { group: "host-mkdir", baseline: true },
+  async () => {
+    await open.callTool("mkdir100", {});
+  },
+);
+
+Deno.bench(
+  "gated fs-mkdir host call overhead (batched, written ahead): 100 calls, flush not timed",
+  { group: "host-mkdir" },
+  async (b) => {
+    b.start();
+    await gatedBatched.callTool("mkdir100", {});
+    b.end();
+    await batch.flush();
+  },
+);
+
+Deno.bench(
+  "gated fs-mkdir host call overhead (batched, written ahead): 100 calls + the flush",
+  { group: "host-mkdir" },
+  async () => {
+    await gatedBatched.callTool("mkdir100", {});
+    await batch.flush();
+  },
+);
+
+Deno.bench(
+  "100 write-file through hostFunctions + real interceptor, unbatched (durable entry + outcome each)",
+  { group: "host-write" },
+  async () => {
+    await gated.callTool("write100", {});
   },
 );
 
@@ -316,6 +371,31 @@ Deno.bench(
     await d.complete({ ok: true });
   },
 );
+
+const gateBatch = interceptor.openBatch();
+for (const [capability, writeAhead] of [["fs_exists", false], ["write_file", true]] as const) {
+  Deno.bench(
+    `interceptor alone: ${capability} batched${
+      writeAhead ? " + written ahead to the journal" : ""
+    } (intercept + complete)`,
+    { group: "interceptor" },
+    async (b) => {
+      if (gateBatch.pending >= 400) await gateBatch.flush();
+      b.start();
+      const d = await interceptor.intercept({
+        kind: "capsule_file_access",
+        capsule: "bench",
+        capability,
+        path: `${workspaceRoot}/w/b.txt`,
+      }, { capsule: "bench", auditBatch: gateBatch, writeAhead });
+      if (d.outcome !== "allowed") {
+        throw new Error(`Cannot bench: current value is ${d.outcome}`);
+      }
+      await d.complete({ ok: true });
+      b.end();
+    },
+  );
+}
 
 const capsule = crypto.getRandomValues(new Uint8Array(1 << 16));
 const mib = new Uint8Array(1 << 20);

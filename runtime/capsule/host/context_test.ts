@@ -1,4 +1,5 @@
-import { equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { KV_FUNCTIONS } from "./kv.ts";
 import { parseManifest } from "../manifest.ts";
 import { testGate } from "../_testing.ts";
 import { flushAudit, gate, type HostEnv, MAX_QUEUED_AUDIT, newCallState } from "./context.ts";
@@ -73,4 +74,67 @@ Deno.test("flushAudit() turns a failed flush into an AUDIT_FAILED host error", a
   });
   failing = false;
   await rejects(flushAudit(env, state, "http-request"), /disk full/);
+});
+
+Deno.test("log and kv-set write the queued reads ahead to the journal before they act", async () => {
+  await using g = await testGate({ frontend: null, config: ALLOW });
+  const lines: string[] = [];
+  const env: HostEnv = {
+    capsule: "n",
+    manifest: parseManifest(`[package]\nname = "n"\nversion = "1"\n[capabilities]\nkv = true\n`)
+      .manifest,
+    workspaceRoot: g.root,
+    interceptor: g.interceptor,
+    store: g.store,
+    config: {},
+    secretKeys: new Set(),
+    auditBatch: g.interceptor.openBatch(),
+    log: (line) => lines.push(`${line.message} after ${g.audit.journal?.outstanding} records`),
+  };
+  const state = newCallState("n__t");
+  const read = await gate(env, state, {
+    kind: "capsule_file_access",
+    capsule: "n",
+    capability: "fs_exists",
+    path: `${g.root}/f`,
+  }, { batched: true });
+  await read.complete({ ok: true });
+  equal(g.audit.journal?.outstanding, 0, "a read alone is not written ahead");
+  await KV_FUNCTIONS.log!(env, state, { message: "hello" });
+  deepEqual(lines, ["hello after 1 records"]);
+  await KV_FUNCTIONS["kv-set"]!(env, state, { key: "k", value: 1 });
+  equal(g.audit.journal?.outstanding, 1, "nothing new to write ahead");
+  equal((await g.audit.list()).length, 0, "still one group commit at the end of the call");
+  await env.auditBatch?.flush();
+  equal(g.audit.journal?.outstanding, 0);
+  equal((await g.audit.list()).length, 1);
+});
+
+Deno.test("log refuses to print when the queued reads cannot be written ahead", async () => {
+  await using g = await testGate({ frontend: null, config: ALLOW });
+  const lines: string[] = [];
+  const env: HostEnv = {
+    capsule: "n",
+    manifest,
+    workspaceRoot: g.root,
+    interceptor: g.interceptor,
+    store: g.store,
+    config: {},
+    secretKeys: new Set(),
+    auditBatch: g.interceptor.openBatch(),
+    log: (line) => lines.push(line.message),
+  };
+  const state = newCallState("n__t");
+  await (await gate(env, state, {
+    kind: "capsule_file_access",
+    capsule: "n",
+    capability: "fs_exists",
+    path: `${g.root}/f`,
+  }, { batched: true })).complete({ ok: true });
+  g.audit.journal?.close();
+  await rejects(
+    KV_FUNCTIONS.log!(env, state, { message: "leak?" }),
+    (e: Error & { code?: string }) => e.code === "AUDIT_FAILED",
+  );
+  deepEqual(lines, []);
 });

@@ -85,7 +85,9 @@ export const KV_FUNCTIONS: Readonly<Record<string, Fn>> = {
     }
     return Promise.resolve(Object.hasOwn(env.config, args.key) ? env.config[args.key] : null);
   },
-  log: (env, _state, args) => {
+  log: async (env, state, args) => {
+    // The line reaches the person at the terminal: the entries queued before it go on record first.
+    await writeAheadAudit(env, state, "log");
     const level = LEVELS.has(String(args.level)) ? String(args.level) : "info";
     const message = redact(env, String(args.message ?? "")).slice(0, MAX_LOG_CHARS);
     env.log?.({
@@ -93,6 +95,6 @@ export const KV_FUNCTIONS: Readonly<Record<string, Fn>> = {
       level: level as "debug" | "info" | "warn" | "error",
       message,
     });
-    return Promise.resolve(null);
+    return null;
   },
 };
