@@ -98,6 +98,21 @@ Deno.bench(
   },
 );
 
+let copies = 0;
+Deno.bench(
+  "compile a fresh copy of examples/hello (type-check included, nothing cached for it)",
+  { group: "compile", n: 20, warmup: 2 },
+  async (b) => {
+    const copy = `${out}/hello-copy-${copies++}`;
+    await Deno.mkdir(`${copy}/src`, { recursive: true });
+    await Deno.copyFile(`${root}examples/hello/Capsule.toml`, `${copy}/Capsule.toml`);
+    await Deno.copyFile(`${root}examples/hello/src/mod.ts`, `${copy}/src/mod.ts`);
+    b.start();
+    await compileCapsule(copy, { out: `${copy}/dist`, engine });
+    b.end();
+  },
+);
+
 Deno.bench(
   "cold start: instantiate + first tool call",
   { group: "call" },

@@ -2,8 +2,9 @@
  * Compiles a capsule project (TypeScript) to `capsule.wasm` plus its `Capsule.toml`:
  *
  * 1. read `Capsule.toml` (or derive `[package]` from package.json);
- * 2. type-check the entry with `deno check` (skip with `typeCheck: false` or `--no-check`), then
- *    transpile each TypeScript module with oxc-transform;
+ * 2. type-check the entry with `deno check` against ES2022 and the sandbox's globals
+ *    (toolchain/sdk/globals.d.ts), in a subprocess alongside the next steps (skip with
+ *    `typeCheck: false` or `--no-check`), and transpile each TypeScript module with oxc-transform;
  * 3. bundle the project and its npm dependencies with rolldown at es2022 (one IIFE);
  * 4. prepend the shim (toolchain/shim/prelude.js);
  * 5. embed it in the engine and run Wizer (`@bytecodealliance/wizer@10.0.0`);
@@ -95,7 +96,7 @@ export interface CompileOptions {
   engine?: Uint8Array;
   /** Receives one progress line per stage. */
   log?: (line: string) => void;
-  /** Type-check with `deno check` first (default true; about a second). */
+  /** Type-check with `deno check`, alongside the build (default true). */
   typeCheck?: boolean;
 }
 
@@ -269,7 +270,18 @@ async function bundle(dir: string, entry: string): Promise<string> {
       platform: "neutral",
       plugins: [astrid],
       transform: { target: "es2022" },
-      logLevel: "silent",
+      logLevel: "warn",
+      onLog(_level: string, log: { code?: string; message: string; exporter?: string }) {
+        // An import that does not resolve would become a global reference that fails at run time.
+        if (log.code === "UNRESOLVED_IMPORT" && !failure) {
+          const what = log.exporter ? `"${log.exporter}"` : "a module";
+          failure = new CompileError(
+            "BUNDLE",
+            `Cannot bundle the capsule: ${what} is not installed (add it to package.json and run ` +
+              `npm install in ${dir}): ${log.message.split("\n")[0]}`,
+          );
+        }
+      },
     });
   } catch (e) {
     return rethrow(e);
@@ -281,6 +293,7 @@ async function bundle(dir: string, entry: string): Promise<string> {
       exports: "named",
       codeSplitting: false,
     });
+    if (failure) throw failure;
     const chunk = output.find((o) => o.type === "chunk");
     if (!chunk?.code) {
       throw new CompileError("BUNDLE", "Cannot bundle the capsule: current value is no output");
@@ -294,14 +307,39 @@ async function bundle(dir: string, entry: string): Promise<string> {
   }
 }
 
-/** Runs `deno check` on the entry, with `@astrid/sdk` mapped to the SDK. */
+/**
+ * Runs `deno check` on the entry against what the sandbox offers: ES2022 plus the globals of
+ * toolchain/sdk/globals.d.ts (no `Deno`, DOM or Node types), with `@astrid/sdk` mapped to the
+ * SDK, the package.json `dependencies` mapped to `npm:` specifiers and deno.json `imports` kept.
+ */
 async function typeCheck(dir: string, entry: string): Promise<string> {
-  const map = await Deno.makeTempFile({ prefix: "astrid-sdk-map-", suffix: ".json" });
+  const map = await Deno.makeTempFile({ prefix: "astrid-capsule-check-", suffix: ".json" });
   try {
-    const sdk = new URL("./sdk/mod.ts", import.meta.url).href;
-    await Deno.writeTextFile(map, JSON.stringify({ imports: { [SDK_SPECIFIER]: sdk } }));
+    const read = (name: string) =>
+      Deno.readTextFile(`${dir}/${name}`).then((t) => JSON.parse(t), () => ({}));
+    // npm dependencies as the bundler sees them (package.json), plus deno.json's own imports.
+    const own: Record<string, string> = {};
+    const pkg = await read("package.json");
+    for (const [name, version] of Object.entries({ ...pkg?.dependencies })) {
+      if (typeof version !== "string") continue;
+      own[name] = `npm:${name}@${version}`;
+      own[`${name}/`] = `npm:/${name}@${version}/`;
+    }
+    Object.assign(own, (await read("deno.json"))?.imports);
+    await Deno.writeTextFile(
+      map,
+      JSON.stringify({
+        lock: false,
+        compilerOptions: {
+          strict: true,
+          lib: ["es2022"],
+          types: [new URL("./sdk/globals.d.ts", import.meta.url).href],
+        },
+        imports: { ...own, [SDK_SPECIFIER]: new URL("./sdk/mod.ts", import.meta.url).href },
+      }),
+    );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", `--import-map=${map}`, entry],
+      args: ["check", "--quiet", `--config=${map}`, entry],
       cwd: dir,
       env: { NO_COLOR: "1" },
       stdin: "null",
@@ -360,9 +398,59 @@ export async function compileCapsule(
   };
   const manifest = await stage("manifest", () => readManifest(root), (m) => String(m.package.name));
   const entry = await stage("entry", () => findEntry(root), (e) => relative(root, e));
+  // The type-check (a subprocess) runs alongside the build; its errors are reported first.
+  const started = performance.now();
   if (options.typeCheck ?? true) {
-    await stage("type-check (deno check)", () => typeCheck(root, entry), (s) => s);
+    log("compile: type-check (deno check): running alongside the build");
   }
+  const checking = (options.typeCheck ?? true)
+    ? typeCheck(root, entry).then(
+      (value) => ({ value, ms: performance.now() - started }),
+      (error: unknown) => ({ error }),
+    )
+    : null;
+  const built = await build(root, entry, options, stage).then(
+    (wasm) => ({ wasm }),
+    (error: unknown) => ({ error }),
+  );
+  if (checking) {
+    const checked = await checking;
+    if ("error" in checked) throw checked.error;
+    stages.push({ name: "type-check (deno check, alongside the build)", ms: checked.ms });
+    log(
+      `compile: type-check (deno check, alongside the build): ${checked.value} (${
+        Math.round(checked.ms)
+      } ms)`,
+    );
+  }
+  if ("error" in built) throw built.error;
+  const wasm = built.wasm;
+  const hash = `blake3:${blake3Hex(wasm)}`;
+  const wasmPath = `${out}/capsule.wasm`;
+  await stage("write capsule.wasm", async () => {
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeFile(wasmPath, wasm);
+  }, () => hash);
+  const manifestPath = `${out}/Capsule.toml`;
+  await stage("write Capsule.toml", async () => {
+    const component = { ...(manifest.component as Record<string, unknown> ?? {}) };
+    component.entrypoint = "capsule.wasm";
+    component.hash = hash;
+    await Deno.writeTextFile(manifestPath, stringifyToml({ ...manifest, component }) + "\n");
+  }, () => "[component] entrypoint, hash");
+  return { wasmPath, manifestPath, hash, bytes: wasm.length, stages };
+}
+
+type Stage = <T>(name: string, fn: () => Promise<T>, detail: (v: T) => string) => Promise<T>;
+
+/** Bundles the entry, prepends the shim and runs Wizer: the capsule's wasm bytes. */
+async function build(
+  root: string,
+  entry: string,
+  options: CompileOptions,
+  stage: Stage,
+): Promise<Uint8Array> {
+  const log = options.log ?? (() => {});
   const bundled = await stage(
     "transpile + bundle (oxc, rolldown es2022)",
     () => bundle(root, entry),
@@ -385,20 +473,7 @@ export async function compileCapsule(
       throw e;
     }
   }, (w) => `${w.length} bytes`);
-  const hash = `blake3:${blake3Hex(wasm)}`;
-  const wasmPath = `${out}/capsule.wasm`;
-  await stage("write capsule.wasm", async () => {
-    await Deno.mkdir(out, { recursive: true });
-    await Deno.writeFile(wasmPath, wasm);
-  }, () => hash);
-  const manifestPath = `${out}/Capsule.toml`;
-  await stage("write Capsule.toml", async () => {
-    const component = { ...(manifest.component as Record<string, unknown> ?? {}) };
-    component.entrypoint = "capsule.wasm";
-    component.hash = hash;
-    await Deno.writeTextFile(manifestPath, stringifyToml({ ...manifest, component }) + "\n");
-  }, () => "[component] entrypoint, hash");
-  return { wasmPath, manifestPath, hash, bytes: wasm.length, stages };
+  return wasm;
 }
 
 if (import.meta.main) {

@@ -216,3 +216,53 @@ export default defineCapsule({ tools: { t: { description: "t", run: () => twice(
     return true;
   });
 });
+
+Deno.test("compileCapsule() type-checks against the sandbox: Deno and DOM APIs are type errors", async () => {
+  const dir = await project({
+    "Capsule.toml": '[package]\nname = "sandboxed"\nversion = "0.1.0"\n',
+    "src/mod.ts": `import { defineCapsule } from "@astrid/sdk";
+const ok = async () => (await fetch("http://127.0.0.1/")).status + new TextEncoder().encode("x").length;
+export default defineCapsule({ tools: {
+  t: { description: "t", run: async () => [await ok(), await Deno.readTextFile("/etc/passwd")] },
+} });
+`,
+  });
+  await rejects(compileCapsule(dir, { engine: await engineBytes() }), (e: unknown) => {
+    ok(e instanceof CompileError, String(e));
+    equal(e.code, "TYPE");
+    equal(e.file, "src/mod.ts");
+    equal(e.line, 4);
+    match(e.message, /Cannot find name 'Deno'/);
+    return true;
+  });
+  for (const dom of ["document.title", "window.location.href", "localStorage.getItem('k')"]) {
+    await Deno.writeTextFile(
+      `${dir}/src/mod.ts`,
+      `import { defineCapsule } from "@astrid/sdk";\nexport default defineCapsule({ tools: { t: { description: "t", run: () => ${dom} } } });\n`,
+    );
+    await rejects(
+      compileCapsule(dir, { engine: await engineBytes() }),
+      (e: unknown) =>
+        e instanceof CompileError && e.code === "TYPE" && /Cannot find name/.test(e.message),
+    );
+  }
+});
+
+Deno.test("compileCapsule() names an npm dependency that is not installed", async () => {
+  const dir = await project({
+    "Capsule.toml": '[package]\nname = "deps"\nversion = "0.1.0"\n',
+    "src/mod.ts": `import { defineCapsule } from "@astrid/sdk";
+import { nothing } from "not-installed-anywhere";
+export default defineCapsule({ tools: { t: { description: "t", run: () => nothing } } });
+`,
+  });
+  await rejects(
+    compileCapsule(dir, { engine: await engineBytes(), typeCheck: false }),
+    (e: unknown) => {
+      ok(e instanceof CompileError, String(e));
+      equal(e.code, "BUNDLE");
+      match(e.message, /"not-installed-anywhere" is not installed/);
+      return true;
+    },
+  );
+});
