@@ -33,3 +33,24 @@ Deno.test("a compiled capsule installs, lists its tool, runs through the gate, a
   const swapped = await runCli(["capsule", "info", "hello"], { home, cwd: ws });
   equal(swapped.code, 5, swapped.stderr);
 });
+
+Deno.test("capsule install PATH --workspace installs into the nearest workspace; without it, for the user", async () => {
+  const { home, ws } = await tempDirs();
+  await runCli(["init", ws], { home });
+  const out = join(home, "hello-build");
+  equal((await runCli(["capsule", "compile", HELLO, "-o", out], { home, cwd: ws })).code, 0);
+  const inWs = await runCli(["capsule", "install", out, "--workspace", "--yes"], { home, cwd: ws });
+  equal(inWs.code, 0, inWs.stderr);
+  match(inWs.stdout, /\(workspace\) in .*\.astrid/);
+  const listed = await runCli(["capsule", "list", "--json"], { home, cwd: ws });
+  equal(JSON.parse(listed.stdout).capsules[0]?.scope, "workspace");
+  equal((await runCli(["capsule", "remove", "hello"], { home, cwd: ws })).code, 0);
+  const forUser = await runCli(["capsule", "install", out, "--yes"], { home, cwd: ws });
+  match(forUser.stdout, /\(user\)/);
+  const elsewhere = await runCli(["capsule", "install", out, "--workspace", "--yes"], {
+    home,
+    cwd: home,
+  });
+  equal(elsewhere.code, 2, "no workspace here: a usage error");
+  match(elsewhere.stderr, /no \.astrid\/ folder/);
+});

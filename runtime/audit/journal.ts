@@ -54,7 +54,7 @@ function startTime(pid: number | "self"): string | null {
  * const journal = AuditJournal.open(await Deno.makeTempDir(), () => 0);
  * if (journal) {
  *   const id = journal.record({
- *     sessionId: "s", decision: "allowed", proof: "rule:x",
+ *     sessionId: "s", decision: "allowed", proof: "rule:x", ts: 1,
  *     action: { kind: "capsule_file_access", resource: "capsule://n/fs_write", summary: "w" },
  *   });
  *   journal.outcome(id, { ok: true });

@@ -27,7 +27,10 @@ export interface CliIo {
 
 /** Options every command accepts. */
 export interface GlobalOptions {
+  /** `--workspace DIR`: that folder's workspace. */
   readonly workspace?: string;
+  /** `--workspace` was given, with or without a folder (`capsule install … --workspace`). */
+  readonly workspaceFlag: boolean;
   readonly json?: boolean;
 }
 
@@ -44,7 +47,15 @@ export interface Runtime {
 
 /** The options of `cmd` merged with its ancestors' (`--workspace`, `--json`). */
 export function globalOptions(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
+  const { workspace, json } = cmd.optsWithGlobals() as {
+    workspace?: string | true;
+    json?: boolean;
+  };
+  return {
+    ...(typeof workspace === "string" ? { workspace } : {}),
+    workspaceFlag: workspace !== undefined,
+    ...(json === undefined ? {} : { json }),
+  };
 }
 
 /** True when `--json` was given anywhere on the command line. */

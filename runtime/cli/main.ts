@@ -27,7 +27,11 @@ export function buildProgram(io: CliIo): Command {
       "Astrid: a secure runtime for AI agents. The agent proposes, you approve, the runtime enforces.",
     )
     .version("0.1.0")
-    .option("-w, --workspace <dir>", "workspace folder (default: nearest folder with .astrid/)")
+    .option(
+      "-w, --workspace [dir]",
+      "workspace folder (default: the nearest folder with .astrid/); given without a folder, " +
+        "that nearest workspace (`capsule install PATH --workspace` installs into it)",
+    )
     .option("--json", "machine-readable output where a command supports it")
     .showHelpAfterError();
   program.addCommand(initCommand(io));

@@ -1,11 +1,11 @@
 /**
- * `astrid capsule compile DIR [-o OUT]`, `install PATH|DIR [--scope user|workspace] [--yes]`,
+ * `astrid capsule compile DIR [-o OUT]`, `install PATH|DIR [--workspace] [--yes]`,
  * `list [--json]`, `info NAME [--json]` and `remove NAME`. Install shows the requested
  * capabilities and asks before copying (unless `--yes`), asks for `[env]` values (secrets
  * without echo) and refuses symlinks. A hash mismatch anywhere exits 5.
  *
- * The root's global `--workspace DIR` option takes the name `--workspace`, so the install scope
- * is `--scope`; it defaults to `workspace` when `--workspace DIR` is given, else `user`.
+ * `--workspace` is the root's global option (its folder is optional): given at all, install
+ * goes into the workspace, else it is for the user. `--scope user|workspace` says it explicitly.
  *
  * @module
  */
@@ -238,8 +238,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .action((source: string, opts: InstallOpts, cmd: Command) =>
       guarded(async () => {
         const { dirs, config } = await context(cmd, io);
-        const scope = opts.scope ??
-          (globalOptions(cmd).workspace !== undefined ? "workspace" : "user");
+        const scope = opts.scope ?? (globalOptions(cmd).workspaceFlag ? "workspace" : "user");
         if (scope === "workspace" && dirs.workspace === null) {
           throw new CliError(
             "Cannot install into the workspace: no .astrid/ folder here or above (run `astrid init`)",
