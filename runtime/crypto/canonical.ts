@@ -38,7 +38,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, 0, "$");
+  return write(value, []);
 }
 
 /**
@@ -59,19 +59,30 @@ export function canonicalBytes(domain: string, value: unknown): Uint8Array {
   return encoder.encode(`astrid-ace/${CANONICAL_VERSION}/${domain}\n${canonicalJson(value)}`);
 }
 
-function write(value: unknown, depth: number, path: string): string {
-  if (depth > MAX_DEPTH) {
-    throw new TypeError(`Cannot encode ${path}: nesting is deeper than ${MAX_DEPTH} levels`);
+/** The JSONPath-like location of the value being written (`$.a[0]`), built only for errors. */
+function where(trail: readonly (string | number)[]): string {
+  let path = "$";
+  for (const step of trail) path += typeof step === "number" ? `[${step}]` : `.${step}`;
+  return path;
+}
+
+// `trail` is the path to `value` as a stack (pushed and popped, so the common case allocates
+// no path strings); its length is the nesting depth.
+function write(value: unknown, trail: (string | number)[]): string {
+  if (trail.length > MAX_DEPTH) {
+    throw new TypeError(
+      `Cannot encode ${where(trail)}: nesting is deeper than ${MAX_DEPTH} levels`,
+    );
   }
   switch (typeof value) {
     case "string":
       if (!value.isWellFormed()) {
-        throw new TypeError(`Cannot encode ${path}: string holds a lone surrogate`);
+        throw new TypeError(`Cannot encode ${where(trail)}: string holds a lone surrogate`);
       }
       return JSON.stringify(value);
     case "number":
       if (!Number.isFinite(value)) {
-        throw new TypeError(`Cannot encode ${path}: number ${value} is not finite`);
+        throw new TypeError(`Cannot encode ${where(trail)}: number ${value} is not finite`);
       }
       return JSON.stringify(value);
     case "boolean":
@@ -79,32 +90,47 @@ function write(value: unknown, depth: number, path: string): string {
     case "object": {
       if (value === null) return "null";
       if (Array.isArray(value)) {
-        const items: string[] = [];
+        let out = "[";
         for (let i = 0; i < value.length; i++) {
           if (value[i] === undefined) {
-            throw new TypeError(`Cannot encode ${path}[${i}]: undefined inside an array`);
+            throw new TypeError(`Cannot encode ${where(trail)}[${i}]: undefined inside an array`);
           }
-          items.push(write(value[i], depth + 1, `${path}[${i}]`));
+          trail.push(i);
+          out += (i === 0 ? "" : ",") + write(value[i], trail);
+          trail.pop();
         }
-        return `[${items.join(",")}]`;
+        return out + "]";
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
         const name = (value as object).constructor?.name ?? "unknown";
-        throw new TypeError(`Cannot encode ${path}: ${name} is not a plain object`);
+        throw new TypeError(`Cannot encode ${where(trail)}: ${name} is not a plain object`);
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort(compareUtf16);
-      const members = keys.map((k) => {
-        if (!k.isWellFormed()) {
-          throw new TypeError(`Cannot encode ${path}: member name holds a lone surrogate`);
+      const keys = Object.keys(record);
+      for (let i = 1; i < keys.length; i++) {
+        if (keys[i - 1]! > keys[i]!) { // most objects arrive sorted: sort only when they are not
+          keys.sort(compareUtf16);
+          break;
         }
-        return `${JSON.stringify(k)}:${write(record[k], depth + 1, `${path}.${k}`)}`;
-      });
-      return `{${members.join(",")}}`;
+      }
+      let out = "{";
+      for (const k of keys) {
+        const member = record[k];
+        if (member === undefined) continue;
+        if (!k.isWellFormed()) {
+          throw new TypeError(`Cannot encode ${where(trail)}: member name holds a lone surrogate`);
+        }
+        trail.push(k);
+        out += (out.length === 1 ? "" : ",") + JSON.stringify(k) + ":" + write(member, trail);
+        trail.pop();
+      }
+      return out + "}";
     }
     default:
-      throw new TypeError(`Cannot encode ${path}: type ${typeof value} is not representable`);
+      throw new TypeError(
+        `Cannot encode ${where(trail)}: type ${typeof value} is not representable`,
+      );
   }
 }
 

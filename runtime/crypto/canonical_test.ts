@@ -70,3 +70,60 @@ Deno.test("canonicalJson() accepts null-prototype objects like plain ones", () =
   o.a = 2;
   deepEqual(canonicalJson(o), '{"a":2,"b":1}');
 });
+
+Deno.test("canonicalJson() names the path of what it rejects", () => {
+  throws(() => canonicalJson({ a: [0, { b: NaN }] }), /Cannot encode \$\.a\[1\]\.b: number NaN/);
+  throws(
+    () => canonicalJson({ z: { y: [1, undefined] } }),
+    /Cannot encode \$\.z\.y\[1\]: undefined/,
+  );
+  throws(() => canonicalJson([{ k: new Map() }]), /Cannot encode \$\[0\]\.k: Map/);
+});
+
+/** A slow reference: sort members recursively, then JSON.stringify. */
+function reference(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v !== null && typeof v === "object"
+      ? Object.fromEntries(
+        Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      )
+      : v;
+  // Object.fromEntries puts integer-like keys first; build the text by hand instead.
+  const text = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(text).join(",")}]`
+      : v !== null && typeof v === "object"
+      ? `{${
+        Object.keys(v).sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+          .map((k) => `${JSON.stringify(k)}:${text((v as Record<string, unknown>)[k])}`)
+          .join(",")
+      }}`
+      : JSON.stringify(v);
+  return text(sort(value));
+}
+
+Deno.test("canonicalJson() agrees with a slow reference on random values", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const keys = ["a", "b", "B", "10", "9", "é", "\u{1F600}", "\uFFFF", "a b", 'q"', "_"];
+  const gen = (depth: number): unknown => {
+    const r = rand();
+    if (depth > 3 || r < 0.3) {
+      return [null, true, false, 0, -1.5, 1e21, 2 ** 53, "x\n\u2028y", "", "\u{1F600}"][
+        Math.floor(rand() * 10)
+      ];
+    }
+    if (r < 0.6) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(rand() * 5); i > 0; i--) {
+      o[keys[Math.floor(rand() * keys.length)]!] = rand() < 0.1 ? undefined : gen(depth + 1);
+    }
+    return o;
+  };
+  for (let i = 0; i < 2000; i++) {
+    const v = gen(0);
+    equal(canonicalJson(v), reference(v));
+  }
+});
