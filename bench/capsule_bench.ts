@@ -298,65 +298,43 @@ Deno.bench(
   },
 );
 
-Deno.bench(
-  "100 write-file through hostFunctions, stand-in interceptor (ungated)",
-  { group: "host-write", baseline: true },
-  async () => {
-    await open.callTool("write100", {});
-  },
-);
-
-Deno.bench(
-  "gated write-file host call overhead (batched, written ahead): 100 calls, flush not timed",
-  { group: "host-write" },
-  async (b) => {
-    b.start();
-    await gatedBatched.callTool("write100", {});
-    b.end();
-    await batch.flush();
-  },
-);
-
-Deno.bench(
-  "gated write-file host call overhead (batched, written ahead): 100 calls + the flush",
-  { group: "host-write" },
-  async () => {
-    await gatedBatched.callTool("write100", {});
-    await batch.flush();
-  },
-);
-
-Deno.bench(
-  "100 fs-mkdir (existing folder) through hostFunctions, stand-in interceptor (ungated)",
-  { group: "host-mkdir", baseline: true },
-  async () => {
-    await open.callTool("mkdir100", {});
-  },
-);
-
-Deno.bench(
-  "gated fs-mkdir host call overhead (batched, written ahead): 100 calls, flush not timed",
-  { group: "host-mkdir" },
-  async (b) => {
-    b.start();
-    await gatedBatched.callTool("mkdir100", {});
-    b.end();
-    await batch.flush();
-  },
-);
-
-Deno.bench(
-  "gated fs-mkdir host call overhead (batched, written ahead): 100 calls + the flush",
-  { group: "host-mkdir" },
-  async () => {
-    await gatedBatched.callTool("mkdir100", {});
-    await batch.flush();
-  },
-);
+for (
+  const [fn, tool, what] of [
+    ["write-file", "write100", ""],
+    ["fs-mkdir", "mkdir100", " (existing folder)"],
+  ] as const
+) {
+  const group = `host-${fn}`;
+  Deno.bench(
+    `100 ${fn}${what} through hostFunctions, stand-in interceptor (ungated)`,
+    { group, baseline: true },
+    async () => {
+      await open.callTool(tool, {});
+    },
+  );
+  Deno.bench(
+    `gated ${fn} host call overhead (batched, written ahead): 100 calls, flush not timed`,
+    { group },
+    async (b) => {
+      b.start();
+      await gatedBatched.callTool(tool, {});
+      b.end();
+      await batch.flush();
+    },
+  );
+  Deno.bench(
+    `gated ${fn} host call overhead (batched, written ahead): 100 calls + the flush`,
+    { group },
+    async () => {
+      await gatedBatched.callTool(tool, {});
+      await batch.flush();
+    },
+  );
+}
 
 Deno.bench(
   "100 write-file through hostFunctions + real interceptor, unbatched (durable entry + outcome each)",
-  { group: "host-write" },
+  { group: "host-write-file" },
   async () => {
     await gated.callTool("write100", {});
   },

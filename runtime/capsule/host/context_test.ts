@@ -1,8 +1,15 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { KV_FUNCTIONS } from "./kv.ts";
 import { parseManifest } from "../manifest.ts";
-import { testGate } from "../_testing.ts";
-import { flushAudit, gate, type HostEnv, MAX_QUEUED_AUDIT, newCallState } from "./context.ts";
+import { type TestGate, testGate } from "../_testing.ts";
+import {
+  type CallState,
+  flushAudit,
+  gate,
+  type HostEnv,
+  MAX_QUEUED_AUDIT,
+  newCallState,
+} from "./context.ts";
 
 const manifest = parseManifest(`[package]
 name = "n"
@@ -13,9 +20,9 @@ fs_read = ["."]
 
 const ALLOW = { permissions: { allow: ["capsule://n/*"], ask: [], deny: [] } };
 
-Deno.test("gate() flushes a full audit batch before queueing one more read", async () => {
-  await using g = await testGate({ frontend: null, config: ALLOW });
-  const env: HostEnv = {
+/** Host functions' view of capsule `n` over a test gate, with a fresh audit batch. */
+function envOf(g: TestGate, extra: Partial<HostEnv> = {}): HostEnv {
+  return {
     capsule: "n",
     manifest,
     workspaceRoot: g.root,
@@ -24,18 +31,27 @@ Deno.test("gate() flushes a full audit batch before queueing one more read", asy
     config: {},
     secretKeys: new Set(),
     auditBatch: g.interceptor.openBatch(),
+    ...extra,
   };
+}
+
+/** Gates a batched read of `name` and completes it. */
+async function read(env: HostEnv, state: CallState, g: TestGate, name: string): Promise<void> {
+  await (await gate(env, state, {
+    kind: "capsule_file_access",
+    capsule: "n",
+    capability: "fs_exists",
+    path: `${g.root}/${name}`,
+  }, { batched: true })).complete({ ok: true });
+}
+
+Deno.test("gate() flushes a full audit batch before queueing one more read", async () => {
+  await using g = await testGate({ frontend: null, config: ALLOW });
+  const env = envOf(g);
   const state = newCallState("n__t");
-  const read = (i: number) =>
-    gate(env, state, {
-      kind: "capsule_file_access",
-      capsule: "n",
-      capability: "fs_exists",
-      path: `${g.root}/f${i}`,
-    }, { batched: true });
-  for (let i = 0; i < MAX_QUEUED_AUDIT; i++) await (await read(i)).complete({ ok: true });
+  for (let i = 0; i < MAX_QUEUED_AUDIT; i++) await read(env, state, g, `f${i}`);
   equal((await g.audit.list()).length, 0);
-  await (await read(MAX_QUEUED_AUDIT)).complete({ ok: true });
+  await read(env, state, g, `f${MAX_QUEUED_AUDIT}`);
   equal((await g.audit.list()).length, MAX_QUEUED_AUDIT);
   equal(env.auditBatch?.pending, 1);
 });
@@ -49,24 +65,9 @@ Deno.test("flushAudit() turns a failed flush into an AUDIT_FAILED host error", a
       append: (input) => failing ? Promise.reject(new Error("disk full")) : log.append(input),
     }),
   });
-  const env: HostEnv = {
-    capsule: "n",
-    manifest,
-    workspaceRoot: g.root,
-    interceptor: g.interceptor,
-    store: g.store,
-    config: {},
-    secretKeys: new Set(),
-    auditBatch: g.interceptor.openBatch(),
-  };
+  const env = envOf(g);
   const state = newCallState("n__t");
-  const allowed = await gate(env, state, {
-    kind: "capsule_file_access",
-    capsule: "n",
-    capability: "read_file",
-    path: `${g.root}/a`,
-  }, { batched: true });
-  await allowed.complete({ ok: true });
+  await read(env, state, g, "a");
   failing = true;
   await rejects(flushAudit(env, state, "write-file"), (e: Error & { code?: string }) => {
     equal(e.code, "AUDIT_FAILED");
@@ -79,26 +80,13 @@ Deno.test("flushAudit() turns a failed flush into an AUDIT_FAILED host error", a
 Deno.test("log and kv-set write the queued reads ahead to the journal before they act", async () => {
   await using g = await testGate({ frontend: null, config: ALLOW });
   const lines: string[] = [];
-  const env: HostEnv = {
-    capsule: "n",
+  const env = envOf(g, {
     manifest: parseManifest(`[package]\nname = "n"\nversion = "1"\n[capabilities]\nkv = true\n`)
       .manifest,
-    workspaceRoot: g.root,
-    interceptor: g.interceptor,
-    store: g.store,
-    config: {},
-    secretKeys: new Set(),
-    auditBatch: g.interceptor.openBatch(),
     log: (line) => lines.push(`${line.message} after ${g.audit.journal?.outstanding} records`),
-  };
+  });
   const state = newCallState("n__t");
-  const read = await gate(env, state, {
-    kind: "capsule_file_access",
-    capsule: "n",
-    capability: "fs_exists",
-    path: `${g.root}/f`,
-  }, { batched: true });
-  await read.complete({ ok: true });
+  await read(env, state, g, "f");
   equal(g.audit.journal?.outstanding, 0, "a read alone is not written ahead");
   await KV_FUNCTIONS.log!(env, state, { message: "hello" });
   deepEqual(lines, ["hello after 1 records"]);
@@ -113,24 +101,9 @@ Deno.test("log and kv-set write the queued reads ahead to the journal before the
 Deno.test("log refuses to print when the queued reads cannot be written ahead", async () => {
   await using g = await testGate({ frontend: null, config: ALLOW });
   const lines: string[] = [];
-  const env: HostEnv = {
-    capsule: "n",
-    manifest,
-    workspaceRoot: g.root,
-    interceptor: g.interceptor,
-    store: g.store,
-    config: {},
-    secretKeys: new Set(),
-    auditBatch: g.interceptor.openBatch(),
-    log: (line) => lines.push(line.message),
-  };
+  const env = envOf(g, { log: (line) => lines.push(line.message) });
   const state = newCallState("n__t");
-  await (await gate(env, state, {
-    kind: "capsule_file_access",
-    capsule: "n",
-    capability: "fs_exists",
-    path: `${g.root}/f`,
-  }, { batched: true })).complete({ ok: true });
+  await read(env, state, g, "f");
   g.audit.journal?.close();
   await rejects(
     KV_FUNCTIONS.log!(env, state, { message: "leak?" }),
