@@ -156,8 +156,9 @@ function hostEnv(
 
 /**
  * Runs one capsule tool call: interceptor first (`capsule_tool_call`), then a fresh instance.
- * The call's read-only host calls share one audit batch, flushed before any effectful host call
- * and before the result is returned: if that last flush fails, the result is withheld.
+ * The call's host calls share one audit batch (workspace writes first write their entries ahead
+ * to the audit journal), flushed before an http request and before the result is returned: if
+ * that last flush fails, the result is withheld.
  *
  * @example Unknown tools are an error outcome, not an exception
  * ```ts
