@@ -190,3 +190,31 @@ Deno.test("a refused host call is audited at once, after the reads queued before
     "capsule_tool_call/copy:outcome",
   ]);
 });
+
+Deno.test("a write that needs a human is audited after the reads queued before it", async () => {
+  await using gate = await testGate({
+    frontend: new PresetFrontend({ choice: "once" }),
+    config: {
+      permissions: {
+        ...DEFAULT_CONFIG.permissions,
+        allow: ["capsule://probe/copy", "capsule://probe/read_file", "capsule://probe/fs_exists"],
+      },
+    },
+  });
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
+  await Deno.mkdir(`${gate.root}/out`);
+  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "out/copy.txt",
+  });
+  equal(out.status, "ok");
+  equal(await Deno.readTextFile(`${gate.root}/out/copy.txt`), "hello");
+  deepEqual(await trail(gate), [
+    "capsule_tool_call/copy:allowed",
+    "capsule_file_access/read_file:allowed",
+    "capsule_file_access/fs_exists:allowed",
+    "capsule_file_access/write_file:allowed",
+    "capsule_file_access/write_file:outcome",
+    "capsule_tool_call/copy:outcome",
+  ]);
+});

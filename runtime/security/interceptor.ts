@@ -264,6 +264,9 @@ export class SecurityInterceptor {
     }
     let entry: AuditEntry;
     try {
+      // Entries queued before this action go on the record first, keeping the chain in order
+      // (a batch whose flush already failed is bypassed; the call's result is withheld anyway).
+      if (batch?.accepts(this.#d.audit) && batch.pending > 0) await batch.flush();
       entry = await this.#d.audit.append(this.#auditInput(info, action, "allowed", proof, ctx));
     } catch (err) {
       await reservation.refund();
