@@ -44,7 +44,28 @@ function fail(seq: number, code: Code, reason: string): never {
  * verify under its own key; `verifyStore` separately checks that key), else genesis.
  */
 export async function loadVerifiedHead(store: Store, known?: HeadRecord): Promise<Head> {
-  const got = await store.get<HeadRecord>(HEAD_KEY);
+  // The head, the checkpoints and the entries are separate reads. Another process appending in
+  // between (it moves the head in the same commit as its entries) can make them disagree; a
+  // failure counts only when the head did not move meanwhile.
+  for (let attempt = 1;; attempt++) {
+    const got = await store.get<HeadRecord>(HEAD_KEY);
+    try {
+      return await verifyHead(store, got, known);
+    } catch (err) {
+      if (!(err instanceof AuditIntegrityError) || attempt >= MAX_READS) throw err;
+      if ((await store.get(HEAD_KEY)).versionstamp === got.versionstamp) throw err;
+    }
+  }
+}
+
+/** How often a head that keeps moving is read again before its check counts. */
+const MAX_READS = 8;
+
+async function verifyHead(
+  store: Store,
+  got: Deno.KvEntryMaybe<HeadRecord>,
+  known?: HeadRecord,
+): Promise<Head> {
   let anchor: HeadRecord = { seq: 0, hash: GENESIS_HASH };
   if (known && got.value && known.seq <= got.value.seq) {
     anchor = known;

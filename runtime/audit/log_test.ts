@@ -85,6 +85,32 @@ Deno.test("append() batches 1,000 concurrent appends into a gap-free chain", asy
   deepEqual((await log.checkpoints()).map((c) => c.size), [256, 512, 768, 1000]);
 });
 
+Deno.test("open() while another process appends and checkpoints never reports a false integrity failure", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using kvA = await openStore(`${dir}/state.kv`);
+    using kvB = await openStore(`${dir}/state.kv`);
+    const writer = await AuditLog.open(kvA, signer, { ...opts, checkpointEvery: 7 });
+    let writing = true;
+    const appends = (async () => {
+      for (let r = 0; writing; r++) {
+        await Promise.all(Array.from({ length: 5 }, (_, i) => writer.append(input(r * 5 + i))));
+        await writer.checkpoint();
+      }
+    })();
+    for (let i = 0; i < 40; i++) {
+      const reader = await AuditLog.open(kvB, signer, opts);
+      await reader.close();
+    }
+    writing = false;
+    await appends;
+    await writer.close();
+    ok((await verifyStore(kvA, signer.publicKey)).ok);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("two AuditLog instances on one KV file never fork the chain", async () => {
   const dir = await Deno.makeTempDir();
   try {
