@@ -6,12 +6,17 @@
  */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { type AstridConfig, loadConfig, resolvePaths } from "../config/mod.ts";
-import type { AstridPaths } from "../config/mod.ts";
-import { isLocalFile, openStore, type Store } from "../storage/mod.ts";
-import { ensureRuntimeKey, type RuntimeKey } from "../crypto/mod.ts";
-import { AuditLog } from "../audit/mod.ts";
+import type { AstridConfig, AstridPaths } from "../config/mod.ts";
+import type { Store } from "../storage/mod.ts";
+import type { RuntimeKey } from "../crypto/mod.ts";
+import type { AuditLog } from "../audit/mod.ts";
 import { CliError, ExitCode } from "./errors.ts";
+
+// The runtime's modules load when a command first opens it, by computed specifiers that keep
+// them out of the start-up module graph, so commands that need none of it (`capsule compile`)
+// start faster.
+const runtimeModule = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
+const configLib = () => runtimeModule<typeof import("../config/mod.ts")>("../config/mod.ts");
 
 /** The process as commands see it; tests pass a captured one. */
 export interface CliIo {
@@ -73,6 +78,7 @@ export async function loadCliConfig(
   cmd: Command,
   io: CliIo,
 ): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
+  const { loadConfig, resolvePaths } = await configLib();
   const paths = await resolvePaths({
     env: io.env,
     cwd: io.cwd,
@@ -95,6 +101,11 @@ export async function withRuntime<T>(
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
   const location = config.storage.kv_url || paths.stateKv;
+  const [{ isLocalFile, openStore }, { ensureRuntimeKey }, { AuditLog }] = await Promise.all([
+    runtimeModule<typeof import("../storage/mod.ts")>("../storage/mod.ts"),
+    runtimeModule<typeof import("../crypto/mod.ts")>("../crypto/mod.ts"),
+    runtimeModule<typeof import("../audit/mod.ts")>("../audit/mod.ts"),
+  ]);
   const store = await openStore(location);
   try {
     const key = await ensureRuntimeKey(paths.keysDir);

@@ -7,21 +7,53 @@
 import { Command, CommanderError } from "commander";
 import { type CliIo, processIo } from "./context.ts";
 import { CliError, ExitCode } from "./errors.ts";
-import { configCommand } from "./commands/config.ts";
-import { initCommand } from "./commands/init.ts";
-import { keysCommand } from "./commands/keys.ts";
-import { auditCommand } from "./commands/audit.ts";
-import { approvalsCommand } from "./commands/approvals.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { toolsCommand } from "./commands/tools.ts";
-import { capsuleCommand } from "./commands/capsule.ts";
-import { chatCommand } from "./commands/chat.ts";
-import { sessionsCommand } from "./commands/sessions.ts";
-import { serversCommand } from "./commands/servers.ts";
-import { defaultExecutors } from "./executors.ts";
 
-/** Builds the whole command tree over `io`. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * The commands in help order: the module that builds each, and its factory. A command's module
+ * pulls in the runtime it needs (LLM and MCP SDKs, the capsule engine), so each is imported only
+ * when its command runs, by a computed specifier: a literal one would put every module in the
+ * start-up module graph, and building that graph costs more than running most commands.
+ */
+const COMMANDS: Readonly<Record<string, readonly [module: string, factory: string]>> = {
+  init: ["./commands/init.ts", "initCommand"],
+  keys: ["./commands/keys.ts", "keysCommand"],
+  config: ["./commands/config.ts", "configCommand"],
+  audit: ["./commands/audit.ts", "auditCommand"],
+  approvals: ["./commands/approvals.ts", "approvalsCommand"],
+  tools: ["./commands/tools.ts", "toolsCommand"],
+  capsule: ["./commands/capsule.ts", "capsuleCommand"],
+  chat: ["./commands/chat.ts", "chatCommand"],
+  sessions: ["./commands/sessions.ts", "sessionsCommand"],
+  servers: ["./commands/servers.ts", "serversCommand"],
+  demo: ["./commands/demo.ts", "demoCommand"],
+};
+
+async function loadCommand(name: string, io: CliIo): Promise<Command> {
+  const [module, factory] = COMMANDS[name]!;
+  const loaded = await import(new URL(module, import.meta.url).href) as Record<
+    string,
+    (io: CliIo) => Command
+  >;
+  return loaded[factory]!(io);
+}
+
+/** The command `args` invoke (the first word that is not a global option), if any. */
+function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return undefined;
+    if (!arg.startsWith("-")) return arg;
+    // `-w/--workspace [dir]` takes the next word when it is not an option.
+    if ((arg === "-w" || arg === "--workspace") && !(args[i + 1] ?? "-").startsWith("-")) i++;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree over `io`: only the command `args` invoke, or every command when
+ * none is named (help, version, an unknown command).
+ */
+export async function buildProgram(io: CliIo, args: readonly string[] = []): Promise<Command> {
   const program = new Command("astrid")
     .description(
       "Astrid: a secure runtime for AI agents. The agent proposes, you approve, the runtime enforces.",
@@ -34,17 +66,16 @@ export function buildProgram(io: CliIo): Command {
     )
     .option("--json", "machine-readable output where a command supports it")
     .showHelpAfterError();
-  program.addCommand(initCommand(io));
-  program.addCommand(keysCommand(io));
-  program.addCommand(configCommand(io));
-  program.addCommand(auditCommand(io));
-  program.addCommand(approvalsCommand(io, defaultExecutors));
-  program.addCommand(toolsCommand(io));
-  program.addCommand(capsuleCommand(io));
-  program.addCommand(chatCommand(io));
-  program.addCommand(sessionsCommand(io));
-  program.addCommand(serversCommand(io));
-  program.addCommand(demoCommand(io));
+  const name = commandName(args);
+  const versionOnly = name === undefined && (args.includes("-V") || args.includes("--version"));
+  const names = name !== undefined && Object.hasOwn(COMMANDS, name)
+    ? [name]
+    : versionOnly
+    ? []
+    : Object.keys(COMMANDS);
+  for (const command of await Promise.all(names.map((n) => loadCommand(n, io)))) {
+    program.addCommand(command);
+  }
   applyToTree(program, io);
   return program;
 }
@@ -58,7 +89,7 @@ function applyToTree(cmd: Command, io: CliIo): void {
 
 /** Runs the CLI with `args` and returns the exit code. */
 export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, args);
   try {
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;

@@ -18,12 +18,19 @@ import {
   workspaceId,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { defaultExecutors } from "../executors.ts";
 
 /** Executors by name, built for the runtime a command opened. */
 export type ExecutorFactory = (rt: Runtime) => ReadonlyMap<string, Executor>;
 
-/** Builds the `approvals` command tree; `executors` carry out approved actions by name. */
-export function approvalsCommand(io: CliIo, executors: ExecutorFactory): Command {
+/**
+ * Builds the `approvals` command tree; `executors` (default: the built-in tools, capsule tools and
+ * MCP tools) carry out approved actions by name.
+ */
+export function approvalsCommand(
+  io: CliIo,
+  executors: ExecutorFactory = defaultExecutors,
+): Command {
   const approvals = new Command("approvals").description(
     "List and decide actions that were deferred because nobody could approve them",
   );

@@ -10,26 +10,24 @@
  * @module
  */
 import { Command, Option } from "commander";
-import {
-  type CapsuleDirs,
-  capsuleDirs,
-  CapsuleError,
-  CapsuleInstance,
-  envFilePath,
-  installCapsule,
-  type InstalledCapsule,
-  type InstallScope,
-  listInstalled,
-  loadCapsule,
-  type LoadedCapsule,
-  loadStatic,
-  removeCapsule,
-  sourceDir,
-  writeEnvFile,
+import type {
+  CapsuleDirs,
+  InstalledCapsule,
+  InstallScope,
+  LoadedCapsule,
 } from "../../capsule/mod.ts";
 import type { AstridConfig } from "../../config/mod.ts";
 import { type CliIo, globalOptions, loadCliConfig, printJson, wantsJson } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+
+/**
+ * The capsule runtime, loaded on first use by a computed specifier (kept out of the start-up
+ * module graph): `compile` needs none of it.
+ */
+const lib = () =>
+  import(new URL("../../capsule/mod.ts", import.meta.url).href) as Promise<
+    typeof import("../../capsule/mod.ts")
+  >;
 
 /**
  * Reads a secret without echoing it; null when no terminal can.
@@ -91,7 +89,7 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof CapsuleError) {
+    if (e instanceof (await lib()).CapsuleError) {
       const code = e.code === "INTEGRITY" ? ExitCode.Integrity : ExitCode.Error;
       throw new CliError(e.message, code);
     }
@@ -105,7 +103,7 @@ async function context(
 ): Promise<{ dirs: CapsuleDirs; config: AstridConfig }> {
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  return { dirs: capsuleDirs(paths.home, paths.workspaceRoot), config };
+  return { dirs: (await lib()).capsuleDirs(paths.home, paths.workspaceRoot), config };
 }
 
 function capabilityLines(loaded: LoadedCapsule): string[] {
@@ -170,6 +168,7 @@ async function find(
   config: AstridConfig,
   name: string,
 ): Promise<InstalledCapsule> {
+  const { listInstalled, CapsuleError } = await lib();
   const { capsules, broken } = await listInstalled(dirs, {
     requireHash: config.capsules.require_hash,
   });
@@ -245,6 +244,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
             ExitCode.Usage,
           );
         }
+        const { sourceDir, loadCapsule, installCapsule, envFilePath, writeEnvFile } = await lib();
         const src = await sourceDir(resolve(io.cwd, source));
         const requireHash = config.capsules.require_hash;
         const preview = await loadCapsule(src, { requireHash });
@@ -303,7 +303,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .action((_opts: unknown, cmd: Command) =>
       guarded(async () => {
         const { dirs, config } = await context(cmd, io);
-        const { capsules, broken } = await listInstalled(dirs, {
+        const { capsules, broken } = await (await lib()).listInstalled(dirs, {
           requireHash: config.capsules.require_hash,
         });
         const rows = capsules.map((c) => ({
@@ -352,7 +352,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
         const m = loaded.manifest;
         let tools = m.tool.map((t) => ({ name: t.name, description: t.description }));
         if (!tools.length && loaded.wasm) {
-          const instance = await CapsuleInstance.create(loaded, null, {
+          const instance = await (await lib()).CapsuleInstance.create(loaded, null, {
             timeoutMs: config.capsules.timeout_seconds * 1000,
             memoryMb: config.capsules.memory_mb,
           });
@@ -365,7 +365,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
             await instance.close();
           }
         }
-        const offer = await loadStatic(loaded);
+        const offer = await (await lib()).loadStatic(loaded);
         const info = {
           name: m.package.name,
           version: m.package.version,
@@ -409,7 +409,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .action((name: string, _opts: unknown, cmd: Command) =>
       guarded(async () => {
         const { dirs } = await context(cmd, io);
-        const scope = await removeCapsule(dirs, name);
+        const scope = await (await lib()).removeCapsule(dirs, name);
         io.stdout(`removed ${name} (${scope})\n`);
       })
     );
