@@ -126,3 +126,34 @@ Deno.test("audit verify passes on a fresh log and the demo runs end to end", asy
   const verify = await runCli(["audit", "verify"], { home: keep });
   equal(verify.code, 0, verify.stderr);
 });
+
+Deno.test("an audit journal left by a killed process is appended by the next command, with a warning", async () => {
+  const { home } = await tempDirs();
+  const dir = join(home, "state.kv-audit-journal");
+  await Deno.mkdir(dir, { recursive: true });
+  const record = {
+    sessionId: "s-killed",
+    action: { kind: "capsule_file_access", resource: "capsule://n/write_file", summary: "w a.txt" },
+    decision: "allowed",
+    proof: "rule:capsule://n/*",
+    ts: 1_700_000_000_000,
+  };
+  await Deno.writeTextFile(
+    join(dir, "0-1-killed.jsonl"),
+    [
+      { "astrid-audit-journal": 1, pid: 0, start: "1", baseSeq: 0 },
+      { r: 1, i: record },
+      { o: 1, v: { ok: true, detail: null } },
+    ].map((l) => JSON.stringify(l)).join("\n") + "\n",
+  );
+  const list = await runCli(["audit", "list", "--json"], { home });
+  equal(list.code, 0, list.stderr);
+  match(list.stderr, /warning: recovered 1 audit entries that process 0 wrote ahead/);
+  const entries = JSON.parse(list.stdout) as { action: { kind: string }; outcome: unknown }[];
+  ok(entries.some((e) => e.action.kind === "capsule_file_access"));
+  ok(entries.some((e) => e.action.kind === "audit_journal_recovered"));
+  const again = await runCli(["audit", "verify"], { home });
+  equal(again.code, 0, again.stderr);
+  ok(!again.stderr.includes("recovered"), "recovered once");
+  equal([...Deno.readDirSync(dir)].length, 0);
+});
