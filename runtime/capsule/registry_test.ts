@@ -79,18 +79,23 @@ function failingOn(fails: (input: AuditInput) => boolean): (log: AuditLog) => Au
   });
 }
 
+/** Runs probe__copy from in.txt ("hello") to out/copy.txt. */
+async function copyHello(gate: TestGate) {
+  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
+  await Deno.mkdir(`${gate.root}/out`);
+  return await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
+    src: "in.txt",
+    dst: "out/copy.txt",
+  });
+}
+
 const isRead = (input: AuditInput) =>
   input.action.kind === "capsule_file_access" &&
   /\/(read_file|fs_exists)$/.test(input.action.resource);
 
 Deno.test("callCapsuleTool() audits a tool call's reads in order, before its write's entry", async () => {
   await using gate = await testGate({ frontend: null, config: ALLOW_PROBE });
-  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
-  await Deno.mkdir(`${gate.root}/out`);
-  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
-    src: "in.txt",
-    dst: "out/copy.txt",
-  });
+  const out = await copyHello(gate);
   equal(out.status, "ok");
   equal(await Deno.readTextFile(`${gate.root}/out/copy.txt`), "hello");
   deepEqual(await trail(gate), [
@@ -201,12 +206,7 @@ Deno.test("a write that needs a human is audited after the reads queued before i
       },
     },
   });
-  await Deno.writeTextFile(`${gate.root}/in.txt`, "hello");
-  await Deno.mkdir(`${gate.root}/out`);
-  const out = await callCapsuleTool(gate.interceptor, await host(gate), "probe__copy", {
-    src: "in.txt",
-    dst: "out/copy.txt",
-  });
+  const out = await copyHello(gate);
   equal(out.status, "ok");
   equal(await Deno.readTextFile(`${gate.root}/out/copy.txt`), "hello");
   deepEqual(await trail(gate), [
