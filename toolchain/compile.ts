@@ -313,7 +313,7 @@ async function bundle(dir: string, entry: string): Promise<string> {
  * SDK, the package.json `dependencies` mapped to `npm:` specifiers and deno.json `imports` kept.
  */
 async function typeCheck(dir: string, entry: string): Promise<string> {
-  const map = await Deno.makeTempFile({ prefix: "astrid-capsule-check-", suffix: ".json" });
+  const config = await Deno.makeTempFile({ prefix: "astrid-capsule-check-", suffix: ".json" });
   try {
     const read = (name: string) =>
       Deno.readTextFile(`${dir}/${name}`).then((t) => JSON.parse(t), () => ({}));
@@ -327,7 +327,7 @@ async function typeCheck(dir: string, entry: string): Promise<string> {
     }
     Object.assign(own, (await read("deno.json"))?.imports);
     await Deno.writeTextFile(
-      map,
+      config,
       JSON.stringify({
         lock: false,
         compilerOptions: {
@@ -339,7 +339,7 @@ async function typeCheck(dir: string, entry: string): Promise<string> {
       }),
     );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", `--config=${map}`, entry],
+      args: ["check", "--quiet", `--config=${config}`, entry],
       cwd: dir,
       env: { NO_COLOR: "1" },
       stdin: "null",
@@ -358,7 +358,7 @@ async function typeCheck(dir: string, entry: string): Promise<string> {
       ...(line ? { line } : {}),
     });
   } finally {
-    await Deno.remove(map);
+    await Deno.remove(config);
   }
 }
 

@@ -236,8 +236,8 @@ export class SecurityInterceptor {
       }
     }
 
-    // 5. Audit: no entry, no action. Covered read-only actions may queue in a batch, which
-    // the caller flushes before anything leaves the sandbox.
+    // 5. Audit: no entry, no action. Covered actions may queue in the caller's batch (flushed
+    // before anything leaves the sandbox); one with a lasting effect is written ahead first.
     const batch = ctx.auditBatch;
     if (
       cover.proof !== undefined && batch?.accepts(this.#d.audit) &&
@@ -246,7 +246,7 @@ export class SecurityInterceptor {
       let queued: QueuedEntry;
       try {
         queued = batch.queue(
-          { ...this.#auditInput(info, action, "allowed", proof, ctx), ts: Date.now() },
+          this.#auditInput(info, action, "allowed", proof, ctx),
           ctx.writeAhead === true,
         );
       } catch (err) {

@@ -205,8 +205,8 @@ export async function refuse(
 }
 
 /**
- * Commits the queued entries of this tool call before host call `fn` (an http request, or a write
- * when the log has no journal). Time spent is paused time. Throws an `AUDIT_FAILED`
+ * Commits the queued entries of this tool call before host call `fn` (an http request; kv-set
+ * or log when the log has no journal). Time spent is paused time. Throws an `AUDIT_FAILED`
  * {@link HostError} when the flush fails: the effect must not happen.
  *
  * @example Without a batch there is nothing to flush

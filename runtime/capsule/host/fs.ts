@@ -8,7 +8,7 @@
  */
 import { canonicalizePathSync, openConfined } from "../../security/workspace.ts";
 import { type CapsuleFileAccessAction, describeAction } from "../../security/action.ts";
-import { type CallState, flushAudit, gate, type HostEnv, HostError, refuse } from "./context.ts";
+import { type CallState, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confinePath, type FileNeed } from "./confine.ts";
 
 /** The largest file read-file returns or write-file accepts. */
@@ -42,15 +42,14 @@ async function checked<T>(
   if (typeof confined !== "string") {
     throw await refuse(env, state, fn, "CONFINED", confined.refused);
   }
-  const writeAhead = need === "write";
-  // Without a journal a write is audited durably before it runs, after the reads queued earlier.
-  if (writeAhead && !env.auditBatch?.canWriteAhead) await flushAudit(env, state, fn);
+  // A write is written ahead to the journal, or without one audited durably (after the entries
+  // queued before it) before it runs: the interceptor decides which.
   const allowed = await gate(env, state, {
     kind: "capsule_file_access",
     capsule: env.capsule,
     capability,
     path: confined,
-  }, { batched: true, writeAhead });
+  }, { batched: true, writeAhead: need === "write" });
   try {
     // Re-resolve right before the operation: a symlink planted since the check is caught here
     // (file contents additionally go through openConfined).
