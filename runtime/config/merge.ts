@@ -26,6 +26,8 @@ export const UNION_KEYS: ReadonlySet<string> = new Set([
   "policy.blocked_capsules",
   "permissions.deny",
   "permissions.ask",
+  // Hiding more inside the sandbox only tightens it.
+  "sandbox.hide",
 ]);
 
 /** Keys a workspace file may not set at all. */
@@ -35,6 +37,9 @@ export const WORKSPACE_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   "model.api_url",
   "model.provider",
   "storage.kv_url",
+  // The witness must stay out of the agent's reach; only the user or the admin places it.
+  "audit.witness_path",
+  "runtime.allow_net",
 ]);
 
 /**

@@ -27,6 +27,15 @@ const mcpServer = z.strictObject({
   auto_start: z.boolean().default(false),
   restart_policy: z.enum(["never", "on_failure", "always"]).default("on_failure"),
   binary_hash: z.string().regex(/^blake3:[0-9a-f]{64}$/).optional(),
+  /**
+   * `"on"` (the default): the server runs inside the same wall as bash (runtime/sandbox).
+   * `"off"` runs it as a plain child process; `servers list` shows it.
+   */
+  sandbox: z.enum(["on", "off"]).default("on"),
+  /** The walled server may use the network (default: no network). */
+  network: z.boolean().default(false),
+  /** Paths the walled server may write (absolute, or `~/…`); everything else is read-only. */
+  writable: stringList.default([]),
 });
 
 /**
@@ -74,6 +83,11 @@ export const CONFIG_SECTIONS = {
   audit: z.strictObject({
     checkpoint_every: positiveInt,
     checkpoint_seconds: z.number().positive(),
+    /**
+     * The append-only witness file every signed checkpoint is also written to (outside
+     * `state.kv`). Empty: `$ASTRID_HOME/audit-witness.jsonl`.
+     */
+    witness_path: z.string(),
   }),
   storage: z.strictObject({ kv_url: z.string() }),
   model: z.strictObject({
@@ -88,6 +102,16 @@ export const CONFIG_SECTIONS = {
     sandbox: z.enum(["bwrap", "off"]),
     bash_timeout_seconds: positiveInt.max(600),
     output_limit_chars: positiveInt,
+  }),
+  /** The OS wall around every process the runtime starts (bash, MCP servers). */
+  sandbox: z.strictObject({
+    /** Extra paths hidden inside the wall (absolute, or `~/…`), besides the built-in list. */
+    hide: stringList,
+  }),
+  /** What the runtime process itself may reach (Deno's permission flags, see runtime/cli/launch.ts). */
+  runtime: z.strictObject({
+    /** Extra hosts (`host` or `host:port`) the runtime may contact, e.g. an OAuth server. */
+    allow_net: stringList,
   }),
   capsules: z.strictObject({
     require_hash: z.boolean(),
@@ -175,7 +199,7 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
   permissions: { allow: [], ask: [], deny: [] },
   budget: { session_usd: 5, per_action_usd: 1, warn_at: 0.8 },
   approval: { timeout_seconds: 300, always_ttl_seconds: 3600 },
-  audit: { checkpoint_every: 256, checkpoint_seconds: 5 },
+  audit: { checkpoint_every: 256, checkpoint_seconds: 5, witness_path: "" },
   storage: { kv_url: "" },
   model: {
     provider: "anthropic",
@@ -186,6 +210,8 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
     temperature: 1,
   },
   tools: { sandbox: "bwrap", bash_timeout_seconds: 120, output_limit_chars: 30000 },
+  sandbox: { hide: [] },
+  runtime: { allow_net: [] },
   capsules: { require_hash: true, memory_mb: 64, timeout_seconds: 30 },
   servers: {},
   pricing: {},

@@ -60,6 +60,12 @@ export interface ExecuteCommandAction {
   readonly argv: readonly string[];
   readonly line?: string;
   readonly cwd?: string;
+  /**
+   * Set when the command runs code the policy cannot read (text handed to an interpreter:
+   * `… | sh`, `python3 -c`, `eval "$x"`): one sentence saying what. Such a command is never
+   * covered by a standing rule, a token or a session allowance; only the mode or a human.
+   */
+  readonly opaque?: string;
 }
 /** Open a network connection or make an HTTP request. */
 export interface NetworkRequestAction {
