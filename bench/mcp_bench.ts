@@ -23,6 +23,7 @@ const server: StdioServerConfig = {
   env: {},
   autoStart: false,
   restartPolicy: "never",
+  sandbox: { network: false, writable: [] },
 };
 const opts = { servers: [server], parentEnv: { PATH: Deno.env.get("PATH") }, baseDir: Deno.cwd() };
 

@@ -13,6 +13,7 @@ import type { AstridConfig } from "../config/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { DEFAULT_PRICING, type LlmProvider, type PricingTable } from "../llm/mod.ts";
 import { createToolSession, type ToolSession } from "../tools/invoke.ts";
+import type { Walls } from "../security/walls.ts";
 import { Agent, type AgentEvent, pricedCosts } from "./loop.ts";
 import { BuiltinToolRegistry, type CallScope, type ToolRegistry } from "./registry.ts";
 import { type AgentSession, SessionError, SessionStore } from "./session.ts";
@@ -45,6 +46,8 @@ export interface OpenAgentOptions {
   /** Canonical workspace root. */
   readonly workspaceRoot: string;
   readonly workspaceId: string;
+  /** What no agent-side action may touch (`$ASTRID_HOME`, the witness); default none. */
+  readonly walls?: Walls | undefined;
   readonly provider: LlmProvider;
   /** Who answers approval prompts; null defers what needs a human. */
   readonly frontend: Frontend | null;
@@ -141,6 +144,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
     workspaceId: opts.workspaceId,
     sessionId: session.id,
     frontend: opts.frontend,
+    ...(opts.walls ? { walls: opts.walls } : {}),
   });
   const costs = pricedCosts(
     opts.provider.model,
@@ -155,6 +159,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
     config: opts.config,
     workspaceRoot: gate.boundary.root,
     workspaceId: opts.workspaceId,
+    walls: opts.walls,
     provider: opts.provider,
     costs,
     sessions,
@@ -170,6 +175,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
     cwd: session.header.cwd ?? undefined,
     sandbox: opts.config.tools.sandbox,
     outputLimitChars: opts.config.tools.output_limit_chars,
+    walls: opts.walls,
     subAgent: spawner.runnerFor({
       sessionId: session.id,
       depth: session.header.depth,

@@ -19,6 +19,7 @@ import type { AstridConfig } from "../config/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import type { LlmProvider } from "../llm/mod.ts";
 import { createToolSession } from "../tools/invoke.ts";
+import type { Walls } from "../security/walls.ts";
 import { type SubAgentRunner, type TaskArgs, ToolError, type ToolResult } from "../tools/types.ts";
 import { Agent, type AgentCosts, type AgentEvent } from "./loop.ts";
 import { BuiltinToolRegistry, type CallScope } from "./registry.ts";
@@ -75,6 +76,8 @@ export interface SubAgentContext {
   readonly config: AstridConfig;
   readonly workspaceRoot: string;
   readonly workspaceId: string;
+  /** What no agent-side action may touch (default none). */
+  readonly walls?: Walls | undefined;
   readonly provider: LlmProvider;
   readonly costs: AgentCosts;
   readonly sessions: SessionStore;
@@ -184,6 +187,7 @@ export class SubAgents {
         workspaceId: c.workspaceId,
         sessionId: childId,
         frontend: null,
+        ...(c.walls ? { walls: c.walls } : {}),
       });
       const delegated = await delegate(parent, gate, c.signer, childId);
       await c.audit.append({
@@ -204,6 +208,7 @@ export class SubAgents {
         cwd,
         sandbox: c.config.tools.sandbox,
         outputLimitChars: c.config.tools.output_limit_chars,
+        walls: c.walls,
         subAgent: this.runnerFor({ sessionId: childId, depth, gate, scope }),
       });
       const session = c.sessions.create({

@@ -10,6 +10,7 @@ import type { AstridConfig, AstridPaths } from "../config/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import type { RuntimeKey } from "../crypto/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
+import type { Walls } from "../security/walls.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 // The runtime's modules load when a command first opens it, by computed specifiers that keep
@@ -48,6 +49,8 @@ export interface Runtime {
   readonly key: RuntimeKey;
   readonly audit: AuditLog;
   readonly io: CliIo;
+  /** What no agent-side action may touch, and what the sandbox hides besides. */
+  readonly walls: Walls;
 }
 
 /** The options of `cmd` merged with its ancestors' (`--workspace`, `--json`). */
@@ -121,13 +124,45 @@ export async function withRuntime<T>(
       );
     }
     try {
-      return await fn({ paths, config, warnings, store, key, audit, io });
+      const walls = await runtimeWalls(paths, config, io.env);
+      return await fn({ paths, config, warnings, store, key, audit, io, walls });
     } finally {
       await audit.close();
     }
   } finally {
     store.close();
   }
+}
+
+async function realOrSelf(path: string): Promise<string> {
+  return await Deno.realPath(path).catch(() => path);
+}
+
+/**
+ * The walls of this runtime: `$ASTRID_HOME`, the audit witness and a local state store kept
+ * elsewhere are hidden from the agent; `[sandbox] hide` adds to what the sandbox hides.
+ */
+export async function runtimeWalls(
+  paths: AstridPaths,
+  config: AstridConfig,
+  env: Record<string, string | undefined>,
+): Promise<Walls> {
+  const { expandHome, resolveWitnessPath } = await configLib();
+  const userHome = env.HOME && env.HOME.startsWith("/") ? env.HOME : undefined;
+  const hidden = new Set([await realOrSelf(paths.home)]);
+  hidden.add(await realOrSelf(resolveWitnessPath(config.audit.witness_path, paths.home, userHome)));
+  const kv = config.storage.kv_url;
+  if (kv !== "" && kv !== ":memory:" && !/^https?:\/\//.test(kv)) {
+    hidden.add(await realOrSelf(kv));
+  }
+  const sandboxHide = await Promise.all(
+    config.sandbox.hide.map((p) => realOrSelf(expandHome(p, paths.home, userHome))),
+  );
+  return {
+    hidden: [...hidden],
+    userHome: userHome ? await realOrSelf(userHome) : null,
+    sandboxHide,
+  };
 }
 
 /** The workspace of this command, or a usage error telling the user to run `astrid init`. */

@@ -34,26 +34,31 @@ function resultOf(outcome: InvokeOutcome): unknown {
   return outcome.result;
 }
 
-/** Re-runs a deferred built-in tool call. */
-export const toolExecutor: Executor = async (payload, env) => {
-  if (!isPayload(payload)) throw new TypeError("Cannot execute: the stored tool call is malformed");
-  const session = await createToolSession({
-    workspaceRoot: env.workspaceRoot,
-    sessionId: env.sessionId,
-    cwd: payload.cwd,
-    sandbox: env.config.tools.sandbox,
-    outputLimitChars: env.config.tools.output_limit_chars,
-  });
-  try {
-    return resultOf(
-      await invokeTool(env.interceptor, session, payload.tool, payload.args, {
-        answer: env.answer,
-      }),
-    );
-  } finally {
-    session.files.close();
-  }
-};
+/** Re-runs a deferred built-in tool call, inside the walls of the runtime that carries it out. */
+function toolExecutor(rt: Runtime): Executor {
+  return async (payload, env) => {
+    if (!isPayload(payload)) {
+      throw new TypeError("Cannot execute: the stored tool call is malformed");
+    }
+    const session = await createToolSession({
+      workspaceRoot: env.workspaceRoot,
+      sessionId: env.sessionId,
+      cwd: payload.cwd,
+      sandbox: env.config.tools.sandbox,
+      outputLimitChars: env.config.tools.output_limit_chars,
+      walls: rt.walls,
+    });
+    try {
+      return resultOf(
+        await invokeTool(env.interceptor, session, payload.tool, payload.args, {
+          answer: env.answer,
+        }),
+      );
+    } finally {
+      session.files.close();
+    }
+  };
+}
 
 /** Re-runs a deferred capsule tool call with the capsules installed for its workspace. */
 function capsuleToolExecutor(rt: Runtime): Executor {
@@ -89,7 +94,7 @@ function mcpExecutor(rt: Runtime): Executor {
 /** The executors the CLI registers for the runtime a command opened. */
 export function defaultExecutors(rt: Runtime): ReadonlyMap<string, Executor> {
   return new Map([
-    ["tool", toolExecutor],
+    ["tool", toolExecutor(rt)],
     ["capsule_tool", capsuleToolExecutor(rt)],
     ["mcp", mcpExecutor(rt)],
   ]);

@@ -28,8 +28,10 @@ export {
 } from "./schema.ts";
 export {
   type AstridPaths,
+  expandHome,
   resolvePaths,
   type ResolvePathsOptions,
+  resolveWitnessPath,
   SYSTEM_CONFIG_PATH,
 } from "./paths.ts";
 export {

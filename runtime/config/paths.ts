@@ -143,3 +143,51 @@ export async function resolvePaths(opts: ResolvePathsOptions): Promise<AstridPat
     keysDir: join(home, "keys"),
   };
 }
+
+/**
+ * The audit witness file: `[audit] witness_path` when set (`~/` is the user's home, a relative
+ * path is relative to ASTRID_HOME), else `<home>/audit-witness.jsonl`.
+ *
+ * @example The default sits next to the state store
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { resolveWitnessPath } from "./paths.ts";
+ * equal(resolveWitnessPath("", "/h/.astrid", "/h"), "/h/.astrid/audit-witness.jsonl");
+ * equal(resolveWitnessPath("~/w.jsonl", "/h/.astrid", "/h"), "/h/w.jsonl");
+ * equal(resolveWitnessPath("/mnt/log/w.jsonl", "/h/.astrid", "/h"), "/mnt/log/w.jsonl");
+ * ```
+ */
+export function resolveWitnessPath(
+  configured: string,
+  home: string,
+  userHome: string | undefined,
+): string {
+  if (configured === "") return join(home, "audit-witness.jsonl");
+  return expandHome(configured, home, userHome);
+}
+
+/**
+ * Expands a configured path: `~` or `~/…` is the user's home, an absolute path stays, and a
+ * relative one is relative to `base`.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { expandHome } from "./paths.ts";
+ * equal(expandHome("~/.kube", "/base", "/home/u"), "/home/u/.kube");
+ * equal(expandHome("x", "/base", "/home/u"), "/base/x");
+ * ```
+ */
+export function expandHome(path: string, base: string, userHome: string | undefined): string {
+  if (path === "~" || path.startsWith("~/")) {
+    if (!userHome) {
+      throw new ConfigError(`Cannot expand ${path}: HOME is not set`, {
+        file: null,
+        key: "HOME",
+        expected: "an absolute path",
+      });
+    }
+    return join(userHome, path.slice(1));
+  }
+  return resolve(base, path);
+}

@@ -32,6 +32,7 @@ export function fixtureServer(
     env: {},
     autoStart: false,
     restartPolicy: "never",
+    sandbox: { network: false, writable: [] },
     ...overrides,
   };
 }

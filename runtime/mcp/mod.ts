@@ -36,6 +36,7 @@ export {
   type McpServerConfig,
   readServerConfigs,
   type RestartPolicy,
+  type ServerWall,
   type StdioServerConfig,
 } from "./server_config.ts";
 export {

@@ -17,6 +17,18 @@ interface CommonServerConfig {
   readonly autoStart: boolean;
   readonly restartPolicy: RestartPolicy;
 }
+/**
+ * The wall a stdio server runs in (runtime/sandbox): every capability dropped, its own PID
+ * namespace, an allowlisted environment, `$ASTRID_HOME` and credentials hidden, the filesystem
+ * read-only except `writable`, and no network unless `network`.
+ */
+export interface ServerWall {
+  /** The server may use the network. */
+  readonly network: boolean;
+  /** Paths the server may write (absolute, or `~/…` for the user's home). */
+  readonly writable: readonly string[];
+}
+
 /** A server run as a child process, spoken to over stdin/stdout. */
 export interface StdioServerConfig extends CommonServerConfig {
   readonly transport: "stdio";
@@ -27,6 +39,8 @@ export interface StdioServerConfig extends CommonServerConfig {
   readonly cwd?: string | undefined;
   /** `blake3:<hex>` of the resolved executable; the server does not start on a mismatch. */
   readonly binaryHash?: string | undefined;
+  /** Its wall, or `"off"` when a user-configured server opts out (`sandbox = "off"`). */
+  readonly sandbox: ServerWall | "off";
 }
 /** A remote server over Streamable HTTP. */
 export interface HttpServerConfig extends CommonServerConfig {
@@ -84,6 +98,9 @@ export function readServerConfigs(config: Pick<AstridConfig, "servers">): McpSer
       if (raw.command !== undefined || raw.binary_hash !== undefined || raw.cwd !== undefined) {
         bad(name, "command, cwd and binary_hash apply to stdio servers only");
       }
+      if (raw.network || raw.writable.length > 0 || raw.sandbox === "off") {
+        bad(name, "sandbox, network and writable apply to stdio servers only");
+      }
       let url: URL;
       try {
         url = new URL(raw.url);
@@ -112,6 +129,9 @@ export function readServerConfigs(config: Pick<AstridConfig, "servers">): McpSer
       env: { ...raw.env },
       cwd: raw.cwd,
       binaryHash: raw.binary_hash,
+      sandbox: raw.sandbox === "off"
+        ? "off"
+        : { network: raw.network, writable: [...raw.writable] },
     });
   }
   return out;

@@ -1,7 +1,15 @@
 import { equal, throws } from "node:assert/strict";
 import { readServerConfigs } from "./server_config.ts";
 
-const base = { args: [], env: {}, auto_start: false, restart_policy: "never" as const };
+const base = {
+  args: [],
+  env: {},
+  auto_start: false,
+  restart_policy: "never" as const,
+  sandbox: "on" as const,
+  network: false,
+  writable: [],
+};
 
 Deno.test("readServerConfigs() refuses names that would break mcp__server__tool parsing", () => {
   for (const name of ["a__b", "a_", "../x", "a b", "", "é"]) {

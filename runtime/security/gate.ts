@@ -15,6 +15,7 @@ import type { Store } from "../storage/mod.ts";
 import type { Signer } from "../crypto/mod.ts";
 import { toHex } from "../crypto/mod.ts";
 import type { AstridConfig } from "../config/mod.ts";
+import { NO_WALLS, type Walls } from "./walls.ts";
 
 /** What {@link openGate} needs. */
 export interface GateOptions {
@@ -31,6 +32,8 @@ export interface GateOptions {
   readonly frontend: Frontend | null;
   /** Extra keys whose tokens are trusted besides `signer`'s. */
   readonly trustedIssuers?: readonly string[];
+  /** What no agent-side action may touch (`$ASTRID_HOME`, the witness); default none. */
+  readonly walls?: Walls;
 }
 
 /** The assembled gate and the parts callers inspect (budget, allowances, queue). */
@@ -78,6 +81,7 @@ export async function openGate(opts: GateOptions): Promise<Gate> {
     blocked_tools: config.policy.blocked_tools,
     blocked_capsules: config.policy.blocked_capsules,
     deny_rules: config.permissions.deny,
+    walls: opts.walls ?? NO_WALLS,
   });
   const boundary = await WorkspaceBoundary.create(
     opts.workspaceRoot,

@@ -12,6 +12,7 @@ import { CommandLineParser, type ParsedCommandLine } from "./shell.ts";
 import { basename, wrapperChain } from "./_argv.ts";
 import { BlockedCommand, EXPANSION_CHARS, PathMatcher } from "./_policy_match.ts";
 import { HostMatcher, hostsIn, NET_COMMANDS } from "./_hosts.ts";
+import type { Walls } from "./walls.ts";
 
 /**
  * The admin policy as configured (`[policy]` plus `[permissions] deny`).
@@ -39,6 +40,8 @@ export interface PolicyConfig {
   blocked_capsules: string[];
   /** `[permissions] deny` resource globs (see resource.ts). */
   deny_rules: string[];
+  /** What no agent-side action may touch (see walls.ts); default: only the `.astrid` rule. */
+  walls?: Walls;
 }
 
 /**

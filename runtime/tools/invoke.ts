@@ -19,6 +19,7 @@ import { FileExecutor } from "./file_executor.ts";
 import { BashExecutor } from "./bash_executor.ts";
 import { type ShellRunner, type SubAgentRunner, type ToolContext, ToolError } from "./types.ts";
 import type { ToolResult } from "./types.ts";
+import type { Walls } from "../security/walls.ts";
 
 /** The executors and per-session state one session's tool calls share. */
 export interface ToolSession {
@@ -202,6 +203,8 @@ export interface ToolSessionOptions {
   readonly cwd?: string | undefined;
   readonly sandbox: "bwrap" | "off";
   readonly outputLimitChars: number;
+  /** What no tool may touch, and what the sandbox hides besides (default: none). */
+  readonly walls?: Walls | undefined;
   readonly subAgent?: SubAgentRunner;
 }
 

@@ -61,6 +61,8 @@ export function capsuleMcpServers(installed: InstalledCapsule): StdioServerConfi
       cwd: dir,
       autoStart: false,
       restartPolicy: "never",
+      // A capsule's server never runs unwalled; network only when the manifest declares hosts.
+      sandbox: { network: manifest.capabilities.net.length > 0, writable: [] },
     };
   });
 }

@@ -139,6 +139,7 @@ export async function approve(
     workspaceId: await workspaceId(root),
     sessionId: record.sessionId,
     frontend: null,
+    walls: rt.walls,
   });
   const answer = { choice: scope, reason: `approved from the queue (${id})` };
   if (!record.execution) {

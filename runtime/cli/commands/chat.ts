@@ -209,6 +209,7 @@ export function chatCommand(
           config: rt.config,
           workspaceRoot: ws.root,
           workspaceId: ws.id,
+          walls: rt.walls,
           provider,
           resume: opts.session,
           maxRounds,

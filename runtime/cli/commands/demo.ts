@@ -243,6 +243,7 @@ async function budgetStep(home: string, ws: string, note: (s: string) => void): 
       workspaceId: "demo",
       sessionId: "demo-budget",
       frontend: null,
+      walls: rt.walls,
     });
     note("Session budget $5.00. The agent proposes paying $7.50 for an API plan:");
     const d = await gate.interceptor.intercept(

@@ -130,6 +130,7 @@ Deno.test("servers running/stop without a host say nothing runs here; with a hos
         env: {},
         autoStart: false,
         restartPolicy: "never",
+        sandbox: { network: false, writable: [] },
       }],
       parentEnv: io.env,
       baseDir: io.cwd,

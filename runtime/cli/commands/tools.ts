@@ -120,6 +120,7 @@ async function callTool(
     workspaceId: ws.id,
     sessionId,
     frontend,
+    walls: rt.walls,
   });
   const saved = (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
   const session = await createToolSession({
@@ -128,6 +129,7 @@ async function callTool(
     cwd: saved?.cwd,
     sandbox: rt.config.tools.sandbox,
     outputLimitChars: rt.config.tools.output_limit_chars,
+    walls: rt.walls,
   });
   const mcp = parseMcpToolName(name);
   await using manager = mcpManager(rt, ws.root);
