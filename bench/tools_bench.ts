@@ -6,7 +6,9 @@
  *
  * Run: deno bench -A --unstable-worker-options bench/tools_bench.ts
  */
-import { BashExecutor, bwrapArgs, FileExecutor } from "../runtime/tools/mod.ts";
+import { BashExecutor, FileExecutor } from "../runtime/tools/mod.ts";
+import { Sandbox } from "../runtime/sandbox/mod.ts";
+import { NO_WALLS } from "../runtime/security/walls.ts";
 
 const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-" }));
 const file = `${root}/small.txt`;
@@ -32,13 +34,32 @@ Deno.bench("spawn: plain `true`", { group: "spawn", baseline: true }, async () =
   await new Deno.Command("true", { stdout: "null", stderr: "null" }).output();
 });
 
-Deno.bench("spawn: `true` under bwrap", { group: "spawn" }, async () => {
-  await new Deno.Command("/usr/bin/bwrap", {
-    args: [...bwrapArgs(root, root, false), "--", "true"],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-});
+Deno.bench(
+  "spawn: `true` under a bare bwrap (no namespaces but mount)",
+  { group: "spawn" },
+  async () => {
+    await new Deno.Command("/usr/bin/bwrap", {
+      args: ["--ro-bind", "/", "/", "--", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  },
+);
+
+const sandbox = await Sandbox.open({ ...NO_WALLS, userHome: Deno.env.get("HOME") ?? null });
+Deno.bench(
+  "spawn: `true` inside the full wall (user namespace, caps dropped, hides, no net)",
+  { group: "spawn" },
+  async () => {
+    if (!(sandbox instanceof Sandbox)) throw new Error(`no sandbox: ${sandbox}`);
+    const walled = await sandbox.command({ workspace: root, network: false, cwd: root }, ["true"]);
+    await new Deno.Command(walled.program, {
+      args: walled.args,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  },
+);
 
 Deno.bench(
   "spawn: BashExecutor.run(`true`) (bwrap + bash + cwd marker)",

@@ -1,8 +1,10 @@
 /**
- * The `bash` executor. Commands run under bubblewrap: the whole filesystem read-only, the
- * workspace read-write, a private /tmp, no network unless the call's network actions were
- * allowed, a new PID namespace that dies with us, and an allowlisted environment. Where bwrap
- * cannot run, `bash` is refused unless the configuration says `sandbox = "off"`: never a silent
+ * The `bash` executor. Commands run inside the wall (runtime/sandbox): the whole filesystem
+ * read-only, the workspace read-write with its `.astrid/` read-only, the runtime's state,
+ * credentials and other users' homes hidden, a private /tmp, no network unless the call's
+ * network actions were allowed, every capability dropped in an unprivileged user namespace,
+ * a new PID namespace that dies with us, and an allowlisted environment. Where the wall cannot
+ * be built, `bash` is refused unless the configuration says `sandbox = "off"`: never a silent
  * downgrade.
  *
  * The working directory persists: a trap prints `pwd -P` after a per-call random marker at
@@ -13,6 +15,8 @@
  */
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "./output.ts";
 import { capture, type Captured, stripMarker } from "./_bash_output.ts";
+import { Sandbox } from "../sandbox/mod.ts";
+import { NO_WALLS, type Walls } from "../security/walls.ts";
 import {
   type BashArgs,
   type ShellRunner,
@@ -31,6 +35,8 @@ export interface BashExecutorOptions {
   readonly sandbox?: SandboxMode;
   /** The bwrap binary (default `/usr/bin/bwrap`). */
   readonly bwrapPath?: string;
+  /** What the wall hides besides its built-in list (default: nothing more). */
+  readonly walls?: Walls;
   /** The shell inside the sandbox (default `/bin/bash`). */
   readonly shellPath?: string;
   /** Environment for commands (default: PATH, LANG, TERM; HOME is always the workspace). */
@@ -61,76 +67,12 @@ const SCRIPT = [
   'eval "$__astrid_cmd"',
 ].join("\n");
 
-/**
- * Probes whether bwrap can create its namespaces here (`bwrap --ro-bind / / true`).
- *
- * @example A missing binary probes false
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { probeBwrap } from "./bash_executor.ts";
- * equal(await probeBwrap("/nonexistent/bwrap"), false);
- * ```
- */
-export async function probeBwrap(bwrapPath = "/usr/bin/bwrap"): Promise<boolean> {
-  if (Deno.build.os !== "linux") return false;
-  try {
-    const { success } = await new Deno.Command(bwrapPath, {
-      args: ["--ro-bind", "/", "/", "true"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      clearEnv: true,
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The bwrap arguments for one call (exported for tests and audit).
- *
- * @example Network is dropped unless allowed
- * ```ts
- * import { ok } from "node:assert/strict";
- * import { bwrapArgs } from "./bash_executor.ts";
- * ok(bwrapArgs("/ws", "/ws", false).includes("--unshare-net"));
- * ok(!bwrapArgs("/ws", "/ws", true).includes("--unshare-net"));
- * ```
- */
-export function bwrapArgs(
-  workspace: string,
-  cwd: string,
-  allowNetwork: boolean,
-): string[] {
-  return [
-    "--ro-bind",
-    "/",
-    "/",
-    "--tmpfs",
-    "/tmp",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--bind",
-    workspace,
-    workspace, // after --tmpfs /tmp, so a workspace under /tmp stays visible
-    ...(allowNetwork ? [] : ["--unshare-net"]),
-    "--unshare-pid",
-    "--die-with-parent",
-    "--new-session",
-    "--chdir",
-    cwd,
-  ]; // deno-fmt-ignore
-}
-
 /** A spawned call and how to kill every process it started. */
 interface Launched {
   readonly child: Deno.ChildProcess;
   readonly kill: () => void;
 }
-type Launch = (argv: string[], env: Record<string, string>, cwd: string) => Launched;
+type Launch = (argv: string[], env: Record<string, string>, cwd: string) => Promise<Launched>;
 
 /**
  * Runs `bash` calls in the sandbox.
@@ -154,30 +96,33 @@ export class BashExecutor implements ShellRunner {
   readonly #shell: string;
   readonly #max: number;
 
-  private constructor(opts: BashExecutorOptions, bwrapWorks: boolean) {
+  private constructor(opts: BashExecutorOptions, sandbox: Sandbox | string | null) {
     this.#env = opts.env ?? DEFAULT_ENV;
     this.#shell = opts.shellPath ?? "/bin/bash";
     this.#max = opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
-    const bwrap = opts.bwrapPath ?? "/usr/bin/bwrap";
-    const isLinux = Deno.build.os === "linux";
     // The one-line platform dispatcher.
-    this.#exec = opts.sandbox === "off"
+    this.#exec = sandbox === null
       ? (a, c) => this.#runWith(a, c, (argv, env, cwd) => spawnPlain(argv, env, cwd))
-      : isLinux && bwrapWorks
+      : sandbox instanceof Sandbox
       ? (a, c, net) =>
-        this.#runWith(
-          a,
-          c,
-          (argv, env, cwd) => spawnBwrap(bwrap, argv, env, c.workspaceRoot, cwd, net),
-        )
-      : () =>
-        refuse(isLinux ? `${bwrap} cannot create namespaces here` : `the OS is ${Deno.build.os}`);
+        this.#runWith(a, c, async (argv, env, cwd) => {
+          const walled = await sandbox.command(
+            { workspace: c.workspaceRoot, network: net, cwd },
+            argv,
+          ).catch((err: Error) => {
+            throw new ToolError("SANDBOX_UNAVAILABLE", `Cannot run bash: ${err.message}`);
+          });
+          return spawnWalled(walled.program, walled.args, env);
+        })
+      : () => refuse(sandbox);
   }
 
-  /** Creates an executor, probing bwrap once (skipped when the sandbox is off). */
+  /** Creates an executor, probing the wall once (skipped when the sandbox is off). */
   static async create(opts: BashExecutorOptions = {}): Promise<BashExecutor> {
-    const works = opts.sandbox === "off" ? false : await probeBwrap(opts.bwrapPath);
-    return new BashExecutor(opts, works);
+    const sandbox = opts.sandbox === "off"
+      ? null
+      : await Sandbox.open(opts.walls ?? NO_WALLS, opts.bwrapPath ? { bwrap: opts.bwrapPath } : {});
+    return new BashExecutor(opts, sandbox);
   }
 
   /** Runs `args.command`; a timeout kills every process of the call. Updates `ctx.cwd`. */
@@ -194,7 +139,7 @@ export class BashExecutor implements ShellRunner {
     const cwd = await usableCwd(ctx);
     const marker = `__ASTRID_CWD_${crypto.randomUUID().replaceAll("-", "")}__:`;
     const env = { ...this.#env, HOME: ctx.workspaceRoot };
-    const { child, kill } = launch(
+    const { child, kill } = await launch(
       [this.#shell, "-c", SCRIPT, "astrid-bash", marker, args.command],
       env,
       cwd,
@@ -242,21 +187,14 @@ function refuse(why: string): Promise<ToolResult> {
   return Promise.reject(
     new ToolError(
       "SANDBOX_UNAVAILABLE",
-      `Cannot run bash: the bubblewrap sandbox is unavailable (${why}); install bubblewrap or set sandbox = "off" in the configuration to run commands unsandboxed`,
+      `Cannot run bash: the bubblewrap sandbox is unavailable (${why}); install bubblewrap or set [tools] sandbox = "off" in the user configuration to run commands unsandboxed`,
     ),
   );
 }
 
-function spawnBwrap(
-  bwrap: string,
-  argv: string[],
-  env: Record<string, string>,
-  workspace: string,
-  cwd: string,
-  net: boolean,
-): Launched {
-  const child = new Deno.Command(bwrap, {
-    args: [...bwrapArgs(workspace, cwd, net), "--", ...argv],
+function spawnWalled(program: string, args: string[], env: Record<string, string>): Launched {
+  const child = new Deno.Command(program, {
+    args,
     env,
     clearEnv: true,
     stdin: "null",
@@ -269,7 +207,7 @@ function spawnBwrap(
 }
 
 // Unsandboxed: `setsid` makes bash a process-group leader so a timeout can kill the group.
-function spawnPlain(argv: string[], env: Record<string, string>, cwd: string): Launched {
+function spawnPlain(argv: string[], env: Record<string, string>, cwd: string): Promise<Launched> {
   const child = new Deno.Command("setsid", {
     args: argv,
     env,
@@ -280,7 +218,7 @@ function spawnPlain(argv: string[], env: Record<string, string>, cwd: string): L
     stderr: "piped",
   }).spawn();
   // setsid execs bash as a session and group leader, so the negative pid is the whole group.
-  return { child, kill: () => (signal(-child.pid), signal(child.pid)) };
+  return Promise.resolve({ child, kill: () => (signal(-child.pid), signal(child.pid)) });
 }
 
 function signal(pid: number): void {

@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
-import { BashExecutor, bwrapArgs } from "./bash_executor.ts";
+import { BashExecutor } from "./bash_executor.ts";
 import { type ToolContext, ToolError } from "./types.ts";
 
 async function session(): Promise<ToolContext> {
@@ -159,14 +159,6 @@ Deno.test("BashExecutor.run() rejects out-of-range timeouts", async () => {
     RangeError,
   );
   await rejects(async () => await shell.run({ command: "true", timeout: 0 }, ctx), RangeError);
-});
-
-Deno.test("bwrapArgs() binds the workspace after the private /tmp and drops the network", () => {
-  const args = bwrapArgs("/tmp/ws", "/tmp/ws/sub", false);
-  ok(args.indexOf("--bind") > args.indexOf("--tmpfs"));
-  ok(args.includes("--unshare-net"));
-  ok(!bwrapArgs("/ws", "/ws", true).includes("--unshare-net"));
-  deepEqual(args.slice(-2), ["--chdir", "/tmp/ws/sub"]);
 });
 
 Deno.test("BashExecutor.run() keeps the cwd marker even after megabytes of output", async () => {

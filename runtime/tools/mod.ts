@@ -67,10 +67,8 @@ export { FileExecutor, type FileExecutorOptions, type FileGrants } from "./file_
 export {
   BashExecutor,
   type BashExecutorOptions,
-  bwrapArgs,
   DEFAULT_BASH_TIMEOUT_MS,
   MAX_BASH_TIMEOUT_MS,
-  probeBwrap,
   type SandboxMode,
 } from "./bash_executor.ts";
 export { networkTargets, UNKNOWN_HOST } from "./network_need.ts";
