@@ -14,6 +14,8 @@ export type McpErrorCode =
   | "INTEGRITY"
   /** The process could not be spawned or did not complete the MCP handshake. */
   | "START_FAILED"
+  /** No wall (bubblewrap) can be built here, and the server may not run unwalled. */
+  | "SANDBOX_UNAVAILABLE"
   /** The server is not running (stopped, or waiting to be restarted). */
   | "NOT_RUNNING"
   /** The server exited or its connection broke while a call was pending. */

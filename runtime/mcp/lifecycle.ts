@@ -8,6 +8,7 @@ import type { ConnectionOptions } from "./connection.ts";
 import type { HttpConnectOptions } from "./http_connect.ts";
 import type { HttpServerConfig, McpServerConfig } from "./server_config.ts";
 import type { StdioLimits } from "./stdio_transport.ts";
+import type { Walls } from "../security/walls.ts";
 
 /** Where a server is in its life. */
 export type ServerState = "stopped" | "starting" | "running" | "restarting" | "failed";
@@ -54,6 +55,11 @@ export interface ManagerOptions {
   /** Extra options for a remote server (an OAuth fetch, reconnection). */
   readonly http?: ((server: HttpServerConfig) => HttpConnectOptions) | undefined;
   readonly limits?: StdioLimits | undefined;
+  /**
+   * What the wall around stdio servers hides besides its built-in list (runtime/sandbox);
+   * default: nothing more. The workspace is `connection.workspaceRoot`.
+   */
+  readonly walls?: Walls | undefined;
   readonly backoff?: BackoffOptions | undefined;
   readonly onEvent?: ((event: ServerEvent) => void) | undefined;
 }

@@ -19,6 +19,8 @@ import {
 } from "./lifecycle.ts";
 import type { McpServerConfig } from "./server_config.ts";
 import { prepareLaunch } from "./spawn.ts";
+import { Sandbox } from "../sandbox/mod.ts";
+import { NO_WALLS } from "../security/walls.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 
 interface Entry {
@@ -60,7 +62,7 @@ function describeExit(entry: Entry): string {
  * await using manager = new McpServerManager({
  *   servers: [{
  *     name: "basic", transport: "stdio", command: Deno.execPath(), args: ["run", "-A", fixture],
- *     env: {}, autoStart: false, restartPolicy: "never",
+ *     env: {}, autoStart: false, restartPolicy: "never", sandbox: { network: false, writable: [] },
  *   }],
  *   parentEnv: { PATH: "/usr/bin:/bin" },
  *   baseDir: Deno.cwd(),
@@ -75,6 +77,7 @@ export class McpServerManager {
   #entries = new Map<string, Entry>();
   #opts: ManagerOptions;
   #closed = false;
+  #sandbox: Promise<Sandbox | string> | null = null;
 
   /** Creates the manager; nothing starts until asked (see {@link startAutoStart}). */
   constructor(opts: ManagerOptions) {
@@ -190,7 +193,12 @@ export class McpServerManager {
       entry.transport = null;
       return await connectHttp(config.name, config.url, { ...opts, ...this.#opts.http?.(config) });
     }
-    const spec = await prepareLaunch(config, this.#opts.parentEnv, this.#opts.baseDir);
+    // The wall is probed once, when the first walled server starts.
+    const wall = config.sandbox === "off" ? undefined : {
+      sandbox: await (this.#sandbox ??= Sandbox.open(this.#opts.walls ?? NO_WALLS)),
+      workspace: opts.workspaceRoot ?? null,
+    };
+    const spec = await prepareLaunch(config, this.#opts.parentEnv, this.#opts.baseDir, wall);
     const transport = new StdioProcessTransport(spec, this.#opts.limits);
     entry.transport = transport;
     try {

@@ -25,8 +25,13 @@ interface CommonServerConfig {
 export interface ServerWall {
   /** The server may use the network. */
   readonly network: boolean;
-  /** Paths the server may write (absolute, or `~/…` for the user's home). */
+  /**
+   * Paths the server may write: absolute, `~/…` for the user's home, or relative to the
+   * workspace (`"."` is the workspace itself).
+   */
   readonly writable: readonly string[];
+  /** Paths shown read-only even inside hidden folders (a capsule's own folder); not configurable. */
+  readonly readable?: readonly string[];
 }
 
 /** A server run as a child process, spoken to over stdin/stdout. */

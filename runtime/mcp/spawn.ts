@@ -1,8 +1,10 @@
 /**
  * Preparing a stdio server's process: resolve the executable to one real path, check its
- * BLAKE3 against `binary_hash`, and build an allowlisted environment (PATH, HOME and the
- * server's own `env`, nothing else from the parent). The resolved path is what gets spawned,
- * with no shell, so a later PATH change cannot swap the binary between the check and the spawn.
+ * BLAKE3 against `binary_hash`, build an allowlisted environment (PATH, HOME, LANG and the
+ * server's own `env`, nothing else from the parent), and put it inside the wall
+ * (runtime/sandbox) unless the server is a user's that says `sandbox = "off"`. The resolved path
+ * is what gets spawned, with no shell, so a later PATH change cannot swap the binary between
+ * the check and the spawn.
  *
  * What this cannot guarantee: the file can still be replaced between hashing and exec by
  * someone who can write to it (a TOCTOU window); and for interpreters (`deno`, `node`) the hash
@@ -14,6 +16,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { blake3File } from "../crypto/blake3.ts";
 import { McpError } from "./errors.ts";
 import type { StdioServerConfig } from "./server_config.ts";
+import { Sandbox } from "../sandbox/mod.ts";
 
 /** What a child process is launched with. */
 export interface LaunchSpec {
@@ -92,8 +95,8 @@ export async function verifyBinaryHash(executable: string, expected: string): Pr
 }
 
 /**
- * The child's whole environment: PATH and HOME from `parentEnv` (when set), then the server's
- * `env`. Nothing else from the parent leaks in.
+ * The child's whole environment: PATH, HOME and LANG from `parentEnv` (when set), then the
+ * server's `env`. Nothing else from the parent leaks in.
  *
  * @example The parent environment does not leak
  * ```ts
@@ -110,22 +113,35 @@ export function childEnv(
   serverEnv: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const key of ["PATH", "HOME"]) {
+  for (const key of ["PATH", "HOME", "LANG"]) {
     const value = parentEnv[key];
     if (value !== undefined) env[key] = value;
   }
   return { ...env, ...serverEnv };
 }
 
+/** Where a walled server runs: the runtime's wall and its workspace. */
+export interface ServerWallContext {
+  /** The wall, or why none can be built here. */
+  readonly sandbox: Sandbox | string;
+  /** The workspace (canonical), or null. */
+  readonly workspace: string | null;
+}
+
 /**
- * Resolves, hash-checks and describes how to launch a stdio server.
+ * Resolves, hash-checks and describes how to launch a stdio server. A walled server (every
+ * server but a user's with `sandbox = "off"`) is launched through bwrap; where no wall can be
+ * built it does not start (`SANDBOX_UNAVAILABLE`).
  *
- * @example Launch spec for `sh`
+ * @example Launch spec for `sh`, unwalled
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { prepareLaunch } from "./spawn.ts";
  * const spec = await prepareLaunch(
- *   { name: "s", transport: "stdio", command: "sh", args: ["-c", "true"], env: {}, autoStart: false, restartPolicy: "never" },
+ *   {
+ *     name: "s", transport: "stdio", command: "sh", args: ["-c", "true"], env: {},
+ *     autoStart: false, restartPolicy: "never", sandbox: "off",
+ *   },
  *   { PATH: "/usr/bin:/bin" },
  *   "/",
  * );
@@ -136,10 +152,53 @@ export async function prepareLaunch(
   server: StdioServerConfig,
   parentEnv: Readonly<Record<string, string | undefined>>,
   baseDir: string,
+  wall?: ServerWallContext,
 ): Promise<LaunchSpec> {
   const env = childEnv(parentEnv, server.env);
   const cwd = server.cwd === undefined ? undefined : resolve(baseDir, server.cwd);
   const executable = await resolveExecutable(server.command, env.PATH ?? "", cwd ?? baseDir);
   if (server.binaryHash !== undefined) await verifyBinaryHash(executable, server.binaryHash);
-  return { executable, args: [...server.args], env, cwd };
+  if (server.sandbox === "off") return { executable, args: [...server.args], env, cwd };
+  const sandbox = wall?.sandbox ?? "no wall was configured for this server";
+  if (!(sandbox instanceof Sandbox)) {
+    throw new McpError(
+      "SANDBOX_UNAVAILABLE",
+      `Cannot start ${server.name}: the sandbox is unavailable (${sandbox}); install ` +
+        `bubblewrap, or set sandbox = "off" in [servers.${server.name}] to run it unwalled`,
+    );
+  }
+  const workspace = wall?.workspace ?? null;
+  const writable = server.sandbox.writable.map((p) =>
+    p === "~" || p.startsWith("~/")
+      ? join(parentEnv.HOME ?? "/nonexistent", p.slice(1))
+      : resolve(workspace ?? baseDir, p)
+  );
+  const within = (p: string, root: string) =>
+    p === root || p.startsWith(root === "/" ? "/" : `${root}/`);
+  // A writable folder that holds the workspace also gets the workspace's `.astrid/` read-only;
+  // otherwise the workspace is shown read-only (it may sit in /tmp, which the wall replaces).
+  const holdsWorkspace = workspace !== null && writable.some((w) => within(workspace, w));
+  const readOnly = [...(server.sandbox.readable ?? [])];
+  if (workspace !== null && !holdsWorkspace) readOnly.push(workspace);
+  // The working directory must exist inside; one the wall hides is not shown for it.
+  let dir = cwd ?? baseDir;
+  if (sandbox.hidden.some((h) => within(dir, h))) {
+    if (!readOnly.some((r) => within(dir, r))) dir = "/";
+  } else if (![...readOnly, ...writable].some((r) => within(dir, r))) {
+    readOnly.push(dir);
+  }
+  try {
+    const walled = await sandbox.command({
+      workspace: holdsWorkspace ? workspace : null,
+      writable: writable.filter((w) => w !== workspace),
+      readOnly,
+      network: server.sandbox.network,
+      cwd: dir,
+    }, [executable, ...server.args]);
+    return { executable: walled.program, args: walled.args, env };
+  } catch (err) {
+    throw new McpError("START_FAILED", `Cannot start ${server.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

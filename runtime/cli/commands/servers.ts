@@ -21,7 +21,8 @@ import {
   type Sampler,
   type ServerStatus,
 } from "../../mcp/mod.ts";
-import { type CliIo, loadCliConfig, printJson, wantsJson } from "../context.ts";
+import { type CliIo, loadCliConfig, printJson, runtimeWalls, wantsJson } from "../context.ts";
+import type { Walls } from "../../security/walls.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 /** A long-lived process's servers, for `running` and `stop` to act on. */
@@ -41,6 +42,8 @@ export interface CliManagerOptions {
   readonly sampler?: Sampler | undefined;
   /** Asks the human for what servers elicit; none by default (not advertised then). */
   readonly elicitor?: Elicitor | null | undefined;
+  /** What the wall around stdio servers hides besides its built-in list. */
+  readonly walls?: Walls | undefined;
 }
 
 /**
@@ -64,6 +67,7 @@ export function openServerManager(
     servers: configuredServers(config),
     parentEnv: opts.env,
     baseDir: opts.workspaceRoot ?? opts.cwd,
+    ...(opts.walls ? { walls: opts.walls } : {}),
     connection: {
       clientInfo: { name: "astrid", version: "0.1.0" },
       ...(opts.workspaceRoot !== null ? { workspaceRoot: opts.workspaceRoot } : {}),
@@ -101,6 +105,10 @@ function describe(s: McpServerConfig): Record<string, unknown> {
       auto_start: s.autoStart,
       restart_policy: s.restartPolicy,
       binary_hash: s.binaryHash ?? null,
+      // "off" is shown on every listing: the server runs outside the wall.
+      sandbox: s.sandbox === "off" ? "off" : "on",
+      network: s.sandbox !== "off" && s.sandbox.network,
+      writable: s.sandbox === "off" ? [] : s.sandbox.writable,
     };
 }
 
@@ -119,6 +127,7 @@ async function managerFor(cmd: Command, io: CliIo) {
     env: io.env,
     cwd: io.cwd,
     workspaceRoot: paths.workspaceRoot,
+    walls: await runtimeWalls(paths, config, io.env),
   });
 }
 
@@ -160,8 +169,12 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
         const target = r.transport === "http"
           ? r.url
           : [r.command, ...(r.args as string[])].join(" ");
-        const flags = [r.auto_start ? "auto_start" : "", r.binary_hash ? "hash-pinned" : ""]
-          .filter(Boolean).join(",");
+        const flags = [
+          r.transport === "stdio" && r.sandbox === "off" ? "SANDBOX OFF" : "",
+          r.network ? "network" : "",
+          r.auto_start ? "auto_start" : "",
+          r.binary_hash ? "hash-pinned" : "",
+        ].filter(Boolean).join(",");
         io.stdout(
           `${String(r.name).padEnd(20)} ${r.transport} ${target}${flags ? ` [${flags}]` : ""}\n`,
         );
