@@ -1,6 +1,6 @@
 /**
- * Private argv helpers shared by shell.ts and policy.ts: basenames, command wrappers
- * (`env`, `nice`, `xargs`, …) and the script argument of `bash -c` / `eval`.
+ * Private argv helpers shared by shell.ts, opaque.ts and policy.ts: basenames and command
+ * wrappers (`env`, `nice`, `xargs`, `sudo`, …). Scripts a command runs are in _scripts.ts.
  *
  * @module
  */
@@ -39,10 +39,9 @@ const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   xargs: {
     shortWithValue: "adEILnPs",
     longWithValue: [
+      // --eof[=S] and --replace[=S] take their value only after `=`.
       "--arg-file",
       "--delimiter",
-      "--eof",
-      "--replace",
       "--max-lines",
       "--max-args",
       "--max-procs",
@@ -51,9 +50,26 @@ const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
     ],
   },
   doas: { shortWithValue: "uC", longWithValue: [] },
+  sudo: {
+    shortWithValue: "CDghpRrTtUu",
+    longWithValue: [
+      "--close-from",
+      "--chdir",
+      "--group",
+      "--host",
+      "--prompt",
+      "--chroot",
+      "--role",
+      "--command-timeout",
+      "--type",
+      "--other-user",
+      "--user",
+    ],
+  },
+  setsid: { shortWithValue: "", longWithValue: [] },
+  // taskset [-a] [-c] MASK|LIST COMMAND…
+  taskset: { shortWithValue: "", longWithValue: [], positional: 1 },
 };
-
-const SHELLS = new Set(["bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "rbash", "busybox"]);
 
 /**
  * The last `/`-separated component of a command name.
@@ -72,23 +88,30 @@ export function basename(name: string): string {
 }
 
 /**
- * The command a wrapper runs (`env X=1 sudo id` → `["sudo", "id"]`), or undefined when argv0
- * is not a wrapper or wraps nothing.
+ * Where a wrapper's command starts: `argv.slice(start)`, after the words `env -S` splits out
+ * of `argv[splitFrom]`. Undefined when argv0 is not a wrapper or wraps nothing.
  *
- * @example Wrappers give up their command
+ * @example The span of a wrapped command
  * ```ts
  * import { deepEqual } from "node:assert/strict";
- * import { unwrapCommand } from "./_argv.ts";
- * deepEqual(unwrapCommand(["nice", "-n", "5", "sudo", "id"]), ["sudo", "id"]);
- * deepEqual(unwrapCommand(["ls"]), undefined);
+ * import { unwrapSpan } from "./_argv.ts";
+ * deepEqual(unwrapSpan(["nice", "-n", "5", "id"]), { start: 3, split: [], splitFrom: -1 });
+ * deepEqual(unwrapSpan(["env", "-S", "sh -c", "ls"]), { start: 3, split: ["sh", "-c"], splitFrom: 2 });
  * ```
  */
-export function unwrapCommand(argv: readonly string[]): string[] | undefined {
+export function unwrapSpan(
+  argv: readonly string[],
+): { start: number; split: string[]; splitFrom: number } | undefined {
   const name = argv[0] === undefined ? "" : basename(argv[0]);
   const spec = WRAPPERS[name];
   if (!spec) return undefined;
   let i = 1;
   let split: string[] = [];
+  let splitFrom = -1;
+  const splitAt = (value: string, at: number) => {
+    split = splitWords(value);
+    splitFrom = at;
+  };
   while (i < argv.length) {
     const a = argv[i]!;
     if (a === "--") {
@@ -99,7 +122,8 @@ export function unwrapCommand(argv: readonly string[]): string[] | undefined {
       const eq = a.indexOf("=");
       const key = eq === -1 ? a : a.slice(0, eq);
       if (name === "env" && key === "--split-string") {
-        split = splitWords(eq === -1 ? argv[i + 1] ?? "" : a.slice(eq + 1));
+        if (eq === -1) splitAt(argv[i + 1] ?? "", i + 1);
+        else splitAt(a.slice(eq + 1), i);
       }
       i += eq === -1 && spec.longWithValue.includes(key) ? 2 : 1;
       continue;
@@ -108,9 +132,11 @@ export function unwrapCommand(argv: readonly string[]): string[] | undefined {
       let consumed = 1;
       for (let k = 1; k < a.length; k++) {
         if (spec.shortWithValue.includes(a[k]!)) {
-          const value = k + 1 < a.length ? a.slice(k + 1) : argv[i + 1] ?? "";
-          if (k + 1 === a.length) consumed = 2;
-          if (name === "env" && a[k] === "S") split = splitWords(value);
+          const attached = k + 1 < a.length;
+          if (!attached) consumed = 2;
+          if (name === "env" && a[k] === "S") {
+            splitAt(attached ? a.slice(k + 1) : argv[i + 1] ?? "", attached ? i : i + 1);
+          }
           break;
         }
       }
@@ -127,8 +153,25 @@ export function unwrapCommand(argv: readonly string[]): string[] | undefined {
     while (i < argv.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]!)) i++;
   }
   i += spec.positional ?? 0;
-  const inner = [...split, ...argv.slice(i)];
-  return inner.length > 0 ? inner : undefined;
+  if (split.length === 0 && i >= argv.length) return undefined;
+  return { start: Math.min(i, argv.length), split, splitFrom };
+}
+
+/**
+ * The command a wrapper runs (`env X=1 sudo id` → `["sudo", "id"]`), or undefined when argv0
+ * is not a wrapper or wraps nothing.
+ *
+ * @example Wrappers give up their command
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { unwrapCommand } from "./_argv.ts";
+ * deepEqual(unwrapCommand(["nice", "-n", "5", "sudo", "id"]), ["sudo", "id"]);
+ * deepEqual(unwrapCommand(["ls"]), undefined);
+ * ```
+ */
+export function unwrapCommand(argv: readonly string[]): string[] | undefined {
+  const span = unwrapSpan(argv);
+  return span && [...span.split, ...argv.slice(span.start)];
 }
 
 /**
@@ -151,59 +194,6 @@ export function wrapperChain(argv: readonly string[]): string[][] {
     chain.push(current);
   }
   return chain;
-}
-
-/**
- * The shell source a command runs itself: the script of `bash -c SCRIPT` (any option
- * cluster holding `c`, such as `-lc`), the joined arguments of `eval` and `watch`, or the
- * handler of `trap`.
- *
- * @example Scripts a shell runs itself
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { innerScript } from "./_argv.ts";
- * equal(innerScript(["bash", "-lc", "sudo id"]), "sudo id");
- * equal(innerScript(["eval", "sudo", "id"]), "sudo id");
- * ```
- */
-export function innerScript(argv: readonly string[]): string | undefined {
-  const name = argv[0] === undefined ? "" : basename(argv[0]);
-  if (name === "eval") return argv.length > 1 ? argv.slice(1).join(" ") : undefined;
-  if (name === "trap") return argv.slice(1).find((a) => !a.startsWith("-"));
-  if (name === "watch") {
-    // watch runs its joined arguments with `sh -c`; -n/--interval take a value.
-    let i = 1;
-    while (i < argv.length && argv[i]!.startsWith("-")) {
-      i += argv[i] === "-n" || argv[i] === "--interval" ? 2 : 1;
-    }
-    return i < argv.length ? argv.slice(i).join(" ") : undefined;
-  }
-  if (!SHELLS.has(name)) return undefined;
-  let i = 1;
-  // busybox sh -c …
-  if (name === "busybox") {
-    if (!SHELLS.has(basename(argv[1] ?? ""))) return undefined;
-    i = 2;
-  }
-  let hasC = false;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--" || a === "-") {
-      i++;
-      break;
-    }
-    if (a.startsWith("--")) {
-      if (a === "--rcfile" || a === "--init-file") i++;
-      continue;
-    }
-    if ((a.startsWith("-") || a.startsWith("+")) && a.length > 1) {
-      if (a.slice(1).includes("c")) hasC = true;
-      if (/[oO]/.test(a.slice(1))) i++;
-      continue;
-    }
-    break;
-  }
-  return hasC ? argv[i] : undefined;
 }
 
 /** Splits `env -S` strings on blanks (its quoting rules are a small subset of the shell's). */

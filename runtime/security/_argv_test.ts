@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { basename, innerScript, unwrapCommand, wrapperChain } from "./_argv.ts";
+import { basename, unwrapCommand, unwrapSpan, wrapperChain } from "./_argv.ts";
 
 Deno.test("unwrapCommand() skips each wrapper's options", () => {
   const cases: [string[], string[] | undefined][] = [
@@ -32,20 +32,32 @@ Deno.test("wrapperChain() unwraps nested wrappers", () => {
     "nice",
     "nohup",
     "sudo",
+    "id",
   ]);
 });
 
-Deno.test("innerScript() finds -c scripts only when -c is given", () => {
-  equal(innerScript(["bash", "-c", "x"]), "x");
-  equal(innerScript(["bash", "-e", "-c", "x"]), "x");
-  equal(innerScript(["sh", "+e", "-xc", "x"]), "x");
-  equal(innerScript(["bash", "--norc", "-c", "x"]), "x");
-  equal(innerScript(["bash", "-o", "pipefail", "-c", "x"]), "x");
-  equal(innerScript(["busybox", "sh", "-c", "x"]), "x");
-  equal(innerScript(["bash", "script.sh"]), undefined);
-  equal(innerScript(["python", "-c", "x"]), undefined);
-  equal(innerScript(["eval"]), undefined);
-  equal(innerScript(["trap", "sudo id", "EXIT"]), "sudo id");
-  equal(innerScript(["watch", "-n", "1", "sudo", "id"]), "sudo id");
+Deno.test("unwrapSpan() points at the wrapped command and the words env -S splits", () => {
+  deepEqual(unwrapSpan(["timeout", "5", "ls"]), { start: 2, split: [], splitFrom: -1 });
+  deepEqual(unwrapSpan(["env", "--split-string=sh -c", "x"]), {
+    start: 2,
+    split: ["sh", "-c"],
+    splitFrom: 1,
+  });
+  deepEqual(unwrapSpan(["env", "-Ssh", "x"]), { start: 2, split: ["sh"], splitFrom: 1 });
+  deepEqual(unwrapSpan(["env", "-S", "id"]), { start: 3, split: ["id"], splitFrom: 2 });
+  equal(unwrapSpan(["env"]), undefined);
+  equal(unwrapSpan(["ls", "x"]), undefined);
+});
+
+Deno.test("unwrapCommand() unwraps sudo, setsid and taskset; xargs --replace takes no next word", () => {
+  deepEqual(unwrapCommand(["sudo", "-u", "bob", "-E", "sh", "-c", "x"]), ["sh", "-c", "x"]);
+  deepEqual(unwrapCommand(["sudo", "--user=bob", "id"]), ["id"]);
+  deepEqual(unwrapCommand(["setsid", "-f", "python3", "-c", "x"]), ["python3", "-c", "x"]);
+  deepEqual(unwrapCommand(["taskset", "-c", "0-3", "node", "-e", "1"]), ["node", "-e", "1"]);
+  deepEqual(unwrapCommand(["xargs", "--replace", "sh", "-c", "echo {}"]), ["sh", "-c", "echo {}"]);
+  deepEqual(unwrapCommand(["xargs", "--eof=x", "sh"]), ["sh"]);
+});
+
+Deno.test("basename() drops trailing slashes", () => {
   equal(basename("/a/b/"), "b");
 });

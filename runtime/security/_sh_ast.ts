@@ -21,7 +21,8 @@ export interface GoNode {
   End(): GoPos;
   [field: string]: unknown;
 }
-interface GoSlice {
+/** A gopherjs slice. */
+export interface GoSlice {
   $array: unknown[];
   $offset: number;
   $length: number;
@@ -67,7 +68,8 @@ export function isNil(v: unknown): boolean {
   return v === (v as GoNode).constructor?.nil;
 }
 
-function isSlice(v: unknown): v is GoSlice {
+/** True for a Go slice ({@linkcode items} reads it). */
+export function isSlice(v: unknown): v is GoSlice {
   return typeof v === "object" && v !== null && "$array" in v;
 }
 
@@ -86,7 +88,17 @@ export function items(v: unknown): GoNode[] {
   return v.$array.slice(v.$offset, v.$offset + v.$length) as GoNode[];
 }
 
-function typeOf(node: GoNode): string {
+/**
+ * The Go type of a syntax node without its package (`"CallExpr"`), or "" for other values.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { newGoParser, typeOf } from "./_sh_ast.ts";
+ * equal(typeOf(newGoParser().Parse("ls", "x").__internal_object__), "File");
+ * ```
+ */
+export function typeOf(node: GoNode): string {
   const name = node.constructor?.string ?? "";
   return name.startsWith("*syntax.") ? name.slice(8) : "";
 }

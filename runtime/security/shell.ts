@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { basename, innerScript, wrapperChain } from "./_argv.ts";
+import { basename, wrapperChain } from "./_argv.ts";
+import { findExecSpans, innerScript, isStdinPath, readsScriptFromStdin } from "./_scripts.ts";
 import {
   fromGo,
   type GoNode,
@@ -16,29 +17,12 @@ import {
   items,
   newGoParser,
   renderWord,
-  walk,
+  typeOf,
 } from "./_sh_ast.ts";
+import { literalInput, STDIN, type Stdin, walkStdin } from "./_sh_stdin.ts";
+import type { CommandDetail, ParsedCommandLine, WordKind } from "./shell_types.ts";
 
-/**
- * What a command line runs and where it redirects.
- *
- * @example Reading a parsed line
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { type ParsedCommandLine, parseCommandLine } from "./shell.ts";
- * const parsed: ParsedCommandLine = parseCommandLine("cat $FILE > out");
- * equal(parsed.commands[0]?.[1], "$FILE");
- * equal(parsed.dynamic, true);
- * ```
- */
-export interface ParsedCommandLine {
-  /** The argv of every simple command, in source order (nested scripts after their caller). */
-  commands: string[][];
-  /** Every redirect: operator (`>`, `>>`, `<`, `&>`, `>&`, `<<`…) and target word. */
-  redirects: { op: string; target: string }[];
-  /** True when some word holds an expansion (`$X`, `$(…)`, globs, braces): its value is unknown. */
-  dynamic: boolean;
-}
+export type { CommandDetail, ParsedCommandLine, StdinKind, WordKind } from "./shell_types.ts";
 
 /**
  * Longest command line accepted, in UTF-8 bytes.
@@ -88,15 +72,15 @@ export class CommandLineParser {
     if (typeof line !== "string") {
       throw new TypeError(`Cannot parse command: current value is ${typeof line}, not a string`);
     }
-    const out: ParsedCommandLine = { commands: [], redirects: [], dynamic: false };
-    parseInto(line, 0, out, this.#parse);
+    const out: ParsedCommandLine = { commands: [], redirects: [], dynamic: false, details: [] };
+    parseInto(line, 0, out, this.#parse, STDIN.inherit);
     return out;
   }
 
   /** Same as {@linkcode parseArgv}. */
   parseArgv(argv: readonly string[]): ParsedCommandLine {
-    const out: ParsedCommandLine = { commands: [], redirects: [], dynamic: false };
-    addCommand([...argv], 0, out, this.#parse);
+    const out: ParsedCommandLine = { commands: [], redirects: [], dynamic: false, details: [] };
+    addCommand([...argv], argv.map(() => "literal"), STDIN.inherit, 0, out, this.#parse);
     return out;
   }
 
@@ -148,7 +132,13 @@ export function parseArgv(argv: readonly string[]): ParsedCommandLine {
 
 type ParseFn = (src: string) => GoNode;
 
-function parseInto(src: string, depth: number, out: ParsedCommandLine, parse: ParseFn): void {
+function parseInto(
+  src: string,
+  depth: number,
+  out: ParsedCommandLine,
+  parse: ParseFn,
+  stdin: Stdin,
+): void {
   if (depth > MAX_NESTING) {
     throw new SyntaxError(
       `Cannot parse command: current nesting is over ${MAX_NESTING} levels of -c or eval`,
@@ -168,17 +158,32 @@ function parseInto(src: string, depth: number, out: ParsedCommandLine, parse: Pa
     throw new SyntaxError(`Cannot parse command: ${detail}`);
   }
   const slice = (start: number, end: number) => decoder.decode(bytes.subarray(start, end));
+  let lastKind: WordKind = "literal"; // the kind of the word last rendered
   const word = (w: GoNode): string => {
     const value = renderWord(w);
+    lastKind = "literal";
     if (value !== undefined) return fromGo(value);
     out.dynamic = true;
+    lastKind = items(w.Parts).some((p) => typeOf(p) === "ProcSubst") ? "procsub" : "dynamic";
     return slice(w.Pos().Offset(), w.End().Offset());
   };
-  const found: { argv: string[] }[] = [];
-  walk(file, (type, node) => {
+  const found: { argv: string[]; words: WordKind[]; stdin: Stdin }[] = [];
+  let execMovesStdin = false;
+  walkStdin(file, stdin, (type, node, current) => {
     if (type === "CallExpr") {
       const args = items(node.Args);
-      if (args.length > 0) found.push({ argv: args.map(word) });
+      if (args.length === 0) return;
+      const argv: string[] = [];
+      const words: WordKind[] = [];
+      for (const a of args) {
+        argv.push(word(a));
+        words.push(lastKind);
+      }
+      found.push({ argv, words, stdin: current });
+      // `exec < f` moves the stdin of every later command.
+      if (argv.length === 1 && argv[0] === "exec" && current !== stdin) execMovesStdin = true;
+    } else if (type === "Assign" && isStartupAssign(node)) {
+      out.startupFile = true;
     } else if (type === "Redirect") {
       const target = isNil(node.Word) ? undefined : node.Word as GoNode;
       const opStart = (node.OpPos as GoPos).Offset();
@@ -187,41 +192,86 @@ function parseInto(src: string, depth: number, out: ParsedCommandLine, parse: Pa
       out.redirects.push({ op, target: target && !HEREDOC_OPS.has(op) ? word(target) : "" });
     }
   });
-  for (const { argv } of found) addCommand(argv, depth, out, parse);
+  for (const c of found) {
+    const fed = execMovesStdin && c.stdin === stdin ? STDIN.unknown : c.stdin;
+    addCommand(c.argv, c.words, fed, depth, out, parse);
+  }
 }
 
 function addCommand(
   argv: string[],
+  words: WordKind[],
+  stdin: Stdin,
   depth: number,
   out: ParsedCommandLine,
   parse: ParseFn,
 ): void {
+  const detail: CommandDetail = { stdin: stdin.kind, words };
   out.commands.push(argv);
+  out.details.push(detail);
+  // Nested scripts read the same stdin, but not the text that fed this command's script.
+  const inherited = stdin.redirect === undefined ? stdin : STDIN[stdin.kind];
   for (const level of wrapperChain(argv)) {
     const name = basename(level[0] ?? "");
     const script = innerScript(level);
-    if (script !== undefined) parseInto(script, depth + 1, out, parse);
+    if (script !== undefined) {
+      const fed = name === "trap" || name === "watch" ? STDIN.unknown : inherited;
+      parseInto(script, depth + 1, out, parse, fed);
+    } else if (detail.stdinText === undefined && readsScriptFromStdin(level)) {
+      const text = literalInput(stdin);
+      if (text !== undefined && parseStdinScript(text, depth + 1, out, parse, inherited)) {
+        detail.stdinText = text;
+      }
+    }
     if (name === "alias") {
       for (const a of level.slice(1)) {
         const eq = a.indexOf("=");
-        if (eq > 0) parseInto(a.slice(eq + 1), depth + 1, out, parse);
+        if (eq > 0) parseInto(a.slice(eq + 1), depth + 1, out, parse, STDIN.unknown);
       }
     }
     if (name === "find") {
-      for (const sub of findExecCommands(level)) addCommand(sub, depth + 1, out, parse);
+      const offset = argv.length - level.length; // find's words are a suffix of argv
+      for (const [start, end] of findExecSpans(level)) {
+        const sub = level.slice(start, end);
+        const kinds = sub.map((_, k): WordKind => words[offset + start + k] ?? "literal");
+        addCommand(sub, kinds, inherited, depth + 1, out, parse);
+      }
     }
   }
 }
 
-/** `find … -exec CMD ARGS… ;` (also -execdir, -ok, -okdir, `+` terminator). */
-function findExecCommands(argv: readonly string[]): string[][] {
-  const result: string[][] = [];
-  for (let i = 1; i < argv.length; i++) {
-    if (!["-exec", "-execdir", "-ok", "-okdir"].includes(argv[i]!)) continue;
-    let j = i + 1;
-    while (j < argv.length && argv[j] !== ";" && argv[j] !== "+") j++;
-    if (j > i + 1) result.push(argv.slice(i + 1, j));
-    i = j;
+/**
+ * Parses the literal script a shell reads from a here-document or here-string. Such text is
+ * input, not part of the line: when it does not parse, the line still does, and the shell
+ * stays unparsed (opaque.ts then treats it as code the policy cannot read).
+ */
+function parseStdinScript(
+  text: string,
+  depth: number,
+  out: ParsedCommandLine,
+  parse: ParseFn,
+  stdin: Stdin,
+): boolean {
+  const sub: ParsedCommandLine = { commands: [], redirects: [], dynamic: false, details: [] };
+  try {
+    parseInto(text, depth, sub, parse, stdin);
+  } catch (e) {
+    if (e instanceof SyntaxError) return false;
+    throw e;
   }
-  return result;
+  out.commands.push(...sub.commands);
+  out.redirects.push(...sub.redirects);
+  out.details.push(...sub.details);
+  out.dynamic ||= sub.dynamic;
+  if (sub.startupFile) out.startupFile = true;
+  return true;
+}
+
+/** `BASH_ENV=…` or `ENV=…` with a value the policy cannot read as a plain file. */
+function isStartupAssign(assign: GoNode): boolean {
+  const name = isNil(assign.Name) ? "" : (assign.Name as GoNode).Value;
+  if (name !== "BASH_ENV" && name !== "ENV") return false;
+  if (isNil(assign.Value)) return true; // `export BASH_ENV`: inherited, unknown
+  const value = renderWord(assign.Value as GoNode);
+  return value === undefined || isStdinPath(value);
 }

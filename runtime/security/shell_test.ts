@@ -111,3 +111,126 @@ Deno.test("parseArgv() expands an argv's nested scripts", () => {
   ]);
   deepEqual(parseArgv(["ls", "-la"]).commands, [["ls", "-la"]]);
 });
+
+const stdinOf = (line: string) => parseCommandLine(line).details.map((d) => d.stdin);
+
+Deno.test("parseCommandLine() gives one detail per command, in the same order", () => {
+  for (
+    const line of [
+      "a | b && c",
+      "bash -c 'x | y' | z",
+      "find . -exec sh -c 'echo $1' _ {} \\; | wc -l",
+      "env -S 'find . -exec ls ;'",
+      "sh <<'EOF'\na; b | c\nEOF",
+      "alias x='a | b'; trap 'c' EXIT",
+    ]
+  ) {
+    const parsed = parseCommandLine(line);
+    equal(parsed.details.length, parsed.commands.length, line);
+    parsed.details.forEach((d, i) => equal(d.words.length, parsed.commands[i]!.length, line));
+  }
+  deepEqual(parseArgv(["sh", "-c", "ls"]).details, [
+    { stdin: "inherit", words: ["literal", "literal", "literal"] },
+    { stdin: "inherit", words: ["literal"] },
+  ]);
+});
+
+Deno.test("parseCommandLine() tells where each command's stdin comes from", () => {
+  const cases: [string, string[]][] = [
+    ["a | b |& c", ["inherit", "pipe", "pipe"]],
+    ["a && b || c; d &", ["inherit", "inherit", "inherit", "inherit"]],
+    ["a < f", ["file"]],
+    ["a 0< f 3< g", ["file"]],
+    ["a 3< g", ["inherit"]],
+    ["a <> f", ["file"]],
+    ["a < <(b)", ["procsub", "procsub"]], // a redirect's own commands: conservatively the same
+    ["a < /dev/null", ["closed"]],
+    ["a <&-", ["closed"]],
+    ["a <&3", ["unknown"]],
+    ["a <&0", ["inherit"]],
+    ["a <<E\nx\nE", ["heredoc"]],
+    ["a <<-E\n\tx\n\tE", ["heredoc"]],
+    ["a <<< x", ["herestring"]],
+    ["a < f <<< x", ["herestring"]],
+    ["x | { a; b; }", ["inherit", "pipe", "pipe"]],
+    ["x | (a) | b < f", ["inherit", "pipe", "file"]],
+    ["while read l; do a; done < f", ["file", "file"]],
+    ["x | while read l; do a; done", ["inherit", "pipe", "pipe"]],
+    ["tee >(a) <(b)", ["inherit", "pipe", "inherit"]],
+    ["x | echo $(a)", ["inherit", "pipe", "pipe"]],
+    ["f() { a; }", ["unknown"]],
+    ["coproc a", ["pipe"]],
+    ["exec < f; a", ["file", "unknown"]],
+    ["exec 3< f; a", ["inherit", "inherit"]],
+    ["x | bash -c 'a; b'", ["inherit", "pipe", "pipe", "pipe"]],
+    ["x | eval a", ["inherit", "pipe", "pipe"]],
+    ["trap a EXIT", ["inherit", "unknown"]],
+    ["x | find . -exec a {} ;", ["inherit", "pipe", "pipe"]],
+  ];
+  for (const [line, kinds] of cases) deepEqual(stdinOf(line), kinds, line);
+});
+
+Deno.test("parseCommandLine() marks dynamic words and process substitutions", () => {
+  deepEqual(parseCommandLine(`bash <(curl x) "$A" 'b' c$(d) >(e)`).details[0]?.words, [
+    "literal",
+    "procsub",
+    "dynamic",
+    "literal",
+    "dynamic",
+    "procsub",
+  ]);
+  deepEqual(parseCommandLine("find . -exec sh -c $S ;").details[1]?.words, [
+    "literal",
+    "literal",
+    "dynamic",
+  ]);
+});
+
+Deno.test("parseCommandLine() parses the literal script a heredoc or here-string feeds a shell", () => {
+  const quoted = parseCommandLine("bash <<'EOF'\nsudo id $X\nEOF");
+  deepEqual(quoted.commands, [["bash"], ["sudo", "id", "$X"]]);
+  equal(quoted.details[0]?.stdinText, "sudo id $X\n");
+  equal(quoted.details[1]?.stdin, "heredoc");
+  equal(quoted.dynamic, true);
+  const plain = parseCommandLine("sh -s <<EOF\necho \\$HOME > /etc/x\nEOF");
+  deepEqual(plain.commands, [["sh", "-s"], ["echo", "$HOME"]]);
+  deepEqual(plain.redirects, [{ op: "<<", target: "" }, { op: ">", target: "/etc/x" }]);
+  deepEqual(cmds("sh <<< 'sudo id'"), [["sh"], ["sudo", "id"]]);
+  deepEqual(cmds(". /dev/stdin <<< 'sudo id'"), [[".", "/dev/stdin"], ["sudo", "id"]]);
+  deepEqual(cmds("env bash <<-EOF\n\tsudo id\n\tEOF").at(-1), ["sudo", "id"]);
+  // Expansions in the body, a script file, or a body that does not parse: not parsed.
+  for (
+    const line of [
+      "bash <<EOF\n$CMD\nEOF",
+      'sh <<< "$X"',
+      "bash x.sh <<'EOF'\nsudo id\nEOF",
+      "bash -c 'ls' <<< 'sudo id'",
+      "cat <<'EOF'\nsudo id\nEOF",
+      "bash <<'EOF'\nif then (\nEOF",
+    ]
+  ) {
+    const parsed = parseCommandLine(line);
+    equal(parsed.details[0]?.stdinText, undefined, line);
+    ok(!parsed.commands.some((c) => c[0] === "sudo"), line);
+  }
+});
+
+Deno.test("parseCommandLine() keeps heredoc and here-string redirects as they were", () => {
+  deepEqual(parseCommandLine("cat > f <<EOF\nhello\nEOF").redirects, [
+    { op: ">", target: "f" },
+    { op: "<<", target: "" },
+  ]);
+  deepEqual(parseCommandLine("cat <<-'EOF' <<< x\n\ty\n\tEOF").redirects, [
+    { op: "<<-", target: "" },
+    { op: "<<<", target: "x" },
+  ]);
+});
+
+Deno.test("parseCommandLine() flags BASH_ENV or ENV set to a file out of sight", () => {
+  equal(parseCommandLine("BASH_ENV=/dev/stdin bash -c true").startupFile, true);
+  equal(parseCommandLine("export BASH_ENV").startupFile, true);
+  equal(parseCommandLine("declare -x ENV=$X; sh").startupFile, true);
+  equal(parseCommandLine("sh <<'EOF'\nBASH_ENV=/dev/fd/3 bash x\nEOF").startupFile, true);
+  equal(parseCommandLine("BASH_ENV=./env.sh bash -c true").startupFile, undefined);
+  equal(parseCommandLine("FOO=$X bash").startupFile, undefined);
+});

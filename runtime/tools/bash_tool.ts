@@ -4,11 +4,15 @@
  * redirect targets, and `network_request` for every host it would contact. A line whose words
  * hold expansions (`$X`, `$(…)`), or whose relative redirects follow a `cd`, also yields the
  * whole line as `bash -c LINE`, so a rule over its visible parts never covers what the
- * expansion turns out to be.
+ * expansion turns out to be. Here-documents and here-strings are input, never file paths.
+ * A command that hands code to an interpreter the policy cannot read (`… | sh`,
+ * `python3 -c`, `eval "$x"`: see `security/opaque.ts`) is marked `opaque`, and so is the
+ * whole-line action of its line.
  *
  * @module
  */
 import type { Action } from "../security/action.ts";
+import { opaqueReasons } from "../security/opaque.ts";
 import { parseCommandLine } from "../security/shell.ts";
 import { canonicalizePath } from "../security/workspace.ts";
 import { argsObject, optInt, reqString } from "./_args.ts";
@@ -18,6 +22,7 @@ import type { BashArgs, BuiltinTool } from "./types.ts";
 
 const WRITE_OPS: ReadonlySet<string> = new Set([">", ">>", ">|", "&>", "&>>", ">&", "<>"]);
 const READ_OPS: ReadonlySet<string> = new Set(["<"]);
+// `<<`, `<<-` and `<<<` feed text, `<&` duplicates a descriptor: none names a file.
 const CWD_MOVERS: ReadonlySet<string> = new Set(["cd", "pushd", "popd"]);
 const HARMLESS_TARGETS: ReadonlySet<string> = new Set([
   "/dev/null",
@@ -76,25 +81,24 @@ export const bashTool: BuiltinTool<BashArgs> = {
   async classify(args, ctx) {
     const line = args.command;
     const parsed = parseCommandLine(line); // SyntaxError on a line that does not parse
-    const actions: Action[] = parsed.commands.map((argv) => ({
-      kind: "execute_command",
-      argv,
-      line,
-      cwd: ctx.cwd,
-    }));
+    const reasons = opaqueReasons(parsed);
+    const actions: Action[] = parsed.commands.map((argv, i) =>
+      command(argv, line, ctx.cwd, reasons[i])
+    );
     // A `cd` earlier in the line moves where relative redirects land, so they are only a guess.
     const movesCwd = parsed.commands.some((argv) => CWD_MOVERS.has(argv[0] ?? ""));
-    const redirects = parsed.redirects.filter(({ target }) =>
-      !HARMLESS_TARGETS.has(target) && !/^(\d+|-)$/.test(target)
+    const redirects = parsed.redirects.filter(({ op, target }) =>
+      (WRITE_OPS.has(op) || READ_OPS.has(op)) && target !== "" && !HARMLESS_TARGETS.has(target) &&
+      !(op === ">&" && /^(\d+-?|-)$/.test(target)) // `2>&1`, `>&-`: a descriptor, not a file
     );
     const guessed = movesCwd && redirects.some(({ target }) => !target.startsWith("/"));
     if (parsed.dynamic || guessed || parsed.commands.length === 0) {
-      actions.push({ kind: "execute_command", argv: ["bash", "-c", line], line, cwd: ctx.cwd });
+      const opaque = reasons.find((r) => r !== undefined);
+      actions.push(command(["bash", "-c", line], line, ctx.cwd, opaque));
     }
     for (const { op, target } of redirects) {
       const path = await canonicalizePath(target, ctx.cwd);
-      if (WRITE_OPS.has(op)) actions.push({ kind: "file_write", path });
-      if (READ_OPS.has(op)) actions.push({ kind: "file_read", path });
+      actions.push({ kind: WRITE_OPS.has(op) ? "file_write" : "file_read", path });
     }
     const urls = new Set(parsed.commands.flatMap((argv) => networkTargets(argv)));
     for (const url of urls) actions.push({ kind: "network_request", url });
@@ -102,3 +106,13 @@ export const bashTool: BuiltinTool<BashArgs> = {
   },
   run: (args, ctx, env, options) => env.shell.run(args, ctx, options),
 };
+
+function command(
+  argv: string[],
+  line: string,
+  cwd: string,
+  opaque: string | undefined,
+): Action {
+  const action = { kind: "execute_command", argv, line, cwd } as const;
+  return opaque === undefined ? action : { ...action, opaque };
+}
