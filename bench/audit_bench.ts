@@ -3,9 +3,13 @@
  * ≤ 1 ms median; ≥ 20,000 entries/s under concurrent load (group commit); full verify
  * ≥ 50,000 entries/s. Deno KV fsyncs every commit, so these run against a real KV file.
  *
+ * Every commit also signs the chain head (one Ed25519 signature per group commit, not per
+ * entry), and with a witness every checkpoint is appended and fsync'd to the witness file.
+ *
  * Run: `deno bench -A bench/audit_bench.ts`. Entries/s = batch size / reported time per iteration.
  */
 import { type AuditInput, AuditLog, verifyChain, verifyStore } from "../runtime/audit/mod.ts";
+import { signHead } from "../runtime/audit/_head.ts";
 import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { openStore } from "../runtime/storage/mod.ts";
 
@@ -33,6 +37,22 @@ const singleLog = await AuditLog.open(single, signer, { checkpointSeconds: 0 });
 let n = 0;
 Deno.bench("append: one durable append at a time (target ≤ 1 ms)", async () => {
   await singleLog.append(input(n++));
+});
+
+let seq = 1;
+Deno.bench("head: sign the head record (once per group commit)", () => {
+  signHead(signer, "ab".repeat(32), seq++, "cd".repeat(32), 0);
+});
+
+const witnessed = await openStore(`${dir}/witnessed.kv`);
+const witnessedLog = await AuditLog.open(witnessed, signer, {
+  checkpointSeconds: 0,
+  checkpointEvery: 16,
+  witnessPath: `${dir}/witness/audit-witness.jsonl`,
+});
+let w = 0;
+Deno.bench("append: one at a time, witnessed (a checkpoint + witness fsync every 16)", async () => {
+  await witnessedLog.append(input(w++));
 });
 
 const burst = await openStore(`${dir}/burst.kv`);
@@ -67,6 +87,7 @@ Deno.bench(`verifyStore: ${VERIFY} entries read from KV and verified`, async () 
 
 globalThis.addEventListener("unload", () => {
   single.close();
+  witnessed.close();
   burst.close();
   big.close();
   Deno.removeSync(dir, { recursive: true });

@@ -16,7 +16,7 @@
  * @module
  */
 import { blake3Hex, CANONICAL_VERSION, canonicalJson } from "../crypto/mod.ts";
-import type { AuditAction, AuditDecision, AuditEntry, AuditInput } from "./log.ts";
+import type { AuditAction, AuditDecision, AuditEntry, AuditInput } from "./types.ts";
 
 /** The `prevHash` of entry 1: 32 zero bytes as hex. */
 export const GENESIS_HASH = "0".repeat(64);

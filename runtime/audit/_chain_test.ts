@@ -9,7 +9,7 @@ import {
   hashEntry,
   prepareInput,
 } from "./_chain.ts";
-import type { AuditDecision, AuditInput } from "./log.ts";
+import type { AuditDecision, AuditInput } from "./types.ts";
 
 function randomString(): string {
   const alphabet = ['"', "\\", "\n", "\u2028", "é", "😀", "a", "Z", "/", "\u0000", " "];

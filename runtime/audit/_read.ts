@@ -16,7 +16,7 @@ import {
   type HeadRecord,
 } from "./_chain.ts";
 import type { Checkpoint } from "./checkpoint.ts";
-import type { AuditEntry, AuditListOptions, AuditStats } from "./log.ts";
+import type { AuditEntry, AuditListOptions, AuditStats } from "./types.ts";
 import { AuditIntegrityError } from "./verify.ts";
 
 /** Decodes a stored entry, failing closed on one that is malformed or stored under another seq. */
@@ -107,10 +107,12 @@ export async function scanStats(store: Store): Promise<AuditStats> {
 /**
  * Reads every checkpoint, then the head, then the entries up to the head. Checkpoints come
  * first and unbounded: each covers only entries committed before it, so none can be newer than
- * the head read after it, and a rewound head record cannot hide a checkpoint.
+ * the head read after it, and a rewound head record cannot hide a checkpoint. `head` is the
+ * stored value as it is (signed, unsigned or malformed: the verifier judges it); entries are
+ * read up to its `seq` when it has one, else all of them.
  */
 export async function readChain(store: Store): Promise<{
-  head: HeadRecord | null;
+  head: unknown;
   entries: AuditEntry[];
   bodies: (string | null)[];
   checkpoints: Checkpoint[];
@@ -120,12 +122,15 @@ export async function readChain(store: Store): Promise<{
   for await (const c of store.list<Checkpoint>({ prefix: [...CHECKPOINT_PREFIX] }, opts)) {
     checkpoints.push(c.value);
   }
-  const head = (await store.get<HeadRecord>(HEAD_KEY)).value;
+  const head = (await store.get<unknown>(HEAD_KEY)).value;
   const entries: AuditEntry[] = [];
   const bodies: (string | null)[] = [];
-  if (head) {
-    const end = [...ENTRY_PREFIX, head.seq + 1];
-    for await (const { value } of store.list({ prefix: [...ENTRY_PREFIX], end }, opts)) {
+  if (head !== null) {
+    const seq = (head as Partial<HeadRecord>).seq;
+    const selector: Deno.KvListSelector = Number.isSafeInteger(seq)
+      ? { prefix: [...ENTRY_PREFIX], end: [...ENTRY_PREFIX, (seq as number) + 1] }
+      : { prefix: [...ENTRY_PREFIX] };
+    for await (const { value } of store.list(selector, opts)) {
       const { entry, body } = decodeStored(value);
       entries.push(entry);
       bodies.push(body);

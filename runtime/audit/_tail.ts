@@ -1,13 +1,13 @@
 /**
- * Loads the chain head and checks the unsigned tail before the runtime builds on it, so the
- * runtime never signs a checkpoint over a head it has not linked to an earlier trusted point
- * (the last signed checkpoint, or a head this process itself verified or wrote). Without this,
+ * Loads the chain head and checks it before the runtime builds on it: the head record's
+ * signature (see _head.ts), then every entry between an earlier trusted point (the last signed
+ * checkpoint, or a head this process itself verified or wrote) and the head, so the runtime
+ * never signs a checkpoint or a head over a tail it has not linked to that point. Without this,
  * anyone able to write the KV could rewrite the tail and have the next checkpoint launder it.
  * Not re-exported.
  *
  * @module
  */
-import { fromBase64Url, fromHex, verify } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import {
   CHECKPOINT_PREFIX,
@@ -19,12 +19,27 @@ import {
   HEAD_KEY,
   type HeadRecord,
 } from "./_chain.ts";
-import { type Checkpoint, checkpointBytes, checkpointShapeProblem } from "./checkpoint.ts";
+import { type Checkpoint, verifyCheckpoint } from "./checkpoint.ts";
+import { checkHead } from "./_head.ts";
 import { AuditIntegrityError, type VerifyReport } from "./verify.ts";
 
-/** The head plus the versionstamp its next commit must check. */
+/** The verified head plus the versionstamp its next commit must check. */
 export interface Head extends HeadRecord {
+  /** The log's name (the hash of entry 1); null while the log is empty. */
+  log: string | null;
   versionstamp: string | null;
+  /** True for an unsigned head of the previous format (accepted only when asked to). */
+  legacy: boolean;
+  /** The latest checkpoint, when it was the anchor (verified under the trusted key). */
+  checkpoint: Checkpoint | null;
+}
+
+/** How {@link loadVerifiedHead} anchors and what it accepts. */
+export interface LoadOptions {
+  /** A head this process trusts (it verified or wrote it): the walk starts there. */
+  known?: { seq: number; hash: string; log: string | null };
+  /** Accept an unsigned head of the previous format (only `AuditLog.open` may, see log.ts). */
+  legacy?: boolean;
 }
 
 type Code = NonNullable<VerifyReport["firstBad"]>["code"];
@@ -39,18 +54,22 @@ function fail(seq: number, code: Code, reason: string): never {
 }
 
 /**
- * Returns the stored head after checking every entry between the anchor and the head: `known`
- * when given (a head this process trusts), else the latest checkpoint (whose signature must
- * verify under its own key; `verifyStore` separately checks that key), else genesis.
+ * Returns the stored head after checking its signature under `trustedKey` and every entry
+ * between the anchor and the head: `known` when given, else the latest checkpoint (whose
+ * signature must verify under `trustedKey`), else genesis.
  */
-export async function loadVerifiedHead(store: Store, known?: HeadRecord): Promise<Head> {
+export async function loadVerifiedHead(
+  store: Store,
+  trustedKey: Uint8Array,
+  options: LoadOptions = {},
+): Promise<Head> {
   // The head, the checkpoints and the entries are separate reads. Another process appending in
   // between (it moves the head in the same commit as its entries) can make them disagree; a
   // failure counts only when the head did not move meanwhile.
   for (let attempt = 1;; attempt++) {
-    const got = await store.get<HeadRecord>(HEAD_KEY);
+    const got = await store.get<unknown>(HEAD_KEY);
     try {
-      return await verifyHead(store, got, known);
+      return await verifyHead(store, got, trustedKey, options);
     } catch (err) {
       if (!(err instanceof AuditIntegrityError) || attempt >= MAX_READS) throw err;
       if ((await store.get(HEAD_KEY)).versionstamp === got.versionstamp) throw err;
@@ -58,16 +77,54 @@ export async function loadVerifiedHead(store: Store, known?: HeadRecord): Promis
   }
 }
 
-/** How often a head that keeps moving is read again before its check counts. */
-const MAX_READS = 8;
+/**
+ * How often a head that keeps moving is read again before its check counts. Each retry means
+ * another writer committed meanwhile (progress, not a fault); several processes appending at
+ * once on a loaded machine can move it a dozen times in a row.
+ */
+const MAX_READS = 64;
+
+/** The stored head checked under the trusted key (signature before payload). */
+function storedHead(
+  value: unknown,
+  trustedKey: Uint8Array,
+  legacyOk: boolean,
+): { seq: number; hash: string; log: string | null; legacy: boolean } {
+  if (value === null) return { seq: 0, hash: GENESIS_HASH, log: null, legacy: false };
+  const state = checkHead(value, trustedKey);
+  if (state.kind === "bad") fail(0, state.code, state.reason);
+  if (state.kind === "signed") {
+    const { seq, hash, log } = state.head;
+    return { seq, hash, log, legacy: false };
+  }
+  if (!legacyOk) {
+    fail(
+      state.seq,
+      "BAD_HEAD",
+      `the head record (seq ${state.seq}) is unsigned: it was rewritten after this log signed its heads`,
+    );
+  }
+  return { seq: state.seq, hash: state.hash, log: null, legacy: true };
+}
 
 async function verifyHead(
   store: Store,
-  got: Deno.KvEntryMaybe<HeadRecord>,
-  known?: HeadRecord,
+  got: Deno.KvEntryMaybe<unknown>,
+  trustedKey: Uint8Array,
+  options: LoadOptions,
 ): Promise<Head> {
+  const head = storedHead(got.value, trustedKey, options.legacy === true);
+  const log = await logName(store, head.seq);
+  if (head.log !== null && head.log !== log) {
+    fail(head.seq, "BAD_HEAD", `the head names log ${head.log} but entry 1 hashes to ${log}`);
+  }
+  const known = options.known;
+  if (known && known.log !== null && head.log !== null && known.log !== head.log) {
+    fail(head.seq, "BAD_HEAD", `the head names log ${head.log}, not this log (${known.log})`);
+  }
   let anchor: HeadRecord = { seq: 0, hash: GENESIS_HASH };
-  if (known && got.value && known.seq <= got.value.seq) {
+  let checkpoint: Checkpoint | null = null;
+  if (known && known.seq <= head.seq) {
     anchor = known;
   } else {
     const [last] = await Array.fromAsync(
@@ -75,21 +132,12 @@ async function verifyHead(
     );
     if (last) {
       const cp = last.value;
-      if (checkpointShapeProblem(cp) !== null) {
-        fail(0, "MALFORMED", "the latest checkpoint is malformed");
-      }
-      let sig: Uint8Array | null = null;
-      try {
-        sig = fromBase64Url(cp.sig);
-      } catch { /* reported below */ }
-      const key = fromHex(cp.key);
-      if (!sig || !verify(key, checkpointBytes(cp), sig)) {
-        fail(cp.size, "BAD_CHECKPOINT", `checkpoint ${cp.size} signature does not verify`);
-      }
+      const problem = verifyCheckpoint(cp, trustedKey);
+      if (problem) fail(Number(cp?.size) || 0, problem.code, `the latest ${problem.reason}`);
       anchor = { seq: cp.size, hash: cp.head };
+      checkpoint = cp;
     }
   }
-  const head = got.value ?? { seq: 0, hash: GENESIS_HASH };
   if (anchor.seq > head.seq) {
     fail(
       head.seq + 1,
@@ -136,5 +184,18 @@ async function verifyHead(
       `the stored head (seq ${head.seq}) does not match the last entry (seq ${seq})`,
     );
   }
-  return { seq: head.seq, hash: head.hash, versionstamp: got.versionstamp };
+  return { ...head, log, versionstamp: got.versionstamp, checkpoint };
+}
+
+/**
+ * The log's name: the stored hash of entry 1, or null for an empty log (`seq` 0). Fails when
+ * entry 1 is missing from a log that has entries.
+ */
+export async function logName(store: Store, seq: number): Promise<string | null> {
+  if (seq === 0) return null;
+  const { entry, body } = decodeStored((await store.get([...ENTRY_PREFIX, 1])).value);
+  if (body === null || entryShapeProblem(entry) !== null) {
+    fail(1, "DELETED", "entry 1 is missing or malformed");
+  }
+  return entry.hash;
 }

@@ -9,7 +9,9 @@
  * Each line is one JSON object followed by `\n`. Entry and checkpoint values are exactly the
  * stored records plus `type`; their hashes and signatures are over ACE-1 (RFC 8785) encodings,
  * so re-serialising the JSON does not change them. The header's key is what the export claims;
- * a verifier should compare it with a key it trusts (`verifyExport`'s `trustedKey`).
+ * a verifier should compare it with a key it trusts (`verifyExport`'s `trustedKey`). An export
+ * can also be checked against a witness file (witness.ts): the format is unchanged, so every
+ * earlier export still verifies.
  *
  * @module
  */
@@ -17,9 +19,19 @@ import { fingerprint, fromHex, toHex } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { entryShapeProblem, isHex64 } from "./_chain.ts";
 import { type Checkpoint, checkpointShapeProblem } from "./checkpoint.ts";
-import type { AuditEntry } from "./log.ts";
+import type { AuditEntry } from "./types.ts";
 import { readChain } from "./_read.ts";
 import { verifyChain, type VerifyReport } from "./verify.ts";
+import { lineLabel, reconcile, witnessedLog } from "./_witnessed.ts";
+import { parseWitness } from "./witness.ts";
+
+/** Options of {@link verifyExport}. */
+export interface VerifyExportOptions {
+  /** The text of a witness file to reconcile the export with (see witness.ts). */
+  witness?: string;
+  /** The witness's path, for the report. */
+  witnessPath?: string;
+}
 
 /** The `format` value of an export header. */
 export const EXPORT_FORMAT = "astrid-audit-export";
@@ -143,7 +155,11 @@ export function parseExport(
 /**
  * Parses and verifies an export. With `trustedKey`, a header key other than it is `WRONG_KEY`;
  * without it, the header's own key is trusted (only internal consistency is then proven).
- * Parse failures become a `MALFORMED` report whose `position` is the line number.
+ * Parse failures become a `MALFORMED` report whose `position` is the line number. With
+ * `options.witness`, the export must also agree with every witnessed checkpoint of its log and
+ * reach the newest one (`TRUNCATED` otherwise: an export has no signed head, so a cut export
+ * and one made before the witness's newest checkpoint look the same; verify an export against
+ * the witness as it was when the export was made).
  *
  * @example Malformed input is a report, not an exception
  * ```ts
@@ -152,7 +168,11 @@ export function parseExport(
  * deepEqual(verifyExport("[]\n").firstBad?.code, "MALFORMED");
  * ```
  */
-export function verifyExport(text: string, trustedKey?: Uint8Array): VerifyReport {
+export function verifyExport(
+  text: string,
+  trustedKey?: Uint8Array,
+  options: VerifyExportOptions = {},
+): VerifyReport {
   let parsed: ReturnType<typeof parseExport>;
   try {
     parsed = parseExport(text);
@@ -182,5 +202,37 @@ export function verifyExport(text: string, trustedKey?: Uint8Array): VerifyRepor
       },
     };
   }
-  return verifyChain(entries, checkpoints, publicKey);
+  const report = verifyChain(entries, checkpoints, publicKey);
+  if (!report.ok || options.witness === undefined) return report;
+  const lines = parseWitness(options.witness);
+  const log = entries[0]?.hash ?? null;
+  const w = witnessedLog(lines.lines, log, publicKey, { every: true });
+  const witness = {
+    path: options.witnessPath ?? "",
+    status: w.newest || log === null ? "ok" as const : "unwitnessed" as const,
+    log,
+    lines: lines.lines.length + lines.unreadable.length,
+    ...(w.newest ? { size: w.newest.size, line: w.newest.line ?? 0 } : {}),
+  };
+  if (w.bad) {
+    const line = w.bad.line ?? 0;
+    const reason = `${lineLabel(w.bad)}: ${w.bad.reason}`;
+    const firstBad = {
+      seq: w.bad.size,
+      position: line,
+      code: w.bad.code,
+      reason,
+      witnessLine: line,
+    };
+    return { ...report, ok: false, firstBad, witness };
+  }
+  const bad = reconcile(w, {
+    entries: entries.length,
+    hashAt: (seq) => entries[seq - 1]?.hash,
+    endSigned: false,
+    name: "the export",
+  });
+  if (!bad) return { ...report, witness };
+  if (bad.code === "TRUNCATED") bad.reason += " (or the export predates that checkpoint)";
+  return { ...report, ok: false, firstBad: bad, witness };
 }

@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { canonicalJson } from "../crypto/mod.ts";
-import type { AuditEntry, AuditInput } from "./log.ts";
+import type { AuditEntry, AuditInput } from "./types.ts";
 
 const HEADER = "astrid-audit-journal";
 const encoder = new TextEncoder();

@@ -3,7 +3,8 @@
  *
  * Each entry's `hash` is `hex(BLAKE3(bytes(prevHash) ‖ ACE-1("audit-entry", entry without hash)))`;
  * the `prevHash` of seq 1 is 64 zeros. Keys: `["audit","e",seq]` entries,
- * `["audit","c",size]` checkpoints, `["audit","head"]` the chain head `{seq, hash}`.
+ * `["audit","c",size]` checkpoints, `["audit","head"]` the chain head, signed by the runtime key
+ * in every commit (`{v, log, seq, hash, ts, key, sig}`, see _head.ts).
  *
  * Group commit: appends that arrive while a commit is in flight are batched into the next
  * atomic commit (up to 500 entries). Every commit checks the head's versionstamp, so two
@@ -11,6 +12,12 @@
  * reloaded and the batch re-chained. A signed checkpoint is written in the same commit whenever
  * a seq that is a multiple of `checkpointEvery` is appended, plus every `checkpointSeconds`, on
  * {@link AuditLog.endSession} and on {@link AuditLog.close}.
+ *
+ * With `witnessPath`, every checkpoint is also appended to the witness file right after the
+ * commit that stores it, and opening refuses a store that is behind or forked from the witness
+ * (witness.ts, _open.ts). A store whose head is unsigned (the previous format) is opened and
+ * its head signed, but only when the whole chain verifies against its checkpoints and the
+ * witness holds no checkpoint of the log; once witnessed, an unsigned head is refused.
  *
  * @module
  */
@@ -27,112 +34,19 @@ import {
   prepareInput,
 } from "./_chain.ts";
 import { type Checkpoint, signCheckpoint } from "./checkpoint.ts";
+import { signHead } from "./_head.ts";
+import { openHead } from "./_open.ts";
 import { latestCheckpoint, listCheckpoints, listEntries, readEntry, scanStats } from "./_read.ts";
 import { type Head, loadVerifiedHead } from "./_tail.ts";
+import { appendWitness, signWitnessLine } from "./witness.ts";
+import type {
+  AuditEntry,
+  AuditInput,
+  AuditListOptions,
+  AuditLogOptions,
+  AuditStats,
+} from "./types.ts";
 import { AuditJournal, type JournalRecovery, recoverJournals } from "./journal.ts";
-
-/** What the interceptor decided, or what kind of record this is. */
-export type AuditDecision = "allowed" | "denied" | "deferred" | "outcome" | "event";
-
-/** The audited action, as summarised by the interceptor. */
-export interface AuditAction {
-  /** The action kind (`file_read`, `execute_command`, …, or `session_end`). */
-  kind: string;
-  /** The resource URI (`file:///…`, `exec://…`, `net://…`). */
-  resource: string;
-  /** The permission asked for, when there is one. */
-  permission?: string;
-  /** low | medium | high | critical. */
-  risk?: string;
-  /** One human-readable line. */
-  summary: string;
-  /** Any further ACE-1 encodable detail. */
-  detail?: unknown;
-}
-
-/** What a caller hands to {@link AuditLog.append}. */
-export interface AuditInput {
-  /** The session the action belongs to (non-empty). */
-  sessionId: string;
-  /** What was attempted. */
-  action: AuditAction;
-  /** What was decided. */
-  decision: AuditDecision;
-  /** Why: `rule:<pattern>`, `token:<id>`, `policy:<rule>`, `human:once`, … */
-  proof: string;
-  /** What happened (stored as `null` when absent). */
-  outcome?: unknown;
-  /** Milliseconds since the epoch (default: the log's clock). */
-  ts?: number;
-}
-
-/** One stored, chained entry. */
-export interface AuditEntry {
-  /** Format version, always 1. */
-  v: 1;
-  /** 1-based and gap-free. */
-  seq: number;
-  /** Milliseconds since the epoch. */
-  ts: number;
-  /** The session. */
-  sessionId: string;
-  /** What was attempted. */
-  action: AuditAction;
-  /** What was decided. */
-  decision: AuditDecision;
-  /** Why. */
-  proof: string;
-  /** `null` when absent. */
-  outcome: unknown;
-  /** The previous entry's hash (64 zeros for seq 1). */
-  prevHash: string;
-  /** hex(BLAKE3(bytes(prevHash) ‖ ACE-1("audit-entry", this entry without hash))). */
-  hash: string;
-}
-
-/** Tuning for {@link AuditLog.open}. */
-export interface AuditLogOptions {
-  /** Checkpoint whenever a seq that is a multiple of this is appended (default 256). */
-  checkpointEvery?: number;
-  /** Checkpoint uncovered entries at least this often, in seconds (default 5; 0 disables). */
-  checkpointSeconds?: number;
-  /** Clock in ms (default `Date.now`). */
-  now?: () => number;
-  /**
-   * Folder of the write-ahead journal (see journal.ts): batched entries of effectful actions are
-   * written there first, and orphaned journals found there are appended when the log opens.
-   * Default: no journal (batches then commit before any effect).
-   */
-  journalDir?: string;
-}
-
-/** Options of {@link AuditLog.list}. */
-export interface AuditListOptions {
-  /** Only this session's entries (a scan). */
-  sessionId?: string;
-  /** At most this many entries. */
-  limit?: number;
-  /** Start at this seq, inclusive (going down with `reverse`). */
-  fromSeq?: number;
-  /** Newest first. */
-  reverse?: boolean;
-}
-
-/** What {@link AuditLog.stats} returns. */
-export interface AuditStats {
-  /** Stored entries. */
-  entries: number;
-  /** Stored checkpoints. */
-  checkpoints: number;
-  /** Distinct session ids. */
-  sessions: number;
-  /** Entries per decision. */
-  byDecision: Record<string, number>;
-  /** Hash of the last entry (64 zeros when empty). */
-  head: string;
-  /** Size of the newest checkpoint (0 when none). */
-  lastCheckpointSize: number;
-}
 
 interface Pending {
   input: PreparedInput;
@@ -181,11 +95,17 @@ export class AuditLog {
   #cpChain: Promise<unknown> = Promise.resolve();
   #journal: AuditJournal | null = null;
   #recovered: JournalRecovery[] = [];
+  readonly #witnessPath: string | null;
+  readonly #location: string;
+  #witnessError: Error | null = null;
+  #closeReported = false;
 
   private constructor(store: Store, signer: Signer, head: Head, options: AuditLogOptions) {
     this.#store = store;
     this.#signer = signer;
     this.#head = head;
+    this.#witnessPath = options.witnessPath ?? null;
+    this.#location = options.storeLocation ?? "";
     this.#every = options.checkpointEvery ?? 256;
     this.#now = options.now ?? Date.now;
     const seconds = options.checkpointSeconds ?? 5;
@@ -199,8 +119,9 @@ export class AuditLog {
   }
 
   /**
-   * Opens the log, checking that the stored head matches the last entry (fails closed with
-   * {@link AuditIntegrityError} when it does not).
+   * Opens the log, checking the head's signature, that it matches the last entry, and (with
+   * `witnessPath`) that the store is neither behind nor forked from the witness; fails closed
+   * with {@link AuditIntegrityError} (code `INTEGRITY`) when any check fails.
    *
    * @example Open on an empty store
    * ```ts
@@ -231,7 +152,8 @@ export class AuditLog {
         `Cannot open the audit log: checkpointSeconds must be >= 0, current value is ${seconds}`,
       );
     }
-    const head = await loadVerifiedHead(store);
+    const location = options.storeLocation ?? null;
+    const head = await openHead(store, signer, options.witnessPath ?? null, location);
     const log = new AuditLog(store, signer, head, options);
     if (options.journalDir !== undefined) {
       const dir = options.journalDir;
@@ -283,6 +205,7 @@ export class AuditLog {
     if (this.#closed) {
       return Promise.reject(new Error("Cannot append: the audit log is closed"));
     }
+    if (this.#witnessError) return Promise.reject(this.#witnessError);
     let prepared: PreparedInput;
     try {
       prepared = prepareInput(input, this.#now());
@@ -348,15 +271,39 @@ export class AuditLog {
 
   async #checkpointNow(): Promise<Checkpoint | null> {
     // Only sign a head that links to one already trusted (see _tail.ts).
-    const head = await loadVerifiedHead(this.#store, this.#head);
-    if (head.seq === 0) return null;
+    const head = await loadVerifiedHead(this.#store, this.#signer.publicKey, { known: this.#head });
+    if (head.seq === 0 || head.log === null) return null;
     const latest = await latestCheckpoint(this.#store);
     if (latest && latest.size >= head.seq) return null;
     const cp = signCheckpoint(this.#signer, head.seq, head.hash, this.#now());
     const key = [...CHECKPOINT_PREFIX, cp.size];
     const res = await this.#store.atomic().check({ key, versionstamp: null }).set(key, cp).commit();
-    if (res.ok) return cp;
-    return (await this.#store.get<Checkpoint>(key)).value; // another writer covered this size
+    if (!res.ok) return (await this.#store.get<Checkpoint>(key)).value; // another writer covered it
+    await this.#witness(head.log, [cp]);
+    return cp;
+  }
+
+  /**
+   * Appends committed checkpoints to the witness. A failure fails closed: the caller's promise
+   * rejects and every later append is refused, since checkpoints could no longer be anchored.
+   */
+  async #witness(log: string, cps: Checkpoint[]): Promise<void> {
+    if (this.#witnessPath === null || cps.length === 0) return;
+    try {
+      await appendWitness(
+        this.#witnessPath,
+        cps.map((cp) => signWitnessLine(this.#signer, log, cp, this.#location)),
+      );
+    } catch (err) {
+      this.#witnessError ??= new Error(
+        `Cannot append: the audit witness ${this.#witnessPath} could not be written ` +
+          `(${(err as Error).message}); checkpoint ${
+            cps.at(-1)!.size
+          } is committed but not witnessed`,
+        { cause: err },
+      );
+      throw this.#witnessError;
+    }
   }
 
   /**
@@ -448,7 +395,8 @@ export class AuditLog {
 
   /**
    * Waits for pending appends, stops the timer and writes a final checkpoint. Idempotent.
-   * The store stays open (its owner closes it).
+   * The store stays open (its owner closes it). Throws when a checkpoint could not be written
+   * or witnessed while the log was open.
    *
    * @example Appends after close are refused
    * ```ts
@@ -470,8 +418,9 @@ export class AuditLog {
     while (this.#draining) await this.#draining;
     this.#journal?.close();
     await this.checkpoint();
-    const err = this.#timerError;
+    const err = this.#timerError ?? (this.#closeReported ? null : this.#witnessError);
     this.#timerError = null;
+    this.#closeReported = true;
     if (err) throw err;
   }
 
@@ -504,12 +453,14 @@ export class AuditLog {
   async #commit(inputs: PreparedInput[]): Promise<AuditEntry[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (this.#headStale) {
-        this.#head = await loadVerifiedHead(this.#store, this.#head);
+        const key = this.#signer.publicKey;
+        this.#head = await loadVerifiedHead(this.#store, key, { known: this.#head });
         this.#headStale = false;
       }
       const head = this.#head;
       const op = this.#store.atomic().check({ key: HEAD_KEY, versionstamp: head.versionstamp });
       const entries: AuditEntry[] = [];
+      const cps: Checkpoint[] = [];
       let prev = head.hash;
       let seq = head.seq;
       for (const input of inputs) {
@@ -520,13 +471,23 @@ export class AuditLog {
         if (seq % this.#every === 0) {
           const cp = signCheckpoint(this.#signer, seq, entry.hash, this.#now());
           op.set([...CHECKPOINT_PREFIX, seq], cp);
+          cps.push(cp);
         }
       }
-      const record: HeadRecord = { seq, hash: prev };
-      op.set(HEAD_KEY, record);
+      // One head signature per commit (not per entry): the log is named by its entry 1.
+      const log = head.log ?? entries[0]!.hash;
+      op.set(HEAD_KEY, signHead(this.#signer, log, seq, prev, entries.at(-1)!.ts));
       const res = await op.commit();
       if (res.ok) {
-        this.#head = { ...record, versionstamp: res.versionstamp };
+        const record: HeadRecord = { seq, hash: prev };
+        this.#head = {
+          ...record,
+          log,
+          versionstamp: res.versionstamp,
+          legacy: false,
+          checkpoint: null,
+        };
+        await this.#witness(log, cps);
         return entries;
       }
       this.#headStale = true; // another writer moved the head: reload and re-chain

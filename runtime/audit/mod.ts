@@ -1,7 +1,9 @@
 /**
  * The audit log: append-only, hash-chained entries (BLAKE3 over ACE-1) with signed
- * checkpoints, group commit over Deno KV, verification that names the first bad position, and
- * a JSONL export that can be verified offline.
+ * checkpoints and a signed head, group commit over Deno KV, a witness file outside the store
+ * that makes truncation and rollback detectable (witness.ts, after c2sp.org/tlog-checkpoint and
+ * c2sp.org/tlog-witness), verification that names the first bad position, and a JSONL export
+ * that can be verified offline.
  *
  * @example Append, export and verify offline
  * ```ts
@@ -26,16 +28,16 @@
  *
  * @module
  */
-export {
-  type AuditAction,
-  type AuditDecision,
-  type AuditEntry,
-  type AuditInput,
-  type AuditListOptions,
-  AuditLog,
-  type AuditLogOptions,
-  type AuditStats,
-} from "./log.ts";
+export { AuditLog } from "./log.ts";
+export type {
+  AuditAction,
+  AuditDecision,
+  AuditEntry,
+  AuditInput,
+  AuditListOptions,
+  AuditLogOptions,
+  AuditStats,
+} from "./types.ts";
 export {
   type Checkpoint,
   checkpointBytes,
@@ -43,7 +45,23 @@ export {
   signCheckpoint,
   verifyCheckpoint,
 } from "./checkpoint.ts";
-export { AuditIntegrityError, verifyChain, type VerifyReport, verifyStore } from "./verify.ts";
+export {
+  AuditIntegrityError,
+  problemLabel,
+  verifyChain,
+  type VerifyReport,
+  type WitnessSummary,
+} from "./verify.ts";
+export { verifyStore, type VerifyStoreOptions } from "./verify_store.ts";
+export {
+  appendWitness,
+  type ParsedWitness,
+  parseWitness,
+  signWitnessLine,
+  verifyWitnessLine,
+  type WitnessLine,
+  witnessLineBytes,
+} from "./witness.ts";
 export {
   AuditJournal,
   INTERRUPTED_OUTCOME,

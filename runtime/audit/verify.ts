@@ -10,19 +10,20 @@
  * 3. a checkpoint larger than the number of entries (`TRUNCATED`).
  *
  * `firstBad.position` is 1-based: the entry's position in the list given for entry problems and
- * `TRUNCATED` (the first missing position), the checkpoint's position for checkpoint problems.
- * `firstBad.seq` is the seq expected at that position (for checkpoint problems: its size).
+ * `TRUNCATED` (the first missing position), the checkpoint's position for checkpoint problems,
+ * the witness line for a bad witness line (also in `witnessLine`), and the seq the head names
+ * for head problems. `firstBad.seq` is the seq expected at that position (for checkpoint and
+ * witness line problems: its size).
  *
- * Entries appended after the last checkpoint are chained but not signed: cutting them off is
- * only detectable through the store's head record. That is why checkpoints are frequent.
+ * Entries appended after the last checkpoint are chained but not signed by a checkpoint: in a
+ * store, the signed head record vouches for them (see `verifyStore` in verify_store.ts, which also
+ * reconciles the store with the witness file, witness.ts).
  *
  * @module
  */
-import type { Store } from "../storage/mod.ts";
-import { entryShapeProblem, GENESIS_HASH, hashBody, hashEntry } from "./_chain.ts";
+import { entryShapeProblem, GENESIS_HASH, hashEntry } from "./_chain.ts";
 import { type Checkpoint, verifyCheckpoint } from "./checkpoint.ts";
-import { readChain } from "./_read.ts";
-import type { AuditEntry } from "./log.ts";
+import type { AuditEntry } from "./types.ts";
 
 /** The outcome of a verification. */
 export interface VerifyReport {
@@ -40,16 +41,47 @@ export interface VerifyReport {
     position: number;
     /** A sentence naming what is wrong. */
     reason: string;
-    /** What kind of problem. */
+    /**
+     * What kind of problem. `ROLLED_BACK`: a consistent, validly signed store older than the
+     * witness. `BAD_HEAD`: the store's head record is unsigned or its signature fails.
+     */
     code:
       | "EDITED"
       | "DELETED"
       | "REORDERED"
       | "TRUNCATED"
+      | "ROLLED_BACK"
       | "BAD_CHECKPOINT"
+      | "BAD_HEAD"
       | "WRONG_KEY"
       | "MALFORMED";
+    /** The witness line involved, when the problem involves one (1-based). */
+    witnessLine?: number;
   };
+  /** What the witness held, when one was consulted (see `verifyStore`). */
+  witness?: WitnessSummary;
+  /** Things a human should know that are not failures (an unwitnessed log, an unsigned head). */
+  notes?: string[];
+}
+
+/** What `verifyStore`/`verifyExport` found in the witness file. */
+export interface WitnessSummary {
+  /** The witness file. */
+  path: string;
+  /** `ok`: the newest witnessed checkpoint of this log is consistent with the chain;
+   * `missing`: no witness file; `unwitnessed`: the file holds no checkpoint of this log. */
+  status: "ok" | "missing" | "unwitnessed";
+  /** The log's name (the hash of entry 1), null for an empty log. */
+  log: string | null;
+  /** Lines in the file. */
+  lines: number;
+  /** The newest witnessed size of this log and its line, when there is one. */
+  size?: number;
+  line?: number;
+  /** Other logs signed by this key in the same file: name → newest size. */
+  otherLogs?: Record<string, number>;
+  /** Lines that are not JSON (torn writes or junk): listed, never trusted. */
+  unreadable?: number[];
 }
 
 /** Raised when the audit chain fails verification. Callers match on `code`. */
@@ -105,13 +137,24 @@ export function verifyChain(
   checkpoints: Checkpoint[],
   publicKey: Uint8Array,
 ): VerifyReport {
-  return report(entries, checkpoints, publicKey, (e) => {
+  return checkChain(entries, checkpoints, publicKey, (e) => {
     const { hash: _, ...body } = e;
     return hashEntry(e.prevHash, body);
   });
 }
 
-function report(
+/**
+ * Verifies entries and checkpoints with a caller-supplied entry hash (the store hashes its
+ * stored bodies as they are). Used by `verifyStore`; not re-exported from mod.ts.
+ *
+ * @example Same as verifyChain with the entries' own hash
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { checkChain } from "./verify.ts";
+ * deepEqual(checkChain([], [], new Uint8Array(32), () => ""), { ok: true, entries: 0, checkpoints: 0 });
+ * ```
+ */
+export function checkChain(
   entries: AuditEntry[],
   checkpoints: Checkpoint[],
   publicKey: Uint8Array,
@@ -205,59 +248,17 @@ function firstProblem(
 }
 
 /**
- * Verifies the chain held in `store` against `publicKey`. Besides {@link verifyChain}, the
- * store's head record must name the last entry (catching a cut-off unsigned tail).
+ * How a problem code reads in a sentence: `ROLLED_BACK` is written `ROLLED BACK`; the others as
+ * they are.
  *
- * @example Verify a store
+ * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
- * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
- * import { openStore } from "../storage/mod.ts";
- * import { AuditLog, verifyStore } from "./mod.ts";
- * using store = await openStore(":memory:");
- * const signer = signerFromSeed(generateSeed());
- * const log = await AuditLog.open(store, signer);
- * await log.endSession("a");
- * await log.close();
- * deepEqual(await verifyStore(store, signer.publicKey), { ok: true, entries: 1, checkpoints: 1 });
+ * import { equal } from "node:assert/strict";
+ * import { problemLabel } from "./verify.ts";
+ * equal(problemLabel("ROLLED_BACK"), "ROLLED BACK");
+ * equal(problemLabel("TRUNCATED"), "TRUNCATED");
  * ```
  */
-export async function verifyStore(store: Store, publicKey: Uint8Array): Promise<VerifyReport> {
-  const { head, entries, bodies, checkpoints } = await readChain(store);
-  if (!head) {
-    const [any] = await Array.fromAsync(store.list({ prefix: ["audit"] }, { limit: 1 }));
-    if (!any) return { ok: true, entries: 0, checkpoints: 0 };
-    return {
-      ok: false,
-      entries: 0,
-      checkpoints: 0,
-      firstBad: {
-        seq: 1,
-        position: 1,
-        code: "MALFORMED",
-        reason: "the chain head record is missing",
-      },
-    };
-  }
-  // Stored bodies are the exact bytes that were hashed: hash them as they are.
-  const result = report(entries, checkpoints, publicKey, (e, i) => {
-    const body = bodies[i];
-    return body == null ? "" : hashBody(e.prevHash, body);
-  });
-  if (!result.ok) return result;
-  const last = entries.at(-1);
-  if (entries.length !== head.seq || (last?.hash ?? GENESIS_HASH) !== head.hash) {
-    const missing = entries.length + 1;
-    return {
-      ...result,
-      ok: false,
-      firstBad: {
-        seq: missing,
-        position: missing,
-        code: "TRUNCATED",
-        reason: `the head record names seq ${head.seq} but the chain ends at seq ${entries.length}`,
-      },
-    };
-  }
-  return result;
+export function problemLabel(code: NonNullable<VerifyReport["firstBad"]>["code"]): string {
+  return code === "ROLLED_BACK" ? "ROLLED BACK" : code;
 }

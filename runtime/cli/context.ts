@@ -116,6 +116,15 @@ export async function withRuntime<T>(
       checkpointEvery: config.audit.checkpoint_every,
       checkpointSeconds: config.audit.checkpoint_seconds,
       ...(isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
+      // Every checkpoint is also appended to the witness outside state.kv (audit/witness.ts).
+      ...(location === ":memory:" ? {} : {
+        witnessPath: (await configLib()).resolveWitnessPath(
+          config.audit.witness_path,
+          paths.home,
+          io.env.HOME?.startsWith("/") ? io.env.HOME : undefined,
+        ),
+        storeLocation: location,
+      }),
     });
     for (const r of audit.recovered.filter((r) => r.recovered > 0 || r.unreadable > 0)) {
       io.stderr(

@@ -1,10 +1,14 @@
 /**
  * `astrid audit list|show|stats|export|verify`: read, export and verify the audit log.
  *
- * `list`, `show` and `stats` open the runtime (which checks the chain's unsigned tail and fails
- * with exit 5 on tampering). `export` and `verify` only read: they open the store and load the
- * runtime key themselves, never sign a checkpoint, and work on a damaged log so that its
- * problems can be reported and kept as evidence.
+ * `list`, `show` and `stats` open the runtime (which checks the signed head, the chain's tail
+ * and the store against the audit witness, and fails with exit 5 on tampering). `export` and
+ * `verify` only read: they open the store and load the runtime key themselves, never sign a
+ * checkpoint, and work on a damaged log so that its problems can be reported and kept as
+ * evidence. `verify` reconciles the store with the witness (`[audit] witness_path`, or
+ * `--witness FILE`): a store behind the witness is `TRUNCATED` or `ROLLED_BACK`, one that
+ * disagrees with it is `EDITED`, a bad witness line is `BAD_CHECKPOINT`/`WRONG_KEY` with its
+ * line number; all exit 5. Notes (an unwitnessed log, an unsigned head) go to stderr.
  *
  * @module
  */
@@ -12,11 +16,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
 import {
   type AuditEntry,
+  problemLabel,
   verifyExport,
   type VerifyReport,
   verifyStore,
   writeExport,
 } from "../../audit/mod.ts";
+import { resolveWitnessPath } from "../../config/mod.ts";
 import { fromHex, loadRuntimeKey } from "../../crypto/mod.ts";
 import { openStore, type Store } from "../../storage/mod.ts";
 import { type CliIo, loadCliConfig, printJson, wantsJson, withRuntime } from "../context.ts";
@@ -44,17 +50,29 @@ async function runtimePublicKey(cmd: Command, io: CliIo): Promise<Uint8Array> {
   return key.publicKey;
 }
 
-/** Opens the store and loads the runtime key without opening (or ever signing with) the log. */
+/** Where the store is and its witness, as `withRuntime` names them. */
+interface Place {
+  witnessPath: string;
+  storeLocation: string;
+}
+
+/**
+ * Opens the store and loads the runtime key without opening (or ever signing with) the log;
+ * `fn` also gets the configured witness path and the store's location.
+ */
 async function withReadOnly<T>(
   cmd: Command,
   io: CliIo,
-  fn: (store: Store, publicKey: Uint8Array) => Promise<T>,
+  fn: (store: Store, publicKey: Uint8Array, place: Place) => Promise<T>,
 ): Promise<T> {
   const publicKey = await runtimePublicKey(cmd, io);
   const { paths, config } = await loadCliConfig(cmd, io);
-  const store = await openStore(config.storage.kv_url || paths.stateKv);
+  const userHome = io.env.HOME?.startsWith("/") ? io.env.HOME : undefined;
+  const witnessPath = resolveWitnessPath(config.audit.witness_path, paths.home, userHome);
+  const storeLocation = config.storage.kv_url || paths.stateKv;
+  const store = await openStore(storeLocation);
   try {
-    return await fn(store, publicKey);
+    return await fn(store, publicKey, { witnessPath, storeLocation });
   } finally {
     store.close();
   }
@@ -82,13 +100,33 @@ export function formatTable(entries: AuditEntry[]): string {
     .join("\n") + "\n";
 }
 
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    throw new CliError(`Cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
 /** One line describing a report, as `audit verify` prints it. */
 export function describeReport(report: VerifyReport, head: string): string {
   if (report.ok) {
     return `ok: ${report.entries} entries, ${report.checkpoints} checkpoints, head ${head}`;
   }
   const bad = report.firstBad!;
-  return `FAILED ${bad.code} at seq ${bad.seq} (position ${bad.position}): ${bad.reason}`;
+  return `FAILED ${
+    problemLabel(bad.code)
+  } at seq ${bad.seq} (position ${bad.position}): ${bad.reason}`;
+}
+
+/** One line describing what the witness held, when one was consulted. */
+function describeWitness(report: VerifyReport): string | null {
+  const w = report.witness;
+  if (!w) return null;
+  if (w.status === "missing") return `witness: ${w.path} does not exist`;
+  if (w.status === "unwitnessed") return `witness: ${w.path} holds no checkpoint of this log`;
+  if (w.size === undefined) return `witness: ${w.path} (${w.lines} lines)`;
+  return `witness: ${w.path}, newest checkpoint of this log at size ${w.size} (line ${w.line})`;
 }
 
 /**
@@ -192,35 +230,39 @@ export function auditCommand(io: CliIo): Command {
     });
 
   audit.command("verify")
-    .description("Verify the chain and checkpoints (exit 5 names the first bad position)")
+    .description(
+      "Verify the chain, checkpoints, signed head and witness (exit 5 names the problem)",
+    )
     .option("--file <export>", "verify an export file offline instead of the store")
     .option("--key <hex>", "trust this public key instead of the runtime key (with --file)")
+    .option("--witness <file>", "reconcile with this witness file (default: [audit] witness_path)")
     .option("--json", "machine-readable output")
-    .action(async (opts: { file?: string; key?: string }, cmd: Command) => {
+    .action(async (opts: { file?: string; key?: string; witness?: string }, cmd: Command) => {
       const json = wantsJson(cmd, io);
       const finish = (report: VerifyReport, head: string) => {
         if (json) printJson(io, report.ok ? { ...report, head } : report);
         else if (report.ok) io.stdout(describeReport(report, head) + "\n");
+        const witness = describeWitness(report);
+        if (!json && witness) io.stderr(witness + "\n");
+        for (const note of report.notes ?? []) io.stderr(`note: ${note}\n`);
         if (!report.ok) throw new CliError(describeReport(report, head), ExitCode.Integrity);
       };
+      const witnessFile = opts.witness === undefined ? undefined : resolve(io.cwd, opts.witness);
       if (opts.file === undefined) {
         if (opts.key !== undefined) {
           throw new CliError("Cannot use --key without --file", ExitCode.Usage);
         }
-        await withReadOnly(cmd, io, async (store, publicKey) => {
-          const report = await verifyStore(store, publicKey);
+        await withReadOnly(cmd, io, async (store, publicKey, place) => {
+          const witnessPath = witnessFile ?? place.witnessPath;
+          const storeLocation = place.storeLocation;
+          const report = await verifyStore(store, publicKey, { witnessPath, storeLocation });
           const head = (await store.get<{ hash: string }>(["audit", "head"])).value?.hash;
-          finish(report, head ?? GENESIS);
+          finish(report, typeof head === "string" ? head : GENESIS);
         });
         return;
       }
       const path = resolve(io.cwd, opts.file);
-      let text: string;
-      try {
-        text = await Deno.readTextFile(path);
-      } catch (err) {
-        throw new CliError(`Cannot read ${path}: ${(err as Error).message}`);
-      }
+      const text = await readText(path);
       let trusted: Uint8Array;
       if (opts.key !== undefined) {
         if (!/^[0-9a-f]{64}$/i.test(opts.key)) {
@@ -233,7 +275,10 @@ export function auditCommand(io: CliIo): Command {
       } else {
         trusted = await runtimePublicKey(cmd, io);
       }
-      const report = verifyExport(text, trusted);
+      const witness = witnessFile === undefined
+        ? {}
+        : { witness: await readText(witnessFile), witnessPath: witnessFile };
+      const report = verifyExport(text, trusted, witness);
       const last = text.trimEnd().split("\n").findLast((l) => l.includes('"type":"entry"'));
       finish(report, report.ok && last ? (JSON.parse(last) as AuditEntry).hash : GENESIS);
     });
