@@ -1,5 +1,5 @@
 /**
- * Capability tokens and budget on the hot path. Target: `findCovering()` ≤ 5 µs median with
+ * Capability tokens on the hot path (the budget has its own suite: budget_bench.ts). Target: `findCovering()` ≤ 5 µs median with
  * 1,000 tokens stored for other resources.
  *
  * Run: `deno bench -A bench/tokens_bench.ts`
@@ -8,7 +8,6 @@
  */
 import { signerFromSeed, toHex } from "../runtime/crypto/mod.ts";
 import { openStore } from "../runtime/storage/mod.ts";
-import { SessionBudget } from "../runtime/security/budget.ts";
 import { TokenStore } from "../runtime/security/token_store.ts";
 import { attenuate, mintToken, verifyTokenSignature } from "../runtime/security/tokens.ts";
 
@@ -38,11 +37,6 @@ for (let i = 0; i < 1000; i++) {
   }
 }
 await store.add(token);
-const budget = await SessionBudget.load(kv, "session-1", {
-  sessionUsd: 1e6,
-  perActionUsd: 1,
-  warnAt: 1,
-});
 
 Deno.bench("mintToken()", { group: "token" }, () => {
   mintToken(signer, base);
@@ -77,8 +71,4 @@ Deno.bench("findCovering() command miss, 2 subjects", { group: "find" }, () => {
     ["session-1", "ws-1"],
   );
   if (found !== null) throw new Error("unexpected");
-});
-
-Deno.bench("SessionBudget reserve() + refund()", { group: "budget" }, () => {
-  budget.reserve(0.01).refund();
 });

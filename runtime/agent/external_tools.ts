@@ -145,7 +145,7 @@ export function providerSampler(
       maxTokens: params.maxTokens,
       signal,
     };
-    const reservation = budget.reserve(costs.estimate(req));
+    const reservation = await budget.reserve(costs.estimate(req));
     let text = "";
     let usage: LlmUsage | null = null;
     let stop = "endTurn";

@@ -61,8 +61,8 @@ export function pricedCosts(
 
 /** The part of the session budget the loop uses. */
 export interface BudgetLike {
-  /** Sets an amount aside; throws (`BudgetError`, `RangeError`) when it does not fit. */
-  reserve(amountUsd: number): Reservation;
+  /** Sets an amount aside; rejects (`BudgetError`, `RangeError`) when it does not fit. */
+  reserve(amountUsd: number): Promise<Reservation>;
 }
 
 /** What the loop reports while it runs (CLI streaming output, `--json` events). */
@@ -269,7 +269,7 @@ export class Agent {
       let estimate: number;
       try {
         estimate = o.costs.estimate(req);
-        reservation = o.budget.reserve(estimate);
+        reservation = await o.budget.reserve(estimate);
       } catch (err) {
         const code = (err as { code?: unknown }).code === "BUDGET_EXCEEDED"
           ? "BUDGET_EXCEEDED"

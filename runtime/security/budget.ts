@@ -1,146 +1,112 @@
 /**
- * Per-session spending budget. Amounts are held as integer micro-dollars (1e-6 USD), so
- * thousands of small charges never drift; the public API speaks USD.
+ * Per-session spending budget, safe across processes. Amounts are held as integer
+ * micro-dollars (1e-6 USD), so thousands of small charges never drift; the public API speaks
+ * USD.
  *
- * A caller reserves an estimate before acting (`reserve()`, synchronous, so two concurrent
- * reservations can never both take the last dollar), then commits the actual cost or refunds.
+ * A caller reserves an estimate before acting (`await reserve()`), then commits the actual
+ * cost or refunds. Every process sharing the store sees the same record, `["budget",
+ * sessionId]`, and every change to it is a Deno KV atomic commit checked on the record's
+ * versionstamp: a reservation is granted only against the spend and reservations of all
+ * processes, and a commit never overwrites another process's charge. One instance batches
+ * its concurrent operations into one commit and retries when another process won the race.
+ * A $0 reservation (file and kv actions) costs no KV commit.
  *
  * Overrun policy: `commit(actual)` always records what was actually spent, even above the
  * reservation (money already gone cannot be un-spent, and under-recording would hide it). When
  * the excess over the reservation does not fit in the session's free headroom, the charge is
  * still recorded and persisted, and `commit()` then rejects with a `BudgetError`, so an overrun
- * is never silent; every later `reserve()` fails while spent ≥ limit.
+ * is never silent; every later non-zero `reserve()` fails while spent ≥ limit.
  *
- * One `SessionBudget` instance owns a session's record (`["budget", sessionId]`); writes are
- * serialised and coalesced, and the last state wins.
+ * Dead holders: each instance's unsettled reservations form one lease in the record, tagged
+ * with its process (pid, kernel start time, boot and pid namespace: see `_budget_owner.ts`).
+ * When a budget is loaded, and when a reservation does not fit, leases whose process is gone
+ * (or whose pid was reused) are swept. A lease whose process cannot be checked from here
+ * (another machine or container, or no procfs: Deno only reads `/proc` under `--allow-all`)
+ * is swept once it has not been renewed for `leaseTtlMs` (default 2 min); holders renew their
+ * lease every fifth of that while they hold money.
  *
  * @module
  */
 import type { Store } from "../storage/store.ts";
+import { currentOwner, ownerLiveness } from "./_budget_owner.ts";
+import {
+  type BudgetRecord,
+  headroom,
+  MAX_LEASES,
+  reservedOf,
+  settle,
+  sweep,
+  type Terms,
+  tryReserve,
+} from "./_budget_record.ts";
+import { Ledger, readRecord } from "./_budget_ledger.ts";
+import { fromMicros, reservationHandle, toMicros } from "./_budget_money.ts";
+import {
+  BudgetError,
+  type BudgetLimits,
+  type BudgetOptions,
+  type BudgetState,
+  type Reservation,
+} from "./budget_types.ts";
 
-/** Limits for one session, in USD. */
-export interface BudgetLimits {
-  /** Total the session may spend. */
-  sessionUsd: number;
-  /** Largest single reservation. */
-  perActionUsd: number;
-  /** Fraction of `sessionUsd` (0..1) at which `onWarn` fires once. */
-  warnAt: number;
-}
+export * from "./budget_types.ts";
 
-/** A snapshot of a session's budget, in USD. */
-export interface BudgetState {
-  spentUsd: number;
-  reservedUsd: number;
-  limitUsd: number;
-  /** `limit - spent - reserved`, never below 0. */
-  remainingUsd: number;
-  warned: boolean;
-}
-
-/**
- * A reservation or charge would exceed the budget.
- *
- * @example Match on the code
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { BudgetError } from "./budget.ts";
- * equal(new BudgetError("Cannot reserve").code, "BUDGET_EXCEEDED");
- * ```
- */
-export class BudgetError extends Error {
-  /** Always `"BUDGET_EXCEEDED"`. */
-  readonly code = "BUDGET_EXCEEDED";
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "BudgetError";
-  }
-}
-
-/** Money set aside by {@link SessionBudget.reserve}; settle it exactly once. */
-export interface Reservation {
-  readonly id: string;
-  readonly amountUsd: number;
-  /** Charges `actualUsd` (default: the reserved amount). Idempotent; a no-op after refund. */
-  commit(actualUsd?: number): Promise<void>;
-  /** Releases the reservation. Idempotent; a no-op after commit. */
-  refund(): Promise<void>;
-}
-
-const MICROS = 1_000_000;
-/** Largest amount accepted anywhere: one billion USD. */
-export const MAX_USD = 1e9;
-
-function toMicros(usd: unknown, what: string): number {
-  if (typeof usd !== "number" || !Number.isFinite(usd) || usd < 0 || usd > MAX_USD) {
-    throw new RangeError(`Cannot use ${what}: current value is ${String(usd)}, expected 0..1e9`);
-  }
-  return Math.round(usd * MICROS);
-}
-
-const fromMicros = (micros: number): number => micros / MICROS;
-
-interface Persisted {
-  spentMicros: number;
-  warned: boolean;
-}
-
-function isPersisted(value: unknown): value is Persisted {
-  const v = value as Partial<Persisted> | null;
-  return typeof v === "object" && v !== null && Number.isSafeInteger(v.spentMicros) &&
-    v.spentMicros! >= 0 && typeof v.warned === "boolean";
-}
+const DEFAULT_LEASE_TTL_MS = 120_000;
 
 /**
- * A session's budget: synchronous reservations, persisted spend.
+ * A session's budget, shared through the store by every process that loads it.
  *
  * @example Reserve, then commit the actual cost
  * ```ts
- * import { equal, throws } from "node:assert/strict";
+ * import { equal, rejects } from "node:assert/strict";
  * import { openStore } from "../storage/mod.ts";
  * import { SessionBudget } from "./budget.ts";
  * using kv = await openStore(":memory:");
  * const budget = await SessionBudget.load(kv, "s1", { sessionUsd: 1, perActionUsd: 0.5, warnAt: 0.8 });
- * const r = budget.reserve(0.4);
+ * const r = await budget.reserve(0.4);
  * await r.commit(0.25);
  * equal(budget.state().spentUsd, 0.25);
- * throws(() => budget.reserve(0.6), { code: "BUDGET_EXCEEDED" });
+ * await rejects(budget.reserve(0.6), { code: "BUDGET_EXCEEDED" });
  * ```
  */
 export class SessionBudget {
-  #store: Store;
-  #sessionId: string;
-  #limit: number;
+  #terms: Terms;
   #perAction: number;
-  #warnAt: number;
   #onWarn: ((s: BudgetState) => void) | undefined;
-  #spent: number;
-  #reserved = 0;
-  #warned: boolean;
-  #queued: Promise<void> | null = null;
-  #running: Promise<void> = Promise.resolve();
+  #ledger: Ledger;
 
   private constructor(
     store: Store,
     sessionId: string,
     limits: BudgetLimits,
-    saved: Persisted,
-    onWarn: ((s: BudgetState) => void) | undefined,
+    seen: { record: BudgetRecord; stamp: string | null },
+    opts: BudgetOptions,
   ) {
-    this.#store = store;
-    this.#sessionId = sessionId;
-    this.#limit = toMicros(limits.sessionUsd, "sessionUsd");
+    const limit = toMicros(limits.sessionUsd, "sessionUsd");
+    const ttl = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    const owner = currentOwner();
+    this.#terms = {
+      limit,
+      warnAt: Math.ceil(limit * limits.warnAt),
+      instance: crypto.randomUUID(),
+      owner,
+      stale(lease) {
+        const alive = ownerLiveness(lease.owner, owner);
+        return alive === "dead" || (alive === "unknown" && Date.now() - lease.renewedAt > ttl);
+      },
+    };
     this.#perAction = toMicros(limits.perActionUsd, "perActionUsd");
-    this.#warnAt = Math.ceil(this.#limit * limits.warnAt);
-    this.#spent = saved.spentMicros;
-    this.#warned = saved.warned;
-    this.#onWarn = onWarn;
+    this.#onWarn = opts.onWarn;
+    this.#ledger = new Ledger(store, ["budget", sessionId], seen, {
+      instance: this.#terms.instance,
+      renewEveryMs: Math.floor(ttl / 5),
+    });
   }
 
   /**
-   * Loads a session's spend from `["budget", sessionId]` (zero when new). Throws `RangeError`
-   * for bad limits and `TypeError` when the stored record is malformed (fail closed).
+   * Loads a session's budget from `["budget", sessionId]` (zero when new) and sweeps the
+   * leases of processes that died. Throws `RangeError` for bad limits and `TypeError` when the
+   * stored record is malformed (fail closed).
    *
    * @example Spend survives a reload
    * ```ts
@@ -149,7 +115,7 @@ export class SessionBudget {
    * import { SessionBudget } from "./budget.ts";
    * using kv = await openStore(":memory:");
    * const limits = { sessionUsd: 5, perActionUsd: 1, warnAt: 0.9 };
-   * await (await SessionBudget.load(kv, "s1", limits)).reserve(1).commit();
+   * await (await (await SessionBudget.load(kv, "s1", limits)).reserve(1)).commit();
    * equal((await SessionBudget.load(kv, "s1", limits)).state().spentUsd, 1);
    * ```
    */
@@ -157,7 +123,7 @@ export class SessionBudget {
     store: Store,
     sessionId: string,
     limits: BudgetLimits,
-    opts: { onWarn?: (s: BudgetState) => void } = {},
+    opts: BudgetOptions = {},
   ): Promise<SessionBudget> {
     if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 256) {
       throw new TypeError(`Cannot load budget: session id "${String(sessionId)}" is invalid`);
@@ -165,20 +131,28 @@ export class SessionBudget {
     if (typeof limits.warnAt !== "number" || !(limits.warnAt >= 0 && limits.warnAt <= 1)) {
       throw new RangeError(`Cannot load budget: warnAt is ${limits.warnAt}, expected 0..1`);
     }
-    const entry = await store.get(["budget", sessionId]);
-    let saved: Persisted = { spentMicros: 0, warned: false };
-    if (entry.versionstamp !== null) {
-      if (!isPersisted(entry.value)) {
-        throw new TypeError(`Cannot load budget: the record of session ${sessionId} is malformed`);
-      }
-      saved = { spentMicros: entry.value.spentMicros, warned: entry.value.warned };
+    const ttl = opts.leaseTtlMs;
+    if (ttl !== undefined && !(Number.isSafeInteger(ttl) && ttl >= 1000)) {
+      throw new RangeError(`Cannot load budget: leaseTtlMs is ${ttl}, expected ≥ 1000`);
     }
-    return new SessionBudget(store, sessionId, limits, saved, opts.onWarn);
+    const seen = await readRecord(store, ["budget", sessionId]);
+    const budget = new SessionBudget(store, sessionId, limits, seen, opts);
+    const t = budget.#terms;
+    if ([...seen.record.leases.values()].some(t.stale)) {
+      await new Promise<void>((resolve, reject) => {
+        budget.#ledger.submit((r, batch) => {
+          if (sweep(r, t.instance, t.stale) > 0) batch.changed = true;
+          return resolve;
+        }, reject);
+      });
+    }
+    return budget;
   }
 
   /**
-   * Sets `amountUsd` aside, synchronously. Throws `BudgetError` when it exceeds the per-action
-   * limit or the session's remaining budget, `RangeError` for a negative, NaN or huge amount.
+   * Sets `amountUsd` aside. Rejects with `BudgetError` when it exceeds the per-action limit or
+   * the session's remaining budget (all processes counted), `RangeError` for a negative, NaN or
+   * huge amount. A $0 reservation is decided locally, without a KV commit.
    *
    * @example Refund restores the amount
    * ```ts
@@ -187,78 +161,84 @@ export class SessionBudget {
    * import { SessionBudget } from "./budget.ts";
    * using kv = await openStore(":memory:");
    * const budget = await SessionBudget.load(kv, "s", { sessionUsd: 2, perActionUsd: 2, warnAt: 1 });
-   * const r = budget.reserve(2);
+   * const r = await budget.reserve(2);
    * equal(budget.state().remainingUsd, 0);
    * await r.refund();
    * equal(budget.state().remainingUsd, 2);
    * ```
    */
-  reserve(amountUsd: number): Reservation {
-    const amount = toMicros(amountUsd, "amountUsd");
+  reserve(amountUsd: number): Promise<Reservation> {
+    let amount: number;
+    try {
+      amount = toMicros(amountUsd, "amountUsd");
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (amount > this.#perAction) {
-      throw new BudgetError(
-        `Cannot reserve $${amountUsd}: the per-action limit is $${fromMicros(this.#perAction)}`,
+      return Promise.reject(
+        new BudgetError(
+          `Cannot reserve $${amountUsd}: the per-action limit is $${fromMicros(this.#perAction)}`,
+        ),
       );
     }
-    if (this.#spent + this.#reserved + amount > this.#limit) {
-      throw new BudgetError(
-        `Cannot reserve $${amountUsd}: current remaining budget is $${this.state().remainingUsd}`,
-      );
+    if (amount === 0) {
+      // Free actions never overspend; only an overrun already on record refuses them.
+      const v = this.#ledger.view;
+      if (v.spentMicros + reservedOf(v) > this.#terms.limit) {
+        return Promise.reject(this.#refusal(amountUsd, v));
+      }
+      return Promise.resolve(this.#reservation(0));
     }
-    this.#reserved += amount;
-    let settled = false;
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      this.#reserved -= amount;
-      return true;
-    };
-    return Object.freeze({
-      id: crypto.randomUUID(),
-      amountUsd: fromMicros(amount),
-      commit: (actualUsd?: number): Promise<void> => {
-        let actual: number;
-        try {
-          actual = actualUsd === undefined ? amount : toMicros(actualUsd, "actualUsd");
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        if (!settle()) return this.#queued ?? this.#running;
-        // Nothing was spent (file and kv actions cost $0): no write on the hot path.
-        if (actual === 0) return Promise.resolve();
-        return this.#charge(amount, actual);
-      },
-      refund: (): Promise<void> => {
-        settle();
-        return Promise.resolve();
-      },
+    return new Promise((resolve, reject) => {
+      this.#ledger.submit((r, batch) => {
+        const got = tryReserve(r, this.#terms, amount, Date.now(), batch);
+        if (got === "held") return () => resolve(this.#reservation(amount));
+        batch.refused = true;
+        const err = got === "crowded"
+          ? new BudgetError(`Cannot reserve: current holders are ${MAX_LEASES} processes`)
+          : this.#refusal(amountUsd, r);
+        return () => reject(err);
+      }, reject);
     });
   }
 
-  async #charge(reserved: number, actual: number): Promise<void> {
-    // Headroom for the excess is what is left once this reservation is released.
-    const excess = actual - reserved;
-    const overrun = excess > 0 && this.#spent + this.#reserved + actual > this.#limit;
-    this.#spent += actual;
-    const crossed = !this.#warned && this.#spent >= this.#warnAt && this.#spent > 0;
-    if (crossed) this.#warned = true;
-    const written = this.flush();
-    try {
-      if (crossed) this.#onWarn?.(this.state());
-    } finally {
-      await written;
-    }
-    if (overrun) {
-      throw new BudgetError(
-        `Cannot stay within budget: charged $${fromMicros(actual)} against a reservation of ` +
-          `$${fromMicros(reserved)}; current spend is $${fromMicros(this.#spent)} of ` +
-          `$${fromMicros(this.#limit)}`,
-      );
-    }
+  #refusal(amountUsd: number, r: BudgetRecord): BudgetError {
+    const left = fromMicros(headroom(r, this.#terms.limit));
+    return new BudgetError(`Cannot reserve $${amountUsd}: current remaining budget is $${left}`);
+  }
+
+  #reservation(amount: number): Reservation {
+    return reservationHandle(amount, (actual) => this.#settle(amount, actual));
+  }
+
+  #settle(reserved: number, actual: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ledger.submit((r, batch) => {
+        batch.changed = true;
+        const { overrun, crossed } = settle(r, this.#terms, reserved, actual, Date.now());
+        const spent = r.spentMicros;
+        return () => {
+          try {
+            if (crossed) this.#onWarn?.(this.state());
+          } catch {
+            // The charge is on record either way; a failing listener must not reopen it.
+          }
+          if (!overrun) return resolve();
+          reject(
+            new BudgetError(
+              `Cannot stay within budget: charged $${fromMicros(actual)} against a reservation ` +
+                `of $${fromMicros(reserved)}; current spend is $${fromMicros(spent)} of ` +
+                `$${fromMicros(this.#terms.limit)}`,
+            ),
+          );
+        };
+      }, reject);
+    });
   }
 
   /**
-   * Returns the current spend, reservations and remaining budget in USD.
+   * Returns the spend, reservations and remaining budget in USD, as of this instance's last
+   * read or commit (see {@link SessionBudget.refresh} for another process's latest).
    *
    * @example A snapshot after a reservation
    * ```ts
@@ -267,49 +247,63 @@ export class SessionBudget {
    * import { SessionBudget } from "./budget.ts";
    * using kv = await openStore(":memory:");
    * const budget = await SessionBudget.load(kv, "s", { sessionUsd: 3, perActionUsd: 1, warnAt: 0.5 });
-   * budget.reserve(0.1);
+   * await budget.reserve(0.1);
    * deepEqual(budget.state(), {
    *   spentUsd: 0, reservedUsd: 0.1, limitUsd: 3, remainingUsd: 2.9, warned: false,
    * });
    * ```
    */
   state(): BudgetState {
+    const v = this.#ledger.view;
     return {
-      spentUsd: fromMicros(this.#spent),
-      reservedUsd: fromMicros(this.#reserved),
-      limitUsd: fromMicros(this.#limit),
-      remainingUsd: fromMicros(Math.max(0, this.#limit - this.#spent - this.#reserved)),
-      warned: this.#warned,
+      spentUsd: fromMicros(v.spentMicros),
+      reservedUsd: fromMicros(reservedOf(v)),
+      limitUsd: fromMicros(this.#terms.limit),
+      remainingUsd: fromMicros(headroom(v, this.#terms.limit)),
+      warned: v.warned,
     };
   }
 
   /**
-   * Persists the spend to `["budget", sessionId]`. Writes are serialised; a flush requested
-   * while one is waiting joins it, and each write stores the state current when it runs.
+   * Reads the record again (other processes' charges included) and returns the state. Throws
+   * `TypeError` when the record became malformed.
    *
-   * @example Persist explicitly
+   * @example Another instance's charge becomes visible
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { openStore } from "../storage/mod.ts";
+   * import { SessionBudget } from "./budget.ts";
+   * using kv = await openStore(":memory:");
+   * const limits = { sessionUsd: 3, perActionUsd: 1, warnAt: 1 };
+   * const a = await SessionBudget.load(kv, "s", limits);
+   * const b = await SessionBudget.load(kv, "s", limits);
+   * await (await b.reserve(0.5)).commit();
+   * equal(a.state().spentUsd, 0);
+   * equal((await a.refresh()).spentUsd, 0.5);
+   * ```
+   */
+  async refresh(): Promise<BudgetState> {
+    await this.#ledger.reload();
+    return this.state();
+  }
+
+  /**
+   * Waits until every operation queued so far is committed. Each reservation, commit and
+   * refund is written as it happens; this only waits for those not yet awaited.
+   *
+   * @example Wait for a refund that was not awaited
    * ```ts
    * import { equal } from "node:assert/strict";
    * import { openStore } from "../storage/mod.ts";
    * import { SessionBudget } from "./budget.ts";
    * using kv = await openStore(":memory:");
    * const budget = await SessionBudget.load(kv, "s", { sessionUsd: 3, perActionUsd: 1, warnAt: 1 });
+   * void (await budget.reserve(1)).refund();
    * await budget.flush();
-   * equal(((await kv.get(["budget", "s"])).value as { spentMicros: number }).spentMicros, 0);
+   * equal(budget.state().reservedUsd, 0);
    * ```
    */
   flush(): Promise<void> {
-    if (this.#queued) return this.#queued;
-    const write = this.#running.catch(() => {}).then(async () => {
-      this.#queued = null;
-      await this.#store.set(["budget", this.#sessionId], {
-        spentMicros: this.#spent,
-        warned: this.#warned,
-        updatedAt: Date.now(),
-      });
-    });
-    this.#queued = write;
-    this.#running = write;
-    return write;
+    return this.#ledger.flush();
   }
 }

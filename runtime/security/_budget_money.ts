@@ -1,0 +1,60 @@
+/**
+ * Private: amounts and the reservation handle of budget.ts. Amounts are integer micro-dollars
+ * inside, USD outside; a handle settles its reservation at most once.
+ *
+ * @module
+ */
+import { BudgetError, MAX_USD, type Reservation } from "./budget_types.ts";
+
+const MICROS = 1_000_000;
+
+/** USD to micro-dollars; `RangeError` unless `usd` is a number in 0..1e9. */
+export function toMicros(usd: unknown, what: string): number {
+  if (typeof usd !== "number" || !Number.isFinite(usd) || usd < 0 || usd > MAX_USD) {
+    throw new RangeError(`Cannot use ${what}: current value is ${String(usd)}, expected 0..1e9`);
+  }
+  return Math.round(usd * MICROS);
+}
+
+/** Micro-dollars to USD. */
+export const fromMicros = (micros: number): number => micros / MICROS;
+
+const noop = () => {};
+
+/**
+ * A handle on `amount` micro-dollars set aside. `settle(actual)` charges `actual` (0 for a
+ * refund) and releases the amount; it runs at most once, unless it fails with something other
+ * than a `BudgetError` (then nothing was recorded, and the caller may try again). A $0
+ * reservation settled at $0 never calls it.
+ */
+export function reservationHandle(
+  amount: number,
+  settle: (actual: number) => Promise<void>,
+): Reservation {
+  let open = true;
+  let settling: Promise<void> = Promise.resolve();
+  const once = (actual: number): Promise<void> => {
+    if (!open) return settling.then(noop, noop);
+    open = false;
+    if (amount === 0 && actual === 0) return settling;
+    settling = settle(actual).catch((err) => {
+      if (!(err instanceof BudgetError)) open = true;
+      throw err;
+    });
+    return settling;
+  };
+  return Object.freeze({
+    id: crypto.randomUUID(),
+    amountUsd: fromMicros(amount),
+    commit: (actualUsd?: number): Promise<void> => {
+      let actual: number;
+      try {
+        actual = actualUsd === undefined ? amount : toMicros(actualUsd, "actualUsd");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return once(actual);
+    },
+    refund: (): Promise<void> => once(0),
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The budget's contract: limits, state, options, the reservation handle and `BudgetError`
+ * (budget.ts implements it and re-exports all of it).
+ *
+ * @module
+ */
+
+/** Largest amount accepted anywhere: one billion USD. */
+export const MAX_USD = 1e9;
+
+/** Limits for one session, in USD. */
+export interface BudgetLimits {
+  /** Total the session may spend. */
+  sessionUsd: number;
+  /** Largest single reservation. */
+  perActionUsd: number;
+  /** Fraction of `sessionUsd` (0..1) at which `onWarn` fires once. */
+  warnAt: number;
+}
+
+/** A snapshot of a session's budget, in USD, across every process sharing the store. */
+export interface BudgetState {
+  spentUsd: number;
+  reservedUsd: number;
+  limitUsd: number;
+  /** `limit - spent - reserved`, never below 0. */
+  remainingUsd: number;
+  warned: boolean;
+}
+
+/** Options of `SessionBudget.load()`. */
+export interface BudgetOptions {
+  /** Called once, by the process whose charge crosses `warnAt`; what it throws is ignored. */
+  onWarn?: (s: BudgetState) => void;
+  /** How long an unverifiable lease lives without renewal; default 120,000 ms (2 min). */
+  leaseTtlMs?: number;
+}
+
+/**
+ * A reservation or charge would exceed the budget.
+ *
+ * @example Match on the code
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { BudgetError } from "./budget_types.ts";
+ * equal(new BudgetError("Cannot reserve").code, "BUDGET_EXCEEDED");
+ * ```
+ */
+export class BudgetError extends Error {
+  /** Always `"BUDGET_EXCEEDED"`. */
+  readonly code = "BUDGET_EXCEEDED";
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "BudgetError";
+  }
+}
+
+/** Money set aside by `SessionBudget.reserve()`; settle it exactly once. */
+export interface Reservation {
+  readonly id: string;
+  readonly amountUsd: number;
+  /** Charges `actualUsd` (default: the reserved amount). Idempotent; a no-op after refund. */
+  commit(actualUsd?: number): Promise<void>;
+  /** Releases the reservation. Idempotent; a no-op after commit. */
+  refund(): Promise<void>;
+}
