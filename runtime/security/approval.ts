@@ -1,15 +1,25 @@
 /**
- * Human approval: the `Frontend` seam, the broker that asks it, session allowances, and the
- * persistent deferred queue for actions nobody was there to approve.
+ * Human approval: the `Frontend` seam, the broker that asks it, and the persistent deferred
+ * queue for actions nobody was there to approve. Session allowances live in allowances.ts and
+ * are re-exported here.
  *
  * @module
  */
-import type { Action, ActionInfo, Permission } from "./action.ts";
-import { matchResource } from "./resource.ts";
+import type { Action, ActionInfo } from "./action.ts";
 import type { SecurityInterceptor } from "./interceptor.ts";
 import type { AstridConfig } from "../config/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { listAll } from "../storage/mod.ts";
+
+export {
+  type Allowance,
+  ALLOWANCE_DOMAIN,
+  type AllowanceCheck,
+  type AllowanceCode,
+  AllowanceStore,
+  type RejectedAllowance,
+  verifyAllowance,
+} from "./allowances.ts";
 
 /** The four answers a human can give. */
 export type ApprovalChoice = "once" | "session" | "always" | "deny";
@@ -132,75 +142,6 @@ export function suggestPatterns(resource: string): string[] {
     return dir.length > "file://".length ? [resource, `${dir}/**`] : [resource];
   }
   return [resource];
-}
-
-/** A standing "allow for this session" grant. */
-export interface Allowance {
-  readonly id: string;
-  readonly sessionId: string;
-  readonly pattern: string;
-  readonly permission: Permission;
-  readonly createdAt: number;
-}
-
-/** Session allowances, persisted in KV under `["allowances", sessionId, id]`. */
-export class AllowanceStore {
-  #store: Store;
-  #sessionId: string;
-  #items: Allowance[];
-
-  private constructor(store: Store, sessionId: string, items: Allowance[]) {
-    this.#store = store;
-    this.#sessionId = sessionId;
-    this.#items = items;
-  }
-
-  /**
-   * Loads a session's allowances.
-   *
-   * @example
-   * ```ts
-   * import { equal } from "node:assert/strict";
-   * import { openStore } from "../storage/mod.ts";
-   * import { AllowanceStore } from "./approval.ts";
-   * using store = await openStore(":memory:");
-   * const a = await AllowanceStore.load(store, "s1");
-   * await a.add("file:///ws/**", "read");
-   * equal(a.find(["file:///ws/x"], "read")?.pattern, "file:///ws/**");
-   * ```
-   */
-  static async load(store: Store, sessionId: string): Promise<AllowanceStore> {
-    const entries = await listAll<Allowance>(store, ["allowances", sessionId]);
-    return new AllowanceStore(store, sessionId, entries.map((e) => e.value));
-  }
-
-  /** Adds and persists an allowance. */
-  async add(pattern: string, permission: Permission): Promise<Allowance> {
-    const allowance: Allowance = {
-      id: crypto.randomUUID(),
-      sessionId: this.#sessionId,
-      pattern,
-      permission,
-      createdAt: Date.now(),
-    };
-    await this.#store.set(["allowances", this.#sessionId, allowance.id], allowance);
-    this.#items.push(allowance);
-    return allowance;
-  }
-
-  /** The first allowance covering any of `resources` with `permission`, or null. */
-  find(resources: readonly string[], permission: Permission): Allowance | null {
-    for (const a of this.#items) {
-      if (a.permission !== permission) continue;
-      if (resources.some((r) => matchResource(a.pattern, r))) return a;
-    }
-    return null;
-  }
-
-  /** All allowances of the session. */
-  list(): readonly Allowance[] {
-    return this.#items;
-  }
 }
 
 /** How to run a deferred action later: the name of a registered executor and its input. */

@@ -82,6 +82,7 @@ export async function openGate(opts: GateOptions): Promise<Gate> {
     blocked_capsules: config.policy.blocked_capsules,
     deny_rules: config.permissions.deny,
     walls: opts.walls ?? NO_WALLS,
+    sandboxed: config.tools.sandbox === "bwrap",
   });
   const boundary = await WorkspaceBoundary.create(
     opts.workspaceRoot,
@@ -96,7 +97,22 @@ export async function openGate(opts: GateOptions): Promise<Gate> {
     perActionUsd: config.budget.per_action_usd,
     warnAt: config.budget.warn_at,
   });
-  const allowances = await AllowanceStore.load(opts.store, opts.sessionId);
+  const allowances = await AllowanceStore.load(opts.store, opts.sessionId, opts.signer);
+  if (allowances.rejected.length > 0) {
+    // Planted, forged or copied allowances grant nothing; say so on the record.
+    const n = allowances.rejected.length + allowances.rejectedOverflow;
+    await opts.audit.append({
+      sessionId: opts.sessionId,
+      action: {
+        kind: "allowance_rejected",
+        resource: `session://${opts.sessionId}`,
+        summary: `ignored ${n} session allowance record(s) that failed verification`,
+        detail: { rejected: allowances.rejected.slice(0, 20) },
+      },
+      decision: "event",
+      proof: "allowances:verify",
+    });
+  }
   const deferred = new DeferredQueue(opts.store);
   const interceptor = new SecurityInterceptor({
     policy,

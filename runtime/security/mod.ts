@@ -31,13 +31,17 @@ export {
   type PolicyVerdict,
 } from "./policy.ts";
 export {
+  type CommandDetail,
   CommandLineParser,
   MAX_COMMAND_LINE_BYTES,
   MAX_NESTING,
   parseArgv,
   parseCommandLine,
   type ParsedCommandLine,
+  type StdinKind,
+  type WordKind,
 } from "./shell.ts";
+export { opaqueReason, opaqueReasons } from "./opaque.ts";
 export {
   type BoundaryDecision,
   canonicalizePath,
@@ -52,12 +56,22 @@ export { type RejectedToken, TokenStore } from "./token_store.ts";
 export {
   BudgetError,
   type BudgetLimits,
+  type BudgetOptions,
   type BudgetState,
   MAX_USD,
   type Reservation,
   SessionBudget,
 } from "./budget.ts";
 export * from "./approval.ts";
+export {
+  type Allowance,
+  ALLOWANCE_DOMAIN,
+  type AllowanceCheck,
+  type AllowanceCode,
+  AllowanceStore,
+  type RejectedAllowance,
+  verifyAllowance,
+} from "./allowances.ts";
 export {
   type Allowed,
   type AuditSink,
