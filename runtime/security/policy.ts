@@ -12,7 +12,8 @@ import { CommandLineParser, type ParsedCommandLine } from "./shell.ts";
 import { basename, wrapperChain } from "./_argv.ts";
 import { BlockedCommand, EXPANSION_CHARS, PathMatcher } from "./_policy_match.ts";
 import { HostMatcher, hostsIn, NET_COMMANDS } from "./_hosts.ts";
-import type { Walls } from "./walls.ts";
+import { NO_WALLS, type Walls } from "./walls.ts";
+import { checkConfigWalls } from "./_config_walls.ts";
 
 /**
  * The admin policy as configured (`[policy]` plus `[permissions] deny`).
@@ -42,6 +43,13 @@ export interface PolicyConfig {
   deny_rules: string[];
   /** What no agent-side action may touch (see walls.ts); default: only the `.astrid` rule. */
   walls?: Walls;
+  /**
+   * Commands run inside the sandbox (`[tools] sandbox = "bwrap"`). Then a command whose name is
+   * only known at run time (`$CMD`, `eval "$x"`) is not denied here: it is opaque code, which
+   * only the mode or a human may allow, and the wall contains whatever it turns out to be.
+   * Default false: such a command is denied (fail closed).
+   */
+  sandboxed?: boolean;
 }
 
 /**
@@ -123,6 +131,8 @@ export class AdminPolicy {
   #hosts: HostMatcher;
   #commands: BlockedCommand[];
   #rules: ResourcePattern[];
+  #walls: Walls;
+  #sandboxed: boolean;
   #shell = new CommandLineParser();
 
   constructor(config: PolicyConfig) {
@@ -140,6 +150,8 @@ export class AdminPolicy {
       return new BlockedCommand(entry, first ?? []);
     });
     this.#rules = config.deny_rules.map((r) => compileResourcePattern(r));
+    this.#walls = config.walls ?? NO_WALLS;
+    this.#sandboxed = config.sandboxed === true;
   }
 
   /**
@@ -170,7 +182,7 @@ export class AdminPolicy {
     }
     const path = actionPath(action);
     if (path !== undefined) {
-      const verdict = this.#checkSize(path) ?? this.#checkPath(path);
+      const verdict = this.#checkSize(path) ?? this.#checkWalls(action) ?? this.#checkPath(path);
       if (verdict) return verdict;
     }
     if (action.kind === "network_request" || action.kind === "capsule_http_request") {
@@ -199,11 +211,23 @@ export class AdminPolicy {
           `Cannot check command (denied, fail closed): ${(e as Error).message}`,
         );
       }
-      const verdict = this.#checkCommands(parsed, action.cwd);
+      const verdict = this.#checkWalls(action, parsed) ?? this.#checkCommands(parsed, action.cwd);
       if (verdict) return verdict;
       extra = parsed.commands.flatMap((c) => wrapperChain(c));
     }
+    if (action.kind === "mcp_tool_call") {
+      const verdict = this.#checkWalls(action);
+      if (verdict) return verdict;
+    }
     return this.#checkRules(action, extra) ?? ALLOW;
+  }
+
+  #checkWalls(action: Action, parsed?: ParsedCommandLine): PolicyVerdict | undefined {
+    const why = checkConfigWalls(action, this.#walls, parsed);
+    return why === undefined ? undefined : deny(
+      "config_walls",
+      `Cannot ${action.kind === "execute_command" ? "run this command" : "do this"}: ${why}`,
+    );
   }
 
   #checkSize(value: string): PolicyVerdict | undefined {
@@ -255,6 +279,7 @@ export class AdminPolicy {
         net ||= NET_COMMANDS.has(basename(level[0] ?? ""));
         const name = level[0] ?? "";
         if (EXPANSION_CHARS.test(name)) {
+          if (this.#sandboxed) continue; // opaque: asked, and contained by the wall
           return deny(
             "blocked_commands",
             `Cannot verify command ${name}: its name is only known at run time (fail closed)`,

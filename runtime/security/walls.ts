@@ -89,3 +89,25 @@ export function hiddenRoot(walls: Walls, path: string): string | undefined {
 export function inConfigDir(path: string): boolean {
   return path.split("/").includes(CONFIG_DIR_NAME);
 }
+
+/**
+ * Creates new files and folders so that nothing can appear outside the workspace, whatever a
+ * path resolves to at that moment (runtime/sandbox `WalledCreator`: a shell inside the wall,
+ * where only the workspace is writable). Callers then open the existing file and verify it.
+ *
+ * @example Any object with the two methods will do (tests)
+ * ```ts
+ * import type { FileCreator } from "./walls.ts";
+ * const creator: FileCreator = {
+ *   createFile: (p) => Deno.writeTextFile(p, "", { createNew: true }),
+ *   mkdir: (p) => Deno.mkdir(p, { recursive: true }),
+ * };
+ * void creator;
+ * ```
+ */
+export interface FileCreator {
+  /** Creates an empty file unless a regular file already exists there. */
+  createFile(path: string): Promise<void>;
+  /** Creates a folder and its missing parents. */
+  mkdir(path: string): Promise<void>;
+}
