@@ -20,9 +20,8 @@ import {
   type DeferredQueue,
   type Execution,
   type Provenance,
-  suggestPatterns,
 } from "./approval.ts";
-import { matchResource } from "./resource.ts";
+import { coverAction, suggestFor } from "./coverage.ts";
 import type { Signer } from "../crypto/mod.ts";
 import { AuditBatch, type QueuedEntry } from "./audit_batch.ts";
 import type { AuditAction, AuditEntry, AuditInput, AuditJournal } from "../audit/mod.ts";
@@ -119,8 +118,6 @@ export interface Deferred {
 /** The interceptor's answer. */
 export type Decision = Allowed | Denied | Deferred;
 
-type Cover = { proof: string; needsAsk?: never } | { proof?: never; needsAsk: string };
-
 /**
  * The one gate every action passes. Build it with `openGate()` (gate.ts), which reads the
  * configuration; construct it directly to pass each part explicitly.
@@ -186,17 +183,33 @@ export class SecurityInterceptor {
 
     // 2. Capability: a standing rule, a signed token, a session allowance, or the mode.
     const resources = [info.resource, ...aliasResources(action)];
-    const cover = await this.#coverage(action, info, resources, boundary, ctx);
+    const cover = await coverAction(
+      {
+        rules: this.#d.rules,
+        tokens: this.#d.tokens,
+        allowances: this.#d.allowances,
+        mode: this.#d.boundary.mode,
+        workspaceRoot: this.#d.boundary.root,
+        subjects: [this.#d.sessionId, this.#d.workspaceId],
+      },
+      action,
+      info,
+      resources,
+      boundary,
+      ctx.provenance,
+    );
 
     // 3. Budget: reserve now, refund on anything but success.
     let reservation: Reservation;
     try {
-      reservation = this.#d.budget.reserve(ctx.costUsd ?? 0);
+      reservation = await this.#d.budget.reserve(ctx.costUsd ?? 0);
     } catch (err) {
       if (err instanceof BudgetError || err instanceof RangeError) {
         return this.#deny(action, info, "BUDGET_EXCEEDED", err.message, ctx);
       }
-      throw err;
+      // A budget that cannot be read or written (a corrupt record, a failing store) fails closed.
+      const why = `Cannot check the budget: ${(err as Error).message}`;
+      return this.#deny(action, info, "BUDGET_EXCEEDED", why, ctx);
     }
 
     // 4. Approval: only when nothing above already covers the action.
@@ -210,7 +223,7 @@ export class SecurityInterceptor {
         info,
         reason: cover.needsAsk ?? "approval required",
         provenance: ctx.provenance,
-        suggestions: suggestPatterns(info.resource),
+        suggestions: suggestFor(info.resource, boundary, this.#d.boundary.root),
       };
       const result = ctx.answer
         ? { kind: "answer" as const, answer: ctx.answer }
@@ -312,45 +325,6 @@ export class SecurityInterceptor {
     };
     const pseudo = { kind: "unclassified" } as unknown as Action;
     return await this.#deny(pseudo, info, "MALFORMED", reason, { ...ctx, tool });
-  }
-
-  async #coverage(
-    action: Action,
-    info: ActionInfo,
-    resources: string[],
-    boundary: { escape: boolean; autoApprove: boolean; reason: string },
-    ctx: InterceptContext,
-  ): Promise<Cover> {
-    const askRule = this.#d.rules.ask.find((p) => resources.some((r) => matchResource(p, r)));
-    if (!askRule) {
-      const allowRule = this.#d.rules.allow.find((p) => resources.some((r) => matchResource(p, r)));
-      if (allowRule) return { proof: `rule:${allowRule}` };
-    }
-    const token = this.#d.tokens.findCovering(resources, info.permission, [
-      this.#d.sessionId,
-      this.#d.workspaceId,
-    ]);
-    if (token) {
-      const used = token.singleUse ? await this.#d.tokens.consume(token) : { ok: true };
-      if (used.ok) return { proof: `token:${token.id}` };
-    }
-    const untrustedInSafe = ctx.provenance?.trust === "untrusted" &&
-      this.#d.boundary.mode === "safe";
-    if (!untrustedInSafe) {
-      const allowance = this.#d.allowances.find(resources, info.permission);
-      if (allowance) return { proof: `allowance:${allowance.id}` };
-    }
-    if (askRule) return { needsAsk: `the rule ask = "${askRule}" requires a prompt` };
-    if (boundary.autoApprove && !untrustedInSafe) return { proof: `mode:${this.#d.boundary.mode}` };
-    if (untrustedInSafe) {
-      return {
-        needsAsk: `its arguments came from untrusted content (${
-          ctx.provenance?.source ?? "unknown source"
-        })`,
-      };
-    }
-    if (boundary.escape) return { needsAsk: `${boundary.reason}; escape_policy is "ask"` };
-    return { needsAsk: `${this.#d.boundary.mode} mode asks about ${action.kind}` };
   }
 
   async #mintAlways(mint: { tokenId: string; pattern: string }, info: ActionInfo, seq: number) {

@@ -158,8 +158,9 @@ export class TokenStore {
    * Returns a held token whose pattern matches any of `resources` for `permission` and one of
    * `subjects`, preferring tokens that are not single-use; or null. Synchronous and without
    * re-verification (tokens were verified when added); skips expired, revoked and used
-   * tokens, and any resource with a `..` segment. Call {@link TokenStore.consume} before
-   * relying on a single-use token.
+   * tokens, and any resource with a `..` segment. `accept` can refuse a token that matches
+   * (the interceptor refuses one that does not name the outside path of an escape). Call
+   * {@link TokenStore.consume} before relying on a single-use token.
    *
    * @example Find the token that covers a command
    * ```ts
@@ -183,13 +184,14 @@ export class TokenStore {
     resources: readonly string[],
     permission: Permission,
     subjects: readonly string[],
+    accept: (token: CapabilityToken) => boolean = () => true,
   ): CapabilityToken | null {
     return this.#index.find(
       resources,
       permission,
       subjects,
       this.#now(),
-      (t) => !this.#revoked.has(t.id) && !(t.singleUse && this.#used.has(t.id)),
+      (t) => !this.#revoked.has(t.id) && !(t.singleUse && this.#used.has(t.id)) && accept(t),
     );
   }
 

@@ -6,11 +6,12 @@
  * @module
  */
 import { type Action, actionPath } from "./action.ts";
-import { parseCommandLine } from "./shell.ts";
+import { parseArgv, parseCommandLine } from "./shell.ts";
 import { normalizePath, SAFE_DEVICES } from "./_policy_match.ts";
 import { canonicalizePath, isWithin, PathError } from "./_paths.ts";
 
-export { canonicalizePath, canonicalizePathSync, openConfined, PathError } from "./_paths.ts";
+export { canonicalizePath, canonicalizePathSync, PathError } from "./_paths.ts";
+export { openConfined } from "./_open_confined.ts";
 
 /**
  * How much runs without a prompt: `safe` nothing, `guided` reads inside the workspace,
@@ -47,7 +48,7 @@ export type EscapePolicy = "ask" | "deny";
  * import { type BoundaryDecision, WorkspaceBoundary } from "./workspace.ts";
  * const ws = await WorkspaceBoundary.create(Deno.cwd(), "autonomous", "ask");
  * const d: BoundaryDecision = ws.classify({ kind: "file_write", path: "/etc/hosts" });
- * deepEqual([d.inside, d.escape, d.autoApprove], [false, true, false]);
+ * deepEqual([d.inside, d.escape, d.autoApprove, d.outside], [false, true, false, ["/etc/hosts"]]);
  * ```
  */
 export interface BoundaryDecision {
@@ -59,6 +60,13 @@ export interface BoundaryDecision {
   autoApprove: boolean;
   /** One line saying why. */
   reason: string;
+  /**
+   * The paths outside the workspace the action itself names (canonical or lexically normalised;
+   * a home-relative one keeps its `~`): a file action's path, or the words of a command's own
+   * argv (and of any script it hands to a shell with `-c`). A redirect elsewhere on the line is
+   * not among them: it is an action of its own. A pattern that covers an escape must name these.
+   */
+  outside: readonly string[];
 }
 
 const MODES: readonly WorkspaceMode[] = ["safe", "guided", "autonomous"];
@@ -167,6 +175,7 @@ export class WorkspaceBoundary {
    */
   classify(action: Action): BoundaryDecision {
     let paths: string[];
+    let own: string[] | undefined;
     if (action.kind === "execute_command") {
       const found = this.#commandPaths(action.argv, action.line, action.cwd ?? this.root);
       if (typeof found === "string") return this.#decide(action, false, false, found);
@@ -179,6 +188,7 @@ export class WorkspaceBoundary {
         );
       }
       paths = found.paths;
+      own = found.own;
     } else {
       const path = actionPath(action);
       if (path === undefined) {
@@ -186,21 +196,35 @@ export class WorkspaceBoundary {
       }
       paths = [path];
     }
-    const outside = paths.find((p) => !this.contains(p));
-    if (outside !== undefined) {
-      return this.#decide(action, false, true, `${outside} is outside the workspace ${this.root}`);
+    const outside = [...new Set(paths.filter((p) => !this.contains(p)))];
+    if (outside.length > 0) {
+      return this.#decide(
+        action,
+        false,
+        true,
+        `${outside.join(", ")} ${
+          outside.length > 1 ? "are" : "is"
+        } outside the workspace ${this.root}`,
+        own === undefined ? outside : [...new Set(own.filter((p) => !this.contains(p)))],
+      );
     }
     return this.#decide(action, true, false, `every path is inside the workspace ${this.root}`);
   }
 
-  #decide(action: Action, inside: boolean, escape: boolean, why: string): BoundaryDecision {
+  #decide(
+    action: Action,
+    inside: boolean,
+    escape: boolean,
+    why: string,
+    outside: readonly string[] = [],
+  ): BoundaryDecision {
     const autoApprove = inside && !escape && this.#modeApproves(action);
     const verdict = autoApprove
       ? `auto-approved in ${this.mode} mode`
       : escape
       ? `escape: escape_policy is ${this.escapePolicy}`
       : `needs approval in ${this.mode} mode`;
-    return { inside, escape, autoApprove, reason: `${action.kind}: ${why}; ${verdict}` };
+    return { inside, escape, autoApprove, reason: `${action.kind}: ${why}; ${verdict}`, outside };
   }
 
   #modeApproves(action: Action): boolean {
@@ -217,9 +241,10 @@ export class WorkspaceBoundary {
     argv: readonly string[],
     line: string | undefined,
     cwd: string,
-  ): { paths: string[]; dynamic: boolean } | string {
+  ): { paths: string[]; own: string[]; dynamic: boolean } | string {
     const paths = [cwd];
     const commands = [argv];
+    const own: string[] = [];
     let dynamic = false;
     if (line !== undefined) {
       try {
@@ -234,15 +259,21 @@ export class WorkspaceBoundary {
         return `the command line does not parse (${(e as Error).message})`;
       }
     }
-    for (const command of commands) {
+    const addArgs = (to: string[], command: readonly string[]) => {
       // argv0 is the program; running /usr/bin/git does not touch /usr/bin.
       for (const arg of command.slice(1)) {
         const eq = arg.indexOf("=");
-        this.#addPath(paths, arg, cwd, false);
-        if (eq !== -1) this.#addPath(paths, arg.slice(eq + 1), cwd, false);
+        this.#addPath(to, arg, cwd, false);
+        if (eq !== -1) this.#addPath(to, arg.slice(eq + 1), cwd, false);
       }
+    };
+    for (const command of commands) addArgs(paths, command);
+    try {
+      for (const command of parseArgv(argv).commands) addArgs(own, command);
+    } catch (e) {
+      return `the command does not parse (${(e as Error).message})`;
     }
-    return { paths, dynamic };
+    return { paths, own, dynamic };
   }
 
   #addPath(paths: string[], arg: string, cwd: string, anyRelative: boolean): void {

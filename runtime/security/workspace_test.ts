@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { canonicalizePath, openConfined, PathError, WorkspaceBoundary } from "./workspace.ts";
-import { openConfinedWith } from "./_paths.ts";
+import { openConfinedWith } from "./_open_confined.ts";
 import type { Action } from "./action.ts";
 import { AdminPolicy, DEFAULT_POLICY } from "./policy.ts";
 
