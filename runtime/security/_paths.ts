@@ -1,5 +1,6 @@
 /**
- * Private path canonicalisation and confined opening (re-exported by workspace.ts).
+ * Private path canonicalisation (re-exported by workspace.ts; confined opening is in
+ * `_open_confined.ts`).
  *
  * Symlinks are resolved component by component with realpath, the way the kernel walks a
  * path, so `ws/link/../x` follows `link` before `..` applies. A not-yet-existing tail is
@@ -69,7 +70,18 @@ function join(base: string, name: string): string {
   return base === "/" ? `/${name}` : `${base}/${name}`;
 }
 
-function parent(path: string): string {
+/**
+ * The lexical parent folder of an absolute path.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { parent } from "./_paths.ts";
+ * equal(parent("/ws/a/b.txt"), "/ws/a");
+ * equal(parent("/a"), "/");
+ * ```
+ */
+export function parent(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
 }
@@ -228,91 +240,4 @@ export function canonicalizePathSync(input: string, cwd: string): string {
     next = steps.next(value);
   }
   return next.value;
-}
-
-/**
- * Test seams for openConfined's race checks (private).
- *
- * @example
- * ```ts
- * import type { OpenHooks } from "./_paths.ts";
- * const hooks: OpenHooks = { beforeOpen: () => Promise.resolve() };
- * void hooks;
- * ```
- */
-export interface OpenHooks {
-  beforeOpen?: () => Promise<void>;
-  afterOpen?: () => Promise<void>;
-}
-
-/**
- * Opens `path` only if it is inside `root`, re-canonicalising right before opening and
- * verifying after opening (realpath inside root, and the opened file's inode is the one the
- * path names now) so a symlink swapped in after the check is refused. `truncate` is applied
- * only after verification.
- *
- * @example Escapes are refused
- * ```ts
- * import { rejects } from "node:assert/strict";
- * import { openConfined } from "./_paths.ts";
- * const root = await Deno.makeTempDir();
- * await Deno.writeTextFile(`${root}/a.txt`, "hi");
- * (await openConfined("a.txt", root, { read: true })).close();
- * await rejects(openConfined("../../../../etc/passwd", root, { read: true }), /outside/);
- * await Deno.remove(root, { recursive: true });
- * ```
- */
-export function openConfined(
-  path: string,
-  root: string,
-  options: Deno.OpenOptions,
-): Promise<Deno.FsFile> {
-  return openConfinedWith(path, root, options, {});
-}
-
-/**
- * openConfined with test seams (private).
- *
- * @example The hook runs between the check and the open
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { openConfinedWith } from "./_paths.ts";
- * const root = await Deno.makeTempDir();
- * await Deno.writeTextFile(`${root}/a`, "x");
- * let ran = false;
- * (await openConfinedWith("a", root, { read: true }, { beforeOpen: async () => { ran = true; } })).close();
- * equal(ran, true);
- * await Deno.remove(root, { recursive: true });
- * ```
- */
-export async function openConfinedWith(
-  path: string,
-  root: string,
-  options: Deno.OpenOptions,
-  hooks: OpenHooks,
-): Promise<Deno.FsFile> {
-  const realRoot = await canonicalizePath(root, "/");
-  const target = await canonicalizePath(path, realRoot);
-  if (!isWithin(target, realRoot)) {
-    throw new PathError(`Cannot open ${path}: it resolves to ${target}, outside ${realRoot}`);
-  }
-  await hooks.beforeOpen?.();
-  const file = await Deno.open(target, { ...options, truncate: false });
-  try {
-    await hooks.afterOpen?.();
-    const opened = await file.stat();
-    const real = await Deno.realPath(target);
-    if (!isWithin(real, realRoot)) {
-      throw new PathError(`Cannot open ${path}: it was swapped to ${real}, outside ${realRoot}`);
-    }
-    const named = await Deno.stat(real);
-    if (opened.ino === null || opened.ino !== named.ino || opened.dev !== named.dev) {
-      throw new PathError(`Cannot open ${path}: the file changed while it was being opened`);
-    }
-    if (options.truncate) await file.truncate(0);
-    return file;
-  } catch (e) {
-    file.close();
-    throw e;
-  }
 }

@@ -113,6 +113,12 @@ export function confinePath(
       `Cannot ${need} ${path}: it resolves to ${canonical}, outside the workspace ${workspaceRoot}`,
     );
   }
+  if (need === "write" && canonical.split("/").includes(".astrid")) {
+    return refused(
+      `Cannot write ${path}: ${canonical} is configuration (.astrid), which only the human's ` +
+        "own astrid commands change",
+    );
+  }
   for (const base of need === "read" ? bases.read : bases.write) {
     if (within(canonical, base)) return canonical;
   }

@@ -129,3 +129,17 @@ Deno.test("confineUrl() allows only listed hosts and ports over http(s)", () => 
   ok(refused(confineUrl(manifest, "not a url")));
   ok(refused(confineUrl(manifest, 7)));
 });
+
+Deno.test('confinePath() never lets a capsule write configuration, even with fs_write = ["."]', async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir());
+  await Deno.mkdir(`${root}/.astrid`);
+  const wide = parseManifest(
+    '[package]\nname = "n"\nversion = "1"\n[capabilities]\nfs_write = [".", ".astrid"]\n',
+  ).manifest;
+  for (const p of [".astrid/config.toml", ".astrid/capsules/evil/Capsule.toml", "sub/.astrid/x"]) {
+    const r = confinePath(wide, root, p, "write");
+    ok(typeof r !== "string" && /configuration/.test(r.refused), p);
+  }
+  equal(confinePath(wide, root, ".astrid/config.toml", "read"), `${root}/.astrid/config.toml`);
+  equal(confinePath(wide, root, "out.txt", "write"), `${root}/out.txt`);
+});

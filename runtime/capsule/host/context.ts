@@ -12,6 +12,7 @@ import type { AuditBatch } from "../../security/audit_batch.ts";
 import type { Store } from "../../storage/mod.ts";
 import type { CapsuleManifest } from "../manifest.ts";
 import type { FileBases } from "./confine.ts";
+import type { FileCreator } from "../../security/walls.ts";
 
 /** A log line from a capsule (secrets already redacted). */
 export interface CapsuleLogLine {
@@ -48,6 +49,12 @@ export interface HostEnv {
   readonly auditBatch?: AuditBatch | undefined;
   /** The manifest's file folders, canonicalised once (`hostFunctions` fills it in). */
   readonly fileBases?: FileBases | undefined;
+  /**
+   * Creates new files and folders from inside the wall (runtime/sandbox `WalledCreator`), so a
+   * folder swapped for a symlink mid-call cannot make one appear outside the workspace. Absent
+   * (no bubblewrap): they are created in-process under a parent checked before and after.
+   */
+  readonly creator?: FileCreator | undefined;
 }
 
 /**

@@ -89,6 +89,32 @@ async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
   return out;
 }
 
+/**
+ * `mkdir` (`-p` when `recursive`) that cannot create outside the workspace: through the walled
+ * creator when there is one; else in-process, checking afterwards that the folder made is
+ * inside (a folder that turns out outside is removed again and the call fails).
+ */
+async function makeDir(env: HostEnv, path: string, recursive: boolean): Promise<void> {
+  if (!recursive) {
+    if (await Deno.lstat(path).catch(() => null)) {
+      throw new HostError("EXISTS", `Cannot create folder ${path}: it already exists`);
+    }
+    await Deno.lstat(path.slice(0, path.lastIndexOf("/")) || "/"); // NotFound when no parent
+  }
+  if (env.creator) {
+    await env.creator.mkdir(path).catch((e: Error) => {
+      throw new HostError("CONFINED", `Cannot create folder ${path}: ${e.message}`);
+    });
+    return;
+  }
+  await Deno.mkdir(path, { recursive });
+  const real = await Deno.realPath(path);
+  if (real !== env.workspaceRoot && !real.startsWith(`${env.workspaceRoot}/`)) {
+    await Deno.remove(real).catch(() => {});
+    throw new HostError("CONFINED", `Cannot create folder ${path}: it was swapped to ${real}`);
+  }
+}
+
 /** The file host functions by their import name. */
 export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
   "read-file": (env, state, args) =>
@@ -112,7 +138,7 @@ export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
         write: true,
         create: true,
         truncate: true,
-      });
+      }, env.creator);
       let at = 0;
       while (at < bytes.length) at += await file.write(bytes.subarray(at));
       return null;
@@ -131,7 +157,7 @@ export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
     }),
   "fs-mkdir": (env, state, args) =>
     checked(env, state, "fs_mkdir", args.path, async (p) => {
-      await Deno.mkdir(p, { recursive: args.recursive === true });
+      await makeDir(env, p, args.recursive === true);
       return null;
     }),
   "fs-readdir": (env, state, args) =>
