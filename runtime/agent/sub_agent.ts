@@ -159,7 +159,7 @@ export class SubAgents {
     let hold: Reservation;
     try {
       if (!(slice > 0)) throw new Error(`current remaining budget is $${remaining}`);
-      hold = parent.gate.budget.reserve(slice);
+      hold = await parent.gate.budget.reserve(slice);
     } catch (err) {
       throw new ToolError("NOT_CAPABLE", `Cannot spawn a sub-agent: ${(err as Error).message}`);
     }
