@@ -120,7 +120,8 @@ Deno.test("children get PATH, HOME and their own env only", async () => {
   });
   const res = await manager.callTool("basic", "env", {});
   const names = (res.content[0] as { text: string }).text.split(",");
-  deepEqual(names.filter((n) => !n.startsWith("DENO_") && n !== "NO_COLOR"), [
+  // PWD is set by the wall's --chdir, not passed on from the parent.
+  deepEqual(names.filter((n) => !n.startsWith("DENO_") && n !== "NO_COLOR" && n !== "PWD"), [
     "HOME",
     "PATH",
     "TOKEN",

@@ -285,3 +285,25 @@ Deno.test("the wall has no network unless asked", async () => {
     await server.finished;
   }
 });
+
+Deno.test("a workspace inside a hidden folder shows through it, and only it", async () => {
+  const f = await fixture();
+  // Hide the folder holding the workspace (as another user's home would be).
+  const holder = f.ws.slice(0, f.ws.lastIndexOf("/"));
+  await Deno.writeTextFile(`${holder}/beside-the-workspace`, SECRET);
+  const walls = { ...f.walls, sandboxHide: [...f.walls.sandboxHide, holder] };
+  const r = await inWall(
+    { ...f, walls },
+    [
+      "echo data > out.txt && echo WROTE_WS",
+      `cat ${holder}/beside-the-workspace`,
+      `echo x > ${holder}/planted && echo WROTE_HOLDER`,
+      "echo x >> .astrid/config.toml && echo WROTE_CONFIG",
+    ].join("; "),
+  );
+  match(r.out, /WROTE_WS/);
+  ok(
+    !r.out.includes(SECRET) && !r.out.includes("WROTE_HOLDER") && !r.out.includes("WROTE_CONFIG"),
+    r.out,
+  );
+});

@@ -6,12 +6,12 @@
  * What the wall is, in the order bwrap applies it:
  * 1. the whole filesystem read-only, a minimal `/dev`, a fresh `/proc` of a new PID namespace
  *    (the parent's `/proc/<pid>/environ` is unreachable), a private `/tmp`;
- * 2. the workspace and the declared writable paths read-write, and the workspace's `.astrid/`
+ * 2. the workspace and the declared writable paths read-write, the paths shown read-only on
+ *    purpose (a capsule's own folder), shallowest first, and the workspace's `.astrid/`
  *    read-only again (an empty read-only folder when it does not exist, so it cannot be made);
  * 3. the hidden paths: folders replaced by an empty read-only tmpfs, files by an empty file
- *    (a hidden folder that holds the workspace is applied before the binds, so only the
- *    workspace shows through it), then the paths shown read-only on purpose (a capsule's own
- *    folder);
+ *    (a hidden folder that holds a shown path is mounted before the binds, so only that path
+ *    shows through it);
  * 4. a new user namespace mapping the caller to uid/gid 65534 where the kernel allows (no
  *    nested user namespaces), every capability dropped, `no_new_privs` (bwrap sets it, so a
  *    setuid `su`/`sudo` gains nothing), new IPC, UTS and cgroup namespaces, no network unless
@@ -79,18 +79,28 @@ export function wallArgs(spec: WallSpec): string[] {
   };
   const ws = spec.workspace;
   const bound = ws === null ? [...spec.writable] : [ws, ...spec.writable];
-  // A hidden folder that holds a bound path goes first, so the bind shows that path again;
-  // every other hidden path goes after the binds, so no bind can show it again.
-  const holdsBound = (h: { path: string }) => bound.some((b) => b !== h.path && inside(b, h.path));
-  for (const h of spec.hide) if (holdsBound(h)) hideOne(h);
-  for (const path of bound) args.push("--bind", path, path);
+  const readOnly = spec.readOnly ?? [];
+  const shown = [...bound, ...readOnly];
+  // A hidden folder that holds a shown path is an empty tmpfs mounted before the binds (so bwrap
+  // can make their mount points in it) and made read-only after them; every other hidden path
+  // goes after the binds, so no bind can show it again.
+  const holdsShown = (h: { path: string; isDir: boolean }) =>
+    h.isDir && shown.some((b) => b !== h.path && inside(b, h.path));
+  for (const h of spec.hide) if (holdsShown(h)) args.push("--tmpfs", h.path);
+  // Shallowest first, so a writable folder inside a read-only one stays writable.
+  const depth = (p: string) => p.split("/").length;
+  const binds = [
+    ...bound.map((p) => ["--bind", p] as const),
+    ...readOnly.map((p) => ["--ro-bind", p] as const),
+  ].sort((a, b) => depth(a[1]) - depth(b[1]));
+  for (const [flag, path] of binds) args.push(flag, path, path);
   if (ws !== null) {
     const config = `${ws === "/" ? "" : ws}/.astrid`;
     if (spec.configDirExists) args.push("--ro-bind", config, config);
     else args.push("--tmpfs", config, "--remount-ro", config);
   }
-  for (const h of spec.hide) if (!holdsBound(h)) hideOne(h);
-  for (const path of spec.readOnly ?? []) args.push("--ro-bind", path, path);
+  for (const h of spec.hide) if (!holdsShown(h)) hideOne(h);
+  for (const h of spec.hide) if (holdsShown(h)) args.push("--remount-ro", h.path);
   if (spec.userns) {
     args.push(
       "--unshare-user",

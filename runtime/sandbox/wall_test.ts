@@ -45,6 +45,7 @@ Deno.test("wallArgs() hides after the binds, except a folder holding the workspa
   });
   const bind = pos(args, "--bind", "/home/alice/proj", "/home/alice/proj");
   ok(pos(args, "--tmpfs", "/home/alice") < bind, "the holder first, so the workspace shows");
+  ok(pos(args, "--remount-ro", "/home/alice") > bind, "and read-only after the binds");
   ok(pos(args, "--tmpfs", "/home/alice/proj/.secrets") > bind, "a hide inside goes after");
   ok(pos(args, "--ro-bind", "/dev/null", "/home/me/.netrc") > bind);
 });
@@ -58,4 +59,17 @@ Deno.test("wallArgs() drops the network and capabilities, and maps to nobody whe
   ok(!wallArgs({ ...base, network: true }).includes("--unshare-net"));
   const noUserns = wallArgs({ ...base, userns: false });
   ok(!noUserns.includes("--unshare-user") && noUserns.includes("--cap-drop"));
+});
+
+Deno.test("wallArgs() binds shallowest first, so a writable folder inside a read-only one stays writable", () => {
+  const args = wallArgs({
+    ...base,
+    workspace: null,
+    writable: ["/srv/ws/out"],
+    readOnly: ["/srv/ws"],
+  });
+  ok(
+    pos(args, "--ro-bind", "/srv/ws", "/srv/ws") <
+      pos(args, "--bind", "/srv/ws/out", "/srv/ws/out"),
+  );
 });
