@@ -14,12 +14,12 @@ import { AuditLog } from "../runtime/audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
 import type { SecurityInterceptor } from "../runtime/security/interceptor.ts";
+import { testInstall, testRecords } from "../runtime/capsule/_testing.ts";
 import {
   callCapsuleTool,
   capsuleDirs,
   type CapsuleHost,
   envFilePath,
-  installCapsule,
   listInstalled,
   writeEnvFile,
 } from "../runtime/capsule/mod.ts";
@@ -109,17 +109,15 @@ async function install(
   env?: Record<string, string>,
 ): Promise<CapsuleHost> {
   const dirs = capsuleDirs(w.home, null);
-  const loaded = await installCapsule(dirs, built, {
-    scope: "user",
-    requireHash: true,
-  });
+  using records = await testRecords(w.store);
+  const { loaded } = await testInstall(dirs, built, records, { env: env ?? {} });
   if (env) {
     await writeEnvFile(
       envFilePath(w.home, null, loaded.manifest.package.name),
       env,
     );
   }
-  const { capsules, broken } = await listInstalled(dirs, { requireHash: true });
+  const { capsules, broken } = await listInstalled(dirs, { requireHash: true, records });
   deepEqual(broken, []);
   return { capsules, workspaceRoot: w.root, store: w.store, limits: LIMITS };
 }

@@ -19,13 +19,13 @@ import {
   CapsuleInstance,
   type CapsuleLogLine,
   type HostEnv,
-  installCapsule,
   listInstalled,
   loadCapsule,
   MAX_OUTPUT_BYTES,
   ModuleCache,
 } from "../runtime/capsule/mod.ts";
 import { MAX_HOST_CALLS } from "../runtime/capsule/host/functions.ts";
+import { testInstall, testRecords } from "../runtime/capsule/_testing.ts";
 
 /** One capsule with a tool per attack. It is plain JS (compiled without type-check). */
 const HOSTILE_SOURCE = `
@@ -312,11 +312,12 @@ Deno.test("a capsule.wasm swapped after install fails its hash check and never l
   const { dir, other } = await build();
   const home = await Deno.makeTempDir({ prefix: "astrid-home-" });
   const dirs = capsuleDirs(home, null);
-  await installCapsule(dirs, dir, { scope: "user", requireHash: true });
+  using records = await testRecords();
+  await testInstall(dirs, dir, records);
   const installed = `${dirs.user}/hostile/capsule.wasm`;
   // A different, valid capsule put in its place: only the hash can tell.
   await Deno.copyFile(`${other}/capsule.wasm`, installed);
-  const { capsules, broken } = await listInstalled(dirs, { requireHash: true });
+  const { capsules, broken } = await listInstalled(dirs, { requireHash: true, records });
   deepEqual(capsules, []);
   equal(broken.length, 1);
   ok(broken[0]!.error instanceof CapsuleError);

@@ -1,10 +1,20 @@
 /**
- * Test fixtures (private): a probe capsule compiled by the real toolchain (engine + Wizer), and
- * a real interceptor over an in-memory store and audit log.
+ * Test fixtures (private): a probe capsule compiled by the real toolchain (engine + Wizer), a
+ * real interceptor over an in-memory store and audit log, and install records for capsules a
+ * test installs with `installCapsule()` (a folder without a record is never used).
  *
  * @module
  */
 import { compileCapsule } from "../../toolchain/compile.ts";
+import {
+  type CapsuleDirs,
+  installCapsule,
+  type InstallResult,
+  type InstallScope,
+} from "./install.ts";
+import { InstallRecords } from "./install_record.ts";
+import { discoverTools } from "./discover.ts";
+import type { Walls } from "../security/walls.ts";
 import { openStore, type Store } from "../storage/mod.ts";
 import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
 import { AuditLog } from "../audit/mod.ts";
@@ -149,4 +159,43 @@ export async function testGate(
       await Deno.remove(state, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Install records over their own in-memory store (and key); dispose them to close it. */
+export async function testRecords(store?: Store): Promise<InstallRecords & Disposable> {
+  const own = store ?? await openStore(":memory:");
+  const records = new InstallRecords(own, signerFromSeed(generateSeed()));
+  return Object.assign(records, {
+    [Symbol.dispose]: () => {
+      if (!store) own.close();
+    },
+  });
+}
+
+/**
+ * Installs `source` as `astrid capsule install --yes` does: tools discovered (an MCP capsule's
+ * servers started with `parentEnv`), the record signed into `records`.
+ */
+export async function testInstall(
+  dirs: CapsuleDirs,
+  source: string,
+  records: InstallRecords,
+  opts: {
+    scope?: InstallScope;
+    env?: Record<string, string>;
+    parentEnv?: Record<string, string | undefined>;
+    walls?: Walls;
+  } = {},
+): Promise<InstallResult> {
+  return await installCapsule(dirs, source, {
+    scope: opts.scope ?? "user",
+    requireHash: true,
+    records,
+    tools: async (loaded) =>
+      (await discoverTools({ loaded, env: opts.env ?? {} }, { timeoutMs: 30_000, memoryMb: 64 }, {
+        parentEnv: opts.parentEnv ?? { PATH: Deno.env.get("PATH"), HOME: Deno.env.get("HOME") },
+        workspaceRoot: dirs.workspaceRoot,
+        walls: opts.walls,
+      })).tools,
+  });
 }

@@ -1,16 +1,24 @@
 /**
- * Installed capsules: `$ASTRID_HOME/capsules/<name>/` (user) and
+ * Installing capsules: `$ASTRID_HOME/capsules/<name>/` (user) and
  * `<workspace>/.astrid/capsules/<name>/` (workspace; it shadows a user capsule of the same name).
  * Installing copies only the files the manifest names (manifest, wasm, static files), refuses
- * symlinks anywhere in the source, verifies the hash before and after the copy, and moves the
- * finished folder into place in one rename.
+ * symlinks anywhere in the source, verifies the hash before and after the copy, lists the
+ * capsule's tools, moves the finished folder into place and writes the signed install record
+ * (install_record.ts) without which the folder is never used (installed.ts).
  *
  * @module
  */
 import { CapsuleError } from "./errors.ts";
-import { loadCapsule, type LoadedCapsule, type ModuleCache } from "./loader.ts";
-import { readManifest } from "./manifest.ts";
-import { envFilePath, readEnvFile } from "./env_store.ts";
+import { loadCapsule, type LoadedCapsule } from "./loader.ts";
+import { assertPlainFile, manifestFiles } from "./_install_files.ts";
+import { envFilePath } from "./env_store.ts";
+import {
+  type InstallRecord,
+  type InstallRecords,
+  manifestHash,
+  type RecordedTool,
+} from "./install_record.ts";
+import { pinnedSpec } from "./record_diff.ts";
 
 /** Where a capsule is installed. */
 export type InstallScope = "user" | "workspace";
@@ -44,44 +52,15 @@ export function capsuleDirs(home: string, workspaceRoot: string | null): Capsule
   };
 }
 
-/** An installed, verified capsule with its stored `[env]` values. */
+/** An installed capsule, verified against its install record, with its stored `[env]` values. */
 export interface InstalledCapsule {
   readonly scope: InstallScope;
   readonly loaded: LoadedCapsule;
+  /** What the human approved (its tools are the capsule's tools). */
+  readonly record: InstallRecord;
   /** Stored `[env]` values (secrets included: never print them). */
   readonly env: Readonly<Record<string, string>>;
   readonly envPath: string;
-}
-
-/** The folder's files a manifest names, relative to the capsule folder. */
-async function manifestFiles(dir: string): Promise<string[]> {
-  const { manifest } = await readManifest(dir);
-  const files = new Set(["Capsule.toml"]);
-  if (manifest.component) files.add(manifest.component.entrypoint);
-  for (const c of manifest.context_file) files.add(c.path);
-  for (const s of manifest.skill) files.add(s.path);
-  for (const c of manifest.command) if (c.path) files.add(c.path);
-  return [...files];
-}
-
-/** Refuses `rel` when it or any folder on its way inside `dir` is a symlink or not a file. */
-async function assertPlainFile(dir: string, rel: string): Promise<void> {
-  const parts = rel.split("/").filter((p) => p !== "" && p !== ".");
-  let at = dir;
-  for (const [i, part] of parts.entries()) {
-    at = `${at}/${part}`;
-    const info = await Deno.lstat(at).catch(() => null);
-    if (!info) throw new CapsuleError("NOT_FOUND", `Cannot install: ${at} is missing`);
-    if (info.isSymlink) {
-      throw new CapsuleError(
-        "INSTALL",
-        `Cannot install: ${at} is a symlink (symlinks are refused)`,
-      );
-    }
-    if (i === parts.length - 1 ? !info.isFile : !info.isDirectory) {
-      throw new CapsuleError("INSTALL", `Cannot install: ${at} is not a regular file or folder`);
-    }
-  }
 }
 
 /**
@@ -118,30 +97,61 @@ export async function sourceDir(source: string): Promise<string> {
 export interface InstallOptions {
   readonly scope: InstallScope;
   readonly requireHash: boolean;
+  /** Where the signed install record goes (the runtime key signs it). */
+  readonly records: InstallRecords;
+  /**
+   * Lists the staged copy's tools for the record (the human's command: it may start the
+   * capsule's MCP servers). See `discoverTools`.
+   */
+  readonly tools: (staged: LoadedCapsule) => Promise<RecordedTool[]>;
+  /** The workspace id recorded with a workspace install. */
+  readonly workspaceId?: string | null | undefined;
+  /**
+   * The pins of what the human was shown (the preview): the copy must match them, so a source
+   * changed while the human was reading is refused.
+   */
+  readonly expect?: { readonly manifestHash: string; readonly wasmHash: string | null } | undefined;
+  /** The clock for `installedAt` (a test seam). */
+  readonly now?: (() => Date) | undefined;
+}
+
+/** What {@link installCapsule} did. */
+export interface InstallResult {
+  readonly loaded: LoadedCapsule;
+  readonly record: InstallRecord;
+  /** An earlier folder of the same name and scope was replaced (an upgrade). */
+  readonly replaced: boolean;
 }
 
 /**
- * Copies the capsule in `source` (a folder) into the scope's capsule folder and returns it
- * loaded from there. The source is verified first; the copy is verified again.
+ * Copies the capsule in `source` (a folder) into the scope's capsule folder, lists its tools,
+ * signs and stores its install record, and returns it loaded from there. The source is
+ * verified first, the staged copy again (against `expect` too); an existing install of the same
+ * name and scope is replaced (the upgrade path), including from the installed folder itself.
  *
- * @throws {CapsuleError} `INSTALL` (symlink, already installed), `INTEGRITY`, `MANIFEST`
+ * @throws {CapsuleError} `INSTALL` (symlink, tools not listed), `INTEGRITY`, `MANIFEST`
  *
  * @example Install a static capsule for the user
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { capsuleDirs, installCapsule } from "./install.ts";
+ * import { testRecords } from "./_testing.ts";
+ * using records = await testRecords();
  * const src = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${src}/Capsule.toml`, '[package]\nname = "docs"\nversion = "1"\n');
  * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
- * const installed = await installCapsule(dirs, src, { scope: "user", requireHash: true });
- * equal(installed.dir, `${await Deno.realPath(dirs.user)}/docs`);
+ * const { loaded, record } = await installCapsule(dirs, src, {
+ *   scope: "user", requireHash: true, records, tools: () => Promise.resolve([]),
+ * });
+ * equal(loaded.dir, `${await Deno.realPath(dirs.user)}/docs`);
+ * equal(record.dir, loaded.dir);
  * ```
  */
 export async function installCapsule(
   dirs: CapsuleDirs,
   source: string,
   opts: InstallOptions,
-): Promise<LoadedCapsule> {
+): Promise<InstallResult> {
   const src = await Deno.realPath(source);
   const files = await manifestFiles(src);
   for (const rel of files) await assertPlainFile(src, rel);
@@ -152,99 +162,97 @@ export async function installCapsule(
     throw new CapsuleError("INSTALL", `Cannot install ${name} into the workspace: no workspace`);
   }
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
-  const target = `${root}/${name}`;
-  if (await Deno.lstat(target).catch(() => null)) {
-    throw new CapsuleError(
-      "INSTALL",
-      `Cannot install ${name}: ${target} already exists (run \`astrid capsule remove ${name}\` first)`,
-    );
-  }
-  const staging = `${root}/.${name}.${crypto.randomUUID()}.tmp`;
+  const realRoot = await Deno.realPath(root);
+  const target = `${realRoot}/${name}`;
+  const staging = `${realRoot}/.${name}.${crypto.randomUUID()}.tmp`;
+  const old = `${realRoot}/.${name}.${crypto.randomUUID()}.old`;
+  let replaced = false;
   try {
     for (const rel of files) {
       const to = `${staging}/${rel}`;
       await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
       await Deno.copyFile(`${src}/${rel}`, to);
     }
-    await loadCapsule(staging, { requireHash: opts.requireHash }); // the copy must verify too
+    // The copy must verify too, and be what the human was shown.
+    const staged = await loadCapsule(staging, { requireHash: opts.requireHash });
+    const pins = {
+      manifestHash: manifestHash(staged.manifest),
+      wasmHash: staged.wasm?.hash ?? null,
+    };
+    const expect = opts.expect ?? {
+      manifestHash: manifestHash(checked.manifest),
+      wasmHash: checked.wasm?.hash ?? null,
+    };
+    if (pins.manifestHash !== expect.manifestHash || pins.wasmHash !== expect.wasmHash) {
+      throw new CapsuleError(
+        "INTEGRITY",
+        `Cannot install ${name}: the source changed while it was being installed ` +
+          `(manifest ${pins.manifestHash}, wasm ${pins.wasmHash ?? "none"}); run the install again`,
+      );
+    }
+    const tools = await opts.tools(staged);
+    // Listing may have started its servers: the copy must still be what gets recorded.
+    const after = await loadCapsule(staging, { requireHash: opts.requireHash });
+    if (
+      manifestHash(after.manifest) !== pins.manifestHash ||
+      (after.wasm?.hash ?? null) !== pins.wasmHash
+    ) {
+      throw new CapsuleError(
+        "INTEGRITY",
+        `Cannot install ${name}: its files changed while its tools were listed`,
+      );
+    }
+    const workspace = opts.scope === "workspace"
+      ? { root: dirs.workspaceRoot ?? "", id: opts.workspaceId ?? null }
+      : null;
+    const record: InstallRecord = {
+      v: 1,
+      name,
+      version: staged.manifest.package.version,
+      scope: opts.scope,
+      workspace,
+      dir: target,
+      ...pinnedSpec(staged.manifest, pins.wasmHash),
+      manifestHash: pins.manifestHash,
+      tools,
+      installedAt: (opts.now?.() ?? new Date()).toISOString(),
+      publisher: null,
+    };
+    // Swap the folders (two renames: Deno has no atomic exchange), then record the install;
+    // if recording fails, the earlier folder goes back.
+    if (await Deno.lstat(target).catch(() => null)) {
+      await Deno.rename(target, old);
+      replaced = true;
+    }
     await Deno.rename(staging, target);
-  } catch (e) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
-    throw e;
-  }
-  return await loadCapsule(target, { requireHash: opts.requireHash });
-}
-
-/** Options for {@link listInstalled}. */
-export interface ListOptions {
-  readonly requireHash: boolean;
-  readonly cache?: ModuleCache | undefined;
-}
-
-/** A capsule folder that did not load (tampered, malformed). */
-export interface BrokenCapsule {
-  readonly scope: InstallScope;
-  readonly dir: string;
-  readonly error: CapsuleError | Error;
-}
-
-/**
- * Loads every installed capsule; workspace capsules shadow user ones of the same name.
- * Capsules that fail to load (a swapped wasm, a bad manifest) are returned in `broken`.
- *
- * @example Nothing installed
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { capsuleDirs, listInstalled } from "./install.ts";
- * const { capsules } = await listInstalled(capsuleDirs(await Deno.makeTempDir(), null), {
- *   requireHash: true,
- * });
- * equal(capsules.length, 0);
- * ```
- */
-export async function listInstalled(
-  dirs: CapsuleDirs,
-  opts: ListOptions,
-): Promise<{ capsules: InstalledCapsule[]; broken: BrokenCapsule[] }> {
-  const byName = new Map<string, InstalledCapsule>();
-  const broken: BrokenCapsule[] = [];
-  const scopes: [InstallScope, string | null][] = [["user", dirs.user], [
-    "workspace",
-    dirs.workspace,
-  ]];
-  for (const [scope, root] of scopes) {
-    if (root === null) continue;
-    const names: string[] = [];
     try {
-      for await (const e of Deno.readDir(root)) {
-        if (e.isDirectory && !e.name.startsWith(".")) names.push(e.name);
-      }
+      await opts.records.write(record);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
+      await Deno.remove(target, { recursive: true }).catch(() => {});
+      if (replaced) await Deno.rename(old, target).catch(() => {});
+      replaced = false;
       throw e;
     }
-    for (const name of names.sort()) {
-      const dir = `${root}/${name}`;
-      try {
-        const loaded = await loadCapsule(dir, opts);
-        if (loaded.manifest.package.name !== name) {
-          throw new CapsuleError(
-            "INTEGRITY",
-            `Cannot load ${dir}: its manifest names ${loaded.manifest.package.name}`,
-          );
-        }
-        const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
-        byName.set(name, { scope, loaded, env: await readEnvFile(envPath), envPath });
-      } catch (error) {
-        broken.push({ scope, dir, error: error as Error });
-      }
+    const loaded = await loadCapsule(target, {
+      requireHash: opts.requireHash,
+      pinnedWasm: record.wasmHash,
+    });
+    return { loaded, record, replaced };
+  } catch (e) {
+    if (replaced && !(await Deno.lstat(target).catch(() => null))) {
+      await Deno.rename(old, target).catch(() => {});
     }
+    throw e;
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await Deno.remove(old, { recursive: true }).catch(() => {});
   }
-  return { capsules: [...byName.values()], broken };
 }
 
 /**
- * Removes an installed capsule (the workspace one when both exist) and its stored env values.
+ * Removes an installed capsule (the workspace one when both exist): its folder, its install
+ * record and its stored env values. A record whose folder is gone, or a folder without a
+ * record, is removed too.
  *
  * @throws {CapsuleError} `NOT_FOUND`
  *
@@ -252,10 +260,17 @@ export async function listInstalled(
  * ```ts
  * import { rejects } from "node:assert/strict";
  * import { capsuleDirs, removeCapsule } from "./install.ts";
- * await rejects(removeCapsule(capsuleDirs(await Deno.makeTempDir(), null), "nope"), /no capsule/);
+ * import { testRecords } from "./_testing.ts";
+ * using records = await testRecords();
+ * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
+ * await rejects(removeCapsule(dirs, "nope", records), /no capsule/);
  * ```
  */
-export async function removeCapsule(dirs: CapsuleDirs, name: string): Promise<InstallScope> {
+export async function removeCapsule(
+  dirs: CapsuleDirs,
+  name: string,
+  records: InstallRecords,
+): Promise<InstallScope> {
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
     throw new CapsuleError(
       "NOT_FOUND",
@@ -270,8 +285,9 @@ export async function removeCapsule(dirs: CapsuleDirs, name: string): Promise<In
     if (root === null) continue;
     const dir = `${root}/${name}`;
     const info = await Deno.lstat(dir).catch(() => null);
-    if (!info) continue;
-    await Deno.remove(dir, { recursive: true });
+    const recorded = await records.remove(scope, dirs.workspaceRoot, name);
+    if (!info && !recorded) continue;
+    if (info) await Deno.remove(dir, { recursive: true });
     const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
     await Deno.remove(envPath).catch(() => {});
     return scope;

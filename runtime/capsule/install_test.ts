@@ -1,8 +1,9 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { CapsuleError } from "./errors.ts";
-import { capsuleDirs, installCapsule, listInstalled, removeCapsule, sourceDir } from "./install.ts";
+import { capsuleDirs, installCapsule, removeCapsule, sourceDir } from "./install.ts";
+import { listInstalled } from "./installed.ts";
 import { envFilePath, readEnvFile, writeEnvFile } from "./env_store.ts";
-import { probeCopy } from "./_testing.ts";
+import { probeCopy, testInstall, testRecords } from "./_testing.ts";
 
 const code = (c: string) => (e: unknown) => e instanceof CapsuleError && e.code === c;
 
@@ -12,35 +13,102 @@ async function dirs(withWorkspace = false) {
   return capsuleDirs(home, ws);
 }
 
-Deno.test("installCapsule() copies only the named files, verified, and lists them", async () => {
+Deno.test("installCapsule() copies only the named files, verified, records and lists them", async () => {
   const d = await dirs();
+  using records = await testRecords();
   const src = await probeCopy();
   await Deno.writeTextFile(`${src}/junk.txt`, "not copied");
-  const loaded = await installCapsule(d, src, { scope: "user", requireHash: true });
+  const { loaded, record, replaced } = await testInstall(d, src, records);
   equal(loaded.dir, `${d.user}/probe`);
+  equal(replaced, false);
   const names = [];
   for await (const e of Deno.readDir(loaded.dir)) names.push(e.name);
   deepEqual(names.sort(), ["Capsule.toml", "capsule.wasm"]);
-  const { capsules, broken } = await listInstalled(d, { requireHash: true });
-  deepEqual(capsules.map((c) => c.loaded.manifest.package.name), ["probe"]);
-  equal(broken.length, 0);
-  await rejects(installCapsule(d, src, { scope: "user", requireHash: true }), code("INSTALL"));
+  equal(record.dir, loaded.dir);
+  equal(record.wasmHash, loaded.wasm?.hash);
+  deepEqual(record.capabilities.fs_write, ["out"]);
+  deepEqual(Object.keys(record.env).sort(), ["TOKEN", "UNITS"]);
+  ok(record.tools.some((t) => t.name === "echo" && t.server === undefined));
+  equal(record.publisher, null);
+  const { capsules, broken, ignored } = await listInstalled(d, { requireHash: true, records });
+  deepEqual(capsules.map((c) => c.record.name), ["probe"]);
+  deepEqual([broken.length, ignored.length], [0, 0]);
 });
 
-Deno.test("a capsule.wasm swapped after install is reported broken with INTEGRITY", async () => {
+Deno.test("installing over an install replaces the folder and the record (the upgrade path)", async () => {
   const d = await dirs();
-  await installCapsule(d, await probeCopy(), { scope: "user", requireHash: true });
-  const other = await probeCopy();
-  const bytes = await Deno.readFile(`${other}/capsule.wasm`);
-  bytes[100]! ^= 0xff;
-  await Deno.writeFile(`${d.user}/probe/capsule.wasm`, bytes);
-  const { capsules, broken } = await listInstalled(d, { requireHash: true });
-  equal(capsules.length, 0);
-  ok(code("INTEGRITY")(broken[0]?.error));
+  using records = await testRecords();
+  await testInstall(d, await probeCopy(), records);
+  await writeEnvFile(envFilePath(d.home, null, "probe"), { TOKEN: "t" });
+  const wider = await probeCopy(
+    "probe",
+    (t) => t.replace(/fs_read = \[[^\]]*\]/, 'fs_read = [".", "x"]'),
+  );
+  const { record, replaced } = await testInstall(d, wider, records);
+  equal(replaced, true);
+  deepEqual(record.capabilities.fs_read, [".", "x"]);
+  const { capsules, broken } = await listInstalled(d, { requireHash: true, records });
+  deepEqual([capsules.length, broken.length], [1, 0]);
+  deepEqual(capsules[0]?.env, { TOKEN: "t" }, "stored values survive an upgrade");
+  const left = (await Array.fromAsync(Deno.readDir(d.user))).map((e) => e.name);
+  deepEqual(left, ["probe"], "no staging or old folder is left behind");
+});
+
+Deno.test("re-installing from the installed folder itself (edited in place) re-pins it", async () => {
+  const d = await dirs();
+  using records = await testRecords();
+  const { loaded } = await testInstall(d, await probeCopy(), records);
+  const toml = `${loaded.dir}/Capsule.toml`;
+  await Deno.writeTextFile(
+    toml,
+    (await Deno.readTextFile(toml)).replace("kv = true", "kv = false"),
+  );
+  const before = await listInstalled(d, { requireHash: true, records });
+  equal(before.broken[0]?.error instanceof CapsuleError, true);
+  const { record } = await testInstall(d, loaded.dir, records);
+  equal(record.capabilities.kv, false);
+  const after = await listInstalled(d, { requireHash: true, records });
+  deepEqual([after.capsules.length, after.broken.length], [1, 0]);
+});
+
+Deno.test("a source changed after the human saw it is refused (expect pins)", async () => {
+  const d = await dirs();
+  using records = await testRecords();
+  const src = await probeCopy();
+  await rejects(
+    installCapsule(d, src, {
+      scope: "user",
+      requireHash: true,
+      records,
+      tools: () => Promise.resolve([]),
+      expect: { manifestHash: `blake3:${"1".repeat(64)}`, wasmHash: null },
+    }),
+    (e: unknown) => code("INTEGRITY")(e) && /changed while/.test((e as Error).message),
+  );
+  await rejects(Deno.lstat(`${d.user}/probe`), Deno.errors.NotFound);
+  equal((await records.list("user", null)).size, 0);
+});
+
+Deno.test("a failing tool listing fails the install and leaves the earlier install intact", async () => {
+  const d = await dirs();
+  using records = await testRecords();
+  const first = await testInstall(d, await probeCopy(), records);
+  await rejects(
+    installCapsule(d, await probeCopy(), {
+      scope: "user",
+      requireHash: true,
+      records,
+      tools: () => Promise.reject(new CapsuleError("INSTALL", "Cannot install probe: no tools")),
+    }),
+    code("INSTALL"),
+  );
+  const { capsules } = await listInstalled(d, { requireHash: true, records });
+  equal(capsules[0]?.record.installedAt, first.record.installedAt);
 });
 
 Deno.test("symlinks in the source are refused: the folder, the wasm, a static file", async () => {
   const d = await dirs();
+  using records = await testRecords();
   const src = await probeCopy();
   const link = `${await Deno.makeTempDir()}/link`;
   await Deno.symlink(src, link);
@@ -48,39 +116,51 @@ Deno.test("symlinks in the source are refused: the folder, the wasm, a static fi
   const wasmLinked = await probeCopy();
   await Deno.rename(`${wasmLinked}/capsule.wasm`, `${wasmLinked}/real.wasm`);
   await Deno.symlink(`${wasmLinked}/real.wasm`, `${wasmLinked}/capsule.wasm`);
-  await rejects(
-    installCapsule(d, wasmLinked, { scope: "user", requireHash: true }),
-    code("INSTALL"),
-  );
+  await rejects(testInstall(d, wasmLinked, records), code("INSTALL"));
   const ctx = await probeCopy("ctx", (t) => `${t}\n[[context_file]]\npath = "CONTEXT.md"\n`);
   await Deno.symlink("/etc/passwd", `${ctx}/CONTEXT.md`);
-  await rejects(installCapsule(d, ctx, { scope: "user", requireHash: true }), code("INSTALL"));
-  equal((await listInstalled(d, { requireHash: true })).capsules.length, 0);
+  await rejects(testInstall(d, ctx, records), code("INSTALL"));
+  equal((await listInstalled(d, { requireHash: true, records })).capsules.length, 0);
 });
 
 Deno.test("a tampered source is refused before anything is copied", async () => {
   const d = await dirs();
+  using records = await testRecords();
   const src = await probeCopy();
   const bytes = await Deno.readFile(`${src}/capsule.wasm`);
   bytes[200]! ^= 1;
   await Deno.writeFile(`${src}/capsule.wasm`, bytes);
-  await rejects(installCapsule(d, src, { scope: "user", requireHash: true }), code("INTEGRITY"));
+  await rejects(testInstall(d, src, records), code("INTEGRITY"));
   await rejects(Deno.lstat(`${d.user}/probe`), Deno.errors.NotFound);
 });
 
 Deno.test("workspace installs shadow user ones; remove takes the workspace one first", async () => {
   const d = await dirs(true);
-  await installCapsule(d, await probeCopy(), { scope: "user", requireHash: true });
-  await installCapsule(d, await probeCopy(), { scope: "workspace", requireHash: true });
-  const { capsules } = await listInstalled(d, { requireHash: true });
+  using records = await testRecords();
+  await testInstall(d, await probeCopy(), records);
+  await testInstall(d, await probeCopy(), records, { scope: "workspace" });
+  const { capsules } = await listInstalled(d, { requireHash: true, records });
   deepEqual(capsules.map((c) => c.scope), ["workspace"]);
+  equal(capsules[0]?.record.workspace?.root, d.workspaceRoot);
   const envPath = envFilePath(d.home, d.workspaceRoot, "probe");
   await writeEnvFile(envPath, { TOKEN: "t" });
-  equal(await removeCapsule(d, "probe"), "workspace");
+  equal(await removeCapsule(d, "probe", records), "workspace");
   deepEqual(await readEnvFile(envPath), {});
-  equal(await removeCapsule(d, "probe"), "user");
-  await rejects(removeCapsule(d, "probe"), code("NOT_FOUND"));
-  await rejects(removeCapsule(d, "../probe"), code("NOT_FOUND"));
+  equal(await records.read("workspace", d.workspaceRoot, "probe"), null);
+  equal(await removeCapsule(d, "probe", records), "user");
+  await rejects(removeCapsule(d, "probe", records), code("NOT_FOUND"));
+  await rejects(removeCapsule(d, "../probe", records), code("NOT_FOUND"));
+});
+
+Deno.test("remove forgets a record whose folder is gone", async () => {
+  const d = await dirs();
+  using records = await testRecords();
+  const { loaded } = await testInstall(d, await probeCopy(), records);
+  await Deno.remove(loaded.dir, { recursive: true });
+  const { missing } = await listInstalled(d, { requireHash: true, records });
+  deepEqual(missing, [{ scope: "user", name: "probe", dir: loaded.dir }]);
+  equal(await removeCapsule(d, "probe", records), "user");
+  equal((await listInstalled(d, { requireHash: true, records })).missing.length, 0);
 });
 
 Deno.test("an env file readable by others is refused", async () => {
@@ -88,4 +168,13 @@ Deno.test("an env file readable by others is refused", async () => {
   await writeEnvFile(path, { A: "1" });
   await Deno.chmod(path, 0o644);
   await rejects(readEnvFile(path), /0600/);
+});
+
+Deno.test("sourceDir() accepts a Capsule.toml path and refuses other files", async () => {
+  const src = await probeCopy();
+  equal(await sourceDir(`${src}/Capsule.toml`), src);
+  await rejects(sourceDir(`${src}/capsule.wasm`), (e: unknown) => {
+    match((e as Error).message, /Capsule\.toml/);
+    return code("INSTALL")(e);
+  });
 });

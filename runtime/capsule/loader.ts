@@ -62,6 +62,12 @@ export interface LoadOptions {
   readonly requireHash: boolean;
   /** Where compiled modules are kept (default: none, compile every time). */
   readonly cache?: ModuleCache | undefined;
+  /**
+   * The wasm hash the install record pins, checked before the manifest's own hash (null: the
+   * record pins no wasm, so a `[component]` is refused before its file is read). Undefined: no
+   * record (an install source, a preview).
+   */
+  readonly pinnedWasm?: string | null | undefined;
 }
 
 /** A loaded capsule. `wasm` is null for a static-only capsule (no `[component]`). */
@@ -145,7 +151,24 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
   const name = manifest.package.name;
   if (!manifest.component) return { dir: root, manifest, warnings, wasm: null };
   const path = `${root}/${manifest.component.entrypoint}`;
+  if (opts.pinnedWasm === null) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: its manifest now has a [component], but its install record ` +
+        "pins no wasm",
+    );
+  }
   const bytes = await readWasm(name, path, root);
+  if (opts.pinnedWasm !== undefined) {
+    const actual = `blake3:${blake3Hex(bytes)}`;
+    if (actual !== opts.pinnedWasm) {
+      throw new CapsuleError(
+        "INTEGRITY",
+        `Cannot load capsule ${name}: current wasm hash is ${actual}, its install record pins ` +
+          `${opts.pinnedWasm} (the wasm changed since install)`,
+      );
+    }
+  }
   const hash = verifyWasm(name, bytes, manifest.component.hash, opts.requireHash);
   let module: WebAssembly.Module;
   try {

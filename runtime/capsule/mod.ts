@@ -1,7 +1,8 @@
 /**
  * Capsules: `Capsule.toml` manifests, the BLAKE3-pinned loader, the WASM engine (QuickJS under
- * Extism, on this thread) with its twice-gated host functions, the static engine, installs, and
- * the `<capsule>__<tool>` registry.
+ * Extism, on this thread) with its twice-gated host functions, the static engine, installs with
+ * their signed install records (a folder runs only when the human installed it), and the
+ * `<capsule>__<tool>` registry.
  *
  * @example Parse a manifest
  * ```ts
@@ -51,16 +52,34 @@ export {
 export { HOST_FUNCTION_NAMES, hostFunctions } from "./host/functions.ts";
 export { capsuleConfig, envFilePath, readEnvFile, writeEnvFile } from "./env_store.ts";
 export {
-  type BrokenCapsule,
   type CapsuleDirs,
   capsuleDirs,
   installCapsule,
   type InstalledCapsule,
+  type InstallOptions,
+  type InstallResult,
   type InstallScope,
-  listInstalled,
   removeCapsule,
   sourceDir,
 } from "./install.ts";
+export {
+  type BrokenCapsule,
+  type IgnoredCapsule,
+  type InstalledList,
+  installWarnings,
+  listInstalled,
+  type ListOptions,
+  type MissingCapsule,
+} from "./installed.ts";
+export {
+  type InstallRecord,
+  InstallRecords,
+  manifestHash,
+  type RecordedTool,
+  type RecordRead,
+} from "./install_record.ts";
+export { type PinnedSpec, pinnedSpec, type SpecChange, specDiff } from "./record_diff.ts";
+export { type DiscoverContext, discoverTools } from "./discover.ts";
 export {
   callCapsuleTool,
   type CapsuleHost,

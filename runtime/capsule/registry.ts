@@ -1,8 +1,11 @@
 /**
  * Capsule tools as the agent and `astrid tools list/call` see them: `<capsule>__<tool>`.
- * Every call is a `capsule_tool_call` action through the interceptor first; only then is a
- * fresh instance started (from the hash-keyed module cache), so one call's state never leaks
- * into the next. The outcome has the same shape as a built-in tool's `InvokeOutcome`.
+ * The tools are those of the capsule's install record (listing starts nothing). Every call is
+ * a `capsule_tool_call` action through the interceptor first; only then is a fresh instance
+ * started (from the hash-keyed module cache), or, for a tool the record says an
+ * `[[mcp_server]]` serves, that server, so one call's state never leaks into the next. The
+ * outcome has the same shape as a built-in tool's `InvokeOutcome`; calling a capsule that
+ * failed its integrity checks is an `INTEGRITY` error outcome.
  *
  * @module
  */
@@ -15,8 +18,10 @@ import { CapsuleError } from "./errors.ts";
 import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
 import type { CapsuleLogLine, HostEnv } from "./host/context.ts";
 import type { InstalledCapsule } from "./install.ts";
+import type { BrokenCapsule } from "./installed.ts";
+import type { Walls } from "../security/walls.ts";
 import { capsuleConfig } from "./env_store.ts";
-import { callCapsuleMcpTool, listCapsuleMcpTools, withCapsuleMcp } from "./engines/mcp.ts";
+import { callCapsuleMcpTool, withCapsuleMcp } from "./engines/mcp.ts";
 
 /** One capsule tool, as listed to the model. */
 export interface CapsuleToolInfo {
@@ -31,6 +36,8 @@ export interface CapsuleToolInfo {
 /** What capsule tool calls need besides the interceptor. */
 export interface CapsuleHost {
   readonly capsules: readonly InstalledCapsule[];
+  /** Installed capsules that failed their checks: calling them reports why (`INTEGRITY`). */
+  readonly broken?: readonly BrokenCapsule[] | undefined;
   /** Canonical workspace root. */
   readonly workspaceRoot: string;
   readonly store: Store;
@@ -41,6 +48,8 @@ export interface CapsuleHost {
   readonly fetch?: typeof fetch | undefined;
   /** PATH and HOME for `[[mcp_server]]` children (nothing else is passed on). */
   readonly parentEnv?: Readonly<Record<string, string | undefined>> | undefined;
+  /** What the wall around `[[mcp_server]]` children hides (`$ASTRID_HOME`, …); default none. */
+  readonly walls?: Walls | undefined;
 }
 
 /** The deferred-queue payload of a capsule tool call (executor `"capsule_tool"`). */
@@ -67,69 +76,45 @@ export function splitToolName(name: string): { capsule: string; tool: string } |
 }
 
 /**
- * Lists the tools of `capsules`: the manifest's `[[tool]]` entries when it declares any,
- * otherwise what the wasm describes (an instance whose host calls are all refused).
+ * Lists the tools of `capsules` from their install records: no wasm instance, no process.
+ * (The other parameters are accepted for older callers and unused.)
  *
- * @example Declared tools need no wasm
+ * @example Tools come from the record
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { capsuleDirs, installCapsule, listInstalled } from "./install.ts";
+ * import { capsuleDirs } from "./install.ts";
+ * import { listInstalled } from "./installed.ts";
  * import { listCapsuleTools } from "./registry.ts";
+ * import { testInstall, testRecords } from "./_testing.ts";
+ * using records = await testRecords();
  * const src = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${src}/Capsule.toml`,
  *   '[package]\nname = "docs"\nversion = "1"\n[[tool]]\nname = "search"\ndescription = "Search"\n');
  * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
- * await installCapsule(dirs, src, { scope: "user", requireHash: true });
- * const { capsules } = await listInstalled(dirs, { requireHash: true });
- * const tools = await listCapsuleTools(capsules, { timeoutMs: 30_000, memoryMb: 64 });
+ * await testInstall(dirs, src, records);
+ * const { capsules } = await listInstalled(dirs, { requireHash: true, records });
+ * const tools = await listCapsuleTools(capsules);
  * equal(tools[0]?.name, "docs__search");
  * ```
  */
-export async function listCapsuleTools(
+export function listCapsuleTools(
   capsules: readonly InstalledCapsule[],
-  limits: WasmLimits,
-  mcp?: { parentEnv: Readonly<Record<string, string | undefined>>; workspaceRoot: string },
+  _limits?: WasmLimits,
+  _mcp?: unknown,
 ): Promise<CapsuleToolInfo[]> {
   const out: CapsuleToolInfo[] = [];
-  for (const installed of capsules) {
-    const { loaded } = installed;
-    if (mcp && loaded.manifest.mcp_server.length > 0) {
-      const name = loaded.manifest.package.name;
-      const served = await withCapsuleMcp(
-        installed,
-        mcp.parentEnv,
-        mcp.workspaceRoot,
-        listCapsuleMcpTools,
-      );
-      for (const t of served) {
-        out.push({ name: `${name}__${t.tool}`, capsule: name, ...t });
-      }
-    }
-    const capsule = loaded.manifest.package.name;
-    let tools: {
-      name: string;
-      description: string;
-      input_schema?: Record<string, unknown> | undefined;
-    }[] = loaded.manifest.tool;
-    if (tools.length === 0 && loaded.wasm) {
-      const instance = await CapsuleInstance.create(loaded, null, limits);
-      try {
-        tools = [...(await instance.describe()).tools];
-      } finally {
-        await instance.close();
-      }
-    }
-    for (const t of tools) {
+  for (const { record } of capsules) {
+    for (const t of record.tools) {
       out.push({
-        name: `${capsule}__${t.name}`,
-        capsule,
+        name: `${record.name}__${t.name}`,
+        capsule: record.name,
         tool: t.name,
         description: t.description,
-        inputSchema: t.input_schema ?? { type: "object" },
+        inputSchema: t.inputSchema,
       });
     }
   }
-  return out;
+  return Promise.resolve(out);
 }
 
 function hostEnv(
@@ -182,27 +167,29 @@ export async function callCapsuleTool(
   opts: InvokeOptions = {},
 ): Promise<InvokeOutcome> {
   const split = splitToolName(name);
-  const installed = split &&
-    host.capsules.find((c) => c.loaded.manifest.package.name === split.capsule);
+  const installed = split && host.capsules.find((c) => c.record.name === split.capsule);
   if (!split || !installed) {
+    const broken = split && host.broken?.find((b) => b.name === split.capsule);
+    if (broken) {
+      const code = broken.error instanceof CapsuleError ? broken.error.code : "CAPSULE_FAILED";
+      return { status: "error", code, message: broken.error.message };
+    }
     return {
       status: "error",
       code: "UNKNOWN_TOOL",
       message: `Cannot call ${name}: no such capsule tool`,
     };
   }
-  const declared = installed.loaded.manifest.tool;
-  // A tool the wasm component does not declare goes to the capsule's MCP servers, if any.
-  const viaMcp = installed.loaded.manifest.mcp_server.length > 0 &&
-    (!installed.loaded.wasm ||
-      (declared.length > 0 && !declared.some((t) => t.name === split.tool)));
-  if (!viaMcp && declared.length > 0 && !declared.some((t) => t.name === split.tool)) {
+  const recorded = installed.record.tools.find((t) => t.name === split.tool);
+  if (!recorded) {
     return {
       status: "error",
       code: "UNKNOWN_TOOL",
-      message: `Cannot call ${name}: capsule ${split.capsule} declares no tool ${split.tool}`,
+      message: `Cannot call ${name}: capsule ${split.capsule} has no tool ${split.tool}`,
     };
   }
+  // The record says which [[mcp_server]] serves a tool; the others run in the wasm.
+  const viaMcp = recorded.server;
   const action = {
     kind: "capsule_tool_call",
     capsule: split.capsule,
@@ -221,7 +208,9 @@ export async function callCapsuleTool(
     signal: opts.signal,
   });
   if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
-  if (viaMcp) return await runViaMcp(host, installed, split.tool, args, decision, summary);
+  if (viaMcp !== undefined) {
+    return await runViaMcp(host, installed, viaMcp, split.tool, args, decision, summary);
+  }
   let instance: CapsuleInstance | undefined;
   const batch = interceptor.openBatch();
   try {
@@ -272,6 +261,7 @@ export async function callCapsuleTool(
 async function runViaMcp(
   host: CapsuleHost,
   installed: InstalledCapsule,
+  server: string,
   tool: string,
   args: unknown,
   decision: Allowed,
@@ -280,10 +270,15 @@ async function runViaMcp(
   try {
     const result = await withCapsuleMcp(
       installed,
-      host.parentEnv ?? {},
-      host.workspaceRoot,
+      { parentEnv: host.parentEnv ?? {}, workspaceRoot: host.workspaceRoot, walls: host.walls },
       (manager) =>
-        callCapsuleMcpTool(manager, tool, args, host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS),
+        callCapsuleMcpTool(
+          manager,
+          server,
+          tool,
+          args,
+          host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS,
+        ),
     );
     if (!result) {
       await decision.complete({ ok: false, detail: { message: "no such tool" } });

@@ -3,26 +3,66 @@ import { type AuditInput, type AuditLog, verifyStore } from "../audit/mod.ts";
 import type { AuditSink } from "../security/interceptor.ts";
 import { PresetFrontend } from "../security/approval.ts";
 import { DEFAULT_CONFIG } from "../config/mod.ts";
-import { capsuleDirs, installCapsule, listInstalled } from "./install.ts";
+import { capsuleDirs } from "./install.ts";
+import { listInstalled } from "./installed.ts";
 import { callCapsuleTool, type CapsuleHost, listCapsuleTools } from "./registry.ts";
-import { probeCopy, type TestGate, testGate } from "./_testing.ts";
+import { probeCopy, type TestGate, testGate, testInstall, testRecords } from "./_testing.ts";
 
 const LIMITS = { timeoutMs: 5000, memoryMb: 64 };
 
 async function host(gate: TestGate): Promise<CapsuleHost> {
   const d = capsuleDirs(await Deno.makeTempDir(), null);
-  await installCapsule(d, await probeCopy(), { scope: "user", requireHash: true });
-  const { capsules } = await listInstalled(d, { requireHash: true });
+  using records = await testRecords(gate.store);
+  await testInstall(d, await probeCopy(), records);
+  const { capsules } = await listInstalled(d, { requireHash: true, records });
   return { capsules, workspaceRoot: gate.root, store: gate.store, limits: LIMITS };
 }
 
-Deno.test("listCapsuleTools() names tools <capsule>__<tool> from the wasm's describe", async () => {
+Deno.test("listCapsuleTools() names tools <capsule>__<tool> from the install record", async () => {
   await using gate = await testGate({ frontend: null });
-  const tools = await listCapsuleTools((await host(gate)).capsules, LIMITS);
+  const { capsules } = await host(gate);
+  const tools = await listCapsuleTools(capsules);
   const echo = tools.find((t) => t.name === "probe__echo");
   ok(echo);
   equal(echo.capsule, "probe");
   equal(echo.description, "Echoes its arguments");
+  // The record is the list: the wasm is not asked again.
+  const record = { ...capsules[0]!.record, tools: [] };
+  deepEqual(await listCapsuleTools([{ ...capsules[0]!, record }]), []);
+});
+
+Deno.test("callCapsuleTool() refuses a tool the record does not list, and reports a broken capsule", async () => {
+  await using gate = await testGate({ frontend: new PresetFrontend({ choice: "once" }) });
+  const h = await host(gate);
+  const installed = h.capsules[0]!;
+  const narrowed = { ...installed, record: { ...installed.record, tools: [] } };
+  const out = await callCapsuleTool(
+    gate.interceptor,
+    { ...h, capsules: [narrowed] },
+    "probe__echo",
+    {},
+  );
+  equal(out.status, "error");
+  if (out.status === "error") equal(out.code, "UNKNOWN_TOOL");
+  equal((await gate.audit.list()).length, 0, "refused before the gate: nothing ran");
+  const { CapsuleError } = await import("./errors.ts");
+  const broken = [{
+    scope: "user" as const,
+    name: "probe",
+    dir: "/x/probe",
+    error: new CapsuleError("INTEGRITY", "Cannot load capsule probe: current wasm hash is A"),
+  }];
+  const integrity = await callCapsuleTool(
+    gate.interceptor,
+    { ...h, capsules: [], broken },
+    "probe__echo",
+    {},
+  );
+  deepEqual(integrity, {
+    status: "error",
+    code: "INTEGRITY",
+    message: "Cannot load capsule probe: current wasm hash is A",
+  });
 });
 
 Deno.test("callCapsuleTool() passes the interceptor first, then runs the tool", async () => {

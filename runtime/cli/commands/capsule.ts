@@ -1,8 +1,12 @@
 /**
  * `astrid capsule compile DIR [-o OUT]`, `install PATH|DIR [--workspace] [--yes]`,
  * `list [--json]`, `info NAME [--json]` and `remove NAME`. Install shows the requested
- * capabilities and asks before copying (unless `--yes`), asks for `[env]` values (secrets
- * without echo) and refuses symlinks. A hash mismatch anywhere exits 5.
+ * capabilities (and, over an earlier install, what changed since the human approved it), asks
+ * before copying (unless `--yes`), asks for `[env]` values (secrets without echo), refuses
+ * symlinks, lists the capsule's tools (starting its MCP servers: this is the human's command)
+ * and writes the signed install record without which the folder is never used. Installing
+ * over an existing install of the same name and scope is the upgrade path, also from the
+ * installed folder itself after an edit in place. A hash mismatch anywhere exits 5.
  *
  * `--workspace` is the root's global option (its folder is optional): given at all, install
  * goes into the workspace, else it is for the user. `--scope user|workspace` says it explicitly.
@@ -13,11 +17,20 @@ import { Command, Option } from "commander";
 import type {
   CapsuleDirs,
   InstalledCapsule,
+  InstallRecords,
   InstallScope,
   LoadedCapsule,
 } from "../../capsule/mod.ts";
 import type { AstridConfig } from "../../config/mod.ts";
-import { type CliIo, globalOptions, loadCliConfig, printJson, wantsJson } from "../context.ts";
+import {
+  type CliIo,
+  globalOptions,
+  printJson,
+  type Runtime,
+  wantsJson,
+  withRuntime,
+  workspaceId,
+} from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 /**
@@ -97,13 +110,13 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function context(
-  cmd: Command,
-  io: CliIo,
-): Promise<{ dirs: CapsuleDirs; config: AstridConfig }> {
-  const { paths, config, warnings } = await loadCliConfig(cmd, io);
-  for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  return { dirs: (await lib()).capsuleDirs(paths.home, paths.workspaceRoot), config };
+/** The capsule folders and the signed install records (in the runtime's user state). */
+async function installState(rt: Runtime): Promise<{ dirs: CapsuleDirs; records: InstallRecords }> {
+  const { capsuleDirs, InstallRecords } = await lib();
+  return {
+    dirs: capsuleDirs(rt.paths.home, rt.paths.workspaceRoot),
+    records: new InstallRecords(rt.store, rt.key),
+  };
 }
 
 function capabilityLines(loaded: LoadedCapsule): string[] {
@@ -113,7 +126,9 @@ function capabilityLines(loaded: LoadedCapsule): string[] {
   if (c.fs_read.length) lines.push(`read files under: ${c.fs_read.join(", ")}`);
   if (c.fs_write.length) lines.push(`write files under: ${c.fs_write.join(", ")}`);
   if (c.kv) lines.push("its own key-value store");
-  if (c.host_process.length) lines.push(`run: ${c.host_process.join(", ")} (not yet supported)`);
+  if (c.host_process.length) {
+    lines.push(`run: ${c.host_process.join(", ")} (as its [[mcp_server]]s, walled)`);
+  }
   return lines.length ? lines : ["nothing (no capabilities requested)"];
 }
 
@@ -165,17 +180,27 @@ function parseEnvFlags(list: readonly string[]): Record<string, string> {
 
 async function find(
   dirs: CapsuleDirs,
+  records: InstallRecords,
   config: AstridConfig,
   name: string,
 ): Promise<InstalledCapsule> {
   const { listInstalled, CapsuleError } = await lib();
-  const { capsules, broken } = await listInstalled(dirs, {
+  const { capsules, broken, ignored } = await listInstalled(dirs, {
     requireHash: config.capsules.require_hash,
+    records,
   });
-  const hit = capsules.find((c) => c.loaded.manifest.package.name === name);
+  const hit = capsules.find((c) => c.record.name === name);
   if (hit) return hit;
-  const bad = broken.find((b) => b.dir.endsWith(`/${name}`));
+  const bad = broken.find((b) => b.name === name);
   if (bad) throw bad.error;
+  const skipped = ignored.find((i) => i.name === name && i.dir !== null);
+  if (skipped) {
+    throw new CapsuleError(
+      "NOT_FOUND",
+      `Cannot find capsule ${name}: the folder ${skipped.dir} was not installed with ` +
+        `\`astrid capsule install\` (${skipped.reason})`,
+    );
+  }
   throw new CapsuleError("NOT_FOUND", `Cannot find capsule ${name}: it is not installed`);
 }
 
@@ -222,7 +247,9 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     });
 
   capsule.command("install")
-    .description("Install a capsule after showing what it may do")
+    .description(
+      "Install a capsule after showing what it may do (again: review and approve its changes)",
+    )
     .argument(
       "<source>",
       "a capsule folder (with Capsule.toml and capsule.wasm) or its Capsule.toml",
@@ -235,187 +262,263 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .option("--env <KEY=VALUE...>", "an [env] value (prefer the prompt for secrets)")
     .option("--json", "print the result as JSON")
     .action((source: string, opts: InstallOpts, cmd: Command) =>
-      guarded(async () => {
-        const { dirs, config } = await context(cmd, io);
-        const scope = opts.scope ?? (globalOptions(cmd).workspaceFlag ? "workspace" : "user");
-        if (scope === "workspace" && dirs.workspace === null) {
-          throw new CliError(
-            "Cannot install into the workspace: no .astrid/ folder here or above (run `astrid init`)",
-            ExitCode.Usage,
-          );
-        }
-        const { sourceDir, loadCapsule, installCapsule, envFilePath, writeEnvFile } = await lib();
-        const src = await sourceDir(resolve(io.cwd, source));
-        const requireHash = config.capsules.require_hash;
-        const preview = await loadCapsule(src, { requireHash });
-        const m = preview.manifest;
-        io.stderr(
-          `Capsule ${m.package.name} ${m.package.version}` +
-            (m.package.description ? `: ${m.package.description}` : "") + "\n",
-        );
-        io.stderr(`  hash: ${preview.wasm?.hash ?? "(no wasm: static capsule)"}\n`);
-        io.stderr("  It asks for:\n");
-        for (const line of capabilityLines(preview)) io.stderr(`    - ${line}\n`);
-        for (const w of preview.warnings) io.stderr(`  warning: ${w}\n`);
-        const interactive = io.isTty && io.readLine !== undefined;
-        if (!opts.yes) {
-          if (!interactive) {
-            throw new CliError(
-              "Cannot install without confirmation: no terminal to ask (pass --yes to accept)",
-              ExitCode.Usage,
-            );
-          }
-          const answer = await io.readLine!(`Install ${m.package.name} (${scope})? [y/N] `);
-          if (!/^y(es)?$/i.test(answer?.trim() ?? "")) {
-            throw new CliError(`Cannot install ${m.package.name}: declined`, ExitCode.Denied);
-          }
-        }
-        const env = await collectEnv(
-          io,
-          preview,
-          parseEnvFlags(opts.env ?? []),
-          interactive,
-          readSecret,
-        );
-        const loaded = await installCapsule(dirs, src, { scope, requireHash });
-        const envPath = envFilePath(
-          dirs.home,
-          scope === "user" ? null : dirs.workspaceRoot,
-          m.package.name,
-        );
-        if (Object.keys(env).length) await writeEnvFile(envPath, env);
-        const result = {
-          name: m.package.name,
-          version: m.package.version,
-          scope,
-          dir: loaded.dir,
-          hash: loaded.wasm?.hash ?? null,
-          env: Object.keys(env),
-        };
-        if (wantsJson(cmd, io)) return printJson(io, result);
-        io.stdout(`installed ${result.name} ${result.version} (${scope}) in ${result.dir}\n`);
-      })
+      guarded(() => withRuntime(cmd, io, (rt) => install(rt, cmd, source, opts, readSecret)))
     );
 
   capsule.command("list")
     .description("List installed capsules")
     .option("--json", "machine-readable output")
     .action((_opts: unknown, cmd: Command) =>
-      guarded(async () => {
-        const { dirs, config } = await context(cmd, io);
-        const { capsules, broken } = await (await lib()).listInstalled(dirs, {
-          requireHash: config.capsules.require_hash,
-        });
-        const rows = capsules.map((c) => ({
-          name: c.loaded.manifest.package.name,
-          version: c.loaded.manifest.package.version,
-          scope: c.scope,
-          hash: c.loaded.wasm?.hash ?? null,
-          tools: c.loaded.manifest.tool.map((t) => t.name),
-        }));
-        const bad = broken.map((b) => ({
-          scope: b.scope,
-          dir: b.dir,
-          code: (b.error as { code?: string }).code ?? "ERROR",
-          error: b.error.message,
-        }));
-        if (wantsJson(cmd, io)) printJson(io, { capsules: rows, broken: bad });
-        else {
-          if (!rows.length && !bad.length) io.stdout("no capsules installed\n");
-          for (const r of rows) {
-            io.stdout(
-              `${r.name.padEnd(20)} ${r.version.padEnd(10)} ${r.scope.padEnd(9)} ${
-                r.hash ?? "static"
-              }\n`,
+      guarded(() =>
+        withRuntime(cmd, io, async (rt) => {
+          const { dirs, records } = await installState(rt);
+          const { listInstalled, installWarnings } = await lib();
+          const list = await listInstalled(dirs, {
+            requireHash: rt.config.capsules.require_hash,
+            records,
+          });
+          const rows = list.capsules.map((c) => ({
+            name: c.record.name,
+            version: c.loaded.manifest.package.version,
+            scope: c.scope,
+            hash: c.loaded.wasm?.hash ?? null,
+            manifestHash: c.record.manifestHash,
+            installedAt: c.record.installedAt,
+            tools: c.record.tools.map((t) => t.name),
+          }));
+          const bad = list.broken.map((b) => ({
+            name: b.name,
+            scope: b.scope,
+            dir: b.dir,
+            code: (b.error as { code?: string }).code ?? "ERROR",
+            error: b.error.message,
+          }));
+          if (wantsJson(cmd, io)) {
+            printJson(io, {
+              capsules: rows,
+              broken: bad,
+              ignored: list.ignored,
+              missing: list.missing,
+            });
+          } else {
+            if (!rows.length && !bad.length) io.stdout("no capsules installed\n");
+            for (const r of rows) {
+              io.stdout(
+                `${r.name.padEnd(20)} ${r.version.padEnd(10)} ${r.scope.padEnd(9)} ${
+                  r.hash ?? "static"
+                }\n`,
+              );
+            }
+            for (const b of bad) io.stderr(`error: ${b.dir}: ${b.error}\n`);
+          }
+          for (const w of installWarnings(list)) io.stderr(`warning: ${w}\n`);
+          if (bad.some((b) => b.code === "INTEGRITY")) {
+            throw new CliError(
+              "Cannot trust every capsule: an integrity check failed",
+              ExitCode.Integrity,
             );
           }
-          for (const b of bad) io.stderr(`error: ${b.dir}: ${b.error}\n`);
-        }
-        if (bad.some((b) => b.code === "INTEGRITY")) {
-          throw new CliError(
-            "Cannot trust every capsule: an integrity check failed",
-            ExitCode.Integrity,
-          );
-        }
-      })
+        })
+      )
     );
 
   capsule.command("info")
-    .description("Show a capsule's capabilities, tools, hash, size and wasm path")
+    .description("Show a capsule's capabilities, tools, hashes, install record and wasm path")
     .argument("<name>", "the capsule's name")
     .option("--json", "machine-readable output")
     .action((name: string, _opts: unknown, cmd: Command) =>
-      guarded(async () => {
-        const { dirs, config } = await context(cmd, io);
-        const installed = await find(dirs, config, name);
-        const loaded = installed.loaded;
-        const m = loaded.manifest;
-        let tools = m.tool.map((t) => ({ name: t.name, description: t.description }));
-        if (!tools.length && loaded.wasm) {
-          const instance = await (await lib()).CapsuleInstance.create(loaded, null, {
-            timeoutMs: config.capsules.timeout_seconds * 1000,
-            memoryMb: config.capsules.memory_mb,
-          });
-          try {
-            tools = (await instance.describe()).tools.map((t) => ({
-              name: t.name,
+      guarded(() =>
+        withRuntime(cmd, io, async (rt) => {
+          const { dirs, records } = await installState(rt);
+          const installed = await find(dirs, records, rt.config, name);
+          const { loaded, record } = installed;
+          const m = loaded.manifest;
+          const offer = await (await lib()).loadStatic(loaded);
+          const info = {
+            name: m.package.name,
+            version: m.package.version,
+            description: m.package.description ?? null,
+            scope: installed.scope,
+            dir: loaded.dir,
+            wasm: loaded.wasm
+              ? { path: loaded.wasm.path, hash: loaded.wasm.hash, size: loaded.wasm.bytes }
+              : null,
+            manifestHash: record.manifestHash,
+            capabilities: m.capabilities,
+            env: Object.fromEntries(
+              Object.entries(m.env).map((
+                [k, v],
+              ) => [k, { type: v.type, set: k in installed.env }]),
+            ),
+            tools: record.tools.map((t) => ({
+              name: `${m.package.name}__${t.name}`,
               description: t.description,
-            }));
-          } finally {
-            await instance.close();
+              ...(t.server === undefined ? {} : { server: t.server }),
+            })),
+            skills: offer.skills.map((s) => s.name),
+            commands: offer.commands.map((c) => c.name),
+            context_files: offer.contextFiles.map((c) => c.name),
+            warnings: loaded.warnings,
+            record,
+          };
+          if (wantsJson(cmd, io)) return printJson(io, info);
+          io.stdout(`${info.name} ${info.version} (${info.scope})\n`);
+          if (info.description) io.stdout(`  ${info.description}\n`);
+          io.stdout(`  dir:  ${info.dir}\n`);
+          if (info.wasm) {
+            io.stdout(
+              `  wasm: ${info.wasm.path} (${info.wasm.size} bytes)\n  hash: ${info.wasm.hash}\n`,
+            );
           }
-        }
-        const offer = await (await lib()).loadStatic(loaded);
-        const info = {
-          name: m.package.name,
-          version: m.package.version,
-          description: m.package.description ?? null,
-          scope: installed.scope,
-          dir: loaded.dir,
-          wasm: loaded.wasm
-            ? { path: loaded.wasm.path, hash: loaded.wasm.hash, size: loaded.wasm.bytes }
-            : null,
-          capabilities: m.capabilities,
-          env: Object.fromEntries(
-            Object.entries(m.env).map(([k, v]) => [k, { type: v.type, set: k in installed.env }]),
-          ),
-          tools: tools.map((t) => ({ ...t, name: `${m.package.name}__${t.name}` })),
-          skills: offer.skills.map((s) => s.name),
-          commands: offer.commands.map((c) => c.name),
-          context_files: offer.contextFiles.map((c) => c.name),
-          warnings: loaded.warnings,
-        };
-        if (wantsJson(cmd, io)) return printJson(io, info);
-        io.stdout(`${info.name} ${info.version} (${info.scope})\n`);
-        if (info.description) io.stdout(`  ${info.description}\n`);
-        io.stdout(`  dir:  ${info.dir}\n`);
-        if (info.wasm) {
-          io.stdout(
-            `  wasm: ${info.wasm.path} (${info.wasm.size} bytes)\n  hash: ${info.wasm.hash}\n`,
-          );
-        }
-        io.stdout("  capabilities:\n");
-        for (const line of capabilityLines(loaded)) io.stdout(`    - ${line}\n`);
-        for (const t of info.tools) io.stdout(`  tool: ${t.name}  ${t.description}\n`);
-        for (const [k, v] of Object.entries(info.env)) {
-          io.stdout(`  env:  ${k} (${v.type}, ${v.set ? "set" : "not set"})\n`);
-        }
-      })
+          io.stdout(`  manifest: ${info.manifestHash}\n  installed: ${record.installedAt}\n`);
+          io.stdout("  capabilities:\n");
+          for (const line of capabilityLines(loaded)) io.stdout(`    - ${line}\n`);
+          for (const t of info.tools) io.stdout(`  tool: ${t.name}  ${t.description}\n`);
+          for (const [k, v] of Object.entries(info.env)) {
+            io.stdout(`  env:  ${k} (${v.type}, ${v.set ? "set" : "not set"})\n`);
+          }
+        })
+      )
     );
 
   capsule.command("remove")
-    .description("Remove an installed capsule and its stored [env] values")
+    .description("Remove an installed capsule, its install record and its stored [env] values")
     .argument("<name>", "the capsule's name")
     .action((name: string, _opts: unknown, cmd: Command) =>
-      guarded(async () => {
-        const { dirs } = await context(cmd, io);
-        const scope = await (await lib()).removeCapsule(dirs, name);
-        io.stdout(`removed ${name} (${scope})\n`);
-      })
+      guarded(() =>
+        withRuntime(cmd, io, async (rt) => {
+          const { dirs, records } = await installState(rt);
+          const scope = await (await lib()).removeCapsule(dirs, name, records);
+          io.stdout(`removed ${name} (${scope})\n`);
+        })
+      )
     );
   return capsule;
 }
 
 function resolve(cwd: string, path: string): string {
   return path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
+}
+
+/**
+ * `capsule install`: preview, the diff against the earlier install (if any), the human's
+ * confirmation, `[env]` values, then the install (tools listed, record signed).
+ */
+async function install(
+  rt: Runtime,
+  cmd: Command,
+  source: string,
+  opts: InstallOpts,
+  readSecret: SecretReader,
+): Promise<void> {
+  const io = rt.io;
+  const L = await lib();
+  const { dirs, records } = await installState(rt);
+  const scope = opts.scope ?? (globalOptions(cmd).workspaceFlag ? "workspace" : "user");
+  if (scope === "workspace" && (dirs.workspace === null || dirs.workspaceRoot === null)) {
+    throw new CliError(
+      "Cannot install into the workspace: no .astrid/ folder here or above (run `astrid init`)",
+      ExitCode.Usage,
+    );
+  }
+  const src = await L.sourceDir(resolve(io.cwd, source));
+  const requireHash = rt.config.capsules.require_hash;
+  const preview = await L.loadCapsule(src, { requireHash });
+  const m = preview.manifest;
+  const name = m.package.name;
+  const before = await records.read(scope, dirs.workspaceRoot, name);
+  const previous = before?.ok ? before.record : null;
+  const target = `${scope === "user" ? dirs.user : dirs.workspace}/${name}`;
+  io.stderr(
+    `Capsule ${name} ${m.package.version}` +
+      (m.package.description ? `: ${m.package.description}` : "") + "\n",
+  );
+  io.stderr(`  hash: ${preview.wasm?.hash ?? "(no wasm: static capsule)"}\n`);
+  io.stderr("  It asks for:\n");
+  for (const line of capabilityLines(preview)) io.stderr(`    - ${line}\n`);
+  for (const w of preview.warnings) io.stderr(`  warning: ${w}\n`);
+  const changes = L.specDiff(previous, L.pinnedSpec(m, preview.wasm?.hash ?? null));
+  if (previous) {
+    io.stderr(
+      `  Changes since it was installed (${previous.version}, ${previous.installedAt}):\n`,
+    );
+    for (const c of changes) io.stderr(`    ${c.sign} ${c.what}\n`);
+    if (changes.length === 0) io.stderr("    (no capability changes)\n");
+  } else {
+    if (before && !before.ok) {
+      io.stderr(`  warning: its install record is refused (${before.reason}); reviewing it anew\n`);
+    }
+    if (await Deno.lstat(target).catch(() => null)) {
+      io.stderr(
+        `  warning: ${target} exists but was not installed with \`astrid capsule install\`: ` +
+          "it will be replaced\n",
+      );
+    }
+  }
+  const interactive = io.isTty && io.readLine !== undefined;
+  if (!opts.yes) {
+    if (!interactive) {
+      throw new CliError(
+        "Cannot install without confirmation: no terminal to ask (pass --yes to accept)",
+        ExitCode.Usage,
+      );
+    }
+    const verb = previous ? "Replace the install of" : "Install";
+    const answer = await io.readLine!(`${verb} ${name} (${scope})? [y/N] `);
+    if (!/^y(es)?$/i.test(answer?.trim() ?? "")) {
+      throw new CliError(`Cannot install ${name}: declined`, ExitCode.Denied);
+    }
+  }
+  const envPath = L.envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
+  // An upgrade keeps the values already stored for keys the manifest still declares.
+  const kept = previous ? await L.readEnvFile(envPath) : {};
+  const env = await collectEnv(
+    io,
+    preview,
+    { ...kept, ...parseEnvFlags(opts.env ?? []) },
+    interactive,
+    readSecret,
+  );
+  const limits = {
+    timeoutMs: rt.config.capsules.timeout_seconds * 1000,
+    memoryMb: rt.config.capsules.memory_mb,
+  };
+  let dropped: string[] = [];
+  const done = await L.installCapsule(dirs, src, {
+    scope,
+    requireHash,
+    records,
+    workspaceId: scope === "workspace" ? await workspaceId(dirs.workspaceRoot!) : null,
+    expect: { manifestHash: L.manifestHash(m), wasmHash: preview.wasm?.hash ?? null },
+    tools: async (staged) => {
+      const found = await L.discoverTools({ loaded: staged, env }, limits, {
+        parentEnv: io.env,
+        workspaceRoot: dirs.workspaceRoot,
+        walls: rt.walls,
+      });
+      dropped = found.dropped;
+      return found.tools;
+    },
+  });
+  for (const d of dropped) io.stderr(`  warning: tool ${JSON.stringify(d)} dropped: bad name\n`);
+  if (Object.keys(env).length || previous) await L.writeEnvFile(envPath, env);
+  const result = {
+    name,
+    version: m.package.version,
+    scope,
+    dir: done.loaded.dir,
+    hash: done.loaded.wasm?.hash ?? null,
+    manifestHash: done.record.manifestHash,
+    replaced: done.replaced,
+    changes: previous ? changes.map((c) => `${c.sign} ${c.what}`) : [],
+    tools: done.record.tools.map((t) => t.name),
+    env: Object.keys(env),
+  };
+  if (wantsJson(cmd, io)) return printJson(io, result);
+  io.stdout(
+    `${
+      previous ? "reinstalled" : "installed"
+    } ${name} ${result.version} (${scope}) in ${result.dir}` +
+      ` with ${result.tools.length} tool${result.tools.length === 1 ? "" : "s"}\n`,
+  );
 }

@@ -142,3 +142,50 @@ Deno.test("capsule install refuses a symlinked source and a tampered one (exit 5
   await Deno.writeFile(`${src}/capsule.wasm`, bytes);
   equal(await run(io, ["install", src, "--yes"]), ExitCode.Integrity);
 });
+
+Deno.test("capsule install over an install shows the changes, asks, and keeps stored [env] values", async () => {
+  const { home, ws } = await dirs();
+  const io = testIo(home, ws);
+  equal(await run(io, ["install", await probeCopy(), "--yes", "--env", "TOKEN=t0k3n"]), 0, io.err);
+  const wider = await probeCopy(
+    "probe",
+    (t) => t.replace(/net = \[[^\]]*\]/, 'net = ["127.0.0.1", "api.example.com"]'),
+  );
+  const declined = testIo(home, ws, ["n"], true);
+  equal(await run(declined, ["install", wider]), ExitCode.Denied);
+  match(declined.err, /Changes since it was installed/);
+  match(declined.err, /\+ network: api\.example\.com/);
+  match(declined.err, /Replace the install of probe \(user\)\?/);
+  equal(await run(io, ["info", "probe", "--json"]), 0, io.err);
+  deepEqual(JSON.parse(io.out).record.capabilities.net, ["127.0.0.1"], "nothing changed");
+  const accepted = testIo(home, ws, ["y"], true);
+  equal(await run(accepted, ["install", wider]), 0, accepted.err);
+  match(accepted.out, /reinstalled probe/);
+  ok(!accepted.err.includes("API token"), "a stored value is not asked again");
+  equal(await run(io, ["info", "probe", "--json"]), 0, io.err);
+  const info = JSON.parse(io.out);
+  deepEqual(info.record.capabilities.net, ["127.0.0.1", "api.example.com"]);
+  equal(info.record.manifestHash, info.manifestHash);
+  deepEqual(info.env.TOKEN, { type: "secret", set: true });
+  const stored = JSON.parse(await Deno.readTextFile(`${home}/capsule_env/user/probe.json`));
+  equal(stored.TOKEN, "t0k3n");
+});
+
+Deno.test("capsule list and info report a folder nobody installed, and remove clears it", async () => {
+  const { home, ws } = await dirs();
+  const io = testIo(home, ws);
+  const planted = `${ws}/.astrid/capsules/probe`;
+  await Deno.mkdir(planted, { recursive: true });
+  const src = await probeCopy();
+  for (const f of ["Capsule.toml", "capsule.wasm"]) {
+    await Deno.copyFile(`${src}/${f}`, `${planted}/${f}`);
+  }
+  equal(await run(io, ["list", "--json"]), 0, io.err);
+  deepEqual(JSON.parse(io.out).capsules, []);
+  equal(JSON.parse(io.out).ignored[0].dir, planted);
+  match(io.err, /ignoring capsule folder .*: it was not installed with `astrid capsule install`/);
+  equal(await run(io, ["info", "probe"]), ExitCode.Error);
+  match(io.err, /was not installed with/);
+  equal(await run(io, ["remove", "probe"]), 0, io.err);
+  equal(await Deno.lstat(planted).catch(() => null), null);
+});

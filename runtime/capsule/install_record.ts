@@ -1,0 +1,287 @@
+/**
+ * Install records: what the human approved when they ran `astrid capsule install`. A capsule
+ * runs because a human installed it, not because a folder exists, so every install writes one
+ * record into user-level state (the KV store under `$ASTRID_HOME`, which no agent-side action
+ * reaches), signed with the runtime key, and every load verifies it before it trusts a folder.
+ *
+ * A record holds: the name and version, the scope (user, or a workspace with its root and id),
+ * the installed folder (canonical), the wasm hash, the manifest hash (see {@link manifestHash}),
+ * the approved `[capabilities]`, `[env]` spec and `[[mcp_server]]`s (kept for the diff shown at
+ * the next install), the tool list (so listing tools never starts a process or a wasm
+ * instance), the time, and `publisher` (null until signed publishing exists).
+ *
+ * Signature: Ed25519 (RFC 8032) over `canonicalBytes("capsule-install", record)` (ACE-1,
+ * runtime/crypto/canonical.ts). Verification runs in a fixed order: decode the stored bytes,
+ * check the key is this runtime's, verify the signature over the record as stored, and only
+ * then validate and trust its fields. A record signed by another key (a regenerated runtime
+ * key), edited, planted, or filed under another name or scope is refused.
+ *
+ * Storage: `["capsule_install", <scope key>, <name>, <part>]`, the signed envelope's JSON split
+ * into parts below Deno KV's 64 KiB value limit (a big MCP server's tool list does not fit one
+ * value) and written in one atomic commit.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  blake3Hex,
+  canonicalBytes,
+  fromBase64Url,
+  type Signer,
+  toBase64Url,
+  toHex,
+  verify,
+} from "../crypto/mod.ts";
+import type { Store } from "../storage/mod.ts";
+import { deleteBlob, readBlobs, writeBlob } from "./_record_parts.ts";
+import { CapsuleError } from "./errors.ts";
+import type { CapsuleManifest } from "./manifest.ts";
+
+/** The ACE-1 domain of an install record's signature. */
+export const RECORD_DOMAIN = "capsule-install";
+/** The ACE-1 domain of the manifest pin. */
+export const MANIFEST_DOMAIN = "capsule-manifest";
+
+const PREFIX = "capsule_install";
+const HASH = z.string().regex(/^blake3:[0-9a-f]{64}$/);
+const strings = z.array(z.string());
+
+/** One tool as recorded: `server` names the `[[mcp_server]]` that serves it (else the wasm). */
+const TOOL = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/).refine((n) => !n.includes("..")),
+  description: z.string(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  server: z.string().optional(),
+});
+
+const RECORD = z.strictObject({
+  v: z.literal(1),
+  name: z.string(),
+  version: z.string(),
+  scope: z.enum(["user", "workspace"]),
+  workspace: z.strictObject({ root: z.string(), id: z.string().nullable() }).nullable(),
+  dir: z.string(),
+  wasmHash: HASH.nullable(),
+  manifestHash: HASH,
+  capabilities: z.strictObject({
+    net: strings,
+    fs_read: strings,
+    fs_write: strings,
+    kv: z.boolean(),
+    host_process: strings,
+  }),
+  env: z.record(
+    z.string(),
+    z.strictObject({
+      type: z.enum(["secret", "string"]),
+      required: z.boolean(),
+      request: z.string().optional(),
+      default: z.string().optional(),
+    }),
+  ),
+  mcpServers: z.array(z.strictObject({ id: z.string(), command: z.string(), args: strings })),
+  tools: z.array(TOOL),
+  installedAt: z.string(),
+  publisher: z.null(),
+});
+
+/**
+ * What the human approved at install time (see the module doc for each field).
+ *
+ * @example A record's scope and pins
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import type { InstallRecord } from "./install_record.ts";
+ * const pick = (r: InstallRecord) => `${r.scope}:${r.name}`;
+ * equal(pick({ scope: "user", name: "hello" } as InstallRecord), "user:hello");
+ * ```
+ */
+export type InstallRecord = z.output<typeof RECORD>;
+
+/** One recorded tool. */
+export type RecordedTool = z.output<typeof TOOL>;
+
+/** A record as read back: verified, or refused with the reason. */
+export type RecordRead =
+  | { readonly ok: true; readonly name: string; readonly record: InstallRecord }
+  | { readonly ok: false; readonly name: string; readonly reason: string };
+
+/**
+ * The pin over a parsed manifest: BLAKE3 of its ACE-1 encoding (domain `capsule-manifest`).
+ * It covers every field of the validated manifest with defaults applied: `[package]`,
+ * `[component]` (entrypoint and wasm hash), `[capabilities]`, `[env]`, `[[tool]]`,
+ * `[[mcp_server]]`, the static entries (`[[skill]]`, `[[context_file]]`, `[[command]]`: names
+ * and paths, not the files' text) and the sections not acted on yet. Comments and formatting
+ * are not covered (they change nothing).
+ *
+ * @throws {CapsuleError} `MANIFEST` when a value cannot be encoded (a TOML date in a schema)
+ *
+ * @example Reordering the TOML keeps the pin; widening a capability changes it
+ * ```ts
+ * import { equal, notEqual } from "node:assert/strict";
+ * import { parseManifest } from "./manifest.ts";
+ * import { manifestHash } from "./install_record.ts";
+ * const pin = (t: string) => manifestHash(parseManifest(t).manifest);
+ * const a = '[package]\nname = "n"\nversion = "1"\n[capabilities]\nfs_read = ["src"]\n';
+ * const b = '[capabilities]\nfs_read = ["src"]\n[package]\nversion = "1"\nname = "n"\n';
+ * equal(pin(a), pin(b));
+ * notEqual(pin(a), pin(a.replace('"src"', '"."')));
+ * ```
+ */
+export function manifestHash(manifest: CapsuleManifest): string {
+  try {
+    return `blake3:${blake3Hex(canonicalBytes(MANIFEST_DOMAIN, manifest))}`;
+  } catch (e) {
+    throw new CapsuleError(
+      "MANIFEST",
+      `Cannot pin the manifest of ${manifest.package.name}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * The scope part of a record's key: `user`, or `ws-` and 32 hex digits of the workspace root.
+ *
+ * @example
+ * ```ts
+ * import { equal, match } from "node:assert/strict";
+ * import { scopeKey } from "./install_record.ts";
+ * equal(scopeKey("user", null), "user");
+ * match(scopeKey("workspace", "/ws"), /^ws-[0-9a-f]{32}$/);
+ * ```
+ */
+export function scopeKey(scope: "user" | "workspace", workspaceRoot: string | null): string {
+  if (scope === "user") return "user";
+  if (workspaceRoot === null) {
+    throw new TypeError("Cannot key a workspace record: current workspace root is null");
+  }
+  return `ws-${blake3Hex(workspaceRoot).slice(0, 32)}`;
+}
+
+/**
+ * The signed install records of one runtime key, in a store.
+ *
+ * @example Write, read back, and refuse an edited record
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { InstallRecords, type InstallRecord } from "./install_record.ts";
+ * using store = await openStore(":memory:");
+ * const records = new InstallRecords(store, signerFromSeed(generateSeed()));
+ * const record: InstallRecord = {
+ *   v: 1, name: "docs", version: "1", scope: "user", workspace: null, dir: "/h/capsules/docs",
+ *   wasmHash: null, manifestHash: `blake3:${"0".repeat(64)}`,
+ *   capabilities: { net: [], fs_read: [], fs_write: [], kv: false, host_process: [] },
+ *   env: {}, mcpServers: [], tools: [], installedAt: "2025-01-01T00:00:00.000Z", publisher: null,
+ * };
+ * await records.write(record);
+ * equal((await records.read("user", null, "docs"))?.ok, true);
+ * const other = new InstallRecords(store, signerFromSeed(generateSeed()));
+ * equal((await other.read("user", null, "docs"))?.ok, false);
+ * ```
+ */
+export class InstallRecords {
+  #store: Store;
+  #signer: Signer;
+
+  /** Records in `store`, signed and verified with `signer` (the runtime key). */
+  constructor(store: Store, signer: Signer) {
+    this.#store = store;
+    this.#signer = signer;
+  }
+
+  /** The record of `name` in a scope: verified, refused (with why), or null when none. */
+  async read(
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    name: string,
+  ): Promise<RecordRead | null> {
+    return (await this.list(scope, workspaceRoot, name)).get(name) ?? null;
+  }
+
+  /** Every record of a scope (or only `only`), by name. */
+  async list(
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    only?: string,
+  ): Promise<Map<string, RecordRead>> {
+    const out = new Map<string, RecordRead>();
+    const blobs = await readBlobs(this.#store, [PREFIX, scopeKey(scope, workspaceRoot)], only);
+    for (const [name, blob] of blobs) {
+      const checked = this.#check(blob, scope, workspaceRoot, name);
+      out.set(
+        name,
+        typeof checked === "string"
+          ? { ok: false, name, reason: checked }
+          : { ok: true, name, record: checked },
+      );
+    }
+    return out;
+  }
+
+  /** Signs `record` and stores it in place of any earlier record of the same scope and name. */
+  async write(record: InstallRecord): Promise<void> {
+    const valid = RECORD.parse(record);
+    const sig = this.#signer.sign(canonicalBytes(RECORD_DOMAIN, valid));
+    const envelope = JSON.stringify({
+      record: valid,
+      key: toHex(this.#signer.publicKey),
+      sig: toBase64Url(sig),
+    });
+    const base = [PREFIX, scopeKey(valid.scope, valid.workspace?.root ?? null), valid.name];
+    const bytes = new TextEncoder().encode(envelope);
+    if (!(await writeBlob(this.#store, base, bytes))) {
+      throw new CapsuleError(
+        "INSTALL",
+        `Cannot record the install of ${valid.name}: current record is ${bytes.length} bytes, ` +
+          "too large or refused by the store",
+      );
+    }
+  }
+
+  /** Deletes the record of `name` in a scope; true when there was one. */
+  async remove(
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    name: string,
+  ): Promise<boolean> {
+    return await deleteBlob(this.#store, [PREFIX, scopeKey(scope, workspaceRoot), name]);
+  }
+
+  /** Decodes, checks the key, verifies the signature, then validates: the record or why not. */
+  #check(
+    bytes: Uint8Array | string,
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    name: string,
+  ): InstallRecord | string {
+    if (typeof bytes === "string") return bytes;
+    let envelope: { record?: unknown; key?: unknown; sig?: unknown };
+    try {
+      envelope = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch {
+      return "it does not parse";
+    }
+    if (typeof envelope !== "object" || envelope === null) return "it does not parse";
+    if (envelope.key !== toHex(this.#signer.publicKey)) {
+      return "it was not signed by this runtime's key";
+    }
+    let ok = false;
+    try {
+      const sig = fromBase64Url(String(envelope.sig));
+      ok = verify(this.#signer.publicKey, canonicalBytes(RECORD_DOMAIN, envelope.record), sig);
+    } catch {
+      ok = false;
+    }
+    if (!ok) return "its signature does not verify";
+    const parsed = RECORD.safeParse(envelope.record);
+    if (!parsed.success) return "its fields do not validate";
+    const r = parsed.data;
+    const root = scope === "workspace" ? workspaceRoot : null;
+    if (r.name !== name || r.scope !== scope || (r.workspace?.root ?? null) !== root) {
+      return `it is filed under another name or scope (${r.scope} ${r.name})`;
+    }
+    return r;
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Loading the installed capsules. A capsule folder is used only when a verified install record
+ * (install_record.ts) of the same scope and name names that very folder; then its wasm must hash
+ * to the recorded hash and its manifest to the recorded manifest pin, or the capsule is broken
+ * with `INTEGRITY` (the CLI exits 5 when it is called) until `astrid capsule install` is run
+ * again and the human approves the changes. Anything else is ignored, with a warning that names
+ * `astrid capsule install`: a folder without a record (written there by anything but the
+ * human's install), a record that does not verify, a symlink. Records whose folder is gone are
+ * reported too. Nothing here starts a process or a wasm instance.
+ *
+ * @module
+ */
+import { CapsuleError } from "./errors.ts";
+import { loadCapsule, type LoadedCapsule, type ModuleCache } from "./loader.ts";
+import { envFilePath, readEnvFile } from "./env_store.ts";
+import type { CapsuleDirs, InstalledCapsule, InstallScope } from "./install.ts";
+import {
+  type InstallRecord,
+  type InstallRecords,
+  manifestHash,
+  type RecordRead,
+} from "./install_record.ts";
+import { pinnedSpec, specDiff } from "./record_diff.ts";
+
+/** Options for {@link listInstalled}. */
+export interface ListOptions {
+  readonly requireHash: boolean;
+  /** The signed install records (only folders they name are used). */
+  readonly records: InstallRecords;
+  readonly cache?: ModuleCache | undefined;
+}
+
+/** An installed capsule that failed its checks (changed wasm or manifest, unreadable). */
+export interface BrokenCapsule {
+  readonly scope: InstallScope;
+  readonly name: string;
+  readonly dir: string;
+  readonly error: CapsuleError | Error;
+}
+
+/** A capsule folder (or a record without one) that is not used, and why. */
+export interface IgnoredCapsule {
+  readonly scope: InstallScope;
+  readonly name: string;
+  /** The folder, or null for a refused record whose folder does not exist. */
+  readonly dir: string | null;
+  readonly reason: string;
+}
+
+/** A verified record whose folder is gone. */
+export interface MissingCapsule {
+  readonly scope: InstallScope;
+  readonly name: string;
+  readonly dir: string;
+}
+
+/** What {@link listInstalled} found. */
+export interface InstalledList {
+  readonly capsules: InstalledCapsule[];
+  readonly broken: BrokenCapsule[];
+  readonly ignored: IgnoredCapsule[];
+  readonly missing: MissingCapsule[];
+}
+
+/**
+ * Loads every installed capsule; workspace capsules shadow user ones of the same name.
+ *
+ * @example A folder nobody installed is ignored, with a reason
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { capsuleDirs } from "./install.ts";
+ * import { listInstalled } from "./installed.ts";
+ * import { testRecords } from "./_testing.ts";
+ * using records = await testRecords();
+ * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
+ * await Deno.mkdir(`${dirs.user}/evil`, { recursive: true });
+ * const { capsules, ignored } = await listInstalled(dirs, { requireHash: true, records });
+ * equal(capsules.length, 0);
+ * equal(ignored[0]?.reason, "no install record");
+ * ```
+ */
+export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promise<InstalledList> {
+  const byName = new Map<string, InstalledCapsule>();
+  const out: InstalledList = { capsules: [], broken: [], ignored: [], missing: [] };
+  const scopes: [InstallScope, string | null][] = [
+    ["user", dirs.user],
+    ["workspace", dirs.workspace],
+  ];
+  for (const [scope, root] of scopes) {
+    if (root === null) continue;
+    const folders = await entries(root);
+    const reads = await opts.records.list(scope, dirs.workspaceRoot);
+    const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
+    for (const name of names) {
+      const found = await resolve(scope, `${root}/${name}`, folders.get(name), reads.get(name));
+      if ("ignored" in found) {
+        out.ignored.push(found.ignored);
+        continue;
+      }
+      if ("missing" in found) {
+        out.missing.push(found.missing);
+        continue;
+      }
+      const { record, dir } = found;
+      try {
+        const loaded = await loadRecorded(dir, record, opts);
+        const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
+        byName.set(name, { scope, loaded, record, env: await readEnvFile(envPath), envPath });
+      } catch (error) {
+        out.broken.push({ scope, name, dir, error: error as Error });
+        byName.delete(name); // a broken workspace install still shadows the user one: fail closed
+      }
+    }
+  }
+  out.capsules.push(...byName.values());
+  return out;
+}
+
+type Resolved =
+  | { readonly record: InstallRecord; readonly dir: string }
+  | { readonly ignored: IgnoredCapsule }
+  | { readonly missing: MissingCapsule };
+
+/** Matches a folder (its lstat kind) with its record read. */
+async function resolve(
+  scope: InstallScope,
+  dir: string,
+  kind: "dir" | "symlink" | undefined,
+  read: RecordRead | undefined,
+): Promise<Resolved> {
+  const name = dir.slice(dir.lastIndexOf("/") + 1);
+  const ignore = (reason: string, at: string | null = dir): Resolved => ({
+    ignored: { scope, name, dir: at, reason },
+  });
+  if (!read) return ignore("no install record");
+  if (!read.ok) return ignore(`its install record is refused: ${read.reason}`, kind ? dir : null);
+  if (!kind) return { missing: { scope, name, dir: read.record.dir } };
+  if (kind === "symlink") return ignore("it is a symlink");
+  const real = await Deno.realPath(dir).catch(() => null);
+  if (real !== read.record.dir) {
+    return ignore(`its install record names another folder (${read.record.dir})`);
+  }
+  return { record: read.record, dir: real };
+}
+
+/** Loads `dir` and checks it against `record`: wasm first, then the manifest pin. */
+async function loadRecorded(
+  dir: string,
+  record: InstallRecord,
+  opts: ListOptions,
+): Promise<LoadedCapsule> {
+  const name = record.name;
+  const again = `reinstall it with \`astrid capsule install ${dir}` +
+    `${record.scope === "workspace" ? " --scope workspace" : ""}\` to review the changes`;
+  let loaded: LoadedCapsule;
+  try {
+    loaded = await loadCapsule(dir, {
+      requireHash: opts.requireHash,
+      cache: opts.cache,
+      pinnedWasm: record.wasmHash,
+    });
+  } catch (e) {
+    // Whatever no longer loads changed since install: an integrity failure, with the way back.
+    if (!(e instanceof CapsuleError) || e.code === "ENGINE") throw e;
+    const what = e.code === "MANIFEST"
+      ? `Cannot load capsule ${name}: its Capsule.toml changed since install and no longer ` +
+        `parses (${e.message})`
+      : e.code === "NOT_FOUND"
+      ? `Cannot load capsule ${name}: a file changed since install is missing (${e.message})`
+      : e.message;
+    throw new CapsuleError("INTEGRITY", `${what}; ${again}`);
+  }
+  const actual = manifestHash(loaded.manifest);
+  if (loaded.manifest.package.name !== name || actual !== record.manifestHash) {
+    const changes = specDiff(record, pinnedSpec(loaded.manifest, loaded.wasm?.hash ?? null))
+      .map((c) => `${c.sign} ${c.what}`);
+    const what = loaded.manifest.package.name !== name
+      ? `its manifest now names ${loaded.manifest.package.name}`
+      : changes.length > 0
+      ? `its capabilities changed since install (${changes.join("; ")})`
+      : `its manifest changed since install (no capability changed; manifest hash ${actual}, ` +
+        `the install record pins ${record.manifestHash})`;
+    throw new CapsuleError("INTEGRITY", `Cannot load capsule ${name}: ${what}; ${again}`);
+  }
+  return loaded;
+}
+
+/** The capsule-like entries of a scope folder: plain folders and symlinks, by name. */
+async function entries(root: string): Promise<Map<string, "dir" | "symlink">> {
+  const out = new Map<string, "dir" | "symlink">();
+  try {
+    for await (const e of Deno.readDir(root)) {
+      if (e.name.startsWith(".")) continue;
+      if (e.isDirectory) out.set(e.name, "dir");
+      else if (e.isSymlink) out.set(e.name, "symlink");
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return out;
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * One warning line per ignored folder, refused record and missing folder; each says what to
+ * run. (Broken capsules are reported by the caller, with their error.)
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { installWarnings } from "./installed.ts";
+ * deepEqual(
+ *   installWarnings({
+ *     capsules: [], broken: [], missing: [],
+ *     ignored: [{ scope: "workspace", name: "evil", dir: "/ws/.astrid/capsules/evil", reason: "no install record" }],
+ *   }),
+ *   ["ignoring capsule folder /ws/.astrid/capsules/evil: it was not installed with " +
+ *     "`astrid capsule install` (no install record)"],
+ * );
+ * ```
+ */
+export function installWarnings(list: InstalledList): string[] {
+  const out: string[] = [];
+  for (const i of list.ignored) {
+    out.push(
+      i.dir === null
+        ? `ignoring the install record of capsule ${i.name} (${i.scope}): ${i.reason}; ` +
+          "reinstall it with `astrid capsule install` or forget it with " +
+          `\`astrid capsule remove ${i.name}\``
+        : `ignoring capsule folder ${i.dir}: it was not installed with \`astrid capsule install\`` +
+          ` (${i.reason})`,
+    );
+  }
+  for (const m of list.missing) {
+    out.push(
+      `capsule ${m.name} (${m.scope}) was installed in ${m.dir}, which is gone: reinstall it with ` +
+        `\`astrid capsule install\` or forget it with \`astrid capsule remove ${m.name}\``,
+    );
+  }
+  return out;
+}

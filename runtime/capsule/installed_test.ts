@@ -1,0 +1,245 @@
+/**
+ * Hostile tests of listInstalled(): folders nobody installed, records planted, edited, moved or
+ * signed by another key, and installed capsules changed behind the record's back.
+ */
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { openStore, type Store } from "../storage/mod.ts";
+import { canonicalBytes, generateSeed, signerFromSeed, toBase64Url } from "../crypto/mod.ts";
+import { CapsuleError } from "./errors.ts";
+import { capsuleDirs } from "./install.ts";
+import { installWarnings, listInstalled } from "./installed.ts";
+import { type InstallRecord, InstallRecords, RECORD_DOMAIN } from "./install_record.ts";
+import { probeBuild, probeCopy, testInstall, testRecords } from "./_testing.ts";
+
+async function world(withWorkspace = true) {
+  const home = await Deno.realPath(await Deno.makeTempDir());
+  const ws = withWorkspace ? await Deno.realPath(await Deno.makeTempDir()) : null;
+  const store = await openStore(":memory:");
+  const records = await testRecords(store);
+  const dirs = capsuleDirs(home, ws);
+  const list = () => listInstalled(dirs, { requireHash: true, records });
+  return { dirs, store, records, list, [Symbol.dispose]: () => store.close() };
+}
+
+/** Copies a capsule folder as an attacker would: straight into a capsule root. */
+async function plant(root: string, name: string, edit?: (t: string) => string): Promise<string> {
+  const src = await probeCopy(name, edit);
+  const dir = `${root}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (const f of ["Capsule.toml", "capsule.wasm"]) {
+    await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
+  }
+  return dir;
+}
+
+const integrity = (e: unknown) => e instanceof CapsuleError && e.code === "INTEGRITY";
+
+async function rawParts(store: Store, name: string): Promise<Deno.KvEntry<unknown>[]> {
+  return await Array.fromAsync(store.list({ prefix: ["capsule_install", "user", name] }));
+}
+
+interface Envelope {
+  record: InstallRecord;
+  key: string;
+  sig: string;
+}
+
+/** The stored envelope of a one-part user record. */
+async function envelope(store: Store, name: string): Promise<Envelope> {
+  const [part] = await rawParts(store, name);
+  return JSON.parse(new TextDecoder().decode((part!.value as { data: Uint8Array }).data));
+}
+
+/** Writes an envelope as one part, as anyone with write access to the KV store could. */
+async function put(store: Store, name: string, env: unknown): Promise<void> {
+  await store.set(["capsule_install", "user", name, 0], {
+    n: 1,
+    data: new TextEncoder().encode(JSON.stringify(env)),
+  });
+}
+
+Deno.test("a record planted in KV with a forged signature is refused", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy(), w.records);
+  const ours = await envelope(w.store, "probe");
+  // Widened, our public key claimed, but signed with the attacker's own key.
+  const widened = { ...record, capabilities: { ...record.capabilities, fs_read: ["/"] } };
+  const forger = signerFromSeed(generateSeed());
+  const sig = toBase64Url(forger.sign(canonicalBytes(RECORD_DOMAIN, widened)));
+  await put(w.store, "probe", { record: widened, key: ours.key, sig });
+  const list = await w.list();
+  deepEqual(list.capsules, []);
+  match(list.ignored[0]?.reason ?? "", /signature does not verify/);
+  match(installWarnings(list)[0] ?? "", /not installed with `astrid capsule install`/);
+  // Garbage in the store is refused too, never thrown.
+  await w.store.set(["capsule_install", "user", "probe", 0], {
+    n: 1,
+    data: new Uint8Array([0xff]),
+  });
+  match((await w.list()).ignored[0]?.reason ?? "", /does not parse/);
+  await w.store.set(["capsule_install", "user", "probe", 0], "not a part");
+  match((await w.list()).ignored[0]?.reason ?? "", /incomplete/);
+});
+
+Deno.test("a record edited in KV, signed by another runtime key, or filed under another name is refused", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy(), w.records);
+  const good = await envelope(w.store, "probe");
+
+  const edited = structuredClone(good);
+  edited.record.capabilities.fs_read = ["/"];
+  await put(w.store, "probe", edited);
+  const r1 = await w.records.read("user", null, "probe");
+  if (r1 && !r1.ok) match(r1.reason, /signature does not verify/);
+  else throw new Error("accepted an edited record");
+  equal((await w.list()).capsules.length, 0);
+
+  // Another runtime's key (a regenerated key, another machine): refused.
+  await new InstallRecords(w.store, signerFromSeed(generateSeed())).write(record);
+  const r2 = await w.records.read("user", null, "probe");
+  if (r2 && !r2.ok) match(r2.reason, /not signed by this runtime's key/);
+  else throw new Error("accepted a record signed by another key");
+
+  // A genuine record copied under another name: a folder "evil" cannot borrow it.
+  await put(w.store, "probe", good);
+  await put(w.store, "evil", good);
+  await plant(w.dirs.user, "evil");
+  const list = await w.list();
+  deepEqual(list.capsules.map((c) => c.record.name), ["probe"]);
+  match(list.ignored.find((i) => i.name === "evil")?.reason ?? "", /filed under another name/);
+});
+
+Deno.test("a big record spans parts; a missing part refuses it", async () => {
+  using w = await world(false);
+  const schema = { type: "object", description: "x".repeat(50_000) };
+  const src = await probeCopy(
+    "big",
+    (t) =>
+      `${t}\n[[tool]]\nname = "a"\n[tool.input_schema]\ntype = "object"\ndescription = "${schema.description}"\n[[tool]]\nname = "b"\n[tool.input_schema]\ntype = "object"\ndescription = "${schema.description}"\n`,
+  );
+  await testInstall(w.dirs, src, w.records);
+  const parts = await rawParts(w.store, "big");
+  ok(parts.length >= 2, `${parts.length} parts`);
+  const list = await w.list();
+  deepEqual(list.capsules[0]?.record.tools.map((t) => t.name), ["a", "b"]);
+  await w.store.delete(parts[1]!.key);
+  const r = await w.records.read("user", null, "big");
+  if (r && !r.ok) match(r.reason, /incomplete/);
+  else throw new Error("accepted a record with a part missing");
+});
+
+Deno.test("widening fs_read, adding a net host or an env key after install is INTEGRITY, with the diff", async () => {
+  const FS_READ = /fs_read = \[[^\]]*\]/;
+  const NET = /net = \[[^\]]*\]/;
+  const narrow = (t: string) => t.replace(FS_READ, 'fs_read = ["src"]');
+  const edits: [string, (t: string) => string, RegExp][] = [
+    ["fs_read", (t) => t.replace(FS_READ, 'fs_read = ["."]'), /\+ read files under: \.; - read/],
+    [
+      "net",
+      (t) => t.replace(NET, 'net = ["127.0.0.1", "evil.example"]'),
+      /\+ network: evil\.example/,
+    ],
+    ["env", (t) => `${t}\n[env.STOLEN]\ndefault = "x"\n`, /\+ asks for: env STOLEN/],
+    [
+      "version",
+      (t) => t.replace('version = "0.1.0"', 'version = "0.1.1"'),
+      /no capability changed/,
+    ],
+  ];
+  for (const [what, edit, diff] of edits) {
+    using w = await world(false);
+    const { loaded } = await testInstall(w.dirs, await probeCopy("probe", narrow), w.records);
+    const toml = `${loaded.dir}/Capsule.toml`;
+    await Deno.writeTextFile(toml, edit(await Deno.readTextFile(toml)));
+    const list = await w.list();
+    deepEqual(list.capsules, [], what);
+    const err = list.broken[0]?.error;
+    ok(integrity(err), what);
+    match(err!.message, /^Cannot load capsule probe: /);
+    match(err!.message, diff);
+    match(err!.message, /astrid capsule install /);
+  }
+});
+
+Deno.test("a swapped wasm is INTEGRITY naming the recorded and the actual hash, even with a matching manifest", async () => {
+  using w = await world(false);
+  const { loaded, record } = await testInstall(w.dirs, await probeCopy(), w.records);
+  const bytes = await Deno.readFile(`${loaded.dir}/capsule.wasm`);
+  bytes[bytes.length - 20]! ^= 0x55;
+  await Deno.writeFile(`${loaded.dir}/capsule.wasm`, bytes);
+  // The attacker also fixes the manifest's own pin to the new wasm.
+  const { blake3Hex } = await import("../crypto/mod.ts");
+  const actual = `blake3:${blake3Hex(bytes)}`;
+  const toml = `${loaded.dir}/Capsule.toml`;
+  await Deno.writeTextFile(toml, (await Deno.readTextFile(toml)).replace(record.wasmHash!, actual));
+  const { broken } = await w.list();
+  ok(integrity(broken[0]?.error));
+  match(broken[0]!.error.message, /capsule probe/);
+  ok(broken[0]!.error.message.includes(actual), "names the actual hash");
+  ok(broken[0]!.error.message.includes(record.wasmHash!), "names the recorded hash");
+});
+
+Deno.test("a manifest that no longer parses, renames itself, or drops or gains a component is INTEGRITY", async () => {
+  const build = await probeBuild();
+  const edits: ((t: string) => string)[] = [
+    (t) => `${t}\nnot toml ===`,
+    (t) => t.replace('name = "probe"', 'name = "other"'),
+    (t) => t.replace(/\[component\][^[]*/, ""),
+  ];
+  for (const edit of edits) {
+    using w = await world(false);
+    const { loaded } = await testInstall(w.dirs, await probeCopy(), w.records);
+    const toml = `${loaded.dir}/Capsule.toml`;
+    await Deno.writeTextFile(toml, edit(await Deno.readTextFile(toml)));
+    const { broken, capsules } = await w.list();
+    deepEqual(capsules, []);
+    ok(integrity(broken[0]?.error), broken[0]?.error.message);
+  }
+  // A static capsule that later gains a [component] is refused before its wasm is read.
+  using w = await world(false);
+  const src = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${src}/Capsule.toml`, '[package]\nname = "docs"\nversion = "1"\n');
+  const { loaded } = await testInstall(w.dirs, src, w.records);
+  await Deno.copyFile(`${build}/capsule.wasm`, `${loaded.dir}/capsule.wasm`);
+  await Deno.writeTextFile(
+    `${loaded.dir}/Capsule.toml`,
+    '[package]\nname = "docs"\nversion = "1"\n[component]\nentrypoint = "capsule.wasm"\n',
+  );
+  const { broken } = await w.list();
+  ok(integrity(broken[0]?.error));
+  match(broken[0]!.error.message, /pins no wasm/);
+});
+
+Deno.test("a broken workspace install still shadows the user one (fail closed)", async () => {
+  using w = await world();
+  await testInstall(w.dirs, await probeCopy(), w.records);
+  const { loaded } = await testInstall(w.dirs, await probeCopy(), w.records, {
+    scope: "workspace",
+  });
+  await Deno.writeTextFile(`${loaded.dir}/Capsule.toml`, "garbage = =");
+  const { capsules, broken } = await w.list();
+  deepEqual(capsules, []);
+  equal(broken[0]?.scope, "workspace");
+});
+
+Deno.test("a capsule folder swapped for a symlink, or a record naming another folder, is ignored", async () => {
+  using w = await world(false);
+  const { loaded } = await testInstall(w.dirs, await probeCopy(), w.records);
+  const elsewhere = await Deno.makeTempDir();
+  await Deno.rename(loaded.dir, `${elsewhere}/probe`);
+  await Deno.symlink(`${elsewhere}/probe`, loaded.dir);
+  const list = await w.list();
+  deepEqual(list.capsules, []);
+  equal(list.ignored[0]?.reason, "it is a symlink");
+});
+
+Deno.test("records of one workspace do not apply in another", async () => {
+  using w = await world();
+  await testInstall(w.dirs, await probeCopy(), w.records, { scope: "workspace" });
+  const ws2 = await Deno.realPath(await Deno.makeTempDir());
+  const other = capsuleDirs(w.dirs.home, ws2);
+  await plant(other.workspace!, "probe");
+  const list = await listInstalled(other, { requireHash: true, records: w.records });
+  deepEqual(list.capsules, []);
+  equal(list.ignored[0]?.reason, "no install record");
+});

@@ -1,0 +1,126 @@
+/**
+ * What a manifest asks for compared with what the human approved at install time: the lines a
+ * re-install shows before it asks again, and the summary a load refusal gives.
+ *
+ * @module
+ */
+import type { InstallRecord } from "./install_record.ts";
+import type { CapsuleManifest } from "./manifest.ts";
+
+/** The approved parts of a capsule that a diff compares. */
+export type PinnedSpec =
+  & Pick<
+    InstallRecord,
+    "capabilities" | "env" | "mcpServers" | "wasmHash"
+  >
+  & { readonly tools?: readonly { readonly name: string }[] | undefined };
+
+/** One difference: `+` added, `-` removed, `~` changed. */
+export interface SpecChange {
+  readonly sign: "+" | "-" | "~";
+  readonly what: string;
+}
+
+/**
+ * The spec a manifest (and its wasm hash) asks for, in the record's shape.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseManifest } from "./manifest.ts";
+ * import { pinnedSpec } from "./record_diff.ts";
+ * const { manifest } = parseManifest('[package]\nname = "n"\nversion = "1"\n[env.K]\n');
+ * deepEqual(pinnedSpec(manifest, null).env, { K: { type: "string", required: false } });
+ * ```
+ */
+export function pinnedSpec(manifest: CapsuleManifest, wasmHash: string | null): PinnedSpec {
+  const c = manifest.capabilities;
+  return {
+    capabilities: {
+      net: [...c.net],
+      fs_read: [...c.fs_read],
+      fs_write: [...c.fs_write],
+      kv: c.kv,
+      host_process: [...c.host_process],
+    },
+    env: Object.fromEntries(
+      Object.entries(manifest.env).map(([k, v]) => [k, {
+        type: v.type,
+        required: v.required,
+        ...(v.request === undefined ? {} : { request: v.request }),
+        ...(v.default === undefined ? {} : { default: v.default }),
+      }]),
+    ),
+    mcpServers: manifest.mcp_server.map((s) => ({
+      id: s.id,
+      command: s.command,
+      args: [...s.args],
+    })),
+    wasmHash,
+  };
+}
+
+function sets(
+  out: SpecChange[],
+  label: string,
+  before: readonly string[],
+  after: readonly string[],
+): void {
+  for (const x of after) if (!before.includes(x)) out.push({ sign: "+", what: `${label}: ${x}` });
+  for (const x of before) if (!after.includes(x)) out.push({ sign: "-", what: `${label}: ${x}` });
+}
+
+/**
+ * The differences from `before` (the record; null for a first install) to `after`: network
+ * hosts, file paths, kv, processes, env keys, MCP servers, the wasm and (when both sides list
+ * them) the tools.
+ *
+ * @example Widening fs_read and adding a host
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseManifest } from "./manifest.ts";
+ * import { pinnedSpec, specDiff } from "./record_diff.ts";
+ * const spec = (caps: string) =>
+ *   pinnedSpec(parseManifest(`[package]\nname = "n"\nversion = "1"\n[capabilities]\n${caps}`).manifest, null);
+ * deepEqual(
+ *   specDiff(spec('fs_read = ["src"]\n'), spec('fs_read = ["."]\nnet = ["evil.example"]\n'))
+ *     .map((c) => `${c.sign} ${c.what}`),
+ *   ["+ network: evil.example", "+ read files under: .", "- read files under: src"],
+ * );
+ * ```
+ */
+export function specDiff(before: PinnedSpec | null, after: PinnedSpec): SpecChange[] {
+  const none: PinnedSpec = {
+    capabilities: { net: [], fs_read: [], fs_write: [], kv: false, host_process: [] },
+    env: {},
+    mcpServers: [],
+    wasmHash: null,
+  };
+  const b = before ?? none;
+  const out: SpecChange[] = [];
+  sets(out, "network", b.capabilities.net, after.capabilities.net);
+  sets(out, "read files under", b.capabilities.fs_read, after.capabilities.fs_read);
+  sets(out, "write files under", b.capabilities.fs_write, after.capabilities.fs_write);
+  if (b.capabilities.kv !== after.capabilities.kv) {
+    out.push({ sign: after.capabilities.kv ? "+" : "-", what: "its own key-value store" });
+  }
+  sets(out, "run", b.capabilities.host_process, after.capabilities.host_process);
+  const envLine = ([k, v]: [string, PinnedSpec["env"][string]]) =>
+    `env ${k} (${v.type}${v.required ? ", required" : ""})`;
+  sets(
+    out,
+    "asks for",
+    Object.entries(b.env).map(envLine),
+    Object.entries(after.env).map(envLine),
+  );
+  const serverLine = (s: PinnedSpec["mcpServers"][number]) =>
+    `${s.id} runs ${[s.command, ...s.args].map((a) => JSON.stringify(a)).join(" ")}`;
+  sets(out, "MCP server", b.mcpServers.map(serverLine), after.mcpServers.map(serverLine));
+  if (before && b.wasmHash !== after.wasmHash) {
+    out.push({ sign: "~", what: `wasm: ${b.wasmHash ?? "none"} → ${after.wasmHash ?? "none"}` });
+  }
+  if (before && b.tools && after.tools) {
+    sets(out, "tool", b.tools.map((t) => t.name), after.tools.map((t) => t.name));
+  }
+  return out;
+}
