@@ -4,7 +4,9 @@
  * @module
  */
 
-const MAIN = new URL("../runtime/cli/main.ts", import.meta.url).pathname;
+// The launcher, as `deno task astrid` runs it: it re-executes the CLI under the permission flags
+// computed from the configuration (runtime/cli/launch.ts).
+const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
 /** What a CLI run printed and how it exited. */
@@ -27,7 +29,7 @@ export interface CliRunOptions {
 /** Runs `astrid ...args` and collects its output. */
 export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
+    args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, ...args],
     cwd: opts.cwd ?? opts.home,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

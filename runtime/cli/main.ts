@@ -120,5 +120,7 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args));
+  // Re-executed under permission flags computed from the configuration unless already narrowed.
+  const { launch } = await import("./launch.ts");
+  Deno.exit(await launch(Deno.args, run));
 }

@@ -1,0 +1,163 @@
+/**
+ * The `astrid` launcher: starts the runtime under Deno permission flags computed from the
+ * configuration (launch_flags.ts), so Deno itself backs the boundary for the whole process.
+ *
+ * Started with wide permissions (`deno task astrid`, an `astrid` installed with
+ * `deno install -A`), it re-executes itself as
+ * `Deno.execPath() run --config <repo>/deno.json <flags> runtime/cli/main.ts …args` with stdio
+ * inherited, and exits with the child's status. Whether it is already narrowed is read from the
+ * permissions themselves (`Deno.permissions.querySync`), never from the environment: a process
+ * with no whole write, net, run or ffi grant runs the CLI in place.
+ *
+ * Signals: a terminal sends Ctrl-C to the whole foreground process group, so the child's REPL
+ * receives it directly; the launcher ignores SIGINT (forwarding it too would deliver it twice)
+ * unless stdin is not a terminal, where nobody sends it to the group and it is forwarded.
+ * SIGTERM and SIGHUP are forwarded. A child killed by a signal makes the launcher exit with
+ * 128 + the signal's number, as a shell reports it (Deno's `status.code` already says so).
+ *
+ * A SIGKILL of the launcher cannot be caught, so the child watches the launcher instead: it is
+ * told the launcher's pid in `ASTRID_LAUNCHER_PID`, and once its parent is no longer that pid
+ * (the launcher died and the child was re-parented) it exits within 200 ms, as if killed too.
+ * The variable can only make the child exit sooner; nothing is granted by it.
+ *
+ * `--version` and `--help` alone print without re-executing: they need no permissions, and
+ * the re-execution would double their start-up time.
+ *
+ * This module stays tiny: it imports nothing at start-up; the configuration loader is loaded
+ * only to compute the flags, and the runtime only in the narrowed child.
+ *
+ * @module
+ */
+
+/** Runs the CLI in this process and returns its exit code (main.ts `run`). */
+export type CliRunner = (args: string[]) => Promise<number>;
+
+const MAIN = decodeURIComponent(new URL("./main.ts", import.meta.url).pathname);
+const CONFIG = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
+const PRINT_ONLY = new Set(["-V", "--version", "-h", "--help"]);
+const LAUNCHER_PID = "ASTRID_LAUNCHER_PID";
+const WATCH_MS = 200;
+/** The status of a process killed by SIGKILL (128 + 9). */
+const KILLED = 137;
+
+/**
+ * True when this process runs without any whole grant of write, net, run or ffi: the launcher's
+ * child, or someone who started the CLI with their own narrow flags. (Read is whole in the
+ * runtime's own set: see launch_flags.ts `RUNTIME_READ`.)
+ *
+ * @example Under `deno test -A`, nothing is narrowed
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { isNarrowed } from "./launch.ts";
+ * equal(isNarrowed(), Deno.permissions.querySync({ name: "write" }).state !== "granted");
+ * ```
+ */
+export function isNarrowed(): boolean {
+  const names = ["write", "net", "run", "ffi"] as const;
+  return names.every((name) => Deno.permissions.querySync({ name }).state !== "granted");
+}
+
+/**
+ * The `deno run` arguments of the narrowed child for `astrid …args` under `flags`.
+ *
+ * @example The child runs main.ts with the flags and the user's arguments
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { childArgs } from "./launch.ts";
+ * const args = childArgs(["--no-prompt", "--allow-env"], ["config", "paths"]);
+ * equal(args[0], "run");
+ * equal(args.at(-1), "paths");
+ * ```
+ */
+export function childArgs(flags: readonly string[], args: readonly string[]): string[] {
+  return ["run", "--quiet", "--config", CONFIG, ...flags, MAIN, ...args];
+}
+
+/**
+ * Runs `astrid …args`: in place when this process is already narrowed (or only prints
+ * `--version`/`--help`), else in a child under the computed flags. Returns the exit code.
+ *
+ * @example Already narrowed processes run the CLI in place
+ * ```ts ignore
+ * import { launch } from "./launch.ts";
+ * Deno.exit(await launch(Deno.args));
+ * ```
+ */
+export async function launch(args: string[], run?: CliRunner): Promise<number> {
+  if (isNarrowed() || (args.length === 1 && PRINT_ONLY.has(args[0]!))) {
+    watchLauncher();
+    return await (run ?? (await import("./main.ts")).run)(args);
+  }
+  if (launcherPid() === Deno.ppid) {
+    // The launcher's own child is still wide: never re-execute again (fail closed).
+    console.error("error: Cannot start the runtime: its permissions were not narrowed");
+    return 1;
+  }
+  let flags: string[];
+  try {
+    const [{ launchPermissions }, { denoFlags }] = await Promise.all([
+      import("./_launch_inputs.ts"),
+      import("./launch_flags.ts"),
+    ]);
+    const env = Deno.env.toObject();
+    flags = denoFlags(await launchPermissions(args, env, env.INIT_CWD ?? Deno.cwd()));
+    if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
+  } catch (err) {
+    console.error(`error: Cannot launch the runtime: ${(err as Error).message}`);
+    return 1;
+  }
+  return await relaunch(flags, args);
+}
+
+/** The pid in `ASTRID_LAUNCHER_PID`, or null (unset, or no env permission). */
+function launcherPid(): number | null {
+  try {
+    const pid = Number(Deno.env.get(LAUNCHER_PID));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** In the launcher's child: exit when the launcher is gone (it was killed with SIGKILL). */
+function watchLauncher(): void {
+  const launcher = launcherPid();
+  if (launcher === null || launcher !== Deno.ppid) return;
+  Deno.env.delete(LAUNCHER_PID); // not handed on to the processes this one starts
+  const timer = setInterval(() => {
+    if (Deno.ppid !== launcher) Deno.exit(KILLED);
+  }, WATCH_MS);
+  Deno.unrefTimer(timer);
+}
+
+async function relaunch(flags: readonly string[], args: readonly string[]): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: childArgs(flags, args),
+    env: { [LAUNCHER_PID]: String(Deno.pid) },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  const listeners: [Deno.Signal, () => void][] = Deno.build.os === "windows" ? [] : [
+    ["SIGINT", Deno.stdin.isTerminal() ? () => {} : forward("SIGINT")],
+    ["SIGTERM", forward("SIGTERM")],
+    ["SIGHUP", forward("SIGHUP")],
+  ];
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+  try {
+    return (await child.status).code;
+  } finally {
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await launch(Deno.args));
+}
