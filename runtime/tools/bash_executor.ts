@@ -203,7 +203,7 @@ function spawnWalled(program: string, args: string[], env: Record<string, string
   }).spawn();
   // Killing bwrap kills the PID namespace's init (--die-with-parent), and with it every
   // process in the namespace.
-  return { child, kill: () => signal(child.pid) };
+  return { child, kill: () => stop(child) };
 }
 
 // Unsandboxed: `setsid` makes bash a process-group leader so a timeout can kill the group.
@@ -218,14 +218,30 @@ function spawnPlain(argv: string[], env: Record<string, string>, cwd: string): P
     stderr: "piped",
   }).spawn();
   // setsid execs bash as a session and group leader, so the negative pid is the whole group.
-  return Promise.resolve({ child, kill: () => (signal(-child.pid), signal(child.pid)) });
+  return Promise.resolve({ child, kill: () => (signal(-child.pid), stop(child)) });
+}
+
+// `child.kill` needs no run permission; `Deno.kill` needs all of it, which the launcher's
+// narrowed runtime lacks (runtime/cli/launch.ts): the group kill above then uses `kill`.
+function stop(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
 }
 
 function signal(pid: number): void {
   try {
     Deno.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) return; // already gone
+    // The launcher's narrowed runtime may not use Deno.kill; the `kill` binary does it.
+    try {
+      new Deno.Command("kill", { args: ["-KILL", "--", String(pid)], stderr: "null" }).outputSync();
+    } catch {
+      // no kill binary allowed: the group kill is best effort
+    }
   }
 }
 

@@ -1,8 +1,14 @@
 /**
- * The file executor: runs the six file tools in a Deno Worker whose permissions are exactly the
+ * The file executor: runs the six file tools with Deno permissions that are exactly the
  * workspace plus approved escapes (read and write), with no net, run, ffi, sys or import. This
  * wall sits below the interceptor: a path the interceptor should have refused still fails here
  * with `NOT_CAPABLE`.
+ *
+ * The workspace's executor is a Deno Worker. An executor with escapes ({@link
+ * FileExecutor.withGrants}) is a short-lived Deno subprocess instead: a Worker cannot be granted
+ * more than its parent, and the runtime process itself is narrowed to the workspace and its own
+ * state (runtime/cli/launch.ts), so only a new process can be granted exactly that outside path
+ * (see `_file_channel.ts`).
  *
  * Deno checks permissions on the path as written, not on where its symlinks lead, so the Worker
  * also opens every file first and verifies its real path (see `ops/_safe_fs.ts`). Write escapes
@@ -22,19 +28,39 @@ import {
   type ToolResult,
 } from "./types.ts";
 import type { WorkerRequest, WorkerResponse } from "./ops/worker.ts";
+import type { Roots } from "./ops/_safe_fs.ts";
+import type { FileCreator } from "../security/walls.ts";
+import { type FileChannel, processChannel, workerChannel } from "./_file_channel.ts";
 
 /** Options for {@link FileExecutor.create}. */
 export interface FileExecutorOptions {
   /** The workspace root (read-write). */
   readonly root: string;
-  /** Extra paths the Worker may read (approved escapes). */
+  /** Extra paths the executor may read (approved escapes). */
   readonly readEscapes?: readonly string[];
-  /** Extra paths the Worker may write (approved escapes). */
+  /** Extra paths the executor may write (approved escapes). */
   readonly writeEscapes?: readonly string[];
+  /**
+   * Paths never read or written, whatever else is granted (`$ASTRID_HOME`, the audit witness:
+   * `Walls.hidden`). A `.astrid` folder is never written either.
+   */
+  readonly hidden?: readonly string[];
+  /**
+   * Creates the new files (and folders) of `write_file` in the workspace from inside the
+   * sandbox, before the call, so a folder swapped for a symlink cannot make one appear outside
+   * (runtime/sandbox `workspaceCreator`). Without one, the ops create in-process under a parent
+   * checked before and after. The executor made by `create` closes it on `close()`.
+   */
+  readonly creator?: FileCreator & Partial<AsyncDisposable>;
   /** Output cap in characters (default 30,000). */
   readonly maxOutputChars?: number;
-  /** A call running longer than this (ms) terminates the Worker (default 60,000). */
+  /** A call running longer than this (ms) terminates the Worker or subprocess (default 60,000). */
   readonly callTimeoutMs?: number;
+  /**
+   * Where the ops run (a test seam): `worker` for the workspace alone, `process` when escapes
+   * are granted (the default picks by that rule).
+   */
+  readonly isolation?: "worker" | "process";
 }
 
 /** Extra grants for {@link FileExecutor.withGrants}. */
@@ -71,7 +97,7 @@ function canonicalRoot(path: string): string {
 }
 
 /**
- * Runs the file tools in a permission-narrowed Worker.
+ * Runs the file tools in a permission-narrowed Worker (or, with escapes, a subprocess).
  *
  * @example Read a file in a temporary workspace
  * ```ts
@@ -84,57 +110,87 @@ function canonicalRoot(path: string): string {
  * match(result.output, /1\thello/);
  * ```
  */
-export class FileExecutor implements FileRunner, Disposable {
+export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
   readonly #read: readonly string[];
   readonly #write: readonly string[];
+  readonly #hidden: readonly string[];
+  readonly #root: string;
+  readonly #ownsCreator: boolean;
   readonly #opts: FileExecutorOptions;
   readonly #max: number;
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
-  #worker: Worker | undefined;
+  readonly #isolation: "worker" | "process";
+  #channel: FileChannel | undefined;
+  readonly #stopping = new Set<Promise<void>>();
   #nextId = 1;
   #closed = false;
 
-  private constructor(opts: FileExecutorOptions) {
+  private constructor(opts: FileExecutorOptions, ownsCreator: boolean) {
+    this.#ownsCreator = ownsCreator;
     const root = canonicalRoot(opts.root);
+    this.#root = root;
     const write = [root, ...(opts.writeEscapes ?? []).map(canonicalRoot)];
     this.#write = [...new Set(write)];
     this.#read = [...new Set([...write, ...(opts.readEscapes ?? []).map(canonicalRoot)])];
+    this.#hidden = (opts.hidden ?? []).map(canonicalRoot);
     this.#opts = opts;
     this.#max = opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
     this.#timeoutMs = opts.callTimeoutMs ?? 60_000;
+    const escapes = (opts.readEscapes?.length ?? 0) + (opts.writeEscapes?.length ?? 0);
+    this.#isolation = opts.isolation ?? (escapes > 0 ? "process" : "worker");
   }
 
   /** Creates an executor for `opts.root` plus the given escapes (canonicalised). */
   static create(opts: FileExecutorOptions): FileExecutor {
-    return new FileExecutor(opts);
+    return new FileExecutor(opts, true);
   }
 
-  /** The canonical paths the Worker may read and write. */
-  get roots(): { readonly read: readonly string[]; readonly write: readonly string[] } {
-    return { read: this.#read, write: this.#write };
+  /** The canonical paths the executor may read and write, and those it never touches. */
+  get roots(): Roots {
+    return {
+      read: this.#read,
+      write: this.#write,
+      hidden: this.#hidden,
+      createdByHost: this.#opts.creator ? [this.#root] : [],
+    };
   }
 
-  /** A new executor (a new Worker) with these grants added; this one stays as it was. */
+  /** Where the ops run: a Worker (the workspace alone) or a subprocess (with escapes). */
+  get isolation(): "worker" | "process" {
+    return this.#isolation;
+  }
+
+  /**
+   * A new executor with these grants added (a subprocess granted exactly the workspace plus
+   * the escapes); this one stays as it was.
+   */
   withGrants(grants: FileGrants): FileExecutor {
+    const { isolation: _, ...opts } = this.#opts;
     return new FileExecutor({
-      ...this.#opts,
-      readEscapes: [...(this.#opts.readEscapes ?? []), ...(grants.readEscapes ?? [])],
-      writeEscapes: [...(this.#opts.writeEscapes ?? []), ...(grants.writeEscapes ?? [])],
-    });
+      ...opts,
+      readEscapes: [...(opts.readEscapes ?? []), ...(grants.readEscapes ?? [])],
+      writeEscapes: [...(opts.writeEscapes ?? []), ...(grants.writeEscapes ?? [])],
+    }, false); // the creator stays this executor's
   }
 
   /** Runs one file tool; `args` carry absolute paths. Throws {@link ToolError}. */
   async run(tool: FileToolName, args: Readonly<Record<string, unknown>>): Promise<ToolResult> {
-    const output = await this.#call(tool, args);
+    const created = tool === "write_file" && await this.#create(args.file_path);
+    const done = await this.#call(tool, args);
+    // The op found the file the creator had just made: to the caller it is still a new file.
+    const output = created ? done.replace(/^Overwrote /, "Created ") : done;
     const { text, cut } = capOutput(output, this.#max);
     return cut > 0
       ? { output: text, isError: false, truncatedChars: cut }
       : { output: text, isError: false };
   }
 
-  /** Terminates the Worker; pending calls fail with `EXECUTOR_FAILED`. */
+  /** Terminates the Worker or subprocess; pending calls fail with `EXECUTOR_FAILED`. */
   close(): void {
+    if (!this.#closed && this.#ownsCreator) {
+      this.#stopping.add(Promise.resolve(this.#opts.creator?.[Symbol.asyncDispose]?.()));
+    }
     this.#closed = true;
     this.#stop(new ToolError("EXECUTOR_FAILED", "Cannot finish the call: the executor was closed"));
   }
@@ -144,15 +200,38 @@ export class FileExecutor implements FileRunner, Disposable {
     this.close();
   }
 
+  /** Closes, then waits until every subprocess it started has exited. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await Promise.all(this.#stopping);
+  }
+
+  /** Creates a new workspace file (and its folders) through the creator, before the call. */
+  async #create(path: unknown): Promise<boolean> {
+    const creator = this.#opts.creator;
+    if (!creator || typeof path !== "string" || !path.startsWith(`${this.#root}/`)) return false;
+    if (await Deno.lstat(path).then(() => true, () => false)) return false;
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    try {
+      if (!(await Deno.lstat(parent).then((i) => i.isDirectory, () => false))) {
+        await creator.mkdir(parent);
+      }
+      await creator.createFile(path);
+    } catch (err) {
+      throw new ToolError("NOT_CAPABLE", `Cannot create ${path}: ${(err as Error).message}`);
+    }
+    return true;
+  }
+
   #call(tool: string, args: unknown): Promise<string> {
     if (this.#closed) {
       return Promise.reject(
         new ToolError("EXECUTOR_FAILED", `Cannot run ${tool}: the executor is closed`),
       );
     }
-    let worker: Worker;
+    let channel: FileChannel;
     try {
-      worker = this.#ensureWorker();
+      channel = this.#ensureChannel();
     } catch (err) {
       return Promise.reject(
         new ToolError(
@@ -169,40 +248,25 @@ export class FileExecutor implements FileRunner, Disposable {
         );
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ type: "call", id, tool, args } satisfies WorkerRequest);
+      channel.post({ type: "call", id, tool, args } satisfies WorkerRequest);
     });
   }
 
-  #ensureWorker(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./ops/worker.ts", import.meta.url), {
-      type: "module",
-      name: "astrid-file-executor",
-      deno: {
-        permissions: {
-          read: [...this.#read],
-          write: [...this.#write],
-          net: false,
-          run: false,
-          env: ["TINYGLOBBY_DEBUG"],
-          ffi: false,
-          sys: false,
-          import: false,
-        },
-      },
-    });
-    worker.onmessage = (e: MessageEvent<WorkerResponse>) => this.#settle(e.data);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      this.#stop(
-        new ToolError("EXECUTOR_FAILED", `Cannot finish the call: the worker failed: ${e.message}`),
-      );
+  #ensureChannel(): FileChannel {
+    if (this.#channel) return this.#channel;
+    const roots = this.roots;
+    const events = {
+      onmessage: (msg: WorkerResponse) => this.#settle(msg),
+      onerror: (message: string) =>
+        this.#stop(new ToolError("EXECUTOR_FAILED", `Cannot finish the call: ${message}`)),
     };
-    worker.postMessage(
-      { type: "init", roots: { read: this.#read, write: this.#write } } satisfies WorkerRequest,
-    );
-    this.#worker = worker;
-    return worker;
+    const channel = this.#isolation === "process"
+      ? processChannel(roots, events)
+      : workerChannel(roots, events);
+    this.#channel = channel;
+    this.#stopping.add(channel.closed);
+    channel.closed.finally(() => this.#stopping.delete(channel.closed));
+    return channel;
   }
 
   #settle(msg: WorkerResponse): void {
@@ -218,8 +282,8 @@ export class FileExecutor implements FileRunner, Disposable {
   }
 
   #stop(reason: ToolError): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    this.#channel?.terminate();
+    this.#channel = undefined;
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(reason);

@@ -224,10 +224,12 @@ Deno.test("FileExecutor worker refuses writes that would escape, leaving the tar
   deepEqual([...Deno.readDirSync(outside)].map((e) => e.name), ["victim.txt"]);
 });
 
-Deno.test("FileExecutor.withGrants() makes a new worker that may read the escape", async () => {
+Deno.test("FileExecutor.withGrants() runs a subprocess that may read the escape, no more", async () => {
   const root = await workspace();
-  using files = FileExecutor.create({ root });
-  using wider = files.withGrants({ readEscapes: ["/etc/hostname"] });
+  await using files = FileExecutor.create({ root });
+  await using wider = files.withGrants({ readEscapes: ["/etc/hostname"] });
+  equal(files.isolation, "worker");
+  equal(wider.isolation, "process");
   deepEqual(wider.roots.read, [root, "/etc/hostname"]);
   match((await wider.run("read_file", { file_path: "/etc/hostname" })).output, /^ {5}1\t/);
   await rejects(wider.run("read_file", { file_path: "/etc/passwd" }), code("NOT_CAPABLE"));
@@ -238,13 +240,57 @@ Deno.test("FileExecutor.withGrants() makes a new worker that may read the escape
   await rejects(files.run("read_file", { file_path: "/etc/hostname" }), code("NOT_CAPABLE"));
 });
 
-Deno.test("FileExecutor kills a runaway call and recovers with a fresh worker", async () => {
+for (const isolation of ["worker", "process"] as const) {
+  Deno.test(`FileExecutor kills a runaway call and recovers with a fresh ${isolation}`, async () => {
+    const root = await workspace();
+    // ^(a+)+$ against 60 a's and a "!" backtracks through 2^60 splits: it never finishes, so
+    // only the timeout can end the call. The timeout leaves a fresh worker or subprocess (and
+    // the legitimate call after it) seconds of margin on a loaded machine.
+    await Deno.writeTextFile(`${root}/evil.txt`, "a".repeat(60) + "!\n");
+    await using files = FileExecutor.create({ root, callTimeoutMs: 3_000, isolation });
+    await rejects(files.run("grep", { pattern: "^(a+)+$", path: root }), code("TIMEOUT"));
+    await Deno.writeTextFile(`${root}/ok.txt`, "fine\n");
+    match((await files.run("read_file", { file_path: `${root}/ok.txt` })).output, /fine/);
+  });
+}
+
+Deno.test("FileExecutor.withGrants() writes exactly the approved outside file", async () => {
   const root = await workspace();
-  await Deno.writeTextFile(`${root}/evil.txt`, "a".repeat(40) + "!\n");
-  using files = FileExecutor.create({ root, callTimeoutMs: 300 });
-  await rejects(files.run("grep", { pattern: "^(a+)+$", path: root }), code("TIMEOUT"));
-  await Deno.writeTextFile(`${root}/ok.txt`, "fine\n");
-  match((await files.run("read_file", { file_path: `${root}/ok.txt` })).output, /fine/);
+  const outside = await workspace();
+  await Deno.writeTextFile(`${outside}/approved.txt`, "old");
+  await using files = FileExecutor.create({ root });
+  await using wider = files.withGrants({ writeEscapes: [`${outside}/approved.txt`] });
+  match(
+    (await wider.run("write_file", { file_path: `${outside}/approved.txt`, content: "new" }))
+      .output,
+    /Overwrote/,
+  );
+  equal(await Deno.readTextFile(`${outside}/approved.txt`), "new");
+  await rejects(
+    wider.run("write_file", { file_path: `${outside}/sibling.txt`, content: "x" }),
+    code("NOT_CAPABLE"),
+  );
+  match(
+    (await wider.run("write_file", { file_path: `${root}/in.txt`, content: "ws" })).output,
+    /Created/,
+  );
+  deepEqual([...Deno.readDirSync(outside)].map((e) => e.name), ["approved.txt"]);
+});
+
+Deno.test("FileExecutor subprocess never touches hidden paths or .astrid, even when granted", async () => {
+  const root = await workspace();
+  const outside = await workspace();
+  await Deno.mkdir(`${outside}/state`);
+  await Deno.writeTextFile(`${outside}/state/key`, "secret");
+  await Deno.mkdir(`${root}/.astrid`);
+  await using files = FileExecutor.create({ root, hidden: [`${outside}/state`] });
+  await using wider = files.withGrants({ readEscapes: [outside] });
+  await rejects(wider.run("read_file", { file_path: `${outside}/state/key` }), code("NOT_CAPABLE"));
+  await rejects(
+    wider.run("write_file", { file_path: `${root}/.astrid/config.toml`, content: "x" }),
+    code("NOT_CAPABLE"),
+  );
+  deepEqual([...Deno.readDirSync(`${root}/.astrid`)], []);
 });
 
 Deno.test("FileExecutor rejects unknown tools, bad arguments and use after close", async () => {

@@ -19,7 +19,8 @@ import { FileExecutor } from "./file_executor.ts";
 import { BashExecutor } from "./bash_executor.ts";
 import { type ShellRunner, type SubAgentRunner, type ToolContext, ToolError } from "./types.ts";
 import type { ToolResult } from "./types.ts";
-import type { Walls } from "../security/walls.ts";
+import { NO_WALLS, type Walls } from "../security/walls.ts";
+import { workspaceCreator } from "../sandbox/mod.ts";
 
 /** The executors and per-session state one session's tool calls share. */
 export interface ToolSession {
@@ -214,10 +215,16 @@ export async function createToolSession(opts: ToolSessionOptions): Promise<ToolS
   const inside = opts.cwd && (opts.cwd === root || opts.cwd.startsWith(`${root}/`));
   return {
     ctx: { workspaceRoot: root, sessionId: opts.sessionId, cwd: inside ? opts.cwd! : root },
-    files: FileExecutor.create({ root, maxOutputChars: opts.outputLimitChars }),
+    files: FileExecutor.create({
+      root,
+      maxOutputChars: opts.outputLimitChars,
+      hidden: opts.walls?.hidden ?? [],
+      creator: workspaceCreator(opts.walls ?? NO_WALLS, root),
+    }),
     shell: await BashExecutor.create({
       sandbox: opts.sandbox,
       maxOutputChars: opts.outputLimitChars,
+      ...(opts.walls ? { walls: opts.walls } : {}),
     }),
     ...(opts.subAgent ? { subAgent: opts.subAgent } : {}),
   };

@@ -17,26 +17,61 @@ export interface Roots {
   readonly read: readonly string[];
   /** Canonical paths writable (files or folders). */
   readonly write: readonly string[];
+  /**
+   * Canonical paths never read or written, even inside the roots (`$ASTRID_HOME`, the audit
+   * witness). Whatever the roots say, a `.astrid` folder is never written either.
+   */
+  readonly hidden: readonly string[];
+  /**
+   * Folders in which the executor's host creates new files before the call, from inside the
+   * sandbox (race-free); the ops never create a file there themselves. Default: none.
+   */
+  readonly createdByHost?: readonly string[];
 }
+
+/** What a path is opened for. */
+export type Need = "read" | "write";
 
 /** True when canonical `path` is one of `roots` or lies below one. */
 export function insideRoots(path: string, roots: readonly string[]): boolean {
   return roots.some((r) => path === r || path.startsWith(r.endsWith("/") ? r : `${r}/`));
 }
 
-/** Throws NOT_CAPABLE unless the real path of `path` lies inside `roots`; returns it. */
-export async function verifiedRealPath(
-  path: string,
-  roots: readonly string[],
-  verb: string,
-): Promise<string> {
-  const real = await Deno.realPath(path);
-  if (!insideRoots(real, roots)) {
+/**
+ * Throws NOT_CAPABLE unless canonical `real` may be used for `need`: inside the read (or write)
+ * roots, outside every hidden path, and, for a write, outside any `.astrid` folder.
+ */
+export function assertAllowed(real: string, path: string, roots: Roots, need: Need, verb: string) {
+  if (!insideRoots(real, need === "read" ? roots.read : roots.write)) {
     throw new ToolError(
       "NOT_CAPABLE",
       `Cannot ${verb} ${path}: it resolves to ${real}, outside the allowed paths`,
     );
   }
+  if (insideRoots(real, roots.hidden)) {
+    throw new ToolError(
+      "NOT_CAPABLE",
+      `Cannot ${verb} ${path}: ${real} is the runtime's own state, which no tool may touch`,
+    );
+  }
+  if (need === "write" && real.split("/").includes(".astrid")) {
+    throw new ToolError(
+      "NOT_CAPABLE",
+      `Cannot ${verb} ${path}: ${real} is configuration (.astrid), which only the human's own ` +
+        "astrid commands change",
+    );
+  }
+}
+
+/** Throws NOT_CAPABLE unless the real path of `path` may be used for `need`; returns it. */
+export async function verifiedRealPath(
+  path: string,
+  roots: Roots,
+  need: Need,
+  verb: string,
+): Promise<string> {
+  const real = await Deno.realPath(path);
+  assertAllowed(real, path, roots, need, verb);
   return real;
 }
 
@@ -44,11 +79,12 @@ export async function verifiedRealPath(
 export async function verifyOpened(
   file: Deno.FsFile,
   path: string,
-  roots: readonly string[],
+  roots: Roots,
+  need: Need,
   verb: string,
 ): Promise<string> {
   const opened = await file.stat();
-  const real = await verifiedRealPath(path, roots, verb);
+  const real = await verifiedRealPath(path, roots, need, verb);
   const named = await Deno.stat(real);
   if (opened.ino !== named.ino || opened.dev !== named.dev) {
     throw new ToolError(
@@ -67,7 +103,7 @@ export async function openForRead(path: string, roots: Roots, verb = "read"): Pr
     if (info.isDirectory) {
       throw new ToolError("INVALID_ARGS", `Cannot ${verb} ${path}: it is a directory`);
     }
-    await verifyOpened(file, path, roots.read, verb);
+    await verifyOpened(file, path, roots, "read", verb);
     return file;
   } catch (err) {
     file.close();
@@ -114,6 +150,12 @@ export async function openForWrite(
   if (!exists && !opts.create) {
     throw new ToolError("NOT_FOUND", `Cannot edit ${path}: it does not exist`);
   }
+  if (!exists && insideRoots(path, roots.createdByHost ?? [])) {
+    throw new ToolError(
+      "NOT_FOUND",
+      `Cannot write ${path}: it disappeared while it was being created (changed concurrently)`,
+    );
+  }
   if (!exists) await makeParents(path, roots);
   const file = await Deno.open(path, {
     read: opts.read ?? false,
@@ -123,7 +165,7 @@ export async function openForWrite(
   try {
     const info = await file.stat();
     if (!info.isFile) throw new ToolError("INVALID_ARGS", `Cannot write ${path}: not a file`);
-    await verifyOpened(file, path, roots.write, "write");
+    await verifyOpened(file, path, roots, "write", "write");
     return { file, created: !exists };
   } catch (err) {
     file.close();
@@ -134,6 +176,10 @@ export async function openForWrite(
 
 async function makeParents(path: string, roots: Roots): Promise<void> {
   const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+  // An approved escape names the file itself: no folder is made for it, and its folder need
+  // not be readable or writable as a whole (the file's real path is verified once it is open;
+  // a missing folder fails the open).
+  if (roots.write.includes(path)) return;
   // Find the nearest existing ancestor and verify it before creating anything below it.
   let existing = parent;
   const missing: string[] = [];
@@ -147,10 +193,10 @@ async function makeParents(path: string, roots: Roots): Promise<void> {
       existing = existing.slice(0, existing.lastIndexOf("/")) || "/";
     }
   }
-  await verifiedRealPath(existing, roots.write, "create a folder in");
+  await verifiedRealPath(existing, roots, "write", "create a folder in");
   for (const dir of missing) {
     await Deno.mkdir(dir);
-    await verifiedRealPath(dir, roots.write, "create a folder in");
+    await verifiedRealPath(dir, roots, "write", "create a folder in");
   }
-  await verifiedRealPath(parent, roots.write, "write into");
+  await verifiedRealPath(parent, roots, "write", "write into");
 }

@@ -5,7 +5,9 @@ import { insideRoots, openForRead, openForWrite, verifyOpened } from "./_safe_fs
 async function dirs() {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-safe-" }));
   const outside = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-out-" }));
-  return { root, outside, roots: { read: [root], write: [root] } };
+  const hidden = `${root}/astrid-home`;
+  await Deno.mkdir(hidden);
+  return { root, outside, hidden, roots: { read: [root], write: [root], hidden: [hidden] } };
 }
 
 function code(c: string) {
@@ -20,22 +22,22 @@ Deno.test("insideRoots() accepts the root and below, never a sibling prefix", ()
 });
 
 Deno.test("verifyOpened() refuses a file swapped for an outside symlink after opening", async () => {
-  const { root, outside } = await dirs();
+  const { root, outside, roots } = await dirs();
   await Deno.writeTextFile(`${root}/a.txt`, "mine");
   await Deno.writeTextFile(`${outside}/secret`, "secret");
   using file = await Deno.open(`${root}/a.txt`);
   await Deno.remove(`${root}/a.txt`);
   await Deno.symlink(`${outside}/secret`, `${root}/a.txt`); // the race: swapped after open
-  await rejects(verifyOpened(file, `${root}/a.txt`, [root], "read"), code("NOT_CAPABLE"));
+  await rejects(verifyOpened(file, `${root}/a.txt`, roots, "read", "read"), code("NOT_CAPABLE"));
 });
 
 Deno.test("verifyOpened() refuses when the path names a different file than the one opened", async () => {
-  const { root } = await dirs();
+  const { root, roots } = await dirs();
   await Deno.writeTextFile(`${root}/a.txt`, "a");
   await Deno.writeTextFile(`${root}/b.txt`, "b");
   using file = await Deno.open(`${root}/a.txt`);
   await Deno.rename(`${root}/b.txt`, `${root}/a.txt`);
-  await rejects(verifyOpened(file, `${root}/a.txt`, [root], "read"), (err) => {
+  await rejects(verifyOpened(file, `${root}/a.txt`, roots, "read", "read"), (err) => {
     ok(code("NOT_CAPABLE")(err));
     return /changed between opening and checking/.test((err as Error).message);
   });
@@ -60,4 +62,37 @@ Deno.test("openForRead() opens a plain file and refuses a directory", async () =
   await Deno.writeTextFile(`${root}/a.txt`, "hi");
   (await openForRead(`${root}/a.txt`, roots)).close();
   await rejects(openForRead(root, roots), code("INVALID_ARGS"));
+});
+
+Deno.test("openForWrite() never writes into a .astrid folder, whatever the roots say", async () => {
+  const { root, roots } = await dirs();
+  await Deno.mkdir(`${root}/.astrid/capsules`, { recursive: true });
+  await Deno.writeTextFile(`${root}/.astrid/config.toml`, "[workspace]\n");
+  for (
+    const target of [".astrid/config.toml", ".astrid/capsules/evil/Capsule.toml", "sub/.astrid/x"]
+  ) {
+    await rejects(openForWrite(`${root}/${target}`, roots, { create: true }), code("NOT_CAPABLE"));
+  }
+  // Through a symlink planted in the workspace, too.
+  await Deno.symlink(`${root}/.astrid`, `${root}/cfg`);
+  await rejects(
+    openForWrite(`${root}/cfg/config.toml`, roots, { create: true }),
+    code("NOT_CAPABLE"),
+  );
+  equal(await Deno.readTextFile(`${root}/.astrid/config.toml`), "[workspace]\n");
+  await rejects(Deno.lstat(`${root}/.astrid/capsules/evil`), Deno.errors.NotFound);
+  // Reading configuration is allowed.
+  (await openForRead(`${root}/.astrid/config.toml`, roots)).close();
+});
+
+Deno.test("hidden paths are neither read nor written, directly or through a symlink", async () => {
+  const { root, hidden, roots } = await dirs();
+  await Deno.writeTextFile(`${hidden}/runtime.key`, "secret");
+  await Deno.symlink(hidden, `${root}/innocent`);
+  for (const path of [`${hidden}/runtime.key`, `${root}/innocent/runtime.key`]) {
+    await rejects(openForRead(path, roots), code("NOT_CAPABLE"));
+    await rejects(openForWrite(path, roots, { create: false }), code("NOT_CAPABLE"));
+  }
+  await rejects(openForWrite(`${hidden}/new.txt`, roots, { create: true }), code("NOT_CAPABLE"));
+  equal(await Deno.readTextFile(`${hidden}/runtime.key`), "secret");
 });

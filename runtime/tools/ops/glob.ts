@@ -6,7 +6,7 @@
 import { glob } from "tinyglobby";
 import { absPath, argsObject, reqString } from "../_args.ts";
 import { ToolError } from "../types.ts";
-import { type Roots, verifiedRealPath } from "./_safe_fs.ts";
+import { insideRoots, type Roots, verifiedRealPath } from "./_safe_fs.ts";
 
 /** Most matches `glob` reports. */
 export const MAX_GLOB_RESULTS = 1000;
@@ -43,11 +43,12 @@ export async function globOp(raw: unknown, roots: Roots): Promise<string> {
   const pattern = reqString("glob", obj, "pattern");
   checkPattern("glob", "pattern", pattern);
   const path = absPath("glob", obj, "path");
-  const dir = await verifiedRealPath(path, roots.read, "search");
+  const dir = await verifiedRealPath(path, roots, "read", "search");
   if (!(await Deno.stat(dir)).isDirectory) {
     throw new ToolError("INVALID_ARGS", `Cannot search ${path}: it is not a directory`);
   }
-  const files = await findFiles(dir, [pattern]);
+  // The runtime's own state never shows up, even when it sits inside the searched folder.
+  const files = (await findFiles(dir, [pattern])).filter((f) => !insideRoots(f, roots.hidden));
   const stamped = await Promise.all(files.map(async (file) => {
     const info = await Deno.lstat(file).catch(() => null);
     return { file, mtime: info?.mtime?.getTime() ?? 0 };

@@ -64,7 +64,7 @@ export async function grepOp(raw: unknown, roots: Roots): Promise<string> {
   } catch (err) {
     throw new TypeError(`Cannot parse grep.pattern: ${(err as Error).message}`);
   }
-  const real = await verifiedRealPath(path, roots.read, "search");
+  const real = await verifiedRealPath(path, roots, "read", "search");
   const isDir = (await Deno.stat(real)).isDirectory;
   const dir = isDir ? real : real.slice(0, real.lastIndexOf("/")) || "/";
   const candidates = isDir ? await findFiles(real, [globPattern], [".git/**"]) : [real];

@@ -11,7 +11,7 @@ import { type Roots, verifiedRealPath } from "./_safe_fs.ts";
 export async function listDirectoryOp(raw: unknown, roots: Roots): Promise<string> {
   const obj = argsObject("list_directory", raw, ["path"]);
   const path = absPath("list_directory", obj, "path");
-  const real = await verifiedRealPath(path, roots.read, "list");
+  const real = await verifiedRealPath(path, roots, "read", "list");
   if (!(await Deno.stat(real)).isDirectory) {
     throw new ToolError("INVALID_ARGS", `Cannot list ${path}: it is not a directory`);
   }

@@ -8,6 +8,10 @@
  * `{type:"call", id, tool, args}`; each call is answered with `{id, ok:true, output}` or
  * `{id, ok:false, error:{code, message}}`.
  *
+ * Run as a main module (`deno run … worker.ts`: the escape subprocess of `_file_channel.ts`,
+ * granted exactly the workspace plus the approved paths), it speaks the same protocol as JSON
+ * lines: one request per line on stdin, one answer per line on stdout. It ends at end of input.
+ *
  * @module
  */
 import { isToolErrorCode, ToolError, type ToolErrorCode } from "../types.ts";
@@ -62,7 +66,13 @@ function main(scope: WorkerScope): void {
   scope.onmessage = async (e) => {
     const msg = e.data;
     if (msg.type === "init") {
-      roots ??= { read: [...msg.roots.read], write: [...msg.roots.write] }; // set once, never widened
+      // Set once, never widened.
+      roots ??= {
+        read: [...msg.roots.read],
+        write: [...msg.roots.write],
+        hidden: [...(msg.roots.hidden ?? [])],
+        createdByHost: [...(msg.roots.createdByHost ?? [])],
+      };
       return;
     }
     try {
@@ -76,6 +86,37 @@ function main(scope: WorkerScope): void {
   };
 }
 
+/** Serves the protocol as JSON lines over stdin/stdout until stdin ends. */
+async function serveStdio(): Promise<void> {
+  const encoder = new TextEncoder();
+  let writes = Promise.resolve();
+  const writeAll = async (bytes: Uint8Array) => {
+    while (bytes.length > 0) bytes = bytes.subarray(await Deno.stdout.write(bytes));
+  };
+  const scope: WorkerScope = {
+    onmessage: null,
+    postMessage(message) {
+      const bytes = encoder.encode(JSON.stringify(message) + "\n");
+      writes = writes.then(() => writeAll(bytes));
+    },
+  };
+  main(scope);
+  let buffer = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      // A line that is not a request ends the process: the parent never sends one.
+      if (line !== "") scope.onmessage?.({ data: JSON.parse(line) } as MessageEvent<WorkerRequest>);
+    }
+  }
+  await writes;
+}
+
 if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
   main(globalThis as unknown as WorkerScope);
+} else if (import.meta.main) {
+  await serveStdio();
 }
