@@ -8,13 +8,14 @@
  * only a power loss before the next group commit can lose it (the same promise as SQLite's
  * `synchronous=NORMAL`).
  *
- * One file per process and log: `<pid>-<starttime>-<random>.jsonl` in the journal folder (0700,
- * files 0600). A file is orphaned when its process (pid and kernel start time, from
- * `/proc/<pid>/stat`) no longer runs. Recovery claims a file by renaming it (one recoverer
- * wins), skips records the owner had already committed (counted among the entries after the
- * `baseSeq` in the file's header), appends the rest in order, then one `audit_journal_recovered`
- * event, and deletes the file. Where `/proc` is missing there is no journal, and callers fall
- * back to committing before the effect.
+ * One file per process and log: `<pid>-<random>.jsonl` in the journal folder (0700, files
+ * 0600), held under an exclusive lock (`flock`) for as long as its process runs; the kernel
+ * drops the lock when the process ends, however it ends. So a file whose lock can be taken is
+ * an orphan, without reading `/proc` (which Deno refuses to a process without `--allow-all`).
+ * Recovery takes the lock, claims the file by renaming it (one recoverer wins; a recoverer that
+ * dies mid-way drops the lock, and the next one finishes), skips records the owner had already
+ * committed (counted among the entries after the `baseSeq` in the file's header), appends the
+ * rest in order, then one `audit_journal_recovered` event, and deletes the file.
  *
  * @module
  */
@@ -30,19 +31,6 @@ export const INTERRUPTED_OUTCOME = {
   ok: false,
   detail: "interrupted: the process ended before the outcome was recorded",
 } as const;
-
-/** The kernel start time of process `pid` (clock ticks since boot), or null when not running. */
-function startTime(pid: number | "self"): string | null {
-  let stat: string;
-  try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return null;
-  }
-  // "pid (comm) state ppid …": comm may hold spaces and parens, so split after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[19] ?? null; // field 22 of proc(5); the slice starts at field 3
-}
 
 /**
  * The write-ahead journal of one process's audit log. Obtain it from `AuditLog.journal`.
@@ -71,33 +59,36 @@ export class AuditJournal {
   readonly #file: Deno.FsFile;
   readonly #headSeq: () => number;
   readonly #pid: number;
-  readonly #start: string;
   #next = 1;
   #outstanding = 0;
   #closed = false;
 
-  private constructor(path: string, file: Deno.FsFile, headSeq: () => number, start: string) {
+  private constructor(path: string, file: Deno.FsFile, headSeq: () => number) {
     this.path = path;
     this.#file = file;
     this.#headSeq = headSeq;
     this.#pid = Deno.pid;
-    this.#start = start;
     this.#header();
   }
 
   /**
-   * Creates this process's journal file in `dir` (made 0700 when missing). `headSeq` reports the
-   * log's committed head. Returns null where process start times cannot be read (no `/proc`):
-   * an orphan could not be told from a live journal there.
+   * Creates this process's journal file in `dir` (made 0700 when missing) and locks it for the
+   * life of the process. `headSeq` reports the log's committed head. Returns null where files
+   * cannot be locked: an orphan could not be told from a live journal there.
    */
   static open(dir: string, headSeq: () => number): AuditJournal | null {
-    const start = startTime("self");
-    if (start === null) return null;
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = `${Deno.pid}-${start}-${crypto.randomUUID().slice(0, 8)}.jsonl`;
+    const name = `${Deno.pid}-${crypto.randomUUID().slice(0, 12)}.jsonl`;
     const path = join(dir, name);
     const file = Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
-    return new AuditJournal(path, file, headSeq, start);
+    try {
+      if (file.tryLockSync(true)) return new AuditJournal(path, file, headSeq);
+    } catch {
+      // no file locks here
+    }
+    file.close();
+    Deno.removeSync(path);
+    return null;
   }
 
   /** Records written and not yet released. */
@@ -151,7 +142,7 @@ export class AuditJournal {
   }
 
   #header(): void {
-    const header = { [HEADER]: 1, pid: this.#pid, start: this.#start, baseSeq: this.#headSeq() };
+    const header = { [HEADER]: 1, pid: this.#pid, baseSeq: this.#headSeq() };
     this.#write(header);
   }
 
@@ -218,12 +209,25 @@ function parseJournal(text: string) {
   return { baseSeq, pid, records: [...records.values()], bad };
 }
 
-/** True when `name` (`<pid>-<start>-…`, possibly `.recovering-<pid>-<start>`) has a live owner. */
-function ownerAlive(name: string): boolean {
-  const recovering = /\.recovering-(\d+)-(\d+)$/.exec(name);
-  const m = recovering ?? /^(\d+)-(\d+)-/.exec(name);
-  if (!m) return false;
-  return startTime(Number(m[1])) === m[2];
+/**
+ * Opens `path` and takes its lock, or returns null when a live process holds it (or the file is
+ * gone). The caller keeps the handle, and with it the lock, until it is done.
+ */
+function takeOrphan(path: string): Deno.FsFile | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+  try {
+    if (file.tryLockSync(true)) return file;
+  } catch {
+    // no locks: treat as held
+  }
+  file.close();
+  return null;
 }
 
 /**
@@ -244,11 +248,10 @@ export async function recoverJournals(
   log: RecoveryTarget,
   own: string | null,
 ): Promise<JournalRecovery[]> {
-  const me = startTime("self");
   const names: string[] = [];
   try {
     for (const e of Deno.readDirSync(dir)) {
-      if (e.isFile && /\.jsonl(\.recovering-\d+-\d+)?$/.test(e.name)) names.push(e.name);
+      if (e.isFile && /\.jsonl(\.recovering-[0-9a-f-]+)?$/.test(e.name)) names.push(e.name);
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
@@ -257,9 +260,11 @@ export async function recoverJournals(
   const done: JournalRecovery[] = [];
   for (const name of names.sort()) {
     const path = join(dir, name);
-    if (path === own || me === null || ownerAlive(name)) continue;
-    const original = name.replace(/\.recovering-\d+-\d+$/, "");
-    const claimed = join(dir, `${original}.recovering-${Deno.pid}-${me}`);
+    if (path === own) continue;
+    using _lock = takeOrphan(path) ?? undefined;
+    if (!_lock) continue; // its process still runs (or another recoverer holds it)
+    const original = name.replace(/\.recovering-[0-9a-f-]+$/, "");
+    const claimed = join(dir, `${original}.recovering-${crypto.randomUUID().slice(0, 12)}`);
     try {
       Deno.renameSync(path, claimed);
     } catch (err) {

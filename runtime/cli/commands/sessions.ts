@@ -15,7 +15,8 @@ import { type CliIo, printJson, wantsJson, withRuntime } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 /**
- * True when process `pid` still runs on this machine (Linux `/proc`; elsewhere assumed alive).
+ * True when process `pid` still runs on this machine (Linux `/proc`; elsewhere, or where this
+ * process may not read `/proc`, assumed alive).
  *
  * @example This process is alive
  * ```ts
@@ -29,8 +30,16 @@ export function processAlive(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) return false;
+  }
+  // Deno lets only an --allow-all process read /proc: the launcher's narrowed runtime asks
+  // `kill -0` instead, and assumes the process runs when it may not even do that.
+  try {
+    return new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).outputSync()
+      .success;
   } catch {
-    return false;
+    return true;
   }
 }
 
