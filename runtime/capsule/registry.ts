@@ -19,7 +19,7 @@ import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
 import type { CapsuleLogLine, HostEnv } from "./host/context.ts";
 import type { InstalledCapsule } from "./install.ts";
 import type { BrokenCapsule } from "./installed.ts";
-import type { Walls } from "../security/walls.ts";
+import type { FileCreator, Walls } from "../security/walls.ts";
 import { capsuleConfig } from "./env_store.ts";
 import { callCapsuleMcpTool, withCapsuleMcp } from "./engines/mcp.ts";
 
@@ -50,6 +50,11 @@ export interface CapsuleHost {
   readonly parentEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** What the wall around `[[mcp_server]]` children hides (`$ASTRID_HOME`, …); default none. */
   readonly walls?: Walls | undefined;
+  /**
+   * Creates the new files and folders of capsule host calls from inside the wall
+   * (runtime/sandbox `workspaceCreator`); default: in-process, parent checked before and after.
+   */
+  readonly creator?: FileCreator | undefined;
 }
 
 /** The deferred-queue payload of a capsule tool call (executor `"capsule_tool"`). */
@@ -136,6 +141,7 @@ function hostEnv(
     fetch: host.fetch,
     httpTimeoutMs: host.limits.timeoutMs,
     auditBatch,
+    creator: host.creator,
   };
 }
 

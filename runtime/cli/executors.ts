@@ -71,6 +71,9 @@ function capsuleToolExecutor(rt: Runtime): Executor {
     const outcome = await callCapsuleTool(env.interceptor, host, p.tool, p.args, {
       answer: env.answer,
     });
+    if (outcome.status === "error" && outcome.code === "INTEGRITY") {
+      throw Object.assign(new CliError(outcome.message, ExitCode.Integrity), { code: "INTEGRITY" });
+    }
     return resultOf(outcome);
   };
 }

@@ -44,8 +44,11 @@ export interface StdioServerConfig extends CommonServerConfig {
   readonly cwd?: string | undefined;
   /** `blake3:<hex>` of the resolved executable; the server does not start on a mismatch. */
   readonly binaryHash?: string | undefined;
-  /** Its wall, or `"off"` when a user-configured server opts out (`sandbox = "off"`). */
-  readonly sandbox: ServerWall | "off";
+  /**
+   * Its wall, or `"off"` when a user-configured server opts out (`sandbox = "off"`). Absent: the
+   * default wall (no network, nothing writable).
+   */
+  readonly sandbox?: ServerWall | "off" | undefined;
 }
 /** A remote server over Streamable HTTP. */
 export interface HttpServerConfig extends CommonServerConfig {
@@ -56,6 +59,12 @@ export interface HttpServerConfig extends CommonServerConfig {
 export type McpServerConfig = StdioServerConfig | HttpServerConfig;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type WallKeys = "sandbox" | "network" | "writable";
+/** One `[servers.NAME]` table as parsed; the wall keys take their defaults when absent. */
+type ServerTable =
+  & Omit<AstridConfig["servers"][string], WallKeys>
+  & Partial<Pick<AstridConfig["servers"][string], WallKeys>>;
 
 function bad(name: string, what: string): never {
   throw new McpError("BAD_CONFIG", `Cannot use [servers.${name}]: ${what}`);
@@ -82,7 +91,9 @@ function bad(name: string, what: string): never {
  * );
  * ```
  */
-export function readServerConfigs(config: Pick<AstridConfig, "servers">): McpServerConfig[] {
+export function readServerConfigs(
+  config: { servers: Record<string, ServerTable> },
+): McpServerConfig[] {
   const out: McpServerConfig[] = [];
   for (const name of Object.keys(config.servers).sort()) {
     const raw = config.servers[name];
@@ -103,7 +114,7 @@ export function readServerConfigs(config: Pick<AstridConfig, "servers">): McpSer
       if (raw.command !== undefined || raw.binary_hash !== undefined || raw.cwd !== undefined) {
         bad(name, "command, cwd and binary_hash apply to stdio servers only");
       }
-      if (raw.network || raw.writable.length > 0 || raw.sandbox === "off") {
+      if (raw.network || (raw.writable ?? []).length > 0 || raw.sandbox === "off") {
         bad(name, "sandbox, network and writable apply to stdio servers only");
       }
       let url: URL;
@@ -136,7 +147,7 @@ export function readServerConfigs(config: Pick<AstridConfig, "servers">): McpSer
       binaryHash: raw.binary_hash,
       sandbox: raw.sandbox === "off"
         ? "off"
-        : { network: raw.network, writable: [...raw.writable] },
+        : { network: raw.network ?? false, writable: [...(raw.writable ?? [])] },
     });
   }
   return out;

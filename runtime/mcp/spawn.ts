@@ -159,6 +159,7 @@ export async function prepareLaunch(
   const executable = await resolveExecutable(server.command, env.PATH ?? "", cwd ?? baseDir);
   if (server.binaryHash !== undefined) await verifyBinaryHash(executable, server.binaryHash);
   if (server.sandbox === "off") return { executable, args: [...server.args], env, cwd };
+  const declared = server.sandbox ?? { network: false, writable: [] };
   const sandbox = wall?.sandbox ?? "no wall was configured for this server";
   if (!(sandbox instanceof Sandbox)) {
     throw new McpError(
@@ -168,7 +169,7 @@ export async function prepareLaunch(
     );
   }
   const workspace = wall?.workspace ?? null;
-  const writable = server.sandbox.writable.map((p) =>
+  const writable = declared.writable.map((p) =>
     p === "~" || p.startsWith("~/")
       ? join(parentEnv.HOME ?? "/nonexistent", p.slice(1))
       : resolve(workspace ?? baseDir, p)
@@ -178,21 +179,22 @@ export async function prepareLaunch(
   // A writable folder that holds the workspace also gets the workspace's `.astrid/` read-only;
   // otherwise the workspace is shown read-only (it may sit in /tmp, which the wall replaces).
   const holdsWorkspace = workspace !== null && writable.some((w) => within(workspace, w));
-  const readOnly = [...(server.sandbox.readable ?? [])];
+  const readOnly = [...(declared.readable ?? [])];
   if (workspace !== null && !holdsWorkspace) readOnly.push(workspace);
-  // The working directory must exist inside; one the wall hides is not shown for it.
+  // The working directory must exist inside: one the wall hides is not shown for it (the
+  // server starts in /), one in the wall's private /tmp or /run is shown read-only.
   let dir = cwd ?? baseDir;
-  if (sandbox.hidden.some((h) => within(dir, h))) {
-    if (!readOnly.some((r) => within(dir, r))) dir = "/";
-  } else if (![...readOnly, ...writable].some((r) => within(dir, r))) {
-    readOnly.push(dir);
+  const shown = [...readOnly, ...writable, ...(holdsWorkspace ? [workspace!] : [])];
+  if (!shown.some((r) => within(dir, r))) {
+    if (sandbox.hidden.some((h) => within(dir, h))) dir = "/";
+    else if (within(dir, "/tmp") || within(dir, "/run")) readOnly.push(dir);
   }
   try {
     const walled = await sandbox.command({
       workspace: holdsWorkspace ? workspace : null,
       writable: writable.filter((w) => w !== workspace),
       readOnly,
-      network: server.sandbox.network,
+      network: declared.network,
       cwd: dir,
     }, [executable, ...server.args]);
     return { executable: walled.program, args: walled.args, env };

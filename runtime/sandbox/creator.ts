@@ -14,7 +14,9 @@
  *
  * @module
  */
-import type { Sandbox } from "./sandbox.ts";
+import { Sandbox } from "./sandbox.ts";
+import type { FileCreator, Walls } from "../security/walls.ts";
+import { createInside } from "../security/workspace.ts";
 
 // Reads requests until stdin closes; answers each with its status on a line.
 const SCRIPT = [
@@ -157,4 +159,53 @@ function lineSplitter(): TransformStream<string, string> {
       for (const p of parts) controller.enqueue(p);
     },
   });
+}
+
+/**
+ * The creator a runtime uses for one workspace: the wall is probed on first use (so commands
+ * that create nothing pay nothing); where no wall can be built (no bubblewrap, or no user
+ * namespaces for a normal user), files are created in-process under a parent checked before and
+ * after (`createInside`), and folders are made and then checked, which narrows the race without
+ * closing it.
+ *
+ * @example Files land in the workspace either way
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { workspaceCreator } from "./creator.ts";
+ * import { NO_WALLS } from "../security/walls.ts";
+ * const ws = await Deno.realPath(await Deno.makeTempDir({ dir: "/var/tmp" }));
+ * await using creator = workspaceCreator(NO_WALLS, ws);
+ * await creator.createFile(`${ws}/a.txt`);
+ * ok((await Deno.lstat(`${ws}/a.txt`)).isFile);
+ * ```
+ */
+export function workspaceCreator(
+  walls: Walls,
+  workspace: string,
+): FileCreator & AsyncDisposable {
+  let walled: Promise<WalledCreator | null> | null = null;
+  const open = () =>
+    walled ??= Sandbox.open(walls).then((s) =>
+      s instanceof Sandbox ? new WalledCreator(s, workspace) : null
+    );
+  return {
+    async createFile(path) {
+      const creator = await open();
+      if (creator) await creator.createFile(path);
+      else await createInside(path, workspace);
+    },
+    async mkdir(path) {
+      const creator = await open();
+      if (creator) return await creator.mkdir(path);
+      await Deno.mkdir(path, { recursive: true });
+      const real = await Deno.realPath(path);
+      if (real !== workspace && !real.startsWith(`${workspace}/`)) {
+        await Deno.remove(real).catch(() => {});
+        throw new CreateError(`Cannot create ${path}: it was swapped to ${real}`);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      await (await walled)?.close();
+    },
+  };
 }

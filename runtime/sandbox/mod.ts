@@ -22,4 +22,4 @@ export { CREDENTIAL_PATHS, hiddenPaths, type HideInputs, SOCKET_DIRS } from "./h
 export { probeSandbox, type SandboxSupport } from "./probe.ts";
 export { SANDBOX_ID, wallArgs, type WallSpec } from "./wall.ts";
 export { Sandbox, SandboxError, type WalledCommand, type WallOptions } from "./sandbox.ts";
-export { CreateError, WalledCreator } from "./creator.ts";
+export { CreateError, WalledCreator, workspaceCreator } from "./creator.ts";

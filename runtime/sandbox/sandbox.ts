@@ -18,8 +18,8 @@ export interface WallOptions {
   readonly writable?: readonly string[];
   /**
    * Paths shown read-only even where the wall would hide them (the private /tmp, or a folder
-   * inside a hidden one such as a capsule's own folder). Each must exist and must not hold a
-   * hidden path.
+   * inside a hidden one such as a capsule's own folder). Each must exist and must not be a
+   * hidden path itself; hidden paths inside one stay hidden.
    */
   readonly readOnly?: readonly string[];
   /** Whether it may use the network. */
@@ -139,12 +139,9 @@ export class Sandbox {
       if (path === null) {
         throw new SandboxError("REFUSED", `Cannot show ${raw}: it does not exist`);
       }
-      const held = this.#hide.find((h) => h.path !== path && inside(h.path, path));
-      if (held || this.#hide.some((h) => h.path === path)) {
-        throw new SandboxError(
-          "REFUSED",
-          `Cannot show ${raw}: it is or holds ${held?.path ?? path}, which the wall keeps hidden`,
-        );
+      // Hidden paths inside a shown folder stay hidden (they are applied after the binds).
+      if (this.#hide.some((h) => h.path === path)) {
+        throw new SandboxError("REFUSED", `Cannot show ${raw}: the wall keeps it hidden`);
       }
       readOnly.push(path);
     }

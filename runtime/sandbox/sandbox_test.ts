@@ -307,3 +307,31 @@ Deno.test("a workspace inside a hidden folder shows through it, and only it", as
     r.out,
   );
 });
+
+Deno.test("a folder shown read-only keeps the hidden paths inside it hidden", async () => {
+  const f = await fixture();
+  const sandbox = await Sandbox.open(f.walls);
+  if (!(sandbox instanceof Sandbox)) throw new Error(sandbox);
+  const walled = await sandbox.command(
+    { workspace: null, network: false, cwd: "/", readOnly: [f.home] },
+    [
+      "/bin/sh",
+      "-c",
+      `cat ${f.home}/.cache/tool/cached.txt; cat ${f.home}/.ssh/id_ed25519 ${f.astridHome}/keys/runtime.key; echo x > ${f.home}/w && echo WROTE`,
+    ],
+  );
+  const out = await new Deno.Command(walled.program, { args: walled.args, stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  match(text, /cache is readable/);
+  ok(!text.includes(SECRET) && !text.includes("WROTE"), text);
+  let err: unknown;
+  try {
+    await sandbox.command({ workspace: null, network: false, cwd: "/", readOnly: [f.astridHome] }, [
+      "true",
+    ]);
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof SandboxError && err.code === "REFUSED", "a hidden path itself is never shown");
+});

@@ -82,7 +82,7 @@ export async function openConfinedWith(
   }
   if ((options.create || options.createNew) && !(await Deno.lstat(target).catch(() => null))) {
     if (hooks.creator) await hooks.creator.createFile(target);
-    else await createUnderVerifiedParent(target, realRoot, hooks);
+    else await createInside(target, realRoot, hooks);
   }
   await hooks.beforeOpen?.();
   const file = await Deno.open(target, {
@@ -117,11 +117,20 @@ export async function openConfinedWith(
  * where it can be found (the path, or where a symlink in the parent's place leads), and the call
  * fails. This narrows the race but cannot close it (a swap undone before the check hides where
  * the file went): the walled creator closes it, and is used wherever bubblewrap runs.
+ *
+ * @example Create a file in a folder of the root
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { createInside } from "./_open_confined.ts";
+ * const root = await Deno.realPath(await Deno.makeTempDir());
+ * await createInside(`${root}/new.txt`, root);
+ * ok((await Deno.lstat(`${root}/new.txt`)).isFile);
+ * ```
  */
-async function createUnderVerifiedParent(
+export async function createInside(
   target: string,
   realRoot: string,
-  hooks: OpenHooks,
+  hooks: OpenHooks = {},
 ): Promise<void> {
   const parentPath = parent(target);
   const name = target.slice(parentPath.length + 1);

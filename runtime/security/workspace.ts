@@ -11,7 +11,7 @@ import { normalizePath, SAFE_DEVICES } from "./_policy_match.ts";
 import { canonicalizePath, isWithin, PathError } from "./_paths.ts";
 
 export { canonicalizePath, canonicalizePathSync, PathError } from "./_paths.ts";
-export { openConfined } from "./_open_confined.ts";
+export { createInside, openConfined } from "./_open_confined.ts";
 
 /**
  * How much runs without a prompt: `safe` nothing, `guided` reads inside the workspace,

@@ -318,6 +318,7 @@ function externalTools(
         env: rt.io.env,
         cwd: rt.io.cwd,
         workspaceRoot,
+        walls: rt.walls,
         sampler: gatedSampler(gate.interceptor, providerSampler(provider, gate.budget, costs), {
           answer,
         }),

@@ -107,8 +107,8 @@ function describe(s: McpServerConfig): Record<string, unknown> {
       binary_hash: s.binaryHash ?? null,
       // "off" is shown on every listing: the server runs outside the wall.
       sandbox: s.sandbox === "off" ? "off" : "on",
-      network: s.sandbox !== "off" && s.sandbox.network,
-      writable: s.sandbox === "off" ? [] : s.sandbox.writable,
+      network: s.sandbox !== "off" && s.sandbox?.network === true,
+      writable: s.sandbox === "off" ? [] : s.sandbox?.writable ?? [],
     };
 }
 

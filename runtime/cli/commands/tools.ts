@@ -25,6 +25,8 @@ import {
   callCapsuleTool,
   capsuleDirs,
   type CapsuleHost,
+  InstallRecords,
+  installWarnings,
   listCapsuleTools,
   listInstalled,
   splitToolName,
@@ -36,6 +38,7 @@ import {
   parseMcpToolName,
 } from "../../mcp/mod.ts";
 import { openServerManager } from "./servers.ts";
+import { workspaceCreator } from "../../sandbox/mod.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -139,7 +142,12 @@ async function callTool(
         outputLimitChars: rt.config.tools.output_limit_chars,
       })
       : splitToolName(name)
-      ? await callCapsuleTool(gate.interceptor, await capsuleHost(rt, ws.root), name, args)
+      ? await callCapsuleTool(
+        gate.interceptor,
+        await capsuleHost(rt, ws.root, { warnBroken: false }), // the outcome says why
+        name,
+        args,
+      )
       : await invokeTool(gate.interceptor, session, name, args);
     await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
     if (outcome.status !== "ok") rt.io.stderr(`session ${sessionId}\n`);
@@ -151,19 +159,35 @@ async function callTool(
 
 /** A manager for the configured MCP servers; servers start on first use and stop on dispose. */
 export function mcpManager(rt: Runtime, workspaceRoot: string | null): McpServerManager {
-  return openServerManager(rt.config, { env: rt.io.env, cwd: rt.io.cwd, workspaceRoot });
+  return openServerManager(rt.config, {
+    env: rt.io.env,
+    cwd: rt.io.cwd,
+    workspaceRoot,
+    walls: rt.walls,
+  });
 }
 
-/** The installed capsules (user and workspace) and their limits, for capsule tool calls. */
-export async function capsuleHost(rt: Runtime, workspaceRoot: string | null): Promise<CapsuleHost> {
-  const { capsules, broken } = await listInstalled(capsuleDirs(rt.paths.home, workspaceRoot), {
+/**
+ * The installed capsules (user and workspace) and their limits, for capsule tool calls. Only
+ * folders with a verified install record are used; the others, and capsules that fail their
+ * integrity checks, are reported as warnings (calling a broken one is an `INTEGRITY` outcome).
+ */
+export async function capsuleHost(
+  rt: Runtime,
+  workspaceRoot: string | null,
+  opts: { readonly warnBroken?: boolean } = {},
+): Promise<CapsuleHost> {
+  const list = await listInstalled(capsuleDirs(rt.paths.home, workspaceRoot), {
     requireHash: rt.config.capsules.require_hash,
+    records: new InstallRecords(rt.store, rt.key),
   });
-  for (const b of broken) {
+  for (const w of installWarnings(list)) rt.io.stderr(`warning: ${w}\n`);
+  for (const b of opts.warnBroken === false ? [] : list.broken) {
     rt.io.stderr(`warning: capsule at ${b.dir} not loaded: ${b.error.message}\n`);
   }
   return {
-    capsules,
+    capsules: list.capsules,
+    broken: list.broken,
     workspaceRoot: workspaceRoot ?? rt.paths.home,
     store: rt.store,
     limits: {
@@ -172,6 +196,8 @@ export async function capsuleHost(rt: Runtime, workspaceRoot: string | null): Pr
     },
     outputLimitChars: rt.config.tools.output_limit_chars,
     parentEnv: rt.io.env,
+    walls: rt.walls,
+    ...(workspaceRoot === null ? {} : { creator: workspaceCreator(rt.walls, workspaceRoot) }),
   };
 }
 
@@ -200,6 +226,10 @@ function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
         ExitCode.Deferred,
       );
     case "error":
-      throw new CliError(`${outcome.code}: ${outcome.message}`, ExitCode.Error);
+      // A capsule whose wasm or manifest changed since install is an integrity failure.
+      throw new CliError(
+        `${outcome.code}: ${outcome.message}`,
+        outcome.code === "INTEGRITY" ? ExitCode.Integrity : ExitCode.Error,
+      );
   }
 }
