@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type FakeTurn, startFakeAnthropic } from "../../../tests/fixtures/fake_anthropic.ts";
 
 /** What a CLI run printed and how it exited. */
@@ -98,7 +98,8 @@ export async function agentDemo(ctx: AgentDemoContext): Promise<void> {
   const { ws, note } = ctx;
   await Deno.mkdir(join(ws, "docs"), { recursive: true });
   await Deno.writeTextFile(join(ws, "docs", "plan.md"), PLAN);
-  const leaked = join(ctx.home, "leaked-plan.md");
+  // Beside the workspace: outside it, and not in ASTRID_HOME (which no agent action may touch).
+  const leaked = join(dirname(ctx.ws), "leaked-plan.md");
 
   const fake = startFakeAnthropic(script(leaked));
   try {

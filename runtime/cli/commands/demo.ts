@@ -32,9 +32,11 @@ export function demoCommand(io: CliIo): Command {
 }
 
 async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
-  const home = keep ? resolve(io.cwd, keep) : await Deno.makeTempDir({ prefix: "astrid-demo-" });
+  // The workspace sits beside ASTRID_HOME, never inside it: the agent may not touch the home.
+  const base = keep ? null : await Deno.makeTempDir({ prefix: "astrid-demo-" });
+  const home = base === null ? resolve(io.cwd, keep!) : join(base, "home");
   await Deno.mkdir(home, { recursive: true });
-  const ws = join(home, "project");
+  const ws = base === null ? `${home}-project` : join(base, "project");
   await Deno.mkdir(join(ws, "src"), { recursive: true });
   await Deno.writeTextFile(join(ws, "src", "greet.ts"), 'export const greeting = "hello";\n');
   await Deno.writeTextFile(join(ws, "README.md"), "# demo project\nTODO: say hello to the world\n");
@@ -163,7 +165,10 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
     3,
     "traversal",
   );
-  await Deno.symlink("/etc", join(ws, "etc-link"));
+  // The scene is set by hand, in a separate process: the demo runs under the launcher's
+  // narrowed flags, and Deno creates symlinks only with unscoped read and write.
+  const link = `Deno.symlinkSync("/etc", ${JSON.stringify(join(ws, "etc-link"))})`;
+  await new Deno.Command(Deno.execPath(), { args: ["eval", link], stdin: "null" }).output();
   expect(
     await tool("read_file", { file_path: "etc-link/hostname" }),
     3,
@@ -220,7 +225,7 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
         : "The temporary home is removed."
     }`,
   );
-  if (!keep) await Deno.remove(home, { recursive: true });
+  if (base !== null) await Deno.remove(base, { recursive: true });
 }
 
 async function budgetStep(home: string, ws: string, note: (s: string) => void): Promise<void> {
