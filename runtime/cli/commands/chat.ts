@@ -27,6 +27,7 @@ import {
   type AgentEvent,
   openAgent,
   type OpenAgentOptions,
+  type OpenedAgent,
   type SubAgentLimits,
   type TurnResult,
 } from "../../agent/mod.ts";
@@ -241,6 +242,7 @@ export function chatCommand(
         let result: TurnResult;
         try {
           io.stderr(`session ${opened.session.id}\n`);
+          warnRejected(io, opened);
           if (opened.recovered) io.stderr("the previous turn was interrupted; resuming\n");
           result = await opened.agent.run(opts.prompt!, { signal: controller.signal });
         } finally {
@@ -280,6 +282,7 @@ async function interactiveChat(
     onEvent: (e) => repl.onEvent(e),
     onSubAgentEvent: (child, e) => repl.onSubAgentEvent(child, e),
   });
+  warnRejected(io, opened);
   if (opened.recovered) {
     io.stdout("the previous turn was interrupted; its finished rounds are kept\n");
   }
@@ -378,5 +381,12 @@ function finish(io: CliIo, result: TurnResult, json: boolean): void {
       `deferred: ${result.deferred.length} action(s) wait for approval (astrid approvals list)`,
       ExitCode.Deferred,
     );
+  }
+}
+
+/** Session allowances whose signature did not verify are ignored; say so (also audited). */
+function warnRejected(io: CliIo, opened: OpenedAgent): void {
+  for (const r of opened.gate.allowances.rejected) {
+    io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
   }
 }

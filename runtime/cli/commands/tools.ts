@@ -125,6 +125,9 @@ async function callTool(
     frontend,
     walls: rt.walls,
   });
+  for (const r of gate.allowances.rejected) {
+    rt.io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
+  }
   const saved = (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
   const session = await createToolSession({
     workspaceRoot: gate.boundary.root,
