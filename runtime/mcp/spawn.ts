@@ -189,6 +189,20 @@ export async function prepareLaunch(
     if (sandbox.hidden.some((h) => within(dir, h))) dir = "/";
     else if (within(dir, "/tmp") || within(dir, "/run")) readOnly.push(dir);
   }
+  // The program itself, when it lives in /tmp (which the wall replaces with an empty one): the
+  // folder under /tmp holding the executable or a path argument is shown read-only, so a server
+  // run from a project there finds its script and the project's config and modules.
+  for (
+    const word of [executable, ...server.args.flatMap((a) => [a, a.slice(a.indexOf("=") + 1)])]
+  ) {
+    if (!word.startsWith("/tmp/")) continue;
+    const top = `/tmp/${word.slice(5).split("/")[0]}`;
+    if (
+      top === "/tmp/" || [...readOnly, ...shown].some((r) => within(top, r)) ||
+      sandbox.hidden.some((h) => within(top, h))
+    ) continue;
+    if (await Deno.lstat(top).then(() => true, () => false)) readOnly.push(top);
+  }
   try {
     const walled = await sandbox.command({
       workspace: holdsWorkspace ? workspace : null,
