@@ -105,8 +105,8 @@ function* strings(value: unknown, depth = 0): Generator<string> {
 }
 
 /**
- * Why `action` breaks a configuration wall, or undefined. `commands` and `redirects` are the
- * parsed command line of an `execute_command` (every simple command, nested scripts included).
+ * Why `action` breaks a configuration wall ("Cannot write …: …"), or undefined. `parsed` is the
+ * command line of an `execute_command` (every simple command, nested scripts included).
  *
  * @example A write into the workspace's .astrid/ is refused, a read is not
  * ```ts
@@ -127,13 +127,25 @@ export function checkConfigWalls(
     redirects: readonly { op: string; target: string }[];
   } = { commands: [], redirects: [] },
 ): string | undefined {
+  const why = whyWalled(action, walls, parsed);
+  return why === undefined ? undefined : `Cannot ${wallVerb(action)}: ${why}`;
+}
+
+function whyWalled(
+  action: Action,
+  walls: Walls,
+  parsed: {
+    commands: readonly (readonly string[])[];
+    redirects: readonly { op: string; target: string }[];
+  } = { commands: [], redirects: [] },
+): string | undefined {
   const path = actionPath(action);
   if (path !== undefined) {
     const hidden = hiddenRoot(walls, path);
-    if (hidden) return `${path} is inside ${hidden}, the runtime's own state`;
+    if (hidden) return `it is inside ${hidden}, the runtime's own state, which no agent touches`;
     if (writes(action) && path.split("/").includes(CONFIG_DIR_NAME)) {
-      return `${path} is in a .astrid configuration folder, which only the human's own ` +
-        "astrid commands change";
+      return "it is in a .astrid configuration folder, which only the human's own astrid " +
+        "commands change (init, config, capsule install)";
     }
     return undefined;
   }
@@ -165,4 +177,24 @@ export function checkConfigWalls(
     }
   }
   return undefined;
+}
+
+/** What the action does, for a config-wall denial ("Cannot write /ws/.astrid/x: …"). */
+function wallVerb(action: Action): string {
+  switch (action.kind) {
+    case "file_read":
+      return `read ${action.path}`;
+    case "file_write":
+      return `write ${action.path}`;
+    case "file_delete":
+      return `delete ${action.path}`;
+    case "capsule_file_access":
+      return `${action.capability.replace("_", "-")} ${action.path}`;
+    case "execute_command":
+      return `run ${action.argv.join(" ").slice(0, 120)}`;
+    case "mcp_tool_call":
+      return `call ${action.server}/${action.tool}`;
+    default:
+      return action.kind;
+  }
 }

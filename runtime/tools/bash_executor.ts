@@ -164,7 +164,7 @@ export class BashExecutor implements ShellRunner {
     const stripped = stripMarker(captured.text, captured.tail, marker);
     const text = errors === "" ? stripped.text : `${errors.slice(0, 4096)}${stripped.text}`;
     const newCwd = stripped.newCwd;
-    if (newCwd !== undefined && inside(newCwd, ctx.workspaceRoot)) ctx.cwd = newCwd;
+    if (newCwd !== undefined && usableAsCwd(newCwd, ctx.workspaceRoot)) ctx.cwd = newCwd;
     const exitCode = status.code;
     const tail = timedOut
       ? `\n[killed: the command ran past its ${args.timeout} ms timeout]`
@@ -249,10 +249,16 @@ function inside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
 }
 
+// Inside the workspace, but not in a configuration folder: every command run from there would be
+// refused (runtime/security/walls.ts), so a `cd .astrid` is not kept.
+function usableAsCwd(path: string, root: string): boolean {
+  return inside(path, root) && !path.slice(root.length).split("/").includes(".astrid");
+}
+
 async function usableCwd(ctx: ToolContext): Promise<string> {
   try {
     const real = await Deno.realPath(ctx.cwd);
-    if (inside(real, ctx.workspaceRoot) && (await Deno.stat(real)).isDirectory) return real;
+    if (usableAsCwd(real, ctx.workspaceRoot) && (await Deno.stat(real)).isDirectory) return real;
   } catch {
     // removed since the last call
   }

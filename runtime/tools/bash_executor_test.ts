@@ -171,3 +171,13 @@ Deno.test("BashExecutor.run() keeps the cwd marker even after megabytes of outpu
   equal(ctx.cwd, `${ctx.workspaceRoot}/sub`);
   match(out.output, /output truncated: 5970000 of 6000000 characters cut/);
 });
+
+Deno.test("BashExecutor.run() never keeps a working directory inside .astrid", async () => {
+  const ctx = await session();
+  await Deno.mkdir(`${ctx.workspaceRoot}/.astrid/capsules`, { recursive: true });
+  await Deno.symlink(`${ctx.workspaceRoot}/.astrid`, `${ctx.workspaceRoot}/cfg`);
+  for (const command of ["cd .astrid/capsules", "cd cfg", 'cd "$(printf .ast)rid"']) {
+    await shell.run({ command, timeout: T }, ctx);
+    equal(ctx.cwd, ctx.workspaceRoot, command);
+  }
+});
