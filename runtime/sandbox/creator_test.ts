@@ -1,16 +1,10 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { CreateError, Sandbox, WalledCreator } from "./mod.ts";
 import { NO_WALLS } from "../security/walls.ts";
+import { raceDirs, swapRace } from "./_race_testing.ts";
 
 async function dirs() {
-  // Outside /tmp: the wall's private /tmp would hide both.
-  const base = await Deno.realPath(
-    await Deno.makeTempDir({ dir: "/var/tmp", prefix: "astrid-create-" }),
-  );
-  const ws = `${base}/ws`;
-  const outside = `${base}/outside`;
-  await Deno.mkdir(`${ws}/d`, { recursive: true });
-  await Deno.mkdir(outside);
+  const { base, ws, outside } = await raceDirs();
   return { base, ws, outside };
 }
 
@@ -37,24 +31,9 @@ Deno.test("WalledCreator creates files and folders in the workspace, nothing els
 });
 
 Deno.test("a folder swapped for a symlink 3,000 times never lets a file appear outside", async () => {
-  const { base, ws, outside } = await dirs();
-  // The attacker: a separate process swapping ws/d with a symlink to the outside, nonstop.
-  const swapper = new Deno.Command("/bin/bash", {
-    args: ["-c", `cd ${ws}; while :; do mv d d.real; ln -s ${outside} d; rm d; mv d.real d; done`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let created = 0;
-  try {
-    await using creator = new WalledCreator(sandbox, ws);
-    for (let i = 0; i < 3000; i++) {
-      await creator.createFile(`${ws}/d/f${i}`).then(() => created++, () => {});
-    }
-  } finally {
-    swapper.kill("SIGKILL");
-    await swapper.status;
-  }
-  deepEqual([...Deno.readDirSync(outside)].map((e) => e.name), [], "no file outside");
-  ok(created > 0, "the race was run (some creations landed in the real folder)");
-  await Deno.remove(base, { recursive: true }).catch(() => Deno.remove(base, { recursive: true }));
+  const dirs = await raceDirs();
+  await using creator = new WalledCreator(sandbox, dirs.ws);
+  const race = await swapRace(dirs, 3000, (i) => creator.createFile(`${dirs.ws}/d/f${i}`));
+  deepEqual(race.outside, [], "no file outside");
+  ok(race.succeeded > 0, "the race was run (some creations landed in the real folder)");
 });

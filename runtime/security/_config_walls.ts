@@ -97,6 +97,13 @@ function deniedWord(word: string, walls: Walls, cwd: string | undefined): string
   return undefined;
 }
 
+/** The parsed command line of an `execute_command`: every simple command and redirect. */
+type CommandLine = {
+  readonly commands: readonly (readonly string[])[];
+  readonly redirects: readonly { readonly op: string; readonly target: string }[];
+};
+const NO_LINE: CommandLine = { commands: [], redirects: [] };
+
 function* strings(value: unknown, depth = 0): Generator<string> {
   if (typeof value === "string") yield value;
   else if (depth < MAX_DEPTH && value !== null && typeof value === "object") {
@@ -122,10 +129,7 @@ function* strings(value: unknown, depth = 0): Generator<string> {
 export function checkConfigWalls(
   action: Action,
   walls: Walls,
-  parsed: {
-    commands: readonly (readonly string[])[];
-    redirects: readonly { op: string; target: string }[];
-  } = { commands: [], redirects: [] },
+  parsed: CommandLine = NO_LINE,
 ): string | undefined {
   const why = whyWalled(action, walls, parsed);
   return why === undefined ? undefined : `Cannot ${wallVerb(action)}: ${why}`;
@@ -134,10 +138,7 @@ export function checkConfigWalls(
 function whyWalled(
   action: Action,
   walls: Walls,
-  parsed: {
-    commands: readonly (readonly string[])[];
-    redirects: readonly { op: string; target: string }[];
-  } = { commands: [], redirects: [] },
+  parsed: CommandLine = NO_LINE,
 ): string | undefined {
   const path = actionPath(action);
   if (path !== undefined) {
