@@ -12,7 +12,7 @@
  * @module
  */
 import type { AuditInput, AuditJournal } from "../audit/mod.ts";
-import type { AuditSink } from "./interceptor.ts";
+import type { AuditSink } from "./interceptor_types.ts";
 
 /**
  * A failed {@link AuditBatch.flush}: queued decisions are not on the record, so whatever they

@@ -5,7 +5,7 @@
  * @module
  */
 import { SecurityInterceptor } from "./interceptor.ts";
-import type { AuditSink } from "./interceptor.ts";
+import type { AuditSink } from "./interceptor_types.ts";
 import { AdminPolicy } from "./policy.ts";
 import { WorkspaceBoundary } from "./workspace.ts";
 import { TokenStore } from "./token_store.ts";
