@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { startFakeAnthropic } from "../tests/fixtures/fake_anthropic.ts";
-import { startFakeOpenAI } from "../tests/fixtures/fake_openai.ts";
+import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
+import { startFakeOpenAI } from "../runtime/llm/replay_openai.ts";
 import { AnthropicProvider } from "../runtime/llm/anthropic.ts";
 import { OpenAICompatProvider } from "../runtime/llm/openai_compat.ts";
 import { costOf, DEFAULT_PRICING, estimateCost } from "../runtime/llm/pricing.ts";

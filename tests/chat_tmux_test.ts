@@ -6,7 +6,7 @@
  */
 import { equal, fail, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { startFakeAnthropic } from "./fixtures/fake_anthropic.ts";
+import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import { runCli, tempDirs } from "./cli.ts";
 
 const MAIN = new URL("../runtime/cli/main.ts", import.meta.url).pathname;

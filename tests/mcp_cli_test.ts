@@ -35,7 +35,7 @@ Deno.test("MCP tools appear as mcp__<server>__<tool> and run through the interce
 });
 
 Deno.test("the agent calls an MCP server's tool through the interceptor (astrid chat -p)", async () => {
-  const { startFakeAnthropic } = await import("./fixtures/fake_anthropic.ts");
+  const { startFakeAnthropic } = await import("../runtime/llm/replay_anthropic.ts");
   const fake = startFakeAnthropic([
     { toolCalls: [{ id: "t1", name: "mcp__basic__echo", args: { text: "from mcp" } }] },
     { text: "The server said: from mcp" },

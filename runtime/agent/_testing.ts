@@ -10,11 +10,7 @@ import { generateSeed, type Signer, signerFromSeed } from "../crypto/mod.ts";
 import { AuditLog } from "../audit/mod.ts";
 import { type AstridConfig, DEFAULT_CONFIG } from "../config/mod.ts";
 import { createProvider, type LlmProvider } from "../llm/mod.ts";
-import {
-  type FakeServer,
-  type FakeTurn,
-  startFakeAnthropic,
-} from "../../tests/fixtures/fake_anthropic.ts";
+import { type FakeServer, type FakeTurn, startFakeAnthropic } from "../llm/replay_anthropic.ts";
 import { openAgent, type OpenAgentOptions, type OpenedAgent } from "./open.ts";
 
 /** One test's world. */

@@ -1,5 +1,5 @@
 import { equal, ok, rejects } from "node:assert/strict";
-import { startFakeAnthropic } from "../../tests/fixtures/fake_anthropic.ts";
+import { startFakeAnthropic } from "../llm/replay_anthropic.ts";
 import { createProvider, DEFAULT_PRICING } from "../llm/mod.ts";
 import { openStore } from "../storage/mod.ts";
 import { SessionBudget } from "../security/budget.ts";

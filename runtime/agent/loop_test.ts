@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ApprovalAnswer, ApprovalRequest, Frontend } from "../security/approval.ts";
 import { DeferredQueue } from "../security/approval.ts";
 import { world } from "./_testing.ts";
-import type { FakeTurn } from "../../tests/fixtures/fake_anthropic.ts";
+import type { FakeTurn } from "../llm/replay_anthropic.ts";
 import { type AgentEvent, SessionStore } from "./mod.ts";
 
 const autonomous = (c: { workspace: { mode: string } }) => {

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import type { FakeTurn } from "../../tests/fixtures/fake_anthropic.ts";
+import type { FakeTurn } from "../llm/replay_anthropic.ts";
 import { world } from "./_testing.ts";
 import { NOT_DELEGATED, SessionStore } from "./mod.ts";
 import { mintToken } from "../security/tokens.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "../../tests/cli.ts";
-import { startFakeAnthropic } from "../../tests/fixtures/fake_anthropic.ts";
+import { startFakeAnthropic } from "../llm/replay_anthropic.ts";
 import { launchPermissions, REPO } from "./_launch_inputs.ts";
 import { denoFlags } from "./launch_flags.ts";
 

@@ -1,7 +1,7 @@
 import { deepEqual, equal, fail, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { type World, world } from "../agent/_testing.ts";
-import type { FakeTurn } from "../../tests/fixtures/fake_anthropic.ts";
+import type { FakeTurn } from "../llm/replay_anthropic.ts";
 import type { CliIo } from "./context.ts";
 import { Repl } from "./repl.ts";
 

@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { startFakeAnthropic } from "../../tests/fixtures/fake_anthropic.ts";
+import { startFakeAnthropic } from "./replay_anthropic.ts";
 import { AnthropicProvider } from "./anthropic.ts";
 import { costOf, DEFAULT_PRICING } from "./pricing.ts";
 import type { LlmError, LlmEvent, LlmRequest } from "./provider.ts";

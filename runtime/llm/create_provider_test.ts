@@ -1,6 +1,6 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { startFakeAnthropic } from "../../tests/fixtures/fake_anthropic.ts";
-import { startFakeOpenAI } from "../../tests/fixtures/fake_openai.ts";
+import { startFakeAnthropic } from "./replay_anthropic.ts";
+import { startFakeOpenAI } from "./replay_openai.ts";
 import { createProvider, type ModelConfig } from "./create_provider.ts";
 import { LlmError } from "./provider.ts";
 

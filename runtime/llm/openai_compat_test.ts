@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { startFakeOpenAI } from "../../tests/fixtures/fake_openai.ts";
+import { startFakeOpenAI } from "./replay_openai.ts";
 import { OpenAICompatProvider } from "./openai_compat.ts";
 import { costOf, DEFAULT_PRICING } from "./pricing.ts";
 import type { LlmError, LlmEvent, LlmRequest } from "./provider.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { type FakeTurn, startFakeAnthropic } from "../../../tests/fixtures/fake_anthropic.ts";
+import { type FakeTurn, startFakeAnthropic } from "../../llm/replay_anthropic.ts";
 
 /** What a CLI run printed and how it exited. */
 export interface DemoRun {
@@ -82,16 +82,22 @@ function script(leaked: string): FakeTurn[] {
  *
  * @example Run it against the real CLI in a fresh home and workspace
  * ```ts
- * import { join } from "node:path";
- * import { runCli, tempDirs } from "../../../tests/cli.ts";
  * import { agentDemo } from "./_demo_agent.ts";
- * const { home, ws } = await tempDirs();
- * const env = { DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME")!, ".cache", "deno") };
- * await runCli(["init", ws], { home, cwd: ws, env });
- * await agentDemo({
- *   home, ws, note: () => {},
- *   astrid: (args, extra = {}) => runCli(args, { home, cwd: ws, env: { ...env, ...extra } }),
- * });
+ * const launch = new URL("../launch.ts", import.meta.url).pathname;
+ * const config = new URL("../../../deno.json", import.meta.url).pathname;
+ * const home = await Deno.realPath(await Deno.makeTempDir());
+ * const ws = await Deno.realPath(await Deno.makeTempDir());
+ * const astrid = async (args: string[], env: Record<string, string> = {}) => {
+ *   const out = await new Deno.Command(Deno.execPath(), {
+ *     args: ["run", "-A", "--quiet", "--config", config, launch, ...args],
+ *     cwd: ws,
+ *     env: { ASTRID_HOME: home, INIT_CWD: ws, NO_COLOR: "1", ...env },
+ *   }).output();
+ *   const text = (b: Uint8Array) => new TextDecoder().decode(b);
+ *   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+ * };
+ * await astrid(["init", ws]);
+ * await agentDemo({ home, ws, note: () => {}, astrid });
  * ```
  */
 export async function agentDemo(ctx: AgentDemoContext): Promise<void> {

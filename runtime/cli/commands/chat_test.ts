@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { startFakeAnthropic } from "../../../tests/fixtures/fake_anthropic.ts";
+import { startFakeAnthropic } from "../../llm/replay_anthropic.ts";
 
 const ENTRY = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../../deno.json", import.meta.url).pathname;
