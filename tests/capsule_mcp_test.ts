@@ -5,7 +5,7 @@
  */
 import { equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { openStore } from "../runtime/storage/mod.ts";
+import { openStore, type Store } from "../runtime/storage/mod.ts";
 import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { AuditLog } from "../runtime/audit/mod.ts";
 import { DEFAULT_CONFIG } from "../runtime/config/mod.ts";
@@ -50,6 +50,23 @@ args = ${JSON.stringify(["run", "-A", "--quiet", "--config", CONFIG, SERVER])}
   return dir;
 }
 
+/** A gate over `store` for workspace `ws` that answers every prompt "once". */
+async function gateFor(store: Store, ws: string) {
+  const signer = signerFromSeed(generateSeed());
+  const audit = await AuditLog.open(store, signer);
+  const gate = await openGate({
+    store,
+    signer,
+    audit,
+    config: DEFAULT_CONFIG,
+    workspaceRoot: ws,
+    workspaceId: "ws",
+    sessionId: "s",
+    frontend: new PresetFrontend({ choice: "once" }),
+  });
+  return { gate, audit };
+}
+
 async function setup(granted: boolean) {
   const home = await Deno.makeTempDir();
   const ws = await Deno.realPath(await Deno.makeTempDir());
@@ -72,18 +89,7 @@ async function setup(granted: boolean) {
     });
   }
   const { capsules } = await listInstalled(dirs, { requireHash: true, records });
-  const signer = signerFromSeed(generateSeed());
-  const audit = await AuditLog.open(store, signer);
-  const gate = await openGate({
-    store,
-    signer,
-    audit,
-    config: DEFAULT_CONFIG,
-    workspaceRoot: ws,
-    workspaceId: "ws",
-    sessionId: "s",
-    frontend: new PresetFrontend({ choice: "once" }),
-  });
+  const { gate, audit } = await gateFor(store, ws);
   const host = {
     capsules,
     workspaceRoot: ws,
@@ -183,18 +189,7 @@ args = ${JSON.stringify(["run", "-A", "--quiet", "--config", CONFIG, FS_SERVER])
   using records = await testRecords(store);
   await testInstall(dirs, src, records, { walls });
   const { capsules } = await listInstalled(dirs, { requireHash: true, records });
-  const signer = signerFromSeed(generateSeed());
-  const audit = await AuditLog.open(store, signer);
-  const gate = await openGate({
-    store,
-    signer,
-    audit,
-    config: DEFAULT_CONFIG,
-    workspaceRoot: ws,
-    workspaceId: "ws",
-    sessionId: "s",
-    frontend: new PresetFrontend({ choice: "once" }),
-  });
+  const { gate, audit } = await gateFor(store, ws);
   const host = {
     capsules,
     workspaceRoot: ws,
