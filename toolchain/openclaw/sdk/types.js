@@ -1,0 +1,2 @@
+// Astrid's shim for `openclaw/plugin-sdk/types`: type-only in OpenClaw, so nothing at run time.
+export {};
