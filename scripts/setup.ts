@@ -11,7 +11,35 @@ const steps: { name: string; run: () => Promise<string> }[] = [
   { name: "npm dependencies", run: cacheDependencies },
   { name: "bubblewrap (bash sandbox)", run: () => ensureApt("bwrap", ["bubblewrap"]) },
   { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
+  { name: "OpenClaw test fixtures' npm dependencies", run: installFixtureDependencies },
 ];
+
+/**
+ * `npm ci` in testdata/openclaw (the plugins' own npm dependencies: typebox, axios, …), skipped
+ * when node_modules was installed from the same lock file.
+ */
+async function installFixtureDependencies(): Promise<string> {
+  const dir = new URL("../testdata/openclaw/", import.meta.url);
+  const lock = await Deno.readTextFile(new URL("package-lock.json", dir));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lock)),
+  );
+  const stamp = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const stampFile = new URL("node_modules/.astrid-lock-sha256", dir);
+  const seen = await Deno.readTextFile(stampFile).catch(() => "");
+  if (seen.trim() === stamp) return "cached";
+  const out = await new Deno.Command("npm", {
+    args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`npm ci in testdata/openclaw failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  await Deno.writeTextFile(stampFile, `${stamp}\n`);
+  return "installed with npm ci";
+}
 
 async function buildCapsuleEngine(): Promise<string> {
   const { buildEngine } = await import("../toolchain/engine/build.ts");

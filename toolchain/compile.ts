@@ -1,7 +1,9 @@
 /**
  * Compiles a capsule project (TypeScript) to `capsule.wasm` plus its `Capsule.toml`:
  *
- * 1. read `Capsule.toml` (or derive `[package]` from package.json);
+ * 1. read `Capsule.toml` (or derive `[package]` from package.json); an OpenClaw plugin
+ *    (toolchain/openclaw/detect.ts) gets its manifest generated from its metadata, and its entry
+ *    is wrapped by the adapter (toolchain/openclaw/adapter.js);
  * 2. type-check the entry with `deno check` against ES2022 and the sandbox's globals
  *    (toolchain/sdk/globals.d.ts), in a subprocess alongside the next steps (skip with
  *    `typeCheck: false` or `--no-check`), and transpile each TypeScript module with oxc-transform;
@@ -9,7 +11,10 @@
  * 4. prepend the shim (toolchain/shim/prelude.js);
  * 5. embed it in the engine and run Wizer (`@bytecodealliance/wizer@10.0.0`);
  * 6. write `capsule.wasm`;
- * 7. write `Capsule.toml` with `[component] entrypoint` and `hash = "blake3:<hex>"`.
+ * 7. run the capsule's `describe` with no host (an entry without a usable default export fails
+ *    here; an OpenClaw plugin's `register(api)` runs and yields its tools, hooks and commands);
+ * 8. write `Capsule.toml` with `[component] entrypoint` and `hash = "blake3:<hex>"` (and, for
+ *    an OpenClaw plugin, `[[tool]]`, `[[interceptor]]` and `[[command]]`).
  *
  * Two compiles of the same input are byte-identical. Run it as
  * `deno run -A toolchain/compile.ts DIR [-o OUT] [--no-check]`.
@@ -21,29 +26,25 @@ import { blake3Hex } from "../runtime/crypto/blake3.ts";
 import { buildEngine, enginePath } from "./engine/build.ts";
 import { embedSource } from "./engine/embed.ts";
 import { wizen, WizerError } from "./engine/wizer.ts";
+import {
+  detectOpenClaw,
+  OpenClawDetectError,
+  type OpenClawPlugin,
+  pluginManifest,
+} from "./openclaw/detect.ts";
+import { classifyImport, importSite } from "./openclaw/resolve.ts";
+import { describeWasm, type Description } from "./openclaw/describe.ts";
+import { registeredSections } from "./openclaw/registered.ts";
 
 /** The import specifier capsules use for the SDK. */
 export const SDK_SPECIFIER = "@astrid/sdk";
 const SDK_PATH = decodeURIComponent(new URL("./sdk/mod.ts", import.meta.url).pathname);
 const PRELUDE_URL = new URL("./shim/prelude.js", import.meta.url);
-
-/** Node built-ins the sandbox cannot offer, with what to use instead. */
-const NODE_BUILTINS: Record<string, string> = {
-  child_process: "capsules cannot start processes; expose the work as a tool of an MCP server",
-  cluster: "capsules cannot start processes",
-  worker_threads: "capsules run single-threaded; use async functions",
-  net: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  tls: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  dgram: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  http: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  https: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  http2: "use fetch() or http.request from @astrid/sdk (the manifest's net capability)",
-  fs: "use fs from @astrid/sdk (the manifest's fs_read/fs_write capabilities)",
-  "fs/promises": "use fs from @astrid/sdk (the manifest's fs_read/fs_write capabilities)",
-  os: "capsules cannot inspect the host system",
-  process: "use config.get from @astrid/sdk for settings",
-  vm: "capsules cannot evaluate code in another context",
-};
+const ADAPTER_PATH = decodeURIComponent(
+  new URL("./openclaw/adapter.js", import.meta.url).pathname,
+);
+/** The bundler's id of the generated entry that wraps an OpenClaw plugin. */
+const OPENCLAW_ENTRY = "\0astrid:openclaw-entry";
 
 /**
  * Raised when a capsule cannot be compiled. `file` and `line` point at the author's source
@@ -112,6 +113,10 @@ export interface CompileResult {
   bytes: number;
   /** Milliseconds per stage. */
   stages: { name: string; ms: number }[];
+  /** What the compile noticed (refused registrations, skipped tools, null factories). */
+  notes: readonly string[];
+  /** The OpenClaw plugin id, when the folder was an OpenClaw plugin. */
+  openclaw?: string;
 }
 
 type Manifest = Record<string, unknown> & { package: Record<string, unknown> };
@@ -209,7 +214,26 @@ interface OxcResult {
   errors: { message: string; labels?: { start: number }[] }[];
 }
 
-async function bundle(dir: string, entry: string): Promise<string> {
+/**
+ * For an OpenClaw plugin, the generated entry: the plugin's module wrapped by the adapter
+ * (toolchain/openclaw/adapter.js), which turns its `register(api)` into a capsule definition.
+ */
+function openClawEntry(plugin: OpenClawPlugin): string {
+  const meta = {
+    id: plugin.id,
+    name: plugin.name,
+    description: plugin.description,
+    version: plugin.version,
+    configSchema: plugin.configSchema,
+    uiHints: plugin.uiHints,
+    configKeys: plugin.configKeys,
+  };
+  return `import * as plugin from ${JSON.stringify(plugin.entry)};\n` +
+    `import { toCapsule } from ${JSON.stringify(ADAPTER_PATH)};\n` +
+    `export default toCapsule(plugin, ${JSON.stringify(meta)});\n`;
+}
+
+async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Promise<string> {
   const { rolldown } = await import("rolldown") as {
     rolldown: (opts: unknown) => Promise<{
       generate(opts: unknown): Promise<{ output: { type: string; code?: string }[] }>;
@@ -223,24 +247,38 @@ async function bundle(dir: string, entry: string): Promise<string> {
   // CompileError here and throws a stand-in.
   let failure: CompileError | undefined;
   const fail = (e: CompileError): never => {
-    failure = e;
+    failure ??= e;
     throw new Error(e.message);
+  };
+  const refuse = (message: string, importer: string | undefined, source: string): never => {
+    const site = importSite(dir, importer, source);
+    const where = site ? `${site.file}:${site.line}: ` : "";
+    return fail(new CompileError("UNSUPPORTED_IMPORT", `${where}${message}`, site ?? {}));
   };
   const astrid = {
     name: "astrid-capsule",
-    resolveId(source: string) {
+    resolveId(source: string, importer: string | undefined) {
       if (source === SDK_SPECIFIER) return SDK_PATH;
-      const bare = source.replace(/^node:/, "");
-      if (source.startsWith("node:") || bare in NODE_BUILTINS) {
-        const hint = NODE_BUILTINS[bare] ?? "it is not available in the capsule sandbox";
-        return fail(
-          new CompileError("UNSUPPORTED_IMPORT", `Cannot import "${source}" in a capsule: ${hint}`),
+      if (source === OPENCLAW_ENTRY) return OPENCLAW_ENTRY;
+      const special = classifyImport(source);
+      if (special.kind === "file") return special.path;
+      if (special.kind === "refuse") return refuse(special.message, importer, source);
+      return null;
+    },
+    load(id: string) {
+      if (id === OPENCLAW_ENTRY && plugin) return openClawEntry(plugin);
+      if (/\.node$/.test(id)) {
+        return refuse(
+          `Cannot bundle "${relative(dir, id)}": it is a native addon, and a capsule runs only ` +
+            `JavaScript inside its wasm sandbox`,
+          undefined,
+          id,
         );
       }
       return null;
     },
     async transform(code: string, id: string) {
-      if (!/\.(m?ts|tsx)$/.test(id)) return null;
+      if (!/\.(m?ts|tsx|cts)$/.test(id)) return null;
       const out = await transform(id, code, { target: "es2022", sourcemap: false });
       const first = out.errors[0];
       if (first) {
@@ -265,11 +303,25 @@ async function bundle(dir: string, entry: string): Promise<string> {
   let build;
   try {
     build = await rolldown({
-      input: entry,
+      input: plugin ? OPENCLAW_ENTRY : entry,
       cwd: dir,
-      platform: "neutral",
+      // Node's resolution for ESM written for Node: `./foo.js` may name `./foo.ts`, extensionless
+      // and folder imports, `exports` maps with the browser condition (no Node built-ins), and
+      // `main`/`module` for packages without `exports`.
+      platform: "browser",
+      resolve: {
+        extensionAlias: {
+          ".js": [".ts", ".tsx", ".js"],
+          ".mjs": [".mts", ".mjs"],
+          ".cjs": [".cts", ".cjs"],
+        },
+        extensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".json"],
+      },
       plugins: [astrid],
-      transform: { target: "es2022" },
+      transform: {
+        target: "es2022",
+        define: { "process.env.NODE_ENV": JSON.stringify("production") },
+      },
       logLevel: "warn",
       onLog(_level: string, log: { code?: string; message: string; exporter?: string }) {
         // An import that does not resolve would become a global reference that fails at run time.
@@ -396,20 +448,39 @@ export async function compileCapsule(
     log(`compile: ${name}: ${detail(value)} (${Math.round(ms)} ms)`);
     return value;
   };
-  const manifest = await stage("manifest", () => readManifest(root), (m) => String(m.package.name));
-  const entry = await stage("entry", () => findEntry(root), (e) => relative(root, e));
+  const plugin = await stage(
+    "detect",
+    () => detectPlugin(root),
+    (p) =>
+      p
+        ? `OpenClaw plugin "${p.id}" (${p.detectedBy}), entry ${p.declaredEntry}`
+        : "Astrid capsule",
+  );
+  const manifest = await stage(
+    "manifest",
+    () => plugin ? pluginManifestOf(root, plugin) : readManifest(root),
+    (m) => String(m.package.name) + (plugin ? " (generated from the plugin's metadata)" : ""),
+  );
+  const entry = plugin
+    ? plugin.entry
+    : await stage("entry", () => findEntry(root), (e) => relative(root, e));
+  if (plugin) {
+    for (const e of plugin.ignoredEntries) log(`compile: note: extension ${e} is not compiled`);
+  }
+  const typeChecking = (options.typeCheck ?? true) && !plugin;
+  if (plugin && (options.typeCheck ?? true)) {
+    log("compile: type-check: skipped (an OpenClaw plugin is typed against OpenClaw's own SDK)");
+  }
   // The type-check (a subprocess) runs alongside the build; its errors are reported first.
   const started = performance.now();
-  if (options.typeCheck ?? true) {
-    log("compile: type-check (deno check): running alongside the build");
-  }
-  const checking = (options.typeCheck ?? true)
+  if (typeChecking) log("compile: type-check (deno check): running alongside the build");
+  const checking = typeChecking
     ? typeCheck(root, entry).then(
       (value) => ({ value, ms: performance.now() - started }),
       (error: unknown) => ({ error }),
     )
     : null;
-  const built = await build(root, entry, options, stage).then(
+  const built = await build(root, entry, options, stage, plugin ?? undefined).then(
     (wasm) => ({ wasm }),
     (error: unknown) => ({ error }),
   );
@@ -425,6 +496,12 @@ export async function compileCapsule(
   }
   if ("error" in built) throw built.error;
   const wasm = built.wasm;
+  const described = await stage(
+    plugin ? "register (the plugin's register(api), sandboxed)" : "describe",
+    () => describeCompiled(wasm, plugin, manifest),
+    (d) => d.summary,
+  );
+  for (const note of described.notes) log(`compile: note: ${note}`);
   const hash = `blake3:${blake3Hex(wasm)}`;
   const wasmPath = `${out}/capsule.wasm`;
   await stage("write capsule.wasm", async () => {
@@ -432,13 +509,94 @@ export async function compileCapsule(
     await Deno.writeFile(wasmPath, wasm);
   }, () => hash);
   const manifestPath = `${out}/Capsule.toml`;
-  await stage("write Capsule.toml", async () => {
-    const component = { ...(manifest.component as Record<string, unknown> ?? {}) };
-    component.entrypoint = "capsule.wasm";
-    component.hash = hash;
-    await Deno.writeTextFile(manifestPath, stringifyToml({ ...manifest, component }) + "\n");
-  }, () => "[component] entrypoint, hash");
-  return { wasmPath, manifestPath, hash, bytes: wasm.length, stages };
+  await stage(
+    "write Capsule.toml",
+    async () => {
+      const component = { ...(manifest.component as Record<string, unknown> ?? {}) };
+      component.entrypoint = "capsule.wasm";
+      component.hash = hash;
+      const written = { ...manifest, ...described.sections, component };
+      await Deno.writeTextFile(manifestPath, stringifyToml(written) + "\n");
+    },
+    () =>
+      plugin
+        ? "[package], [env], [[tool]], [[interceptor]], [[command]]"
+        : "[component] entrypoint, hash",
+  );
+  return {
+    wasmPath,
+    manifestPath,
+    hash,
+    bytes: wasm.length,
+    stages,
+    notes: described.notes,
+    ...(plugin ? { openclaw: plugin.id } : {}),
+  };
+}
+
+async function detectPlugin(root: string): Promise<OpenClawPlugin | null> {
+  try {
+    return await detectOpenClaw(root);
+  } catch (e) {
+    if (e instanceof OpenClawDetectError) {
+      throw new CompileError("MANIFEST", e.message, { file: e.file });
+    }
+    throw e;
+  }
+}
+
+async function pluginManifestOf(root: string, plugin: OpenClawPlugin): Promise<Manifest> {
+  try {
+    return await pluginManifest(root, plugin);
+  } catch (e) {
+    if (e instanceof OpenClawDetectError) {
+      throw new CompileError("MANIFEST", e.message, { file: e.file });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Runs the compiled capsule's `describe` with no host: a capsule whose entry has no usable
+ * default export fails here, at compile time, instead of at its first call. For an OpenClaw
+ * plugin this runs `register(api)` and yields the manifest sections it implies.
+ */
+async function describeCompiled(
+  wasm: Uint8Array<ArrayBuffer>,
+  plugin: OpenClawPlugin | null,
+  manifest: Manifest,
+): Promise<{ sections: Record<string, unknown>; notes: readonly string[]; summary: string }> {
+  let d: Description;
+  try {
+    d = await describeWasm(wasm);
+  } catch (e) {
+    const why = (e as Error).message;
+    if (plugin) {
+      throw new CompileError("INIT", `Cannot register the OpenClaw plugin "${plugin.id}": ${why}`);
+    }
+    const hint = /no default export/.test(why)
+      ? " (an OpenClaw plugin needs openclaw.plugin.json or package.json#openclaw.extensions " +
+        "to be recognised; an Astrid capsule exports defineCapsule({...}) as its default)"
+      : "";
+    throw new CompileError("ENTRY", `Cannot compile the capsule: ${why}${hint}`);
+  }
+  if (!plugin) {
+    if (
+      d.tools.length + d.hooks.length + d.cron.length + d.commands.length + d.providers.length ===
+        0
+    ) {
+      throw new CompileError(
+        "ENTRY",
+        "Cannot compile the capsule: its default export defines no tools, hooks, cron jobs, " +
+          "commands or providers (an OpenClaw plugin's register(api) needs openclaw.plugin.json " +
+          "or package.json#openclaw.extensions to be recognised; an Astrid capsule exports " +
+          "defineCapsule({...}) as its default)",
+      );
+    }
+    const n = d.tools.length;
+    return { sections: {}, notes: [], summary: `${n} tool${n === 1 ? "" : "s"}` };
+  }
+  return registeredSections(d, manifest);
 }
 
 type Stage = <T>(name: string, fn: () => Promise<T>, detail: (v: T) => string) => Promise<T>;
@@ -449,11 +607,12 @@ async function build(
   entry: string,
   options: CompileOptions,
   stage: Stage,
-): Promise<Uint8Array> {
+  plugin?: OpenClawPlugin,
+): Promise<Uint8Array<ArrayBuffer>> {
   const log = options.log ?? (() => {});
   const bundled = await stage(
     "transpile + bundle (oxc, rolldown es2022)",
-    () => bundle(root, entry),
+    () => bundle(root, entry, plugin),
     (b) => `${b.length} bytes`,
   );
   const source = await stage(

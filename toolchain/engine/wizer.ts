@@ -84,7 +84,10 @@ export async function wizen(module: Uint8Array): Promise<Uint8Array<ArrayBuffer>
     await Deno.writeFile(input, module);
     const out = await new Deno.Command(await wizerPath(), {
       args: ["--allow-wasi=false", "--inherit-stdio=false", "-o", output, input],
+      // No inherited environment; HOME points into the scratch folder so wasmtime's cache
+      // never falls back to the account's home (`/nonexistent` for nobody).
       clearEnv: true,
+      env: { HOME: dir, XDG_CACHE_HOME: `${dir}/cache` },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -1,0 +1,1 @@
+export { seasonOf } from "./season.js";

@@ -1,0 +1,83 @@
+/**
+ * Turns what an OpenClaw plugin registered (its compile-time `describe`) into `Capsule.toml`
+ * sections: `[[tool]]` for each tool (so listing never starts the capsule), `[[interceptor]]`
+ * for each lifecycle hook, `[[command]]` for each command its wasm runs. Sections the overlay
+ * already declares keep the overlay's settings (e.g. an interceptor's `priority`).
+ *
+ * @module
+ */
+import type { Description } from "./describe.ts";
+
+/** Drops `null`s (TOML has none) from a JSON value, recursively. */
+function tomlSafe(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== null).map(tomlSafe);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = tomlSafe(v);
+    return out;
+  }
+  return value;
+}
+
+const objects = (v: unknown): Record<string, unknown>[] =>
+  Array.isArray(v) ? v.filter((x) => x && typeof x === "object") as Record<string, unknown>[] : [];
+
+/** The sections written for a plugin, and what the compile reports. */
+export interface RegisteredSections {
+  readonly sections: Record<string, unknown>;
+  readonly notes: readonly string[];
+  readonly summary: string;
+}
+
+/**
+ * Builds the sections from the plugin's description, keeping overlay entries.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { registeredSections } from "./registered.ts";
+ * const { sections } = registeredSections({
+ *   tools: [{ name: "echo", description: "Echo", input_schema: { type: "object", default: null } }],
+ *   hooks: ["before_tool_call"], cron: [], commands: [], providers: [], notes: [], logs: [],
+ * }, {});
+ * deepEqual(sections.tool, [{ name: "echo", description: "Echo", input_schema: { type: "object" } }]);
+ * deepEqual(sections.interceptor, [{ event: "before_tool_call" }]);
+ * ```
+ */
+export function registeredSections(
+  d: Description,
+  overlay: Record<string, unknown>,
+): RegisteredSections {
+  const notes = [...d.notes];
+  const tool = d.tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: tomlSafe(t.input_schema ?? { type: "object" }),
+  }));
+  const declared = objects(overlay.interceptor);
+  const hooks = d.hooks.filter((h) => !h.includes(":"));
+  const interceptor = [
+    ...declared,
+    ...hooks.filter((h) => !declared.some((i) => i.event === h)).map((event) => ({ event })),
+  ];
+  const prompts = objects(overlay.command);
+  const command = [
+    ...prompts,
+    ...d.commands.filter((c) => !prompts.some((p) => p.name === c.name)).map((c) => ({
+      name: c.name,
+      description: c.description ?? "",
+    })),
+  ];
+  const sections: Record<string, unknown> = {};
+  if (tool.length > 0) sections.tool = tool;
+  if (interceptor.length > 0) sections.interceptor = interceptor;
+  if (command.length > 0) sections.command = command;
+  if (tool.length + hooks.length + d.commands.length === 0) {
+    notes.push("the plugin registers no tool, hook or command Astrid can run");
+  }
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  const summary = `${count(tool.length, "tool")}, ${count(hooks.length, "hook")}, ${
+    count(d.commands.length, "command")
+  }${notes.length ? `, ${count(notes.length, "note")}` : ""}`;
+  return { sections, notes, summary };
+}
