@@ -23,13 +23,8 @@ import { type AstridConfig, DEFAULT_CONFIG } from "../runtime/config/mod.ts";
 import { openGate } from "../runtime/security/gate.ts";
 import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
 import type { AuditBatch } from "../runtime/security/audit_batch.ts";
-import {
-  CapsuleInstance,
-  HOST_FUNCTION_NAMES,
-  type HostEnv,
-  loadCapsule,
-  ModuleCache,
-} from "../runtime/capsule/mod.ts";
+import { CapsuleInstance, type HostEnv, loadCapsule, ModuleCache } from "../runtime/capsule/mod.ts";
+import { ALL_HOST_FUNCTION_NAMES } from "../toolchain/engine/abi.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const engine = await Deno.readFile((await buildEngine({ log: () => {} })).path);
@@ -77,7 +72,9 @@ const compiled = await compileCapsule(project, {
 const module = new WebAssembly.Module(await Deno.readFile(compiled.wasmPath));
 
 const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-for (const name of HOST_FUNCTION_NAMES) user[name] = (cp: CallContext) => cp.store('{"ok":null}');
+for (const name of ALL_HOST_FUNCTION_NAMES) {
+  user[name] = (cp: CallContext) => cp.store('{"ok":null}');
+}
 user["astrid-deadline"] = () => 30_000n;
 user["astrid-random-seed"] = () => 9n;
 user["astrid-now"] = () => BigInt(Date.now()) * 1000n;

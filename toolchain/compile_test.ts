@@ -4,7 +4,7 @@ import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
 import { compileCapsule, CompileError } from "./compile.ts";
 import { buildEngine } from "./engine/build.ts";
-import { HOST_FUNCTION_NAMES } from "./engine/abi.ts";
+import { ALL_HOST_FUNCTION_NAMES } from "./engine/abi.ts";
 
 const HELLO = decodeURIComponent(new URL("../examples/hello", import.meta.url).pathname);
 const SDK = decodeURIComponent(new URL("./sdk/mod.ts", import.meta.url).pathname);
@@ -22,7 +22,7 @@ async function instantiate(
 ): Promise<{ plugin: Plugin; calls: [string, unknown][] }> {
   const calls: [string, unknown][] = [];
   const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-  for (const name of HOST_FUNCTION_NAMES) {
+  for (const name of ALL_HOST_FUNCTION_NAMES) {
     const reply = replies[name];
     const handle = (cp: CallContext, arg: Record<string, unknown>, value: unknown) => {
       calls.push([name, arg]);

@@ -69,6 +69,8 @@ const RECORD = z.strictObject({
     fs_write: strings,
     kv: z.boolean(),
     host_process: strings,
+    // Absent in records written before capsules could call the model: false.
+    llm: z.boolean().optional(),
   }),
   env: z.record(
     z.string(),

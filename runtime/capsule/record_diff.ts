@@ -42,6 +42,7 @@ export function pinnedSpec(manifest: CapsuleManifest, wasmHash: string | null): 
       fs_write: [...c.fs_write],
       kv: c.kv,
       host_process: [...c.host_process],
+      ...(c.llm ? { llm: true } : {}),
     },
     env: Object.fromEntries(
       Object.entries(manifest.env).map(([k, v]) => [k, {
@@ -105,6 +106,9 @@ export function specDiff(before: PinnedSpec | null, after: PinnedSpec): SpecChan
     out.push({ sign: after.capabilities.kv ? "+" : "-", what: "its own key-value store" });
   }
   sets(out, "run", b.capabilities.host_process, after.capabilities.host_process);
+  if ((b.capabilities.llm ?? false) !== (after.capabilities.llm ?? false)) {
+    out.push({ sign: after.capabilities.llm ? "+" : "-", what: "calls to the model (budgeted)" });
+  }
   const envLine = ([k, v]: [string, PinnedSpec["env"][string]]) =>
     `env ${k} (${v.type}${v.required ? ", required" : ""})`;
   sets(

@@ -172,8 +172,13 @@ export function urlHost(raw: string): string {
  * equal(providerHost({ provider: "openai", api_url: "http://127.0.0.1:9000/v1" }), "127.0.0.1:9000");
  * ```
  */
-export function providerHost(model: Pick<AstridConfig["model"], "provider" | "api_url">): string {
-  return model.api_url === "" ? PROVIDER_HOSTS[model.provider] : urlHost(model.api_url);
+export function providerHost(
+  model: Pick<AstridConfig["model"], "provider" | "api_url">,
+): string | null {
+  const provider = model.provider;
+  // A `capsule:<name>` provider is reached in-process; its own `net` hosts are the capsules'.
+  if (provider !== "anthropic" && provider !== "openai") return null;
+  return model.api_url === "" ? PROVIDER_HOSTS[provider] : urlHost(model.api_url);
 }
 
 /**
@@ -243,7 +248,8 @@ export function runtimePermissions(inputs: RuntimeInputs): PermissionSet {
   if (inputs.kill) run.push(inputs.kill);
   run.push(...inputs.offServerCommands);
 
-  const net = [providerHost(config.model)];
+  const model = providerHost(config.model);
+  const net = model === null ? [] : [model];
   if (/^https?:\/\//.test(kv)) net.push(urlHost(kv)); // a remote KV store (KV Connect)
   for (const s of Object.values(config.servers)) {
     if (s.transport === "http" && s.url) net.push(urlHost(s.url));

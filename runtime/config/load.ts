@@ -87,9 +87,13 @@ export async function loadConfig(
       (paths.workspaceRoot === null ? null : join(paths.workspaceRoot, ".astrid", "config.toml")),
   );
 
-  const fallback = PROVIDER_ENV[config.model.provider];
-  if (config.model.api_key === "" && env[fallback.key]) config.model.api_key = env[fallback.key]!;
-  if (config.model.api_url === "" && env[fallback.url]) config.model.api_url = env[fallback.url]!;
+  const provider = config.model.provider;
+  // A `capsule:<name>` provider has no key or URL to fall back to.
+  if (provider === "anthropic" || provider === "openai") {
+    const fallback = PROVIDER_ENV[provider];
+    if (config.model.api_key === "" && env[fallback.key]) config.model.api_key = env[fallback.key]!;
+    if (config.model.api_url === "" && env[fallback.url]) config.model.api_url = env[fallback.url]!;
+  }
 
   const checked = configSchema.safeParse(config);
   if (!checked.success) {

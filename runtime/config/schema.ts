@@ -91,7 +91,14 @@ export const CONFIG_SECTIONS = {
   }),
   storage: z.strictObject({ kv_url: z.string() }),
   model: z.strictObject({
-    provider: z.enum(["anthropic", "openai"]),
+    /**
+     * `anthropic`, `openai`, or `capsule:<name>`: an installed capsule's `[[llm_provider]]`
+     * answers (runtime/llm/capsule_provider.ts); `model` then picks among its models.
+     */
+    provider: z.union([
+      z.enum(["anthropic", "openai"]),
+      z.templateLiteral(["capsule:", z.string().max(64).regex(/^[a-z0-9](?:[a-z0-9-]|_(?!_))*$/)]),
+    ]),
     model: z.string().min(1),
     api_key: z.string(),
     api_url: z.string(),

@@ -10,7 +10,11 @@ import type { RetryPolicy } from "./retry.ts";
 
 /** The `[model]` config section, as the config layer resolved it. */
 export interface ModelConfig {
-  provider: "anthropic" | "openai";
+  /**
+   * `capsule:<name>` is built by the capsule layer over `CapsuleProvider` (capsule_provider.ts)
+   * (runtime/capsule/llm_provider.ts); {@link createProvider} refuses it.
+   */
+  provider: "anthropic" | "openai" | `capsule:${string}`;
   model: string;
   /** Empty when none is configured (allowed only for a custom OpenAI-compatible URL). */
   api_key: string;
@@ -112,7 +116,8 @@ export function createProvider(cfg: ModelConfig, options: ProviderOptions = {}):
       throw new TypeError(
         `Cannot create a provider: current model.provider is ${
           JSON.stringify(cfg.provider)
-        }, expected "anthropic" or "openai"`,
+        }, expected "anthropic" or "openai" (a "capsule:<name>" provider needs its installed ` +
+          "capsule: runtime/capsule/llm_provider.ts)",
       );
   }
 }

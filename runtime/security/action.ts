@@ -108,6 +108,17 @@ export interface CapsuleHttpRequestAction {
   readonly url: string;
   readonly method?: string;
 }
+/** A capsule host call asking the runtime's model for a completion (`llm-complete`). */
+export interface CapsuleLlmCallAction {
+  readonly kind: "capsule_llm_call";
+  readonly capsule: string;
+  /** The model the request is sent to. */
+  readonly model: string;
+  /** The most output tokens the call may produce. */
+  readonly maxTokens: number;
+  /** The capsule's stated reason, shown to the human (at most 200 characters). */
+  readonly purpose?: string;
+}
 /** Spawn a sub-agent. */
 export interface SubAgentSpawnAction {
   readonly kind: "sub_agent_spawn";
@@ -144,6 +155,7 @@ export type Action =
   | CapsuleToolCallAction
   | CapsuleFileAccessAction
   | CapsuleHttpRequestAction
+  | CapsuleLlmCallAction
   | SubAgentSpawnAction
   | TransmitDataAction
   | FinancialTransactionAction
@@ -235,6 +247,15 @@ export function describeAction(action: Action): ActionInfo {
         "network",
         "medium",
         `Capsule ${action.capsule}: ${action.method ?? "GET"} ${action.url}`,
+      );
+    case "capsule_llm_call":
+      return info(
+        `capsule://${action.capsule}/llm_complete`,
+        "invoke",
+        "medium",
+        `Capsule ${action.capsule}: ask model ${action.model} (up to ${action.maxTokens} tokens)${
+          action.purpose ? ` for: ${action.purpose}` : ""
+        }`,
       );
     case "sub_agent_spawn":
       return info(

@@ -29,3 +29,38 @@ export const HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
   "get-config",
   "log",
 ]);
+
+/**
+ * The host functions the engine imports beyond the design's twelve: `llm-complete` (a gated,
+ * budgeted call to the runtime's model) and `llm-emit` (one streamed chunk of an
+ * `[[llm_provider]]` answer).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { LLM_HOST_FUNCTION_NAMES } from "./abi.ts";
+ * deepEqual(LLM_HOST_FUNCTION_NAMES, ["llm-complete", "llm-emit"]);
+ * ```
+ */
+export const LLM_HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
+  "llm-complete",
+  "llm-emit",
+]);
+
+/**
+ * Every `extism:host/user` JSON host function the engine imports, in the engine's order (its
+ * `HOST_NAMES`): the twelve, then the model functions. A host must register all of them, or the
+ * capsule does not instantiate.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { ALL_HOST_FUNCTION_NAMES } from "./abi.ts";
+ * equal(ALL_HOST_FUNCTION_NAMES.length, 14);
+ * equal(ALL_HOST_FUNCTION_NAMES[12], "llm-complete");
+ * ```
+ */
+export const ALL_HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
+  ...HOST_FUNCTION_NAMES,
+  ...LLM_HOST_FUNCTION_NAMES,
+]);

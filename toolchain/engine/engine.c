@@ -67,6 +67,10 @@ IMPORT(USER, "kv-get") uint64_t host_kv_get(uint64_t);
 IMPORT(USER, "kv-set") uint64_t host_kv_set(uint64_t);
 IMPORT(USER, "get-config") uint64_t host_get_config(uint64_t);
 IMPORT(USER, "log") uint64_t host_log(uint64_t);
+/* Beyond the design's twelve: a gated, budgeted model call, and a streamed chunk of a
+   `[[llm_provider]]` answer. */
+IMPORT(USER, "llm-complete") uint64_t host_llm_complete(uint64_t);
+IMPORT(USER, "llm-emit") uint64_t host_llm_emit(uint64_t);
 /* Internal helpers: milliseconds of CPU budget left in this call (<= 0 interrupts the capsule),
    64 bits from the host's CSPRNG (Math.random's seed and crypto.getRandomValues), and the wall
    clock in microseconds since the Unix epoch. */
@@ -77,6 +81,7 @@ IMPORT(USER, "astrid-now") int64_t host_now(void);
 static const char *const HOST_NAMES[] = {
   "read-file", "write-file", "http-request", "fs-exists", "fs-mkdir", "fs-readdir",
   "fs-stat", "fs-unlink", "kv-get", "kv-set", "get-config", "log",
+  "llm-complete", "llm-emit",
 };
 #define HOST_COUNT ((int)(sizeof(HOST_NAMES) / sizeof(HOST_NAMES[0])))
 
@@ -264,7 +269,9 @@ static uint64_t call_host(int which, uint64_t arg) {
   case 8: return host_kv_get(arg);
   case 9: return host_kv_set(arg);
   case 10: return host_get_config(arg);
-  default: return host_log(arg);
+  case 11: return host_log(arg);
+  case 12: return host_llm_complete(arg);
+  default: return host_llm_emit(arg);
   }
 }
 

@@ -8,7 +8,7 @@ import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { buildEngine, type EngineBuild } from "./build.ts";
 import { EmbedError, embedSource } from "./embed.ts";
 import { wizen, WizerError } from "./wizer.ts";
-import { HOST_FUNCTION_NAMES } from "./abi.ts";
+import { ALL_HOST_FUNCTION_NAMES } from "./abi.ts";
 
 let built: Promise<{ build: EngineBuild; bytes: Uint8Array<ArrayBuffer> }> | undefined;
 function engine(): Promise<{ build: EngineBuild; bytes: Uint8Array<ArrayBuffer> }> {
@@ -88,7 +88,7 @@ async function load(
   const calls: [string, unknown][] = [];
   let started = performance.now();
   const user: Record<string, (cp: CallContext, ...args: bigint[]) => unknown> = {};
-  for (const name of HOST_FUNCTION_NAMES) {
+  for (const name of ALL_HOST_FUNCTION_NAMES) {
     user[name] = (cp: CallContext, offset?: bigint) => {
       const arg: unknown = JSON.parse(cp.read(offset!)!.text());
       calls.push([name, arg]);

@@ -1,6 +1,6 @@
 /**
  * What capsule authors import: `defineCapsule` and the typed host API (`fs`, `http`, `kv`,
- * `config`, `log`). Inside a capsule every host call is gated by the capsule's manifest
+ * `config`, `log`, `llm`). Inside a capsule every host call is gated by the capsule's manifest
  * capabilities and by Astrid's security interceptor; outside one (plain Deno) the host API
  * rejects with `CapsuleApiError`.
  *
@@ -53,6 +53,67 @@ export interface CapsuleDefinition {
   hooks?: Record<string, (payload: Json, ctx: CapsuleContext) => unknown>;
   /** Cron handlers by the name used in `[[cron]]`. */
   cron?: Record<string, (ctx: CapsuleContext) => unknown>;
+  /**
+   * Models this capsule provides, by `[[llm_provider]]` id: with `[model] provider =
+   * "capsule:<name>"` every agent model call runs `complete`.
+   */
+  providers?: Record<string, ProviderDefinition>;
+}
+
+/** One message of the conversation a provider answers (Astrid's message shape). */
+export interface ProviderMessage {
+  role: "user" | "assistant";
+  content: (
+    | { type: "text"; text: string }
+    | { type: "tool_use"; id: string; name: string; args: Json }
+    | { type: "tool_result"; toolUseId: string; content: string; isError: boolean }
+  )[];
+}
+
+/** What a provider's `complete` receives. */
+export interface ProviderRequest {
+  /** The model id the runtime asks for (`[model] model`, or the entry's first model). */
+  model: string;
+  system: string;
+  messages: ProviderMessage[];
+  /** The tools the model may call. */
+  tools: { name: string; description: string; input_schema: JsonSchema }[];
+  max_tokens: number;
+  temperature?: number;
+}
+
+/** One streamed piece of a provider's answer. */
+export type ProviderChunk =
+  | { type: "text"; text: string }
+  | { type: "tool_call"; id: string; name: string; args: Json };
+
+/** The context of a provider call: the usual one, plus `emit` to stream the answer. */
+export interface ProviderContext extends CapsuleContext {
+  /**
+   * Streams a chunk to the agent at once. Text emitted here is not repeated from the result;
+   * a tool call emitted here is not repeated when the result lists the same id.
+   */
+  emit(chunk: ProviderChunk): void;
+}
+
+/** A provider's whole answer. */
+export interface ProviderResult {
+  content: (
+    | { type: "text"; text: string }
+    | { type: "tool_use"; id: string; name: string; input: Json }
+  )[];
+  /** `end_turn`, `tool_use`, `max_tokens` or `stop_sequence`; default from the content. */
+  stop_reason?: string;
+  /** Token counts, priced by the runtime's `[pricing]` for the model. */
+  usage?: { input_tokens: number; output_tokens: number };
+}
+
+/** A model this capsule provides (`[[llm_provider]]`). */
+export interface ProviderDefinition {
+  /** The model ids it answers for (mirrors `models` in `[[llm_provider]]`). */
+  models?: string[];
+  /** Answers one model call. */
+  complete(req: ProviderRequest, ctx: ProviderContext): ProviderResult | Promise<ProviderResult>;
 }
 
 /**
@@ -158,6 +219,7 @@ interface HostApi {
   kv: { get(key: string): Promise<Json>; set(key: string, value: Json): Promise<null> };
   config: { get(key: string): Promise<string | null> };
   log(level: string, message: string): Promise<null>;
+  llm: { complete(req: LlmCompleteRequest): Promise<LlmCompleteResult> };
 }
 
 async function host<T>(use: (api: HostApi) => Promise<T>): Promise<T> {
@@ -272,3 +334,42 @@ export const config = Object.freeze({
 export function log(level: "debug" | "info" | "warn" | "error", message: string): Promise<void> {
   return host((a) => a.log(level, message)).then(() => {});
 }
+
+/** A model call from a capsule (`[capabilities] llm = true`). */
+export interface LlmCompleteRequest {
+  /** The conversation; `system` messages join the system prompt. It must end on a user message. */
+  messages: { role: "system" | "user" | "assistant"; content: string }[];
+  systemPrompt?: string;
+  /** Advisory: the runtime's configured model answers (the result names it). */
+  model?: string;
+  /** At most 4096 (larger values are capped). */
+  maxTokens?: number;
+  temperature?: number;
+  /** Why the capsule asks, shown when a human approves the call. */
+  purpose?: string;
+}
+
+/** What a capsule model call returned and cost. */
+export interface LlmCompleteResult {
+  text: string;
+  model: string;
+  provider: string;
+  stopReason: string;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number };
+}
+
+/**
+ * The runtime's model: every call is gated by the interceptor and charged to the session budget.
+ *
+ * @example Outside a capsule the host is unreachable
+ * ```ts
+ * import { rejects } from "node:assert/strict";
+ * import { llm } from "./mod.ts";
+ * await rejects(llm.complete({ messages: [{ role: "user", content: "hi" }] }), /not a capsule/);
+ * ```
+ */
+export const llm = Object.freeze({
+  /** Asks the model once (no tools); refused without `[capabilities] llm = true`. */
+  complete: (req: LlmCompleteRequest): Promise<LlmCompleteResult> =>
+    host((a) => a.llm.complete(req)),
+});

@@ -55,7 +55,55 @@ export interface HostEnv {
    * (no bubblewrap): they are created in-process under a parent checked before and after.
    */
   readonly creator?: FileCreator | undefined;
+  /**
+   * The runtime's model, for `llm-complete` (runtime/llm `providerCompleter`). Absent: the call
+   * is refused with `NO_PROVIDER`.
+   */
+  readonly llm?: CapsuleLlm | undefined;
+  /**
+   * Receives the chunks `llm-emit` streams while this instance answers an `[[llm_provider]]`
+   * call (runtime/capsule/llm_provider.ts). Absent: `llm-emit` fails with `NOT_STREAMING`.
+   */
+  readonly emit?: ((chunk: CapsuleLlmChunk) => void) | undefined;
 }
+
+/** A model call a capsule may make, validated and capped by `llm-complete`. */
+export interface CapsuleLlmRequest {
+  readonly system: string;
+  readonly messages: readonly { readonly role: "user" | "assistant"; readonly content: string }[];
+  readonly maxTokens: number;
+  readonly temperature?: number | undefined;
+}
+
+/** What one capsule model call produced and cost (USD, charged to the session budget). */
+export interface CapsuleLlmResult {
+  readonly text: string;
+  readonly model: string;
+  readonly provider: string;
+  readonly stopReason: string;
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+}
+
+/** The runtime's model as capsules reach it (structurally runtime/llm's `Completer`). */
+export interface CapsuleLlm {
+  readonly provider: string;
+  readonly model: string;
+  /** The most `req` may cost, in USD (reserved before the call); throws when unpriced. */
+  estimate(req: CapsuleLlmRequest): number;
+  /** Runs `req`. */
+  complete(req: CapsuleLlmRequest): Promise<CapsuleLlmResult>;
+}
+
+/** One chunk of an `[[llm_provider]]` answer, streamed with `llm-emit`. */
+export type CapsuleLlmChunk =
+  | { readonly type: "text"; readonly text: string }
+  | {
+    readonly type: "tool_call";
+    readonly id: string;
+    readonly name: string;
+    readonly args: unknown;
+  };
 
 /**
  * The most read entries a tool call's audit batch holds before the next read flushes it (one
@@ -95,7 +143,8 @@ export interface CallState {
 export class HostError extends Error {
   /**
    * `DENIED`, `DEFERRED`, `CAPABILITY`, `CONFINED`, `BAD_ARGS`, `NOT_FOUND`, `TOO_LARGE`, `IO`,
-   * `AUDIT_FAILED`.
+   * `AUDIT_FAILED`, `BUDGET_EXCEEDED`, `NO_PROVIDER`, `COST_UNKNOWN`, `LLM_FAILED`,
+   * `NOT_STREAMING`.
    */
   readonly code: string;
   /** Creates the error. */
@@ -145,7 +194,12 @@ export async function gate(
   env: HostEnv,
   state: CallState,
   action: Action,
-  opts: { readonly batched?: boolean; readonly writeAhead?: boolean } = {},
+  opts: {
+    readonly batched?: boolean;
+    readonly writeAhead?: boolean;
+    /** The estimated cost to reserve from the session budget (a model call). */
+    readonly costUsd?: number;
+  } = {},
 ): Promise<Allowed> {
   if (opts.batched && (env.auditBatch?.pending ?? 0) >= MAX_QUEUED_AUDIT) {
     // Bound what waits unwritten (and the memory it holds): flush, as before an effect.
@@ -158,13 +212,16 @@ export async function gate(
       tool: state.tool,
       auditBatch: opts.batched ? env.auditBatch : undefined,
       writeAhead: opts.writeAhead,
+      costUsd: opts.costUsd,
     });
     if (decision.outcome === "allowed") return decision;
     if (decision.outcome === "deferred") {
       state.deferred ??= { id: decision.id, reason: decision.reason };
       throw new HostError("DEFERRED", `Cannot wait for approval: ${decision.reason}`);
     }
-    throw new HostError("DENIED", `Cannot proceed: ${decision.reason} (${decision.code})`);
+    // An exhausted budget keeps its own code, so a capsule can tell it from a refusal.
+    const code = decision.code === "BUDGET_EXCEEDED" ? "BUDGET_EXCEEDED" : "DENIED";
+    throw new HostError(code, `Cannot proceed: ${decision.reason} (${decision.code})`);
   } finally {
     state.paused += performance.now() - started;
   }

@@ -1,6 +1,7 @@
 /**
  * The Extism host functions of one capsule instance, under `extism:host/user`: the twelve of the
- * design plus the engine's helpers (`astrid-deadline`, `astrid-random-seed`, `astrid-now`).
+ * design, the model functions (`llm-complete`, `llm-emit`: host/llm.ts) and the engine's helpers
+ * (`astrid-deadline`, `astrid-random-seed`, `astrid-now`).
  * Every host function takes a JSON argument and replies `{"ok": value}` or
  * `{"error": {"code", "message"}}`; the twelve are `async`, so the capsule's wasm stack is
  * suspended (JSPI) while they await an approval, a fetch or a KV read.
@@ -15,10 +16,15 @@ import { FS_FUNCTIONS } from "./fs.ts";
 import { fileBases } from "./confine.ts";
 import { httpRequest } from "./net.ts";
 import { KV_FUNCTIONS } from "./kv.ts";
-import { HOST_FUNCTION_NAMES } from "../../../toolchain/engine/abi.ts";
+import { LLM_FUNCTIONS } from "./llm.ts";
+import {
+  ALL_HOST_FUNCTION_NAMES,
+  HOST_FUNCTION_NAMES,
+  LLM_HOST_FUNCTION_NAMES,
+} from "../../../toolchain/engine/abi.ts";
 
-/** The twelve host function names: the engine's ABI (toolchain/engine/abi.ts). */
-export { HOST_FUNCTION_NAMES };
+/** The host function names of the engine's ABI (toolchain/engine/abi.ts). */
+export { ALL_HOST_FUNCTION_NAMES, HOST_FUNCTION_NAMES, LLM_HOST_FUNCTION_NAMES };
 
 /** The largest JSON argument a host function accepts, in bytes. */
 export const MAX_HOST_ARG_BYTES = 24 << 20;
@@ -52,6 +58,7 @@ const IMPLS: Readonly<Record<string, Impl>> = {
   ...FS_FUNCTIONS,
   "http-request": httpRequest,
   ...KV_FUNCTIONS,
+  ...LLM_FUNCTIONS,
 };
 
 /** An Extism host function as the foreground plugin calls it. */
@@ -81,10 +88,10 @@ function fail(cp: CallContext, code: string, message: string): bigint {
  * @example Every name the engine imports is present
  * ```ts
  * import { ok } from "node:assert/strict";
- * import { hostFunctions, HOST_FUNCTION_NAMES } from "./functions.ts";
+ * import { ALL_HOST_FUNCTION_NAMES, hostFunctions } from "./functions.ts";
  * import { newCallState } from "./context.ts";
  * const table = hostFunctions({ env: null, state: () => newCallState(), budgetMs: 1000 });
- * for (const n of [...HOST_FUNCTION_NAMES, "astrid-deadline", "astrid-now"]) ok(n in table);
+ * for (const n of [...ALL_HOST_FUNCTION_NAMES, "astrid-deadline", "astrid-now"]) ok(n in table);
  * ```
  */
 export function hostFunctions(
@@ -105,7 +112,7 @@ export function hostFunctions(
     if (s !== counted) [counted, calls] = [s, 0];
     return ++calls;
   };
-  for (const name of HOST_FUNCTION_NAMES) {
+  for (const name of ALL_HOST_FUNCTION_NAMES) {
     const impl = IMPLS[name]!;
     table[name] = async (cp: CallContext, offset?: bigint): Promise<bigint> => {
       const n = count();
