@@ -200,3 +200,53 @@ Deno.test({
     await fake.close();
   }
 });
+
+Deno.test({
+  name: "astrid chat REPL under tmux: a capsule's prompt command is a slash command in /help",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { home, ws } = await tempDirs();
+  equal((await runCli(["init", ws], { home, cwd: ws })).code, 0);
+  const src = join(home, "notes-src");
+  await Deno.mkdir(src);
+  await Deno.writeTextFile(
+    join(src, "Capsule.toml"),
+    '[package]\nname = "notes"\nversion = "1.0.0"\n[[command]]\nname = "review"\n' +
+      'description = "Review a file"\nprompt = "Review $ARGUMENTS for style."\n',
+  );
+  const install = await runCli(["capsule", "install", src, "--yes"], { home, cwd: ws });
+  equal(install.code, 0, install.stderr);
+  const fake = startFakeAnthropic([{ text: "The file reads well." }]);
+  const pane = new Pane(join(home, "tmux.sock"));
+  try {
+    const env = {
+      ASTRID_HOME: home,
+      HOME: home,
+      ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
+      ANTHROPIC_API_KEY: "test",
+      ANTHROPIC_BASE_URL: fake.url,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    };
+    const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+    const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
+    await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
+    await pane.waitFor(/› /);
+    await pane.type("/help");
+    let screen = await pane.waitFor(/\/review\s+Review a file\s+\[notes\]/);
+    const mark = screen.length;
+    await pane.type("/review src/app.ts");
+    screen = await pane.waitFor(/The file reads well\./, mark);
+    equal(fake.requests.length, 1);
+    const sent = JSON.stringify((fake.requests[0] as { messages: unknown[] }).messages.at(-1));
+    match(sent, /Review src\/app\.ts for style\./, "the expanded prompt was the user's turn");
+    await pane.waitFor(/· \$[\d.]+ · 1 model call[^\n]*\n› $/m, mark);
+    await pane.keys("C-d");
+    await pane.waitFor(/EXITED:0/, mark);
+  } finally {
+    await pane.kill();
+    await fake.close();
+  }
+});

@@ -25,3 +25,4 @@ export {
   mcpToolRegistry,
   providerSampler,
 } from "./external_tools.ts";
+export * from "./capsule_context.ts";

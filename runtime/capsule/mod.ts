@@ -88,3 +88,20 @@ export {
   listCapsuleTools,
   splitToolName,
 } from "./registry.ts";
+export {
+  callSkillTool,
+  isSkillTool,
+  SKILL_TOOL_PREFIX,
+  type SkillToolInfo,
+  skillTools,
+} from "./skills.ts";
+export {
+  COMMAND_TOOL_PREFIX,
+  type CommandRun,
+  expandCommandPrompt,
+  findSlashCommand,
+  runCapsuleCommand,
+  type SlashCommand,
+  type SlashCommands,
+  slashCommands,
+} from "./commands.ts";

@@ -8,11 +8,25 @@
  * nothing typed ahead can answer a later approval prompt. At an empty prompt, Ctrl-C asks for a
  * second press to exit; Ctrl-D exits.
  *
+ * Installed capsules' `[[command]]`s are slash commands too (runtime/capsule/commands.ts): a
+ * prompt command sends its expanded template as the user's turn, a wasm command prints the
+ * `text` its `command:<name>` hook returns. Built-in names win; a clash is `/capsule:name`.
+ *
  * @module
  */
 import type { AgentEvent, OpenedAgent, TurnResult } from "../agent/mod.ts";
 import type { AuditEntry, AuditListOptions } from "../audit/mod.ts";
 import type { Frontend } from "../security/approval.ts";
+import {
+  type CapsuleHost,
+  type CommandRun,
+  findSlashCommand,
+  runCapsuleCommand,
+  type SlashCommand,
+  slashCommands,
+} from "../capsule/mod.ts";
+import type { ApprovalAnswer } from "../security/approval.ts";
+import type { SecurityInterceptor } from "../security/interceptor.ts";
 import type { CliIo } from "./context.ts";
 import { type Key, KeyParser, LineEditor } from "./_line_editor.ts";
 import { MarkdownStream, paint, stripControls } from "./markdown.ts";
@@ -49,7 +63,68 @@ export interface ReplSession {
     readonly max_tokens: number;
     readonly temperature: number;
   };
+  /** Installed capsules' commands (default none). */
+  readonly capsuleCommands?: ReplCapsuleCommands | undefined;
 }
+
+/** Capsule commands as the REPL offers them (built by the caller over the session's gate). */
+export interface ReplCapsuleCommands {
+  /** Named collision-safe against {@link BUILTIN_SLASH_COMMANDS}. */
+  readonly list: readonly SlashCommand[];
+  /** Finds `/word` (its slash name or `capsule:name`). */
+  find(word: string): SlashCommand | undefined;
+  /** Expands a prompt command, or runs a wasm command through the interceptor. */
+  run(command: SlashCommand, args: string, signal: AbortSignal): Promise<CommandRun>;
+}
+
+/**
+ * The commands of the capsules in `host`, run through the session's `interceptor` (with the
+ * `--approve` answer, if any). Capsules whose commands cannot be read are reported to `onWarning`.
+ *
+ * @example No capsules, no commands
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { capsuleReplCommands } from "./repl.ts";
+ * const cmds = await capsuleReplCommands({} as never, { capsules: [] } as never);
+ * equal(cmds.list.length, 0);
+ * ```
+ */
+export async function capsuleReplCommands(
+  interceptor: SecurityInterceptor,
+  host: CapsuleHost,
+  answer?: ApprovalAnswer,
+  onWarning?: (message: string) => void,
+): Promise<ReplCapsuleCommands> {
+  const { commands, warnings } = await slashCommands(host.capsules, BUILTIN_SLASH_COMMANDS);
+  for (const w of warnings) onWarning?.(w);
+  return {
+    list: commands,
+    find: (word) => findSlashCommand(commands, word),
+    run: (command, args, signal) =>
+      runCapsuleCommand(interceptor, host, command, args, { answer, signal }),
+  };
+}
+
+/**
+ * The REPL's own slash commands (without `/`): capsule commands never shadow them.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { BUILTIN_SLASH_COMMANDS } from "./repl.ts";
+ * ok(BUILTIN_SLASH_COMMANDS.includes("help"));
+ * ```
+ */
+export const BUILTIN_SLASH_COMMANDS: readonly string[] = [
+  "help",
+  "session",
+  "budget",
+  "allowances",
+  "audit",
+  "model",
+  "exit",
+  "quit",
+];
 
 const HELP = [
   "/help          this list",
@@ -271,9 +346,25 @@ export class Repl {
     const [name, arg] = line.split(/\s+/, 2);
     const { opened } = s;
     const out = (text: string) => this.#write(`${text}\n`);
+    const word = (name ?? "").slice(1);
+    const capsuleCommand = BUILTIN_SLASH_COMMANDS.includes(word)
+      ? undefined
+      : s.capsuleCommands?.find(word);
+    if (capsuleCommand) {
+      const args = line.slice(line.indexOf(name!) + name!.length).trim();
+      return await this.#capsuleCommand(capsuleCommand, args, s);
+    }
     switch (name) {
-      case "/help":
-        return out(HELP);
+      case "/help": {
+        out(HELP);
+        const list = s.capsuleCommands?.list ?? [];
+        if (list.length > 0) out("Capsule commands:");
+        for (const c of list) {
+          const what = stripControls(c.description || `(${c.kind} command)`);
+          out(`/${stripControls(c.slash).padEnd(13)} ${what}  [${stripControls(c.capsule)}]`);
+        }
+        return;
+      }
       case "/exit":
       case "/quit":
         return "exit";
@@ -324,6 +415,34 @@ export class Repl {
         return out("(change it with [model] in config or ASTRID_MODEL_MODEL, then resume with -s)");
       default:
         return out(`unknown command ${stripControls(name ?? "")}; /help lists them`);
+    }
+  }
+
+  /** A capsule command: a prompt command becomes the turn; a wasm command prints its text. */
+  async #capsuleCommand(command: SlashCommand, args: string, s: ReplSession): Promise<void> {
+    const c = this.#t.colour;
+    const controller = new AbortController();
+    this.#turn = controller;
+    let run: CommandRun;
+    try {
+      run = await s.capsuleCommands!.run(command, args, controller.signal);
+    } catch (err) {
+      this.#write(`${paint("error:", "yellow", c)} ${stripControls((err as Error).message)}\n`);
+      return;
+    } finally {
+      this.#turn = null;
+    }
+    if (run.kind === "prompt") return await this.#runTurn(run.prompt, s);
+    const o = run.outcome;
+    if (o.status === "ok") {
+      const text = stripControls(o.result.output);
+      this.#write(text.endsWith("\n") || text === "" ? text : `${text}\n`);
+    } else if (o.status === "deferred") {
+      this.#write(`  queued for approval: ${o.id} (run /${command.slash} again once approved)\n`);
+    } else if (o.status === "denied") {
+      this.#write(`${paint("denied:", "yellow", c)} ${stripControls(o.reason)}\n`);
+    } else {
+      this.#write(`${paint("error:", "yellow", c)} ${o.code}: ${stripControls(o.message)}\n`);
     }
   }
 

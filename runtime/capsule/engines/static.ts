@@ -1,7 +1,10 @@
 /**
  * The static engine: `[[context_file]]`, `[[skill]]` and `[[command]]` are plain files in the
  * capsule folder, read (confined to that folder, symlinks out refused) and offered to the agent
- * without booting any wasm.
+ * without booting any wasm. Context files join the system prompt and skills are listed there
+ * (runtime/agent/capsule_context.ts); a skill's text is loaded by its tool (../skills.ts);
+ * commands become slash commands (../commands.ts). A `[[command]]` without `prompt` or `path`
+ * is a wasm command: the capsule's `on_hook` handles `command:<name>`.
  *
  * @module
  */
@@ -26,13 +29,16 @@ export interface Skill {
   readonly description: string;
   readonly content: string;
 }
-/** A slash command: a prompt template. */
-export interface CapsuleCommand {
-  readonly capsule: string;
-  readonly name: string;
-  readonly description: string;
-  readonly prompt: string;
-}
+/**
+ * A slash command: a prompt template (`kind: "prompt"`, from `prompt` or the file at `path`),
+ * or handled by the capsule's wasm (`kind: "wasm"`, no prompt).
+ */
+export type CapsuleCommand =
+  & { readonly capsule: string; readonly name: string; readonly description: string }
+  & (
+    | { readonly kind: "prompt"; readonly prompt: string }
+    | { readonly kind: "wasm"; readonly prompt?: undefined }
+  );
 /** Everything a capsule offers statically. */
 export interface StaticOffer {
   readonly contextFiles: readonly ContextFile[];
@@ -40,7 +46,25 @@ export interface StaticOffer {
   readonly commands: readonly CapsuleCommand[];
 }
 
-async function readStatic(loaded: LoadedCapsule, rel: string): Promise<string> {
+/**
+ * Reads `rel` inside the capsule folder: confined to it (symlinks out refused), a regular file of
+ * at most {@link MAX_STATIC_FILE_BYTES}.
+ *
+ * @throws {CapsuleError} `NOT_FOUND` when it cannot be opened, `MANIFEST` when it is too big
+ *
+ * @example Read a file of a static capsule
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { loadCapsule } from "../loader.ts";
+ * import { readStatic } from "./static.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/Capsule.toml`, '[package]\nname = "docs"\nversion = "1"\n');
+ * await Deno.writeTextFile(`${dir}/a.md`, "A");
+ * equal(await readStatic(await loadCapsule(dir, { requireHash: true }), "a.md"), "A");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readStatic(loaded: LoadedCapsule, rel: string): Promise<string> {
   const name = loaded.manifest.package.name;
   let file: Deno.FsFile;
   try {
@@ -110,19 +134,20 @@ export async function loadStatic(loaded: LoadedCapsule): Promise<StaticOffer> {
   }
   const commands: CapsuleCommand[] = [];
   for (const c of m.command) {
-    if (c.prompt === undefined && c.path === undefined) {
+    const base = { capsule, name: c.name, description: c.description };
+    if (c.prompt !== undefined || c.path !== undefined) {
+      const prompt = c.prompt ?? await readStatic(loaded, c.path!);
+      commands.push({ ...base, kind: "prompt", prompt });
+    } else if (loaded.wasm) {
+      commands.push({ ...base, kind: "wasm" });
+    } else {
       throw new CapsuleError(
         "MANIFEST",
-        `Cannot offer command ${c.name} of capsule ${capsule}: it has neither prompt nor path`,
+        `Cannot offer command ${c.name} of capsule ${capsule}: it has neither prompt nor path, ` +
+          "and no [component] wasm to handle it",
         { key: "command" },
       );
     }
-    commands.push({
-      capsule,
-      name: c.name,
-      description: c.description,
-      prompt: c.prompt ?? await readStatic(loaded, c.path!),
-    });
   }
   return { contextFiles, skills, commands };
 }

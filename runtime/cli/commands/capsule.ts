@@ -8,6 +8,13 @@
  * over an existing install of the same name and scope is the upgrade path, also from the
  * installed folder itself after an edit in place. A hash mismatch anywhere exits 5.
  *
+ * `info NAME` also shows the capsule's `[[cron]]` jobs (schedule, action; they run while the
+ * daemon runs), interceptors (event, priority), commands, skills, context files and LLM
+ * providers. `run NAME COMMAND [ARGS...]` runs one of its `[[command]]`s as the REPL's slash
+ * command does: a wasm command prints the text its `command:<name>` hook returns (gated like a
+ * tool call: `--approve`, else the terminal asks, else it is deferred, exit 4); a prompt
+ * command prints the expanded prompt (send it with `astrid chat -p`).
+ *
  * `--workspace` is the root's global option (its folder is optional): given at all, install
  * goes into the workspace, else it is for the user. `--scope user|workspace` says it explicitly.
  *
@@ -22,10 +29,12 @@ import type {
   LoadedCapsule,
 } from "../../capsule/mod.ts";
 import type { AstridConfig } from "../../config/mod.ts";
+import type { ApprovalChoice } from "../../security/approval.ts";
 import {
   type CliIo,
   globalOptions,
   printJson,
+  requireWorkspace,
   type Runtime,
   wantsJson,
   withRuntime,
@@ -213,7 +222,7 @@ async function find(
  * import { capsuleCommand } from "./capsule.ts";
  * const io = { env: {}, cwd: "/", isTty: false, stdout: () => {}, stderr: () => {} };
  * deepEqual(capsuleCommand(io).commands.map((c) => c.name()), [
- *   "compile", "install", "list", "info", "remove",
+ *   "compile", "install", "list", "info", "run", "remove",
  * ]);
  * ```
  */
@@ -355,9 +364,36 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
               description: t.description,
               ...(t.server === undefined ? {} : { server: t.server }),
             })),
-            skills: offer.skills.map((s) => s.name),
-            commands: offer.commands.map((c) => c.name),
-            context_files: offer.contextFiles.map((c) => c.name),
+            skills: m.skill.map((s) => ({
+              name: s.name,
+              tool: `${m.package.name}__skill_${s.name}`,
+              description: s.description,
+              path: s.path,
+            })),
+            commands: offer.commands.map((c) => ({
+              name: c.name,
+              kind: c.kind,
+              description: c.description,
+            })),
+            context_files: offer.contextFiles.map((c) => ({ name: c.name, path: c.path })),
+            cron: m.cron.map((c) => ({
+              name: c.name,
+              schedule: c.schedule,
+              action: c.action ?? null,
+              description: c.description ?? null,
+              runs: "when the daemon is running",
+            })),
+            interceptors: m.interceptor.map((i) => ({
+              event: i.event,
+              priority: i.priority,
+              action: i.action ?? null,
+            })),
+            llm_providers: m.llm_provider.map((p) => ({
+              id: p.id,
+              description: p.description ?? null,
+              models: p.models,
+              capabilities: p.capabilities,
+            })),
             warnings: loaded.warnings,
             record,
           };
@@ -377,7 +413,24 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
           for (const [k, v] of Object.entries(info.env)) {
             io.stdout(`  env:  ${k} (${v.type}, ${v.set ? "set" : "not set"})\n`);
           }
+          for (const line of sectionLines(info)) io.stdout(`  ${line}\n`);
         })
+      )
+    );
+
+  capsule.command("run")
+    .description("Run a capsule's [[command]] (a prompt command prints its expanded prompt)")
+    .argument("<name>", "the capsule's name")
+    .argument("<command>", "the command's name")
+    .argument("[args...]", "the command's arguments")
+    .addOption(
+      new Option("--approve <answer>", "the human's answer given up front (wasm commands)")
+        .choices(["once", "session", "always", "deny"]),
+    )
+    .option("--json", "print the result as JSON")
+    .action((name: string, command: string, args: string[], opts: RunOpts, cmd: Command) =>
+      guarded(() =>
+        withRuntime(cmd, io, (rt) => runCommand(rt, cmd, name, command, args.join(" "), opts))
       )
     );
 
@@ -394,6 +447,130 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
       )
     );
   return capsule;
+}
+
+/** The human-readable lines of `capsule info` for the static and declarative sections. */
+function sectionLines(info: {
+  skills: { name: string; tool: string; description: string }[];
+  commands: { name: string; kind: string; description: string }[];
+  context_files: { name: string; path: string }[];
+  cron: { name: string; schedule: string; action: string | null }[];
+  interceptors: { event: string; priority: number; action: string | null }[];
+  llm_providers: { id: string; description: string | null; capabilities: string[] }[];
+}): string[] {
+  const lines: string[] = [];
+  for (const c of info.context_files) {
+    lines.push(`context file: ${c.name}${c.name === c.path ? "" : ` (${c.path})`}`);
+  }
+  for (const s of info.skills) {
+    lines.push(`skill: ${s.name}  ${s.description}  (tool ${s.tool})`.trimEnd());
+  }
+  for (const c of info.commands) {
+    lines.push(`command: /${c.name} (${c.kind})  ${c.description}`.trimEnd());
+  }
+  for (const c of info.cron) {
+    lines.push(
+      `cron: ${c.name}  schedule "${c.schedule}"  action ${c.action ?? "(its cron handler)"}` +
+        "  (runs when the daemon is running)",
+    );
+  }
+  for (const i of info.interceptors) {
+    lines.push(
+      `interceptor: ${i.event}  priority ${i.priority}${i.action ? `  action ${i.action}` : ""}`,
+    );
+  }
+  for (const p of info.llm_providers) {
+    const caps = p.capabilities.length ? `  [${p.capabilities.join(", ")}]` : "";
+    lines.push(`llm provider: ${p.id}${p.description ? `  ${p.description}` : ""}${caps}`);
+  }
+  return lines;
+}
+
+interface RunOpts {
+  readonly approve?: ApprovalChoice;
+}
+
+/**
+ * `capsule run NAME COMMAND [ARGS...]`: a prompt command prints its expansion; a wasm command
+ * runs its hook through the interceptor of a fresh session and prints its text.
+ */
+async function runCommand(
+  rt: Runtime,
+  cmd: Command,
+  name: string,
+  command: string,
+  args: string,
+  opts: RunOpts,
+): Promise<void> {
+  const io = rt.io;
+  const L = await lib();
+  const { dirs, records } = await installState(rt);
+  const installed = await find(dirs, records, rt.config, name);
+  const { commands } = await L.slashCommands([installed], []);
+  const found = commands.find((c) => c.name === command);
+  if (!found) {
+    const known = commands.map((c) => c.name).join(", ") || "none";
+    throw new CliError(
+      `Cannot run ${name} ${command}: capsule ${name} has no such command (it has: ${known})`,
+      ExitCode.Usage,
+    );
+  }
+  if (found.kind === "prompt") {
+    const prompt = L.expandCommandPrompt(found.prompt, args);
+    if (wantsJson(cmd, io)) return printJson(io, { kind: "prompt", prompt });
+    io.stdout(prompt.endsWith("\n") ? prompt : `${prompt}\n`);
+    return;
+  }
+  const ws = await requireWorkspace(rt.paths);
+  const [{ openGate }, { PresetFrontend }, { TerminalFrontend }, { capsuleHost }] = await Promise
+    .all([
+      import("../../security/gate.ts"),
+      import("../../security/approval.ts"),
+      import("../prompt.ts"),
+      import("./tools.ts"),
+    ]);
+  const terminal = new TerminalFrontend(io);
+  const gate = await openGate({
+    store: rt.store,
+    signer: rt.key,
+    audit: rt.audit,
+    config: rt.config,
+    workspaceRoot: ws.root,
+    workspaceId: ws.id,
+    sessionId: crypto.randomUUID(),
+    frontend: opts.approve
+      ? new PresetFrontend({ choice: opts.approve })
+      : terminal.canAsk()
+      ? terminal
+      : null,
+    walls: rt.walls,
+  });
+  const host = await capsuleHost(rt, ws.root, { warnBroken: false });
+  const run = await L.runCapsuleCommand(gate.interceptor, host, found, args);
+  if (run.kind !== "outcome") return; // a wasm command always has an outcome
+  const o = run.outcome;
+  if (wantsJson(cmd, io)) printJson(io, o);
+  switch (o.status) {
+    case "ok":
+      if (!wantsJson(cmd, io)) {
+        const text = o.result.output;
+        io.stdout(text.endsWith("\n") || text === "" ? text : `${text}\n`);
+      }
+      return;
+    case "denied":
+      throw new CliError(`denied (${o.code}): ${o.summary}: ${o.reason}`, ExitCode.Denied);
+    case "deferred":
+      if (!wantsJson(cmd, io)) io.stdout(`${o.id}\n`);
+      throw new CliError(
+        `deferred: ${o.summary} is waiting for approval (approve it, then run it again)`,
+        ExitCode.Deferred,
+      );
+    case "error":
+      throw new CliError(
+        `${o.code}: ${o.message}`,
+        o.code === "INTEGRITY" ? ExitCode.Integrity : ExitCode.Error,
+      );
+  }
 }
 
 function resolve(cwd: string, path: string): string {
