@@ -10,8 +10,15 @@ import type { CreateMessageRequestParams, Sampler } from "../mcp/mod.ts";
 import type { AgentCosts, BudgetLike } from "./loop.ts";
 import type { ApprovalAnswer } from "../security/approval.ts";
 import type { SecurityInterceptor } from "../security/interceptor.ts";
-import type { InvokeOutcome } from "../tools/invoke.ts";
-import { callMcpTool, listMcpTools, type McpServerManager, parseMcpToolName } from "../mcp/mod.ts";
+import { type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
+import {
+  callMcpTool,
+  listMcpTools,
+  type McpCallOptions,
+  type McpServerManager,
+  parseMcpToolName,
+} from "../mcp/mod.ts";
+import { attachCapsuleHooks } from "../capsule/hooks.ts";
 import { callCapsuleTool, type CapsuleHost, listCapsuleTools } from "../capsule/mod.ts";
 import type { ToolCallOptions, ToolRegistry } from "./registry.ts";
 
@@ -20,8 +27,10 @@ export interface ExternalToolOptions {
   /** An answer given up front to every approval (`--approve`). */
   readonly answer?: ApprovalAnswer | undefined;
   readonly outputLimitChars?: number | undefined;
-  /** Called with servers or capsules that could not be listed. */
+  /** Called with servers or capsules that could not be listed, and failing best-effort hooks. */
   readonly onWarning?: (message: string) => void;
+  /** CPU budget of one capsule hook call (default 5 s). */
+  readonly hookTimeoutMs?: number | undefined;
 }
 
 class FixedRegistry implements ToolRegistry {
@@ -76,13 +85,44 @@ export async function mcpToolRegistry(
         message: `Cannot call ${name}: not an MCP tool`,
       });
     }
-    return callMcpTool(interceptor, manager, parsed.server, parsed.tool, args, {
+    return screenedMcpCall(interceptor, manager, parsed.server, parsed.tool, args, {
       answer: opts.answer,
       provenance: call.provenance,
       signal: call.signal,
       outputLimitChars: opts.outputLimitChars,
     });
   });
+}
+
+/**
+ * Calls an MCP tool after screening the call ({@link SecurityInterceptor.screenCall}: policy,
+ * then the `before_tool_call` hooks, whose rewrite replaces the arguments sent).
+ */
+export async function screenedMcpCall(
+  interceptor: SecurityInterceptor,
+  manager: McpServerManager,
+  server: string,
+  tool: string,
+  args: unknown,
+  opts: McpCallOptions = {},
+): Promise<InvokeOutcome> {
+  const name = `mcp__${server}__${tool}`;
+  const screened = await interceptor.screenCall({
+    tool: name,
+    args,
+    build: (a) => [{ kind: "mcp_tool_call", server, tool, args: a }],
+  }, { provenance: opts.provenance, signal: opts.signal });
+  if (screened.outcome === "denied") {
+    return refusedOutcome(screened, `Call MCP tool ${tool} on server ${server}`);
+  }
+  return await callMcpTool(
+    interceptor.scoped({ screened: screened.screen }),
+    manager,
+    server,
+    tool,
+    screened.args,
+    opts,
+  );
 }
 
 /**
@@ -112,6 +152,14 @@ export async function capsuleToolRegistry(
     description: t.description,
     inputSchema: t.inputSchema as object,
   }));
+  // Capsules' [[interceptor]] hooks: before_tool_call joins this interceptor's chain (every
+  // tool call of the session); the agent loop finds the others on `interceptor.hooks`.
+  attachCapsuleHooks({
+    host,
+    interceptor,
+    hookTimeoutMs: opts.hookTimeoutMs,
+    onError: opts.onWarning,
+  });
   return new FixedRegistry(
     defs,
     (name, args, call) =>

@@ -101,6 +101,28 @@ export interface TurnResult {
   readonly deferred: readonly string[];
 }
 
+/**
+ * The agent-loop side of capsule lifecycle hooks (runtime/capsule/hooks.ts `CapsuleHooks`):
+ * best-effort events that never throw, and `message_sending`, which may rewrite or cancel the
+ * final reply of a turn.
+ */
+export interface AgentHooks {
+  /** True when some capsule handles `event` (`message_sending` makes the loop buffer text). */
+  has(event: string): boolean;
+  /** The workspace hook contexts name. */
+  readonly workspaceDir: string;
+  /** Runs `event`'s handlers with `{ event, ctx }`; failures are reported, never thrown. */
+  notify(event: string, payload: { event: unknown; ctx: unknown }): Promise<void>;
+  /** Runs the `message_sending` handlers over the reply. */
+  messageSending(
+    content: string,
+    sessionId: string,
+  ): Promise<
+    | { readonly kind: "send"; readonly content: string }
+    | { readonly kind: "cancel"; readonly capsule: string; readonly reason: string }
+  >;
+}
+
 /** What an {@link Agent} needs. */
 export interface AgentOptions {
   readonly provider: LlmProvider;
@@ -118,6 +140,8 @@ export interface AgentOptions {
   readonly cwd?: () => string;
   /** Provenance of the first prompt (default trusted): a sub-agent inherits its parent's. */
   readonly promptProvenance?: Provenance;
+  /** Capsule lifecycle hooks (message_received, message_sending, after_tool_call, agent_end). */
+  readonly hooks?: AgentHooks | undefined;
 }
 
 /** Per-turn options. */
@@ -235,6 +259,17 @@ export class Agent {
     });
     await session.save();
     o.onEvent?.({ type: "turn_start", sessionId: session.id, turn: turn.n });
+    const hooks = o.hooks;
+    const started = Date.now();
+    const hookCtx = { sessionId: session.id, agentId: "astrid", workspaceDir: hooks?.workspaceDir };
+    if (hooks?.has("message_received")) {
+      await hooks.notify("message_received", {
+        event: { from: "user", content: prompt, timestamp: started },
+        ctx: { channelId: "astrid", sessionKey: session.id },
+      });
+    }
+    // With a message_sending handler the reply is held back until it has had its say.
+    const buffer = hooks?.has("message_sending") === true;
 
     const maxRounds = o.maxRounds ?? 25;
     const deferred: string[] = [];
@@ -250,6 +285,17 @@ export class Agent {
       if (o.cwd) session.setCwd(o.cwd());
       await session.save();
       const result: TurnResult = { status, text, error, code, costUsd: cost, rounds, deferred };
+      if (hooks?.has("agent_end")) {
+        await hooks.notify("agent_end", {
+          event: {
+            messages: [],
+            success: status === "completed",
+            ...(error === null ? {} : { error }),
+            durationMs: Date.now() - started,
+          },
+          ctx: hookCtx,
+        });
+      }
       o.onEvent?.({ type: "turn_end", result });
       return result;
     };
@@ -281,7 +327,7 @@ export class Agent {
         );
       }
       rounds++;
-      const got = await this.#stream(req);
+      const got = await this.#stream(req, buffer);
       const spent = got.usage ? o.costs.actual(got.usage) : got.error ? 0 : estimate;
       if (spent > 0) await reservation.commit(spent);
       else await reservation.refund();
@@ -295,9 +341,20 @@ export class Agent {
       }
       text = got.text;
       if (got.calls.length === 0) {
-        if (got.text) {
+        if (buffer && hooks && got.text) {
+          const sending = await hooks.messageSending(got.text, session.id);
+          if (sending.kind === "cancel") {
+            // Suppressed: the user sees one line saying who withheld it; nothing is stored.
+            text = `[reply withheld by capsule ${sending.capsule}: ${sending.reason}]`;
+            o.onEvent?.({ type: "text", text });
+            return end("completed");
+          }
+          text = sending.content;
+          o.onEvent?.({ type: "text", text });
+        }
+        if (text) {
           session.push({
-            message: { role: "assistant", content: [{ type: "text", text: got.text }] },
+            message: { role: "assistant", content: [{ type: "text", text }] },
             trust: provenance.trust,
             ...(provenance.source ? { source: provenance.source } : {}),
             turn: turn.n,
@@ -306,6 +363,7 @@ export class Agent {
         return end("completed");
       }
 
+      if (buffer && got.text) o.onEvent?.({ type: "text", text: got.text });
       const results: LlmContent[] = [];
       const proofs: string[] = [];
       const sources: string[] = [];
@@ -316,6 +374,7 @@ export class Agent {
         }
         o.onEvent?.({ type: "tool_start", ...call, provenance });
         let outcome: InvokeOutcome;
+        const callStarted = Date.now();
         try {
           outcome = await o.tools.call(call.name, call.args, { provenance, signal });
         } catch (err) {
@@ -323,6 +382,20 @@ export class Agent {
           outcome = { status: "error", code: "EXECUTOR_FAILED", message: (err as Error).message };
         }
         const rendered = renderOutcome(call.name, call.args, outcome);
+        if (hooks?.has("after_tool_call")) {
+          await hooks.notify("after_tool_call", {
+            event: {
+              toolName: call.name,
+              params: call.args,
+              toolCallId: call.id,
+              ...(outcome.status === "ok"
+                ? { result: outcome.result.output }
+                : { error: rendered.detail }),
+              durationMs: Date.now() - callStarted,
+            },
+            ctx: { ...hookCtx, toolName: call.name, toolCallId: call.id },
+          });
+        }
         if (outcome.status === "ok") {
           proofs.push(...outcome.proofs);
           sources.push(sourceOf(call.name, call.args));
@@ -364,14 +437,14 @@ export class Agent {
     );
   }
 
-  async #stream(req: LlmRequest): Promise<Streamed> {
+  async #stream(req: LlmRequest, buffer: boolean): Promise<Streamed> {
     const got: Streamed = { text: "", calls: [], usage: null, stop: null, error: null };
     try {
       for await (const ev of this.#o.provider.stream(req)) {
         switch (ev.type) {
           case "text_delta":
             got.text += ev.text;
-            this.#o.onEvent?.({ type: "text", text: ev.text });
+            if (!buffer) this.#o.onEvent?.({ type: "text", text: ev.text });
             break;
           case "tool_call_end":
             got.calls.push({ id: ev.id, name: ev.name, args: ev.args });

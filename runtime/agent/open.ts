@@ -14,7 +14,8 @@ import type { Store } from "../storage/mod.ts";
 import { DEFAULT_PRICING, type LlmProvider, type PricingTable } from "../llm/mod.ts";
 import { createToolSession, type ToolSession } from "../tools/invoke.ts";
 import type { Walls } from "../security/walls.ts";
-import { Agent, type AgentEvent, pricedCosts } from "./loop.ts";
+import { Agent, type AgentEvent, type AgentHooks, pricedCosts } from "./loop.ts";
+import { CapsuleHooks } from "../capsule/hooks.ts";
 import { BuiltinToolRegistry, type CallScope, type ToolRegistry } from "./registry.ts";
 import { type AgentSession, SessionError, SessionStore } from "./session.ts";
 import { type SubAgentLimits, SubAgents } from "./sub_agent.ts";
@@ -63,6 +64,11 @@ export interface OpenAgentOptions {
   readonly extraTools?: (builtin: ToolRegistry, gate: Gate) => Promise<ToolRegistry>;
   readonly onEvent?: (event: AgentEvent) => void;
   readonly onSubAgentEvent?: (childId: string, event: AgentEvent) => void;
+  /**
+   * Lifecycle hooks; default: the capsule hooks `extraTools` registered with the gate's
+   * interceptor (`capsuleToolRegistry` does), if any.
+   */
+  readonly hooks?: AgentHooks | undefined;
 }
 
 /** An assembled agent. Call `close()` when done. */
@@ -74,7 +80,13 @@ export interface OpenedAgent {
   readonly sessions: SessionStore;
   /** True when a resumed session had a turn left running (now marked `interrupted`). */
   readonly recovered: boolean;
-  close(): void;
+  /** Capsule lifecycle hooks in effect (from `opts.hooks` or the capsules' interceptors). */
+  readonly hooks: AgentHooks | null;
+  /**
+   * Releases the executors at once, then runs the `session_end` hooks (await it so they finish
+   * before the store closes).
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -106,10 +118,10 @@ export interface OpenedAgent {
  * };
  * const first = await openAgent(base);
  * equal((await first.agent.run("hello")).text, "hi");
- * first.close();
+ * await first.close();
  * const again = await openAgent({ ...base, resume: first.session.id });
  * equal(again.session.messages.length, 2);
- * again.close();
+ * await again.close();
  * await audit.close();
  * ```
  */
@@ -187,9 +199,24 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
     answer: opts.answer,
     scope,
   });
+  const registry = opts.extraTools ? await opts.extraTools(builtin, gate) : builtin;
+  const registered = gate.interceptor.hooks;
+  const hooks = opts.hooks ?? (registered instanceof CapsuleHooks ? registered : null);
+  const hookCtx = { sessionId: session.id, agentId: "astrid", workspaceDir: hooks?.workspaceDir };
+  const opened = Date.now();
+  if (hooks?.has("session_start")) {
+    await hooks.notify("session_start", {
+      event: {
+        sessionId: session.id,
+        ...(opts.resume !== undefined ? { resumedFrom: opts.resume } : {}),
+      },
+      ctx: hookCtx,
+    });
+  }
   const agent = new Agent({
     provider: opts.provider,
-    tools: opts.extraTools ? await opts.extraTools(builtin, gate) : builtin,
+    tools: registry,
+    ...(hooks ? { hooks } : {}),
     budget: gate.budget,
     costs,
     session,
@@ -207,6 +234,19 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
     tools,
     sessions,
     recovered,
-    close: () => tools.files.close(),
+    hooks,
+    close: async () => {
+      tools.files.close();
+      if (hooks?.has("session_end")) {
+        await hooks.notify("session_end", {
+          event: {
+            sessionId: session.id,
+            messageCount: session.messages.length,
+            durationMs: Date.now() - opened,
+          },
+          ctx: hookCtx,
+        });
+      }
+    },
   };
 }

@@ -16,12 +16,14 @@ import type { AuditBatch } from "../security/audit_batch.ts";
 import type { Store } from "../storage/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
-import type { CapsuleLogLine, HostEnv } from "./host/context.ts";
+import type { CapsuleLlm, CapsuleLogLine, HostEnv } from "./host/context.ts";
 import type { InstalledCapsule } from "./install.ts";
 import type { BrokenCapsule } from "./installed.ts";
 import type { FileCreator, Walls } from "../security/walls.ts";
 import { capsuleConfig } from "./env_store.ts";
 import { callCapsuleMcpTool, withCapsuleMcp } from "./engines/mcp.ts";
+import { checkArgs } from "./_args_check.ts";
+import { callSkillTool, isSkillTool, skillTools } from "./skills.ts";
 
 /** One capsule tool, as listed to the model. */
 export interface CapsuleToolInfo {
@@ -55,6 +57,8 @@ export interface CapsuleHost {
    * (runtime/sandbox `workspaceCreator`); default: in-process, parent checked before and after.
    */
   readonly creator?: FileCreator | undefined;
+  /** The session's model for `llm-complete` (runtime/llm `providerCompleter`); absent: none. */
+  readonly llm?: CapsuleLlm | undefined;
 }
 
 /** The deferred-queue payload of a capsule tool call (executor `"capsule_tool"`). */
@@ -119,10 +123,20 @@ export function listCapsuleTools(
       });
     }
   }
+  out.push(...skillTools(capsules)); // skills.ts: `<capsule>__skill_<name>`
   return Promise.resolve(out);
 }
 
-function hostEnv(
+/**
+ * The host env of one capsule call (config values, secrets, audit batch): tool calls here and
+ * wasm commands (commands.ts) build it the same way.
+ *
+ * @example
+ * ```ts ignore
+ * const env = hostEnv(host, installed, interceptor, interceptor.openBatch());
+ * ```
+ */
+export function hostEnv(
   host: CapsuleHost,
   installed: InstalledCapsule,
   interceptor: SecurityInterceptor,
@@ -142,6 +156,7 @@ function hostEnv(
     httpTimeoutMs: host.limits.timeoutMs,
     auditBatch,
     creator: host.creator,
+    llm: host.llm,
   };
 }
 
@@ -186,6 +201,13 @@ export async function callCapsuleTool(
       message: `Cannot call ${name}: no such capsule tool`,
     };
   }
+  // skills.ts: a `[[skill]]` is served from its file, not from the wasm.
+  if (isSkillTool(installed, split.tool)) {
+    return callSkillTool(interceptor, installed, split.tool, args, {
+      ...opts,
+      outputLimitChars: host.outputLimitChars,
+    });
+  }
   const recorded = installed.record.tools.find((t) => t.name === split.tool);
   if (!recorded) {
     return {
@@ -196,22 +218,40 @@ export async function callCapsuleTool(
   }
   // The record says which [[mcp_server]] serves a tool; the others run in the wasm.
   const viaMcp = recorded.server;
-  const action = {
-    kind: "capsule_tool_call",
-    capsule: split.capsule,
-    tool: split.tool,
-    args,
-  } as const;
   const summary = `Call tool ${split.tool} of capsule ${split.capsule}`;
-  const payload: CapsuleToolPayload = { tool: name, args };
-  const decision = await interceptor.intercept(action, {
+  // The recorded input schema is checked before a hook, a human or the capsule sees the call.
+  const warn = (message: string) => host.log?.({ capsule: split.capsule, level: "warn", message });
+  const invalid = await checkArgs(recorded.inputSchema, args, warn);
+  if (invalid !== null) {
+    return { status: "error", code: "INVALID_ARGS", message: `Cannot call ${name}: ${invalid}` };
+  }
+  const ctx = {
     tool: name,
     capsule: split.capsule,
     provenance: opts.provenance,
     argumentBytes: new TextEncoder().encode(JSON.stringify(args) ?? "").length,
-    execution: { executor: "capsule_tool", payload },
     answer: opts.answer,
     signal: opts.signal,
+  };
+  // Policy, then the before_tool_call hooks (a rewrite is checked again, schema included).
+  const screened = await interceptor.screenCall({
+    tool: name,
+    args,
+    toolCallId: opts.toolCallId,
+    build: async (a) => {
+      const bad = a === args ? null : await checkArgs(recorded.inputSchema, a, warn);
+      if (bad !== null) throw new TypeError(`Cannot call ${name}: ${bad}`);
+      return [{ kind: "capsule_tool_call", capsule: split.capsule, tool: split.tool, args: a }];
+    },
+  }, ctx);
+  if (screened.outcome === "denied") return refusedOutcome(screened, summary);
+  args = screened.args;
+  const payload: CapsuleToolPayload = { tool: name, args };
+  const decision = await interceptor.intercept(screened.actions[0]!, {
+    ...ctx,
+    argumentBytes: new TextEncoder().encode(JSON.stringify(args) ?? "").length,
+    execution: { executor: "capsule_tool", payload },
+    screened: screened.screen,
   });
   if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
   if (viaMcp !== undefined) {

@@ -15,23 +15,39 @@ import { AuditBatch, type QueuedEntry } from "./audit_batch.ts";
 import type { AuditAction, AuditEntry, AuditInput } from "../audit/mod.ts";
 import type {
   Allowed,
+  CallToScreen,
   Decision,
   Denied,
   DenyCode,
+  HookRun,
+  HookVerdict,
   InterceptContext,
   InterceptorDeps,
+  Screened,
+  ScreenRecord,
+  ToolCallHooks,
 } from "./interceptor_types.ts";
 
 export type {
   Allowed,
   AuditSink,
+  CallToScreen,
   Decision,
   Deferred,
   Denied,
   DenyCode,
+  HookRun,
+  HookVerdict,
   InterceptContext,
   InterceptorDeps,
+  Screened,
+  ScreenRecord,
+  ToolCallEvent,
+  ToolCallHooks,
 } from "./interceptor_types.ts";
+
+/** How many times hooks may rewrite one call's arguments before the call is denied. */
+export const MAX_HOOK_REWRITES = 3;
 
 /**
  * The one gate every action passes. Build it with `openGate()` (gate.ts), which reads the
@@ -60,15 +76,152 @@ export type {
  */
 export class SecurityInterceptor {
   #d: InterceptorDeps;
+  #hooks: ToolCallHooks | null = null;
+  #defaults: InterceptContext = {};
   /** Creates the interceptor over its dependencies. */
   constructor(deps: InterceptorDeps) {
     this.#d = deps;
   }
 
   /**
-   * Decides one action: policy → token → budget → approval → audit.
+   * Registers the `before_tool_call` hooks every tool call passes after the admin policy
+   * (null removes them). Only tool calls are screened, never a capsule's own host calls.
+   */
+  useHooks(hooks: ToolCallHooks | null): void {
+    this.#hooks = hooks;
+  }
+
+  /** The registered hooks, or null. */
+  get hooks(): ToolCallHooks | null {
+    return this.#hooks;
+  }
+
+  /**
+   * The same interceptor with `extra` merged into every call's context (for code that builds
+   * its own context, such as MCP calls after {@link SecurityInterceptor.screenCall}).
+   */
+  scoped(extra: InterceptContext): SecurityInterceptor {
+    const s = new SecurityInterceptor(this.#d);
+    s.#hooks = this.#hooks;
+    s.#defaults = { ...this.#defaults, ...extra };
+    return s;
+  }
+
+  /**
+   * Screens one tool call before its actions are intercepted: every action must pass the
+   * admin policy and the workspace boundary, then the `before_tool_call` hooks run. A block
+   * (`HOOK_BLOCKED`) or a failing hook (`HOOK_FAILED`, fail closed) denies; a rewrite rebuilds
+   * the actions from the new arguments and starts again from the policy (at most
+   * {@link MAX_HOOK_REWRITES} times); an approval request is carried in `screen`. Pass
+   * `screened.screen` as `ctx.screened` to {@link SecurityInterceptor.intercept}.
+   */
+  async screenCall(call: CallToScreen, ctx: InterceptContext = {}): Promise<Screened | Denied> {
+    ctx = { ...this.#defaults, ...ctx, tool: ctx.tool ?? call.tool };
+    let args = call.args;
+    const runs: HookRun[] = [];
+    let approval: ScreenRecord["approval"];
+    for (let rewrites = 0;; rewrites++) {
+      let actions: Action[];
+      try {
+        actions = await call.build(args);
+      } catch (err) {
+        const why = rewrites > 0 ? `after a hook rewrote its arguments: ` : "";
+        return await this.refuseCall(call.tool, `${why}${(err as Error).message}`, ctx);
+      }
+      const walled: InterceptContext = runs.length ? { ...ctx, screened: { runs, approval } } : ctx;
+      for (const action of actions) {
+        const denied = await this.#walls(action, walled);
+        if (denied) return denied;
+      }
+      if (!this.#hooks) return { outcome: "screened", args, actions, screen: { runs } };
+      const verdict = await this.#runHooks(call.tool, args, call.toolCallId, ctx.signal);
+      runs.push(...verdict.runs);
+      const record: InterceptContext = { ...ctx, screened: { runs, approval } };
+      const first = actions[0];
+      const deny = (code: DenyCode, reason: string) =>
+        first
+          ? this.#deny(first, describeAction(first), code, reason, record)
+          : this.refuseCall(call.tool, reason, record, code);
+      switch (verdict.kind) {
+        case "pass":
+          return { outcome: "screened", args, actions, screen: { runs, approval } };
+        case "approve":
+          approval = {
+            capsule: verdict.capsule,
+            reason: `${verdict.title}: ${verdict.description}`,
+          };
+          return { outcome: "screened", args, actions, screen: { runs, approval } };
+        case "block":
+          return await deny(
+            "HOOK_BLOCKED",
+            `capsule ${verdict.capsule} blocked the call: ${verdict.reason}`,
+          );
+        case "failed":
+          return await deny("HOOK_FAILED", `capsule ${verdict.capsule}: ${verdict.reason}`);
+        case "rewrite":
+          if (rewrites >= MAX_HOOK_REWRITES) {
+            return await deny(
+              "HOOK_FAILED",
+              `capsule ${verdict.capsule} kept rewriting the call (limit ${MAX_HOOK_REWRITES})`,
+            );
+          }
+          args = verdict.params;
+      }
+    }
+  }
+
+  async #runHooks(
+    tool: string,
+    params: unknown,
+    toolCallId: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<HookVerdict> {
+    try {
+      return await this.#hooks!.beforeToolCall(
+        { toolName: tool, params, toolCallId, sessionId: this.#d.sessionId },
+        signal,
+      );
+    } catch (err) {
+      return { kind: "failed", capsule: "?", reason: (err as Error).message, runs: [] };
+    }
+  }
+
+  /** Step 1: the admin policy and the workspace boundary. Null when the action passes. */
+  async #walls(action: Action, ctx: InterceptContext): Promise<Denied | null> {
+    let info: ActionInfo;
+    try {
+      info = describeAction(action);
+    } catch (err) {
+      return await this.#deny(action, safeInfo(action), "MALFORMED", (err as Error).message, ctx);
+    }
+    const verdict = this.#d.policy.check(action, {
+      tool: ctx.tool,
+      capsule: ctx.capsule,
+      argumentBytes: ctx.argumentBytes,
+    });
+    if (!verdict.ok) {
+      return await this.#deny(
+        action,
+        info,
+        "POLICY",
+        verdict.reason,
+        ctx,
+        `policy:${verdict.rule}`,
+      );
+    }
+    const boundary = this.#d.boundary.classify(action);
+    if (boundary.escape && this.#d.boundary.escapePolicy === "deny") {
+      const reason = `${boundary.reason}; escape_policy is "deny"`;
+      return await this.#deny(action, info, "ESCAPE_DENIED", reason, ctx);
+    }
+    return null;
+  }
+
+  /**
+   * Decides one action: policy → hooks → token → budget → approval → audit.
    */
   async intercept(action: Action, ctx: InterceptContext = {}): Promise<Decision> {
+    ctx = { ...this.#defaults, ...ctx };
     let info: ActionInfo;
     try {
       info = describeAction(action);
@@ -77,24 +230,27 @@ export class SecurityInterceptor {
     }
 
     // 1. Admin policy (and [permissions] deny): hard walls, nothing overrides them.
-    const verdict = this.#d.policy.check(action, {
-      tool: ctx.tool,
-      capsule: ctx.capsule,
-      argumentBytes: ctx.argumentBytes,
-    });
-    if (!verdict.ok) {
-      return this.#deny(action, info, "POLICY", verdict.reason, ctx, `policy:${verdict.rule}`);
-    }
+    const walled = await this.#walls(action, ctx);
+    if (walled) return walled;
     const boundary = this.#d.boundary.classify(action);
-    if (boundary.escape && this.#d.boundary.escapePolicy === "deny") {
-      return this.#deny(
-        action,
-        info,
-        "ESCAPE_DENIED",
-        `${boundary.reason}; escape_policy is "deny"`,
-        ctx,
-      );
+
+    // 1b. Hooks: an MCP or capsule tool call nobody screened is screened here (it cannot be
+    // rewritten: the caller would still run the old arguments).
+    if (!ctx.screened && this.#hooks && isToolEntry(action)) {
+      const screened = await this.screenCall({
+        tool: ctx.tool ?? action.kind,
+        args: action.args,
+        build: (args) => {
+          if (args !== action.args) {
+            throw new TypeError("Cannot rewrite the arguments of this call: it was not screened");
+          }
+          return [action];
+        },
+      }, ctx);
+      if (screened.outcome === "denied") return screened;
+      ctx = { ...ctx, screened: screened.screen };
     }
+    const hookAsk = ctx.screened?.approval;
 
     // 2. Capability: a standing rule, a signed token, a session allowance, or the mode.
     const resources = [info.resource, ...aliasResources(action)];
@@ -128,7 +284,8 @@ export class SecurityInterceptor {
     }
 
     // 4. Approval: only when nothing above already covers the action.
-    let proof = cover.proof;
+    // A hook's approval request asks the human even when something above covers the action.
+    let proof = hookAsk ? undefined : cover.proof;
     let mint: { tokenId: string; pattern: string } | null = null;
     if (proof === undefined) {
       const request: ApprovalRequest = {
@@ -136,7 +293,9 @@ export class SecurityInterceptor {
         sessionId: this.#d.sessionId,
         action,
         info,
-        reason: cover.needsAsk ?? "approval required",
+        reason: hookAsk
+          ? `capsule ${hookAsk.capsule} asks: ${hookAsk.reason}`
+          : cover.needsAsk ?? "approval required",
         provenance: ctx.provenance,
         suggestions: suggestFor(info.resource, boundary, this.#d.boundary.root),
       };
@@ -168,7 +327,7 @@ export class SecurityInterceptor {
     // before anything leaves the sandbox); one with a lasting effect is written ahead first.
     const batch = ctx.auditBatch;
     if (
-      cover.proof !== undefined && batch?.accepts(this.#d.audit) &&
+      cover.proof !== undefined && !hookAsk && batch?.accepts(this.#d.audit) &&
       (!ctx.writeAhead || batch.canWriteAhead)
     ) {
       let queued: QueuedEntry;
@@ -231,7 +390,12 @@ export class SecurityInterceptor {
    * Denies and audits a call that could not even be turned into actions (for example a path
    * with a NUL byte): it never reaches a tool, and the attempt is on the record.
    */
-  async refuseCall(tool: string, reason: string, ctx: InterceptContext = {}): Promise<Denied> {
+  async refuseCall(
+    tool: string,
+    reason: string,
+    ctx: InterceptContext = {},
+    code: DenyCode = "MALFORMED",
+  ): Promise<Denied> {
     const info: ActionInfo = {
       resource: `tool://${tool}`,
       permission: "invoke",
@@ -239,7 +403,7 @@ export class SecurityInterceptor {
       summary: `Unclassifiable call to ${tool}`,
     };
     const pseudo = { kind: "unclassified" } as unknown as Action;
-    return await this.#deny(pseudo, info, "MALFORMED", reason, { ...ctx, tool });
+    return await this.#deny(pseudo, info, code, reason, { ...this.#defaults, ...ctx, tool });
   }
 
   async #mintAlways(mint: { tokenId: string; pattern: string }, info: ActionInfo, seq: number) {
@@ -390,10 +554,19 @@ export class SecurityInterceptor {
         ...(ctx.tool ? { tool: ctx.tool } : {}),
         ...(ctx.capsule ? { capsule: ctx.capsule } : {}),
         ...(ctx.provenance ? { provenance: ctx.provenance } : {}),
+        // The call's before_tool_call runs: capsule, decision and latency (ms).
+        ...(ctx.screened?.runs.length ? { hooks: ctx.screened.runs } : {}),
       },
     };
     return { sessionId: this.#d.sessionId, action: auditAction, decision, proof, outcome };
   }
+}
+
+/** The action a tool of an MCP server or a capsule is called by (not a capsule's host call). */
+function isToolEntry(
+  action: Action,
+): action is Extract<Action, { kind: "mcp_tool_call" | "capsule_tool_call" }> {
+  return action.kind === "mcp_tool_call" || action.kind === "capsule_tool_call";
 }
 
 function safeInfo(action: Action): ActionInfo {

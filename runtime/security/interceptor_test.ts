@@ -456,3 +456,52 @@ Deno.test("a batch opened on another audit log is ignored: the entry is appended
   equal(foreign.pending, 0);
   await h.close();
 });
+
+Deno.test("screenCall() fails closed when the hooks seam throws, and scoped() carries the screen", async () => {
+  using store = await openStore(":memory:");
+  const signer = signerFromSeed(generateSeed());
+  const audit = await AuditLog.open(store, signer);
+  const gate = await openGate({
+    store,
+    signer,
+    audit,
+    config: { ...DEFAULT_CONFIG, workspace: { ...DEFAULT_CONFIG.workspace, mode: "guided" } },
+    workspaceRoot: await Deno.realPath(await Deno.makeTempDir()),
+    workspaceId: "ws",
+    sessionId: "s1",
+    frontend: null,
+  });
+  const calls: string[] = [];
+  gate.interceptor.useHooks({
+    beforeToolCall(call) {
+      calls.push(call.toolName);
+      if (call.toolName === "boom") return Promise.reject(new Error("seam broke"));
+      return Promise.resolve({
+        kind: "approve",
+        capsule: "c",
+        title: "T",
+        description: "D",
+        runs: [{ capsule: "c", hook: "before_tool_call", decision: "approve", ms: 1 }],
+      });
+    },
+  });
+  const build = (
+    args: unknown,
+  ) => [{ kind: "mcp_tool_call" as const, server: "s", tool: "t", args }];
+  const failed = await gate.interceptor.screenCall({ tool: "boom", args: {}, build });
+  equal(failed.outcome === "denied" && failed.code, "HOOK_FAILED");
+  // Unscreened MCP entry actions are screened inline: an approval request defers with nobody to ask.
+  const inline = await gate.interceptor.intercept(build({})[0]!, { tool: "mcp__s__t" });
+  equal(inline.outcome, "deferred");
+  if (inline.outcome === "deferred") match(inline.reason, /capsule c asks: T: D/);
+  deepEqual(calls, ["boom", "mcp__s__t"]);
+  // A capsule's own host call is never screened.
+  await gate.interceptor.intercept(
+    { kind: "capsule_http_request", capsule: "c", url: "http://127.0.0.1:1/" },
+    { capsule: "c" },
+  );
+  equal(calls.length, 2);
+  gate.interceptor.useHooks(null);
+  await audit.close();
+  await Deno.remove(gate.boundary.root, { recursive: true });
+});

@@ -19,6 +19,7 @@ import type {
 import type { Signer } from "../crypto/mod.ts";
 import type { AuditBatch } from "./audit_batch.ts";
 import type { AuditEntry, AuditInput, AuditJournal } from "../audit/mod.ts";
+import type { Action } from "./action.ts";
 
 /** The part of the audit log the interceptor writes to. `AuditLog` implements it. */
 export interface AuditSink {
@@ -75,6 +76,83 @@ export interface InterceptContext {
    * durably before it runs.
    */
   readonly writeAhead?: boolean | undefined;
+  /**
+   * Set by `SecurityInterceptor.screenCall`: the call's `before_tool_call` hooks already
+   * ran (a human must still be asked when one required approval; their runs are audited).
+   */
+  readonly screened?: ScreenRecord | undefined;
+}
+
+/** One `before_tool_call` handler run, as audited (`detail.hooks` of the call's entries). */
+export interface HookRun {
+  readonly capsule: string;
+  readonly hook: string;
+  /** `pass`, `block`, `rewrite`, `approve` or `failed`. */
+  readonly decision: HookVerdict["kind"];
+  readonly ms: number;
+}
+
+/** What `before_tool_call` hooks decided about one call (the first block or failure wins). */
+export type HookVerdict =
+  | { readonly kind: "pass"; readonly runs: readonly HookRun[] }
+  | {
+    readonly kind: "block" | "failed";
+    readonly capsule: string;
+    readonly reason: string;
+    readonly runs: readonly HookRun[];
+  }
+  | {
+    readonly kind: "rewrite";
+    readonly capsule: string;
+    readonly params: Record<string, unknown>;
+    readonly runs: readonly HookRun[];
+  }
+  | {
+    readonly kind: "approve";
+    readonly capsule: string;
+    readonly title: string;
+    readonly description: string;
+    readonly runs: readonly HookRun[];
+  };
+
+/** The call as `before_tool_call` handlers see it. */
+export interface ToolCallEvent {
+  readonly toolName: string;
+  readonly params: unknown;
+  readonly toolCallId?: string | undefined;
+  readonly sessionId: string;
+}
+
+/**
+ * The `before_tool_call` seam (runtime/capsule/hooks.ts implements it over capsules). It must
+ * not throw: a handler that fails is a `failed` verdict, which denies the call.
+ */
+export interface ToolCallHooks {
+  beforeToolCall(call: ToolCallEvent, signal?: AbortSignal): Promise<HookVerdict>;
+}
+
+/** What screening left for the rest of the chain. */
+export interface ScreenRecord {
+  readonly runs: readonly HookRun[];
+  /** A hook asked for a human: step 4 asks even when something else covers the action. */
+  readonly approval?: { readonly capsule: string; readonly reason: string } | undefined;
+}
+
+/** One tool call to screen: its arguments, and how to turn arguments into its actions. */
+export interface CallToScreen {
+  readonly tool: string;
+  readonly args: unknown;
+  readonly toolCallId?: string | undefined;
+  /** Classifies `args` into the call's actions; throws for arguments that cannot be classified. */
+  build(args: unknown): Action[] | Promise<Action[]>;
+}
+
+/** A call that passed policy and its hooks: run `actions` (built from `args`) through `intercept`. */
+export interface Screened {
+  readonly outcome: "screened";
+  readonly args: unknown;
+  readonly actions: readonly Action[];
+  readonly screen: ScreenRecord;
 }
 
 /** Why an action was denied. */
@@ -84,7 +162,11 @@ export type DenyCode =
   | "BUDGET_EXCEEDED"
   | "HUMAN_DENIED"
   | "AUDIT_FAILED"
-  | "MALFORMED";
+  | "MALFORMED"
+  /** A capsule's `before_tool_call` hook blocked the call. */
+  | "HOOK_BLOCKED"
+  /** A `before_tool_call` hook threw, trapped, timed out, replied malformed or kept rewriting. */
+  | "HOOK_FAILED";
 
 /** An allowed action: run it, then call `complete` with the outcome. */
 export interface Allowed {

@@ -39,6 +39,8 @@ export interface InvokeOptions {
   /** Where the arguments came from. */
   readonly provenance?: Provenance | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** The model's id for the call, passed to `before_tool_call` hooks. */
+  readonly toolCallId?: string | undefined;
 }
 
 /** What happened to a tool call. */
@@ -100,20 +102,26 @@ export async function invokeTool(
   if (!tool) {
     return { status: "error", code: "UNKNOWN_TOOL", message: `Cannot call ${name}: no such tool` };
   }
-  const argumentBytes = new TextEncoder().encode(JSON.stringify(rawArgs) ?? "").length;
+  // Policy, then the before_tool_call hooks; a rewrite is parsed, classified and checked again.
+  // Arguments that cannot even be classified (a NUL byte, a bad type) never reach a tool, and
+  // the attempt is on the record.
   let args: unknown;
-  let actions: Action[];
-  try {
-    args = tool.parse(rawArgs);
-    actions = await tool.classify(args, session.ctx);
-  } catch (err) {
-    // Arguments that cannot even be classified (a NUL byte, a bad type) never reach a tool,
-    // and the attempt is on the record.
-    const denied = await interceptor.refuseCall(name, (err as Error).message, { argumentBytes });
-    return { ...denied, status: "denied", summary: `${name} call` };
+  const screened = await interceptor.screenCall({
+    tool: name,
+    args: rawArgs,
+    toolCallId: opts.toolCallId,
+    build: async (raw) => {
+      args = tool.parse(raw);
+      return await tool.classify(args, session.ctx);
+    },
+  }, { argumentBytes: bytesOf(rawArgs), provenance: opts.provenance, signal: opts.signal });
+  if (screened.outcome === "denied") {
+    return { ...screened, status: "denied", summary: `${name} call` };
   }
+  const actions = screened.actions;
+  const argumentBytes = bytesOf(screened.args);
 
-  const payload: ToolCallPayload = { tool: name, args: rawArgs, cwd: session.ctx.cwd };
+  const payload: ToolCallPayload = { tool: name, args: screened.args, cwd: session.ctx.cwd };
   const allowed: { action: Action; decision: Allowed }[] = [];
   const releaseAll = async (detail: string) => {
     for (const a of allowed) await a.decision.complete({ ok: false, detail });
@@ -126,26 +134,14 @@ export async function invokeTool(
       execution: { executor: "tool", payload },
       answer: opts.answer,
       signal: opts.signal,
+      screened: screened.screen,
     });
     if (decision.outcome === "allowed") {
       allowed.push({ action, decision });
       continue;
     }
     await releaseAll(`not run: another action of the call was ${decision.outcome}`);
-    return decision.outcome === "denied"
-      ? {
-        status: "denied",
-        code: decision.code,
-        reason: decision.reason,
-        summary: summaryOf(action),
-        auditSeq: decision.auditSeq,
-      }
-      : {
-        status: "deferred",
-        id: decision.id,
-        reason: decision.reason,
-        summary: summaryOf(action),
-      };
+    return refusedOutcome(decision, summaryOf(action));
   }
 
   const root = session.ctx.workspaceRoot;
@@ -186,6 +182,10 @@ export async function invokeTool(
   } finally {
     if (files !== session.files) files.close();
   }
+}
+
+function bytesOf(args: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(args) ?? "").length;
 }
 
 function summaryOf(action: Action): string {

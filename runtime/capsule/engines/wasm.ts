@@ -122,6 +122,11 @@ export class CapsuleInstance {
     return this.#call("call_tool", JSON.stringify({ name: tool, args: args ?? {} }), tool);
   }
 
+  /** Runs the capsule's `hooks[hook]` handler with `payload` and returns its JSON result. */
+  onHook(hook: string, payload: unknown): Promise<unknown> {
+    return this.#call("on_hook", JSON.stringify({ hook, payload: payload ?? null }), undefined);
+  }
+
   get #name(): string {
     return this.#loaded.manifest.package.name;
   }

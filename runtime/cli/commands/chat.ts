@@ -40,24 +40,34 @@ import {
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { Repl, type ReplTerminal } from "../repl.ts";
+import { capsuleReplCommands, Repl, type ReplTerminal } from "../repl.ts";
 import {
+  capsuleSystemPrompt,
   capsuleToolRegistry,
   CompositeToolRegistry,
+  DEFAULT_SYSTEM_PROMPT,
   mcpToolRegistry,
   pricedCosts,
   providerSampler,
   type ToolRegistry,
 } from "../../agent/mod.ts";
 import type { Gate } from "../../security/gate.ts";
+import type { CapsuleHost } from "../../capsule/mod.ts";
+import { openCapsuleProvider } from "../../capsule/llm_provider.ts";
+import { providerCompleter } from "../../llm/complete.ts";
 import { frontendElicitor, gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
 import { openServerManager } from "./servers.ts";
 import { capsuleHost } from "./tools.ts";
 
-const KEY_ENV: Record<ModelConfig["provider"], string> = {
+const KEY_ENV: Record<"anthropic" | "openai", string> = {
   anthropic: "ANTHROPIC_API_KEY",
   openai: "OPENAI_API_KEY",
 };
+
+/** True when an installed capsule's `[[llm_provider]]` is the model (`capsule:<name>`). */
+function isCapsuleModel(model: Pick<ModelConfig, "provider">): boolean {
+  return model.provider.startsWith("capsule:");
+}
 
 /**
  * How to configure a key, when none is: null when `model` has what it needs.
@@ -75,9 +85,10 @@ const KEY_ENV: Record<ModelConfig["provider"], string> = {
  * ```
  */
 export function missingKeyHelp(model: ModelConfig, userConfig: string): string | null {
-  if (model.api_key !== "") return null;
+  const provider = model.provider;
+  if (model.api_key !== "" || (provider !== "anthropic" && provider !== "openai")) return null;
   if (model.provider === "openai" && model.api_url !== "") return null;
-  const env = KEY_ENV[model.provider];
+  const env = KEY_ENV[provider];
   return [
     `Cannot start a chat: no API key is configured for the ${model.provider} provider.`,
     "Configure one in either of these ways:",
@@ -197,12 +208,22 @@ export function chatCommand(
           ExitCode.Usage,
         );
       }
-      const provider = makeProvider(config.model);
+      // [model] provider = "capsule:<name>" is built once the installed capsules are known.
+      const builtIn = isCapsuleModel(config.model) ? null : makeProvider(config.model);
       const json = wantsJson(cmd, io);
       await withRuntime(cmd, io, async (rt) => {
         const ws = await requireWorkspace(rt.paths);
         const human: { frontend: Frontend | null } = { frontend: null };
-        await using external = externalTools(rt, ws.root, provider, opts.approve, human);
+        const installed = await capsuleHost(rt, ws.root);
+        // Capsule model wiring: a capsule provider (bound to the session's gate in extraTools)
+        // and the session's model for capsules' `llm-complete` calls.
+        const capsuleModel = builtIn ? null : openCapsuleProvider(installed, rt.config.model);
+        const provider = builtIn ?? capsuleModel!.provider;
+        const host: CapsuleHost = {
+          ...installed,
+          llm: providerCompleter(provider, pricingFromConfig(rt.config)),
+        };
+        await using external = externalTools(rt, provider, opts.approve, human, host);
         const base = {
           store: rt.store,
           signer: rt.key,
@@ -216,10 +237,17 @@ export function chatCommand(
           maxRounds,
           pricing: pricingFromConfig(rt.config),
           subAgents: subAgentLimitsFromConfig(rt.config),
-          extraTools: external.attach,
+          extraTools: (builtin: ToolRegistry, gate: Gate) => {
+            capsuleModel?.bind(gate.interceptor);
+            return external.attach(builtin, gate);
+          },
+          // Installed capsules' context files and skills (runtime/agent/capsule_context.ts).
+          system: await capsuleSystemPrompt(DEFAULT_SYSTEM_PROMPT, host.capsules, {
+            onWarning: (m) => io.stderr(`warning: ${m}\n`),
+          }),
         };
         if (interactive) {
-          await interactiveChat(rt, base, opts.approve, human);
+          await interactiveChat(rt, base, opts.approve, human, host);
           return;
         }
         const emit = (event: AgentEvent | Record<string, unknown>) => {
@@ -249,7 +277,7 @@ export function chatCommand(
           try {
             Deno.removeSignalListener("SIGINT", onInt);
           } catch { /* see above */ }
-          opened.close();
+          await opened.close();
         }
         finish(io, result, json);
       });
@@ -264,6 +292,7 @@ async function interactiveChat(
   base: BaseOptions,
   approve: ApprovalChoice | undefined,
   human: { frontend: Frontend | null },
+  host: CapsuleHost,
 ): Promise<void> {
   const io = rt.io;
   const terminal: ReplTerminal = {
@@ -289,10 +318,20 @@ async function interactiveChat(
   // In raw mode Ctrl-C arrives as a key (0x03), which the REPL turns into a cancelled turn.
   Deno.stdin.setRaw(true);
   try {
-    await repl.run({ opened, audit: rt.audit, model: rt.config.model });
+    await repl.run({
+      opened,
+      audit: rt.audit,
+      model: rt.config.model,
+      capsuleCommands: await capsuleReplCommands(
+        opened.gate.interceptor,
+        host,
+        approve ? { choice: approve } : undefined,
+        (m) => io.stderr(`warning: ${m}\n`),
+      ),
+    });
   } finally {
     Deno.stdin.setRaw(false);
-    opened.close();
+    await opened.close();
   }
 }
 
@@ -302,11 +341,12 @@ async function interactiveChat(
  */
 function externalTools(
   rt: Runtime,
-  workspaceRoot: string,
   provider: LlmProvider,
   approve: ApprovalChoice | undefined,
   human: { readonly frontend: Frontend | null },
+  host: CapsuleHost,
 ) {
+  const workspaceRoot = host.workspaceRoot;
   let manager: McpServerManager | null = null;
   const answer = approve ? { choice: approve } : undefined;
   const warn = (m: string) => rt.io.stderr(`warning: ${m}\n`);
@@ -335,7 +375,7 @@ function externalTools(
       });
       const capsules = await capsuleToolRegistry(
         gate.interceptor,
-        await capsuleHost(rt, workspaceRoot),
+        host,
         { answer, outputLimitChars: limit, onWarning: warn },
       );
       return new CompositeToolRegistry([builtin, mcp, capsules]);

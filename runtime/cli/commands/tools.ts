@@ -31,13 +31,10 @@ import {
   listInstalled,
   splitToolName,
 } from "../../capsule/mod.ts";
-import {
-  callMcpTool,
-  listMcpTools,
-  type McpServerManager,
-  parseMcpToolName,
-} from "../../mcp/mod.ts";
+import { listMcpTools, type McpServerManager, parseMcpToolName } from "../../mcp/mod.ts";
 import { openServerManager } from "./servers.ts";
+import { attachCapsuleHooks } from "../../capsule/hooks.ts";
+import { screenedMcpCall } from "../../agent/external_tools.ts";
 import { workspaceCreator } from "../../sandbox/mod.ts";
 
 /** Builds the `tools` command tree. */
@@ -139,18 +136,16 @@ async function callTool(
   });
   const mcp = parseMcpToolName(name);
   await using manager = mcpManager(rt, ws.root);
+  // Installed capsules' [[interceptor]] before_tool_call hooks screen every call (capsule/hooks.ts).
+  const host = await capsuleHost(rt, ws.root, { warnBroken: false }); // the outcome says why
+  attachCapsuleHooks({ host, interceptor: gate.interceptor });
   try {
     const outcome = mcp
-      ? await callMcpTool(gate.interceptor, manager, mcp.server, mcp.tool, args, {
+      ? await screenedMcpCall(gate.interceptor, manager, mcp.server, mcp.tool, args, {
         outputLimitChars: rt.config.tools.output_limit_chars,
       })
       : splitToolName(name)
-      ? await callCapsuleTool(
-        gate.interceptor,
-        await capsuleHost(rt, ws.root, { warnBroken: false }), // the outcome says why
-        name,
-        args,
-      )
+      ? await callCapsuleTool(gate.interceptor, host, name, args)
       : await invokeTool(gate.interceptor, session, name, args);
     await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
     if (outcome.status !== "ok") rt.io.stderr(`session ${sessionId}\n`);
@@ -232,7 +227,11 @@ function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
       // A capsule whose wasm or manifest changed since install is an integrity failure.
       throw new CliError(
         `${outcome.code}: ${outcome.message}`,
-        outcome.code === "INTEGRITY" ? ExitCode.Integrity : ExitCode.Error,
+        outcome.code === "INTEGRITY"
+          ? ExitCode.Integrity
+          : outcome.code === "INVALID_ARGS"
+          ? ExitCode.Usage
+          : ExitCode.Error,
       );
   }
 }
