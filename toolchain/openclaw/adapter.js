@@ -132,6 +132,32 @@ function resolvePath(input) {
   return out.length ? out.join("/") : WORKSPACE;
 }
 
+/** OpenClaw's names for Astrid's built-in tools, for hook matchers written for OpenClaw. */
+const TOOL_ALIASES = {
+  bash: ["exec", "process"],
+  read_file: ["read"],
+  write_file: ["write"],
+  edit_file: ["edit", "apply_patch"],
+  list_directory: ["ls"],
+};
+
+/** Whether a hook's `matcher` (a tool name, a list, or none) selects `tool`. */
+function matches(matcher, tool) {
+  if (matcher === undefined || matcher === null) return true;
+  const names = (Array.isArray(matcher) ? matcher : [matcher]).map(String);
+  const own = [tool, ...(TOOL_ALIASES[tool] ?? [])];
+  return names.some((n) => n === "*" || own.includes(n));
+}
+
+/** A copy of a hook event that a handler may change without affecting the next one. */
+function isolated(event) {
+  try {
+    return structuredClone(event);
+  } catch {
+    return { ...event };
+  }
+}
+
 /** The model-visible text of a tool result (AgentToolResult, string or JSON). */
 function renderResult(r) {
   if (typeof r === "string") return r;
@@ -145,15 +171,20 @@ function renderResult(r) {
 }
 
 /**
- * Runs the handlers of one hook in priority order and merges their results:
+ * Runs the handlers of one hook in priority order and merges their results as OpenClaw does:
  * - before_tool_call: a `block: true` ends the run (returned, with what was merged so far);
- *   `params` rewrites chain (each handler sees the latest), until an approval is requested;
- *   the first `requireApproval` is kept; a throwing handler fails the call (fail closed);
- * - message_sending: `cancel: true` ends the run; `content` rewrites chain;
+ *   each handler sees an isolated copy of the original event, and the last returned `params`
+ *   wins until an approval is requested (the first `requireApproval` is kept and freezes the
+ *   params; later handlers can still block); a throwing handler fails the call (fail closed);
+ * - message_sending: `cancel: true` ends the run; the last returned `content` wins;
  * - others: every handler runs; the last non-undefined result is returned. A throwing handler
  *   is logged and skipped (OpenClaw runs observers fail-open).
+ * A handler registered with `{ matcher: [...] }` runs only for the tools it names (Astrid's tool
+ * names, or OpenClaw's names for the same built-ins: `exec` for `bash`, `read` for `read_file`…).
  */
-async function runHook(name, list, event, hctx, logger) {
+async function runHook(name, all, event, hctx, logger) {
+  const tool = typeof event?.toolName === "string" ? event.toolName : undefined;
+  const list = tool === undefined ? all : all.filter((h) => matches(h.matcher, tool));
   if (name === "before_tool_call") {
     let params;
     let requireApproval;
@@ -164,8 +195,7 @@ async function runHook(name, list, event, hctx, logger) {
       return out;
     };
     for (const h of list) {
-      const ev = params === undefined ? event : { ...event, params };
-      const r = await h.handler(ev, hctx);
+      const r = await h.handler(isolated(event), hctx);
       if (!r || typeof r !== "object") continue;
       if (r.block === true) {
         return merged({
@@ -191,7 +221,7 @@ async function runHook(name, list, event, hctx, logger) {
   if (name === "message_sending") {
     let content;
     for (const h of list) {
-      const r = await safely(h, content === undefined ? event : { ...event, content });
+      const r = await safely(h, isolated(event));
       if (!r || typeof r !== "object") continue;
       if (r.cancel === true) {
         return {
@@ -415,7 +445,12 @@ async function register(entryModule, meta, def) {
       return;
     }
     const list = handlers.get(n) ?? [];
-    list.push({ handler, priority: Number(opts?.priority ?? 0) || 0, seq: seq++ });
+    list.push({
+      handler,
+      priority: Number(opts?.priority ?? 0) || 0,
+      matcher: opts?.matcher ?? opts?.toolNames,
+      seq: seq++,
+    });
     list.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     handlers.set(n, list);
     ensureHook(n);

@@ -576,6 +576,10 @@ Deno.test("hooks: priority order and the before_tool_call / message_sending merg
           throw new Error("observer broke");
         });
         api.on("agent_end", () => ({ seen: true }));
+        api.on("before_tool_call", () => {
+          order.push("exec-only");
+          return undefined;
+        }, { matcher: ["exec"] });
         api.on("nope", () => {});
         api.on("nope", () => {});
         api.registerHook(["session:start"], () => {});
@@ -592,10 +596,14 @@ Deno.test("hooks: priority order and the before_tool_call / message_sending merg
       params: { n: 3 },
       requireApproval: { title: "t", description: "d" },
     });
-    deepEqual(order, ['high:{"n":1}', 'mid:{"n":2}:x', 'low:{"n":3}']);
+    // As in OpenClaw, each handler sees the original event, not earlier rewrites.
+    deepEqual(order, ['high:{"n":1}', 'mid:{"n":1}:x', 'low:{"n":1}']);
     deepEqual(await cap.hooks.message_sending!({ event: { content: "hi" }, ctx: {} }), {
-      content: "hi!?",
+      content: "hi?",
     });
+    order.length = 0;
+    await cap.hooks.before_tool_call!({ event: { toolName: "bash", params: {} }, ctx: {} });
+    ok(order.includes("exec-only"), "OpenClaw's exec matcher selects Astrid's bash");
     deepEqual(await cap.hooks.agent_end!({ event: {}, ctx: {} }), { seen: true });
     await new Promise((r) => setTimeout(r, 0));
     ok(host.logs.some((l) => l.includes("observer broke")), "a failing observer is logged");
