@@ -454,6 +454,50 @@ Deno.test("an agent turn calls forecast__forecast and the tool result reaches th
   }
 });
 
+Deno.test("an agent turn fires guard's message_sending (a leaked key is redacted) and after_tool_call", async () => {
+  await using policy = loopback(() => Response.json({ action: "allow" }));
+  const fake = startFakeAnthropic([
+    { toolCalls: [{ id: "t1", name: "read_file", args: { file_path: "a.txt" } }] },
+    { text: "The key in a.txt is sk-live-AbC123 as requested." },
+  ]);
+  try {
+    await using w = await world(GUARD_CONFIG);
+    await install(w, "guard", { policyUrl: policy.url });
+    await Deno.writeTextFile(join(w.ws, "a.txt"), "sk-live-AbC123\n");
+    const r = await w.cli(["chat", "-p", "what is in a.txt?"], {
+      ANTHROPIC_API_KEY: "sk-test",
+      ANTHROPIC_BASE_URL: fake.url,
+    });
+    equal(r.code, EXIT.ok, r.stderr);
+    match(r.stdout, /The key in a\.txt is \[redacted\] as requested\./);
+    ok(!r.stdout.includes("sk-live-AbC123"), "the hook rewrote the reply before it was shown");
+    ok(policy.seen.some((s) => s.path === "/check"), "before_tool_call asked the service");
+    const after = policy.seen.find((s) => s.path === "/after");
+    ok(after, "after_tool_call ran");
+    deepEqual(JSON.parse(after.body), { tool: "read_file", ok: true });
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("a plugin's service starts with a chat session and stops at its end", async () => {
+  const fake = startFakeAnthropic([{ text: "hello" }]);
+  try {
+    await using w = await world('[permissions]\nallow = ["capsule://notes/*"]\n');
+    await install(w, "notes");
+    const r = await w.cli(["chat", "-p", "hi"], {
+      ANTHROPIC_API_KEY: "sk-test",
+      ANTHROPIC_BASE_URL: fake.url,
+    });
+    equal(r.code, EXIT.ok, r.stderr);
+    const listed = await w.cli(["capsule", "run", "notes", "notes", "--approve", "once"]);
+    equal(listed.code, EXIT.ok, listed.stderr);
+    match(listed.stdout, /service: stopped after 0 saves/);
+  } finally {
+    await fake.close();
+  }
+});
+
 // ---- refusals ----
 
 Deno.test("capsule compile refuses a plugin that imports child_process, naming file:line", async () => {

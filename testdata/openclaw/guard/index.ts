@@ -38,8 +38,13 @@ export default definePluginEntry({
           return undefined;
       }
     }, { priority: 5 });
-    api.on("after_tool_call", (event) => {
+    api.on("after_tool_call", async (event) => {
       api.logger.info(`guard saw ${event.toolName} finish in ${event.durationMs ?? 0} ms`);
+      await fetch(`${base}/after`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ tool: event.toolName, ok: event.error === undefined }),
+      });
     });
     api.on("message_sending", (event) => {
       if (event.content.includes("sk-live-")) {
