@@ -498,6 +498,26 @@ Deno.test("a plugin's service starts with a chat session and stops at its end", 
   }
 });
 
+Deno.test("a plugin tool's api.runtime.llm.complete is a gated, budgeted call to the configured model", async () => {
+  const fake = startFakeAnthropic([{ text: "Buy milk." }]);
+  try {
+    await using w = await world('[permissions]\nallow = ["capsule://notes/*"]\n');
+    await install(w, "notes");
+    const env = { ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: fake.url };
+    const saved = await w.cli(["capsule", "run", "notes", "note", "buy milk"], env);
+    equal(saved.code, EXIT.ok, saved.stderr);
+    const r = await w.cli(["tools", "call", "notes__notes_summary", "--args", "{}"], env);
+    equal(r.code, EXIT.ok, r.stderr);
+    match(r.stdout, /summary \(.+\): Buy milk\./);
+    equal(fake.requests.length, 1);
+    match(JSON.stringify(fake.requests[0]), /buy milk/);
+    const llm = (await w.audit()).filter((e) => e.action.kind === "capsule_llm_call");
+    ok(llm.some((e) => e.decision === "allowed"), JSON.stringify(llm));
+  } finally {
+    await fake.close();
+  }
+});
+
 // ---- refusals ----
 
 Deno.test("capsule compile refuses a plugin that imports child_process, naming file:line", async () => {

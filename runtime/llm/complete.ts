@@ -72,12 +72,40 @@ export function providerCompleter(
   provider: LlmProvider,
   pricing: Readonly<PricingTable>,
 ): Completer {
-  const model = provider.model;
+  return lazyCompleter(provider.name, provider.model, pricing, () => provider);
+}
+
+/**
+ * A completer whose provider is built on its first call (`open`), so a command that never
+ * calls the model never loads a provider SDK. `name` and `model` must be what `open` returns.
+ *
+ * @example Nothing is opened until a call
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { lazyCompleter } from "./complete.ts";
+ * import { DEFAULT_PRICING } from "./pricing.ts";
+ * let opened = 0;
+ * const c = lazyCompleter("anthropic", "claude-sonnet-4-6", DEFAULT_PRICING, () => {
+ *   opened++;
+ *   throw new Error("no key");
+ * });
+ * c.estimate({ system: "", messages: [{ role: "user", content: "hi" }], maxTokens: 10 });
+ * equal(opened, 0);
+ * ```
+ */
+export function lazyCompleter(
+  name: string,
+  model: string,
+  pricing: Readonly<PricingTable>,
+  open: () => LlmProvider | Promise<LlmProvider>,
+): Completer {
+  let opened: Promise<LlmProvider> | undefined;
   return {
-    provider: provider.name,
+    provider: name,
     model,
     estimate: (req) => estimateCost(toLlmRequest(req), model, pricing, req.maxTokens),
     async complete(req) {
+      const provider = await (opened ??= Promise.resolve().then(open));
       const llmReq = toLlmRequest(req);
       let text = "";
       let usage: LlmUsage | null = null;
@@ -94,7 +122,7 @@ export function providerCompleter(
       return {
         text,
         model,
-        provider: provider.name,
+        provider: name,
         stopReason,
         usage: { inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 },
         costUsd,

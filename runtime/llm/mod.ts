@@ -66,5 +66,6 @@ export {
   estimateCost,
   type ModelPrice,
   priceOf,
+  pricingFromConfig,
   type PricingTable,
 } from "./pricing.ts";

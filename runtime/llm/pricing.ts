@@ -10,6 +10,7 @@
  * @module
  */
 import type { LlmRequest, LlmUsage } from "./provider.ts";
+import type { AstridConfig } from "../config/mod.ts";
 
 /** USD per million tokens for one model. Cache rates default to the input rate when absent. */
 export interface ModelPrice {
@@ -189,4 +190,35 @@ export function estimateCost(
   const output = count(maxTokens, "maxTokens");
   const input = Math.ceil(inputChars(req) / 4);
   return (input * p.input_per_mtok + output * p.output_per_mtok) / MTOK;
+}
+
+/**
+ * The pricing table a session uses: runtime/llm's {@link DEFAULT_PRICING} with the config's
+ * `[pricing."MODEL"]` tables laid over it (a configured model replaces its default entry).
+ *
+ * @example A configured local model is priced; the defaults stay
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "../config/mod.ts";
+ * import { pricingFromConfig } from "./pricing.ts";
+ * const table = pricingFromConfig({
+ *   ...DEFAULT_CONFIG,
+ *   pricing: { "llama3.2": { input_per_mtok: 0, output_per_mtok: 0 } },
+ * });
+ * equal(table["llama3.2"]?.output_per_mtok, 0);
+ * equal(table["claude-sonnet-4-6"]?.input_per_mtok, 3);
+ * ```
+ */
+export function pricingFromConfig(config: AstridConfig): PricingTable {
+  const table: PricingTable = { ...DEFAULT_PRICING };
+  for (const [model, p] of Object.entries(config.pricing)) {
+    const price: ModelPrice = {
+      input_per_mtok: p.input_per_mtok,
+      output_per_mtok: p.output_per_mtok,
+    };
+    if (p.cache_read_per_mtok !== undefined) price.cache_read_per_mtok = p.cache_read_per_mtok;
+    if (p.cache_write_per_mtok !== undefined) price.cache_write_per_mtok = p.cache_write_per_mtok;
+    table[model] = price;
+  }
+  return table;
 }

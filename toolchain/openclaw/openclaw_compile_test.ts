@@ -183,7 +183,8 @@ Deno.test("commands, a keyed store and Node built-ins compile; commands become [
   const { toml, out } = await compileFixture("notes");
   try {
     deepEqual(toml.command?.map((c) => c.name), ["note", "notes"]);
-    deepEqual(toml.tool?.map((t) => t.name), ["notes_search", "notes_path"]);
+    deepEqual(toml.tool?.map((t) => t.name), ["notes_search", "notes_path", "notes_summary"]);
+    equal((toml.capabilities as { llm?: boolean }).llm, true, "the overlay grants the model");
     ok(
       toml.interceptor?.some((i) => i.event === "session_start"),
       "the service starts with the session",

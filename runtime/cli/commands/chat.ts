@@ -15,11 +15,9 @@ import { Command, Option } from "commander";
 import { join } from "node:path";
 import {
   createProvider,
-  DEFAULT_PRICING,
   type LlmProvider,
   type ModelConfig,
-  type ModelPrice,
-  type PricingTable,
+  pricingFromConfig,
 } from "../../llm/mod.ts";
 import { type ApprovalChoice, type Frontend, PresetFrontend } from "../../security/approval.ts";
 import type { AstridConfig } from "../../config/mod.ts";
@@ -100,37 +98,6 @@ export function missingKeyHelp(model: ModelConfig, userConfig: string): string |
     "(A workspace config cannot set keys. For a local OpenAI-compatible server such as Ollama,",
     ' set provider = "openai" and api_url = "http://127.0.0.1:11434/v1" instead.)',
   ].join("\n");
-}
-
-/**
- * The pricing table a session uses: runtime/llm's {@link DEFAULT_PRICING} with the config's
- * `[pricing."MODEL"]` tables laid over it (a configured model replaces its default entry).
- *
- * @example A configured local model is priced; the defaults stay
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { DEFAULT_CONFIG } from "../../config/mod.ts";
- * import { pricingFromConfig } from "./chat.ts";
- * const table = pricingFromConfig({
- *   ...DEFAULT_CONFIG,
- *   pricing: { "llama3.2": { input_per_mtok: 0, output_per_mtok: 0 } },
- * });
- * equal(table["llama3.2"]?.output_per_mtok, 0);
- * equal(table["claude-sonnet-4-6"]?.input_per_mtok, 3);
- * ```
- */
-export function pricingFromConfig(config: AstridConfig): PricingTable {
-  const table: PricingTable = { ...DEFAULT_PRICING };
-  for (const [model, p] of Object.entries(config.pricing)) {
-    const price: ModelPrice = {
-      input_per_mtok: p.input_per_mtok,
-      output_per_mtok: p.output_per_mtok,
-    };
-    if (p.cache_read_per_mtok !== undefined) price.cache_read_per_mtok = p.cache_read_per_mtok;
-    if (p.cache_write_per_mtok !== undefined) price.cache_write_per_mtok = p.cache_write_per_mtok;
-    table[model] = price;
-  }
-  return table;
 }
 
 /**

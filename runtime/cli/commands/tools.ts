@@ -36,6 +36,9 @@ import { openServerManager } from "./servers.ts";
 import { attachCapsuleHooks } from "../../capsule/hooks.ts";
 import { screenedMcpCall } from "../../agent/external_tools.ts";
 import { workspaceCreator } from "../../sandbox/mod.ts";
+import type { CapsuleLlm } from "../../capsule/host/context.ts";
+import { lazyCompleter } from "../../llm/complete.ts";
+import { pricingFromConfig } from "../../llm/pricing.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -196,7 +199,26 @@ export async function capsuleHost(
     parentEnv: rt.io.env,
     walls: rt.walls,
     ...(workspaceRoot === null ? {} : { creator: workspaceCreator(rt.walls, workspaceRoot) }),
+    ...(isCapsuleModel(rt.config.model) ? {} : { llm: configuredModel(rt) }),
   };
+}
+
+/** True when `[model] provider` names a capsule (`capsule:<name>`). */
+function isCapsuleModel(model: Runtime["config"]["model"]): boolean {
+  return model.provider.startsWith("capsule:");
+}
+
+/**
+ * The configured model for capsules' `llm-complete` calls, its provider SDK loaded only when a
+ * capsule calls it (a missing API key then fails that call, not the command). `chat` replaces
+ * it with the session's own provider.
+ */
+function configuredModel(rt: Runtime): CapsuleLlm {
+  const model = rt.config.model;
+  return lazyCompleter(model.provider, model.model, pricingFromConfig(rt.config), async () => {
+    const { createProvider } = await import("../../llm/create_provider.ts");
+    return createProvider(model);
+  });
 }
 
 function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {

@@ -66,6 +66,21 @@ export default definePluginEntry({
         return { content: [{ type: "text", text: where }] };
       },
     });
+    api.registerTool({
+      name: "notes_summary",
+      description: "Summarise the saved notes with the model",
+      parameters: { type: "object", properties: {} },
+      async execute() {
+        const all = await store.entries();
+        const res = await api.runtime.llm.complete({
+          systemPrompt: "Summarise these notes in one line.",
+          messages: [{ role: "user", content: all.map((e) => e.value.text).join("\n") || "(none)" }],
+          maxTokens: 200,
+          purpose: "notes summary",
+        });
+        return { content: [{ type: "text", text: `summary (${res.model}): ${res.text}` }] };
+      },
+    });
     api.registerService({
       id: "notes-sync",
       start: async (ctx) => {
