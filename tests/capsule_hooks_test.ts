@@ -89,7 +89,7 @@ Deno.test("an installed capsule's before_tool_call hook screens `astrid tools ca
     match(viaNet.stderr, /server said block/);
 
     const invalid = await call("guard__days", { days: "x" });
-    equal(invalid.code, 1, invalid.stderr);
+    equal(invalid.code, 2, "a usage error");
     match(invalid.stderr, /INVALID_ARGS.*days: must be integer/);
 
     const audit = await runCli(["audit", "list", "--json", "--limit", "200"], { home, cwd: ws });
