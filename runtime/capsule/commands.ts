@@ -18,13 +18,10 @@
  * @module
  */
 import { type InvokeOptions, type InvokeOutcome, refusedOutcome } from "../tools/invoke.ts";
-import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
 import type { SecurityInterceptor } from "../security/interceptor.ts";
-import { CapsuleError } from "./errors.ts";
-import { CapsuleInstance } from "./engines/wasm.ts";
 import { type CapsuleCommand, loadStatic } from "./engines/static.ts";
 import type { InstalledCapsule } from "./install.ts";
-import { type CapsuleHost, hostEnv } from "./registry.ts";
+import { type CapsuleHost, runInInstance } from "./registry.ts";
 
 /** The prefix of a wasm command's tool name in its action (`<capsule>__command_<name>`). */
 export const COMMAND_TOOL_PREFIX = "command_";
@@ -191,39 +188,14 @@ async function runWasmCommand(
     },
   );
   if (decision.outcome !== "allowed") return refusedOutcome(decision, summary);
-  const batch = interceptor.openBatch();
-  let instance: CapsuleInstance | undefined;
-  try {
-    instance = await CapsuleInstance.create(
-      installed.loaded,
-      hostEnv(host, installed, interceptor, batch),
-      host.limits,
-    );
-    const value = await instance.onHook(`command:${command.name}`, payload);
-    const capped = capOutput(
-      replyText(value),
-      host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS,
-    );
-    await batch.flush();
-    await decision.complete({ ok: true, detail: { truncatedChars: capped.cut } });
-    return {
-      status: "ok",
-      result: { output: capped.text, isError: false, truncatedChars: capped.cut },
-      proofs: [decision.proof],
-      trust: "untrusted",
-    };
-  } catch (e) {
-    const err = e as Error;
-    await batch.flush().catch(() => {});
-    await decision.complete({ ok: false, detail: { message: err.message } });
-    if (e instanceof CapsuleError && e.code === "DEFERRED") {
-      return { status: "deferred", id: e.deferredId ?? "", reason: err.message, summary };
-    }
-    const code = e instanceof CapsuleError ? (e.engineCode ?? e.code) : "CAPSULE_FAILED";
-    return { status: "error", code, message: err.message };
-  } finally {
-    await instance?.close();
-  }
+  return await runInInstance(
+    interceptor,
+    host,
+    installed,
+    decision,
+    summary,
+    async (instance) => replyText(await instance.onHook(`command:${command.name}`, payload)),
+  );
 }
 
 /** The hook's `{ text }` (or a bare string; anything else as JSON). */

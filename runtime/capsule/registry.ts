@@ -257,6 +257,30 @@ export async function callCapsuleTool(
   if (viaMcp !== undefined) {
     return await runViaMcp(host, installed, viaMcp, split.tool, args, decision, summary);
   }
+  return await runInInstance(
+    interceptor,
+    host,
+    installed,
+    decision,
+    summary,
+    (instance) => instance.callTool(split.tool, args),
+  );
+}
+
+/**
+ * Runs one allowed call in a fresh instance of `installed`: its host calls queue their audit
+ * entries in one batch, flushed before the result leaves (a failed flush withholds it), then the
+ * decision is completed with the outcome. A host call deferred for a human makes the call
+ * `deferred`. `run` returns the capsule's value; a string is the output, anything else is JSON.
+ */
+export async function runInInstance(
+  interceptor: SecurityInterceptor,
+  host: CapsuleHost,
+  installed: InstalledCapsule,
+  decision: Allowed,
+  summary: string,
+  run: (instance: CapsuleInstance) => Promise<unknown>,
+): Promise<InvokeOutcome> {
   let instance: CapsuleInstance | undefined;
   const batch = interceptor.openBatch();
   try {
@@ -265,7 +289,7 @@ export async function callCapsuleTool(
       hostEnv(host, installed, interceptor, batch),
       host.limits,
     );
-    const value = await instance.callTool(split.tool, args);
+    const value = await run(instance);
     const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
     const capped = capOutput(text, host.outputLimitChars ?? DEFAULT_MAX_OUTPUT_CHARS);
     try {

@@ -19,14 +19,12 @@ import type {
   Decision,
   Denied,
   DenyCode,
-  HookRun,
-  HookVerdict,
   InterceptContext,
   InterceptorDeps,
   Screened,
-  ScreenRecord,
   ToolCallHooks,
 } from "./interceptor_types.ts";
+import { screenCall } from "./_screen.ts";
 
 export type {
   Allowed,
@@ -46,8 +44,7 @@ export type {
   ToolCallHooks,
 } from "./interceptor_types.ts";
 
-/** How many times hooks may rewrite one call's arguments before the call is denied. */
-export const MAX_HOOK_REWRITES = 3;
+export { MAX_HOOK_REWRITES } from "./_screen.ts";
 
 /**
  * The one gate every action passes. Build it with `openGate()` (gate.ts), which reads the
@@ -108,82 +105,19 @@ export class SecurityInterceptor {
   }
 
   /**
-   * Screens one tool call before its actions are intercepted: every action must pass the
-   * admin policy and the workspace boundary, then the `before_tool_call` hooks run. A block
-   * (`HOOK_BLOCKED`) or a failing hook (`HOOK_FAILED`, fail closed) denies; a rewrite rebuilds
-   * the actions from the new arguments and starts again from the policy (at most
-   * {@link MAX_HOOK_REWRITES} times); an approval request is carried in `screen`. Pass
-   * `screened.screen` as `ctx.screened` to {@link SecurityInterceptor.intercept}.
+   * Screens one tool call before its actions are intercepted (policy and boundary, then the
+   * `before_tool_call` hooks): see runtime/security/_screen.ts. Pass `screened.screen` as
+   * `ctx.screened` to {@link SecurityInterceptor.intercept}.
    */
-  async screenCall(call: CallToScreen, ctx: InterceptContext = {}): Promise<Screened | Denied> {
-    ctx = { ...this.#defaults, ...ctx, tool: ctx.tool ?? call.tool };
-    let args = call.args;
-    const runs: HookRun[] = [];
-    let approval: ScreenRecord["approval"];
-    for (let rewrites = 0;; rewrites++) {
-      let actions: Action[];
-      try {
-        actions = await call.build(args);
-      } catch (err) {
-        const why = rewrites > 0 ? `after a hook rewrote its arguments: ` : "";
-        return await this.refuseCall(call.tool, `${why}${(err as Error).message}`, ctx);
-      }
-      const walled: InterceptContext = runs.length ? { ...ctx, screened: { runs, approval } } : ctx;
-      for (const action of actions) {
-        const denied = await this.#walls(action, walled);
-        if (denied) return denied;
-      }
-      if (!this.#hooks) return { outcome: "screened", args, actions, screen: { runs } };
-      const verdict = await this.#runHooks(call.tool, args, call.toolCallId, ctx.signal);
-      runs.push(...verdict.runs);
-      const record: InterceptContext = { ...ctx, screened: { runs, approval } };
-      const first = actions[0];
-      const deny = (code: DenyCode, reason: string) =>
-        first
-          ? this.#deny(first, describeAction(first), code, reason, record)
-          : this.refuseCall(call.tool, reason, record, code);
-      switch (verdict.kind) {
-        case "pass":
-          return { outcome: "screened", args, actions, screen: { runs, approval } };
-        case "approve":
-          approval = {
-            capsule: verdict.capsule,
-            reason: `${verdict.title}: ${verdict.description}`,
-          };
-          return { outcome: "screened", args, actions, screen: { runs, approval } };
-        case "block":
-          return await deny(
-            "HOOK_BLOCKED",
-            `capsule ${verdict.capsule} blocked the call: ${verdict.reason}`,
-          );
-        case "failed":
-          return await deny("HOOK_FAILED", `capsule ${verdict.capsule}: ${verdict.reason}`);
-        case "rewrite":
-          if (rewrites >= MAX_HOOK_REWRITES) {
-            return await deny(
-              "HOOK_FAILED",
-              `capsule ${verdict.capsule} kept rewriting the call (limit ${MAX_HOOK_REWRITES})`,
-            );
-          }
-          args = verdict.params;
-      }
-    }
-  }
-
-  async #runHooks(
-    tool: string,
-    params: unknown,
-    toolCallId: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<HookVerdict> {
-    try {
-      return await this.#hooks!.beforeToolCall(
-        { toolName: tool, params, toolCallId, sessionId: this.#d.sessionId },
-        signal,
-      );
-    } catch (err) {
-      return { kind: "failed", capsule: "?", reason: (err as Error).message, runs: [] };
-    }
+  screenCall(call: CallToScreen, ctx: InterceptContext = {}): Promise<Screened | Denied> {
+    return screenCall(call, { ...this.#defaults, ...ctx, tool: ctx.tool ?? call.tool }, {
+      hooks: this.#hooks,
+      sessionId: this.#d.sessionId,
+      walls: (action, c) => this.#walls(action, c),
+      deny: (action, code, reason, c) =>
+        this.#deny(action, describeAction(action), code, reason, c),
+      refuse: (tool, reason, c, code) => this.refuseCall(tool, reason, c, code),
+    });
   }
 
   /** Step 1: the admin policy and the workspace boundary. Null when the action passes. */
