@@ -8,18 +8,18 @@
  *
  * @module
  */
-import {
-  costOf,
-  estimateCost,
-  type LlmContent,
-  type LlmError,
-  type LlmMessage,
-  type LlmProvider,
-  type LlmRequest,
-  type LlmStopReason,
-  type LlmUsage,
-  type PricingTable,
-} from "../llm/mod.ts";
+// From the modules themselves, not llm/mod.ts: that would load the provider SDKs for every
+// command that only names the loop's types.
+import { costOf, estimateCost, type PricingTable } from "../llm/pricing.ts";
+import type {
+  LlmContent,
+  LlmError,
+  LlmMessage,
+  LlmProvider,
+  LlmRequest,
+  LlmStopReason,
+  LlmUsage,
+} from "../llm/provider.ts";
 import type { Provenance } from "../security/approval.ts";
 import type { Reservation } from "../security/budget.ts";
 import type { InvokeOutcome } from "../tools/invoke.ts";
