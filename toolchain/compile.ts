@@ -520,7 +520,12 @@ export async function compileCapsule(
     },
     () =>
       plugin
-        ? "[package], [env], [[tool]], [[interceptor]], [[command]]"
+        ? [
+          "[package]",
+          ...("env" in manifest ? ["[env]"] : []),
+          ...Object.keys(described.sections).map((k) => `[[${k}]]`),
+          "[component]",
+        ].join(", ")
         : "[component] entrypoint, hash",
   );
   return {

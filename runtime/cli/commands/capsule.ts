@@ -248,7 +248,8 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
         io.stdout(`${res.wasmPath} ${res.hash} ${res.bytes} bytes\n`);
       } catch (e) {
         if (e instanceof CompileError) {
-          const loc = e.file ? ` (${e.file}${e.line ? `:${e.line}` : ""})` : "";
+          const at = e.file ? `${e.file}${e.line ? `:${e.line}` : ""}` : "";
+          const loc = at && !e.message.includes(at) ? ` (${at})` : "";
           throw new CliError(`${e.message}${loc}`, ExitCode.Error);
         }
         throw e;
