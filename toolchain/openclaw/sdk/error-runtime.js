@@ -202,7 +202,11 @@ export function formatErrorMessage(err) {
   const parts = [];
   let current = err;
   const seen = new Set();
-  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current !== undefined && current !== null; depth++) {
+  for (
+    let depth = 0;
+    depth <= MAX_CAUSE_DEPTH && current !== undefined && current !== null;
+    depth++
+  ) {
     if (seen.has(current)) break;
     seen.add(current);
     const text = isError(current)
@@ -251,7 +255,8 @@ export function formatErrorMessageForDisplay(error, message) {
 }
 
 const APPROVAL_NOT_FOUND_CODES = new Set(["APPROVAL_NOT_FOUND", "approval_not_found"]);
-const APPROVAL_NOT_FOUND_TEXT = /approval\b.*\bnot found|unknown (?:or expired )?approval|approval (?:id )?(?:has )?expired/i;
+const APPROVAL_NOT_FOUND_TEXT =
+  /approval\b.*\bnot found|unknown (?:or expired )?approval|approval (?:id )?(?:has )?expired/i;
 
 /**
  * Detects approval-not-found failures across gateway error shapes: an `APPROVAL_NOT_FOUND` code

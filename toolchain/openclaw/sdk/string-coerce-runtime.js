@@ -180,7 +180,9 @@ const isHighSurrogate = (code) => code >= 0xd800 && code <= 0xdbff;
 /** Truncates a UTF-16 string to at most `maxLen` code units without cutting a surrogate pair. */
 export function truncateUtf16Safe(input, maxLen) {
   const text = typeof input === "string" ? input : String(input ?? "");
-  const limit = Number.isNaN(maxLen) || typeof maxLen !== "number" ? 0 : Math.max(0, Math.floor(maxLen));
+  const limit = Number.isNaN(maxLen) || typeof maxLen !== "number"
+    ? 0
+    : Math.max(0, Math.floor(maxLen));
   if (text.length <= limit) return text;
   const end = limit > 0 && isHighSurrogate(text.charCodeAt(limit - 1)) ? limit - 1 : limit;
   return text.slice(0, end);

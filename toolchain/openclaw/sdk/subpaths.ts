@@ -24,4 +24,7 @@ export const SUBPATHS: Readonly<Record<string, string>> = Object.freeze({
   "runtime-store": here("./runtime-store.js"),
   "tool-results": here("./tool-results.js"),
   "types": here("./types.js"),
+  "param-readers": here("./param-readers.js"),
+  "string-coerce-runtime": here("./string-coerce-runtime.js"),
+  "error-runtime": here("./error-runtime.js"),
 });
