@@ -3,6 +3,7 @@ import { parse as parseToml } from "smol-toml";
 import { compileCapsule, CompileError } from "../compile.ts";
 import { capsuleNameOf, detectOpenClaw, envFromConfig } from "./detect.ts";
 import { classifyImport } from "./resolve.ts";
+import { registeredSections } from "./registered.ts";
 
 const FIXTURES = decodeURIComponent(new URL("../../testdata/openclaw", import.meta.url).pathname);
 
@@ -238,4 +239,23 @@ Deno.test("a register(api) plugin without OpenClaw metadata fails at compile tim
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("registeredSections() skips names Capsule.toml cannot hold, with a note", () => {
+  const { sections, notes } = registeredSections({
+    tools: [
+      { name: "ok_tool", description: "", input_schema: { type: "object" } },
+      { name: "has space", description: "", input_schema: { type: "object" } },
+      { name: "a..b", description: "", input_schema: { type: "object" } },
+    ],
+    hooks: [],
+    cron: [],
+    commands: [{ name: "/weird name", description: "" }],
+    providers: [],
+    notes: [],
+    logs: [],
+  }, {});
+  deepEqual((sections.tool as { name: string }[]).map((t) => t.name), ["ok_tool"]);
+  equal(sections.command, undefined);
+  equal(notes.filter((n) => /skipped/.test(n)).length, 3);
 });

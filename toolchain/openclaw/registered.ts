@@ -8,6 +8,9 @@
  */
 import type { Description } from "./describe.ts";
 
+/** What Capsule.toml accepts as a tool or command name (runtime/capsule/manifest.ts). */
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
 /** Drops `null`s (TOML has none) from a JSON value, recursively. */
 function tomlSafe(value: unknown): unknown {
   if (Array.isArray(value)) return value.filter((v) => v !== null).map(tomlSafe);
@@ -49,7 +52,14 @@ export function registeredSections(
   overlay: Record<string, unknown>,
 ): RegisteredSections {
   const notes = [...d.notes];
-  const tool = d.tools.map((t) => ({
+  const usable = (kind: string) => (t: { name: string }) => {
+    if (TOOL_NAME.test(t.name) && !t.name.includes("..")) return true;
+    notes.push(
+      `${kind} ${JSON.stringify(t.name)} skipped: Astrid names must be 1-128 of A-Z a-z 0-9 _ . -`,
+    );
+    return false;
+  };
+  const tool = d.tools.filter(usable("tool")).map((t) => ({
     name: t.name,
     description: t.description,
     input_schema: tomlSafe(t.input_schema ?? { type: "object" }),
@@ -63,7 +73,9 @@ export function registeredSections(
   const prompts = objects(overlay.command);
   const command = [
     ...prompts,
-    ...d.commands.filter((c) => !prompts.some((p) => p.name === c.name)).map((c) => ({
+    ...d.commands.filter((c) => !prompts.some((p) => p.name === c.name)).filter(
+      usable("command"),
+    ).map((c) => ({
       name: c.name,
       description: c.description ?? "",
     })),
