@@ -27,14 +27,10 @@ export class PlatformMessageNotDispatchedError extends Error {
   constructor(message, options) {
     super(message, { cause: options?.cause });
     this.name = "PlatformMessageNotDispatchedError";
-    Object.defineProperty(this, "code", {
-      value: "OPENCLAW_PLATFORM_MESSAGE_NOT_DISPATCHED",
-      enumerable: true,
-    });
-    Object.defineProperty(this, "retryable", {
-      value: options?.retryable !== false,
-      enumerable: true,
-    });
+    /** @readonly */
+    this.code = "OPENCLAW_PLATFORM_MESSAGE_NOT_DISPATCHED";
+    /** @readonly */
+    this.retryable = options?.retryable !== false;
   }
 }
 
