@@ -196,8 +196,10 @@ Deno.test("edit_file outside the workspace in safe mode asks the human; a refusa
 Deno.test("a bash command past its timeout is killed with its children", async () => {
   const w = await world(null, autonomous);
   const tag = `astrid-timeout-${crypto.randomUUID().slice(0, 8)}`;
+  // A duration no other process on the machine uses, so pgrep sees only this test's sleeps.
+  const secs = `300.${Math.floor(Math.random() * 1e6)}`;
   const r = await w.call("bash", {
-    command: `sleep 300 & exec -a ${tag} sleep 300`,
+    command: `sleep ${secs} & exec -a ${tag} sleep ${secs}`,
     timeout: 500,
   });
   equal(r.status, "ok");
@@ -206,7 +208,7 @@ Deno.test("a bash command past its timeout is killed with its children", async (
     match(r.result.output, /timeout/);
   }
   await new Promise((res) => setTimeout(res, 200));
-  const left = await new Deno.Command("pgrep", { args: ["-f", "sleep 300"], stdout: "piped" })
+  const left = await new Deno.Command("pgrep", { args: ["-f", `sleep ${secs}`], stdout: "piped" })
     .output();
   equal(new TextDecoder().decode(left.stdout).trim(), "", "a sleep survived the timeout");
   await w.close();
