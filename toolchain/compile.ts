@@ -46,9 +46,19 @@ const ADAPTER_PATH = decodeURIComponent(
 /** The bundler's id of the generated entry that wraps an OpenClaw plugin. */
 const OPENCLAW_ENTRY = "\0astrid:openclaw-entry";
 
+/** One type error, at the author's file and line. */
+export interface TypeErrorSite {
+  /** The file, relative to the project (absolute when outside it); "" when unknown. */
+  readonly file: string;
+  /** 1-based line; 0 when unknown. */
+  readonly line: number;
+  /** The message, e.g. `TS2322: Type 'string' is not assignable to type 'number'.` */
+  readonly message: string;
+}
+
 /**
  * Raised when a capsule cannot be compiled. `file` and `line` point at the author's source
- * when known.
+ * when known; a `TYPE` error lists every type error in `errors` (the first is `file`/`line`).
  *
  * @example Match on the code
  * ```ts
@@ -71,21 +81,24 @@ export class CompileError extends Error {
   readonly file: string | undefined;
   /** 1-based line in `file`, when known. */
   readonly line: number | undefined;
+  /** Every type error `deno check` reported (empty for the other stages). */
+  readonly errors: readonly TypeErrorSite[];
   /**
    * @param code the failed stage
    * @param message a "Cannot X: current value is Y" message
-   * @param where the author's file and line, when known
+   * @param where the author's file and line, when known, and every type error
    */
   constructor(
     code: CompileError["code"],
     message: string,
-    where: { file?: string; line?: number } = {},
+    where: { file?: string; line?: number; errors?: readonly TypeErrorSite[] } = {},
   ) {
     super(message);
     this.name = "CompileError";
     this.code = code;
     this.file = where.file;
     this.line = where.line;
+    this.errors = where.errors ?? [];
   }
 }
 
@@ -109,6 +122,11 @@ export interface CompileResult {
   manifestPath: string;
   /** `blake3:<hex>` of `capsule.wasm`. */
   hash: string;
+  /**
+   * Path of `capsule.wasm.map`: the bundle's source map (debug info for stack traces only; not
+   * covered by the hash, never trusted).
+   */
+  sourceMapPath: string;
   /** Size of `capsule.wasm` in bytes. */
   bytes: number;
   /** Milliseconds per stage. */
@@ -211,6 +229,7 @@ function lineOf(code: string, offset: number): number {
 
 interface OxcResult {
   code: string;
+  map?: unknown;
   errors: { message: string; labels?: { start: number }[] }[];
 }
 
@@ -233,10 +252,27 @@ function openClawEntry(plugin: OpenClawPlugin): string {
     `export default toCapsule(plugin, ${JSON.stringify(meta)});\n`;
 }
 
-async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Promise<string> {
+/** A bundle and its source map (version 3, sources relative to the project). */
+interface Bundled {
+  readonly code: string;
+  readonly map: SourceMapV3 | null;
+}
+
+interface SourceMapV3 {
+  version: number;
+  file?: string;
+  sources: string[];
+  names: string[];
+  mappings: string;
+  sourcesContent?: unknown;
+}
+
+async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Promise<Bundled> {
   const { rolldown } = await import("rolldown") as {
     rolldown: (opts: unknown) => Promise<{
-      generate(opts: unknown): Promise<{ output: { type: string; code?: string }[] }>;
+      generate(opts: unknown): Promise<{
+        output: { type: string; code?: string; map?: SourceMapV3 | null }[];
+      }>;
       close(): Promise<void>;
     }>;
   };
@@ -279,7 +315,7 @@ async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Prom
     },
     async transform(code: string, id: string) {
       if (!/\.(m?ts|tsx|cts)$/.test(id)) return null;
-      const out = await transform(id, code, { target: "es2022", sourcemap: false });
+      const out = await transform(id, code, { target: "es2022", sourcemap: true });
       const first = out.errors[0];
       if (first) {
         const file = relative(dir, id);
@@ -288,7 +324,7 @@ async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Prom
           new CompileError("TRANSPILE", `${file}:${line}: ${first.message}`, { file, line }),
         );
       }
-      return { code: out.code, moduleType: "js" };
+      return { code: out.code, map: out.map ?? null, moduleType: "js" };
     },
   };
   const rethrow = (e: unknown): never => {
@@ -344,19 +380,109 @@ async function bundle(dir: string, entry: string, plugin?: OpenClawPlugin): Prom
       name: "__astrid_capsule",
       exports: "named",
       codeSplitting: false,
+      sourcemap: true,
+      // Absolute paths here; projectMap() makes them relative to the project.
+      sourcemapPathTransform: (source: string, mapPath: string) =>
+        decodeURIComponent(new URL(source, `file://${mapPath}`).pathname),
     });
     if (failure) throw failure;
     const chunk = output.find((o) => o.type === "chunk");
     if (!chunk?.code) {
       throw new CompileError("BUNDLE", "Cannot bundle the capsule: current value is no output");
     }
-    return chunk.code;
+    return { code: chunk.code, map: chunk.map ? projectMap(dir, chunk.map) : null };
   } catch (e) {
     if (e instanceof CompileError && !failure) throw e;
     return rethrow(e);
   } finally {
     await build.close();
   }
+}
+
+/** What replaces Deno's "change your target library" advice: the sandbox has no such library. */
+function sandboxHint(code: string, message: string): string {
+  const name = /^Cannot find name '([^']+)'/.exec(message)?.[1];
+  const base = message
+    .replace(/\s*Do you need to (change your target library|install type definitions)\b.*$/, "")
+    .replace(/\.$/, "");
+  if (name === "Deno") {
+    return `${code}: ${base}: Deno APIs are not available inside the capsule sandbox ` +
+      "(use the host API from @astrid/sdk: fs, http, kv, config, log, llm)";
+  }
+  if (base !== message.replace(/\.$/, "") && name) {
+    return `${code}: ${base}: it is not available inside the capsule sandbox (its globals are ` +
+      "ES2022 plus toolchain/sdk/globals.d.ts; the host API is in @astrid/sdk)";
+  }
+  return `${code}: ${message}`;
+}
+
+/**
+ * Reads every diagnostic of `deno check`'s output (`NO_COLOR`): one `{file, line, message}` per
+ * `TSnnnn [ERROR]:` block, the file relative to `dir` when inside it. Deno's advice to add
+ * `deno.ns` or Node types becomes a note that the API does not exist in the sandbox.
+ *
+ * @param text the stderr of `deno check`
+ * @param dir the project folder (canonical)
+ * @returns the errors, in the order reported
+ *
+ * @example Two errors in two files
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseCheckOutput } from "./compile.ts";
+ * const text = "TS2322 [ERROR]: Type 'string' is not assignable to type 'number'.\n" +
+ *   "const x: number = \"a\";\n      ^\n    at file:///p/src/mod.ts:3:7\n\n" +
+ *   "TS2304 [ERROR]: Cannot find name 'Deno'. Do you need to change your target library?\n" +
+ *   "Deno.exit();\n~~~~\n    at file:///p/src/util.ts:9:1\n\nFound 2 errors.\n";
+ * const errors = parseCheckOutput(text, "/p");
+ * deepEqual(errors.map((e) => `${e.file}:${e.line}`), ["src/mod.ts:3", "src/util.ts:9"]);
+ * deepEqual(errors[1]?.message.includes("not available inside the capsule sandbox"), true);
+ * ```
+ */
+export function parseCheckOutput(text: string, dir: string): TypeErrorSite[] {
+  const errors: TypeErrorSite[] = [];
+  const blocks = text.split(/^(?=TS\d+ \[ERROR\]: )/m).filter((b) => /^TS\d+ \[ERROR\]: /.test(b));
+  for (const block of blocks) {
+    const head = /^(TS\d+) \[ERROR\]: ([^\n]*)/.exec(block)!;
+    const at = /^\s+at (file:\/\/\S+?):(\d+):\d+\s*$/m.exec(block);
+    let file = "";
+    if (at) {
+      try {
+        file = relative(dir, decodeURIComponent(new URL(at[1]!).pathname));
+      } catch {
+        file = at[1]!;
+      }
+    }
+    errors.push({ file, line: at ? Number(at[2]) : 0, message: sandboxHint(head[1]!, head[2]!) });
+  }
+  return errors;
+}
+
+/**
+ * Formats type errors grouped by file: a `file` line, then `  line N: message` lines.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { formatTypeErrors } from "./compile.ts";
+ * deepEqual(
+ *   formatTypeErrors([
+ *     { file: "mod.ts", line: 3, message: "TS1: a" },
+ *     { file: "util.ts", line: 1, message: "TS2: b" },
+ *     { file: "mod.ts", line: 9, message: "TS3: c" },
+ *   ]),
+ *   ["mod.ts", "  line 3: TS1: a", "  line 9: TS3: c", "util.ts", "  line 1: TS2: b"],
+ * );
+ * ```
+ */
+export function formatTypeErrors(errors: readonly TypeErrorSite[]): string[] {
+  const byFile = new Map<string, TypeErrorSite[]>();
+  for (const e of errors) byFile.set(e.file, [...byFile.get(e.file) ?? [], e]);
+  const lines: string[] = [];
+  for (const [file, list] of byFile) {
+    lines.push(file || "(no file)");
+    for (const e of list) lines.push(`  ${e.line ? `line ${e.line}` : "?"}: ${e.message}`);
+  }
+  return lines;
 }
 
 /**
@@ -400,15 +526,23 @@ async function typeCheck(dir: string, entry: string): Promise<string> {
     }).output();
     if (out.success) return "no type errors";
     const text = new TextDecoder().decode(out.stderr);
-    const message = /TS\d+ \[ERROR\]: ([^\n]+)/.exec(text)?.[1] ?? text.trim().split("\n")[0] ?? "";
-    const at = /at file:\/\/([^\s]+?):(\d+):\d+/.exec(text);
-    const file = at ? relative(dir, decodeURIComponent(at[1]!)) : undefined;
-    const line = at ? Number(at[2]) : undefined;
-    const where = file ? `${file}${line ? `:${line}` : ""}: ` : "";
-    throw new CompileError("TYPE", `Cannot compile: type error at ${where}${message}`, {
-      ...(file ? { file } : {}),
-      ...(line ? { line } : {}),
-    });
+    const errors = parseCheckOutput(text, dir);
+    const first = errors[0] ?? {
+      file: "",
+      line: 0,
+      message: text.trim().split("\n")[0] ?? "deno check failed",
+    };
+    const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ""}: ` : "";
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    throw new CompileError(
+      "TYPE",
+      `Cannot compile: type error at ${where}${first.message}${more}`,
+      {
+        ...(first.file ? { file: first.file } : {}),
+        ...(first.line ? { line: first.line } : {}),
+        errors: errors.length ? errors : [first],
+      },
+    );
   } finally {
     await Deno.remove(config);
   }
@@ -481,7 +615,7 @@ export async function compileCapsule(
     )
     : null;
   const built = await build(root, entry, options, stage, plugin ?? undefined).then(
-    (wasm) => ({ wasm }),
+    (output) => ({ output }),
     (error: unknown) => ({ error }),
   );
   if (checking) {
@@ -495,7 +629,7 @@ export async function compileCapsule(
     );
   }
   if ("error" in built) throw built.error;
-  const wasm = built.wasm;
+  const wasm = built.output.wasm;
   const described = await stage(
     plugin ? "register (the plugin's register(api), sandboxed)" : "describe",
     () => describeCompiled(wasm, plugin, manifest),
@@ -504,9 +638,13 @@ export async function compileCapsule(
   for (const note of described.notes) log(`compile: note: ${note}`);
   const hash = `blake3:${blake3Hex(wasm)}`;
   const wasmPath = `${out}/capsule.wasm`;
+  const sourceMapPath = `${wasmPath}.map`;
   await stage("write capsule.wasm", async () => {
     await Deno.mkdir(out, { recursive: true });
     await Deno.writeFile(wasmPath, wasm);
+    // Debug info for stack traces only: not covered by the hash, never trusted at run time.
+    if (built.output.map) await Deno.writeTextFile(sourceMapPath, built.output.map);
+    else await Deno.remove(sourceMapPath).catch(() => {});
   }, () => hash);
   const manifestPath = `${out}/Capsule.toml`;
   await stage(
@@ -532,6 +670,7 @@ export async function compileCapsule(
     wasmPath,
     manifestPath,
     hash,
+    sourceMapPath,
     bytes: wasm.length,
     stages,
     notes: described.notes,
@@ -613,16 +752,17 @@ async function build(
   options: CompileOptions,
   stage: Stage,
   plugin?: OpenClawPlugin,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Promise<{ wasm: Uint8Array<ArrayBuffer>; map: string | null }> {
   const log = options.log ?? (() => {});
   const bundled = await stage(
     "transpile + bundle (oxc, rolldown es2022)",
     () => bundle(root, entry, plugin),
-    (b) => `${b.length} bytes`,
+    (b) => `${b.code.length} bytes`,
   );
+  const prelude = await Deno.readTextFile(PRELUDE_URL);
   const source = await stage(
     "shim",
-    async () => `${await Deno.readTextFile(PRELUDE_URL)}\n${bundled}`,
+    () => Promise.resolve(`${prelude}\n${bundled.code}`),
     (s) => `${s.length} bytes`,
   );
   const engine = options.engine ??
@@ -637,7 +777,29 @@ async function build(
       throw e;
     }
   }, (w) => `${w.length} bytes`);
-  return wasm;
+  return { wasm, map: bundled.map ? shiftedMap(bundled.map, prelude) : null };
+}
+
+/**
+ * The map with its sources relative to the project (absolute outside it) and without their
+ * text: the author has the files, and the map stays small.
+ */
+function projectMap(dir: string, map: SourceMapV3): SourceMapV3 {
+  const sources = map.sources.map((s) => {
+    const abs = s.startsWith("/") ? s : decodeURIComponent(new URL(s, `file://${dir}/`).pathname);
+    return relative(dir, abs);
+  });
+  return { version: 3, sources, names: map.names, mappings: map.mappings };
+}
+
+/**
+ * The bundle's map, for the engine's script `capsule.js`: the shim is prepended (prelude, a
+ * newline, then the bundle), so every bundle line moves down by the prelude's line count; an
+ * empty mapping line (`;`) per prelude line keeps the map in step.
+ */
+function shiftedMap(map: SourceMapV3, prelude: string): string {
+  const lines = prelude.split("\n").length;
+  return JSON.stringify({ ...map, file: "capsule.js", mappings: ";".repeat(lines) + map.mappings });
 }
 
 if (import.meta.main) {
@@ -662,6 +824,7 @@ if (import.meta.main) {
     const loc = e instanceof CompileError && e.file ? `${e.file}${e.line ? `:${e.line}` : ""}` : "";
     const where = loc && !String(e).includes(loc) ? ` (${loc})` : "";
     console.error(`compile: ${e instanceof Error ? e.message : e}${where}`);
+    if (e instanceof CompileError) { for (const l of formatTypeErrors(e.errors)) console.error(l); }
     Deno.exit(1);
   }
 }

@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
-import { compileCapsule, CompileError } from "./compile.ts";
+import { compileCapsule, CompileError, formatTypeErrors } from "./compile.ts";
 import { buildEngine } from "./engine/build.ts";
 import { ALL_HOST_FUNCTION_NAMES } from "./engine/abi.ts";
 
@@ -265,4 +265,78 @@ export default defineCapsule({ tools: { t: { description: "t", run: () => nothin
       return true;
     },
   );
+});
+
+Deno.test("compileCapsule() reports every type error, each at its file and line", async () => {
+  const dir = await project({
+    "Capsule.toml": '[package]\nname = "many"\nversion = "0.1.0"\n',
+    "src/mod.ts": `import { defineCapsule } from "@astrid/sdk";
+import { helper } from "./util.ts";
+const x: number = "a";
+Deno.readTextFile("x");
+export default defineCapsule({ tools: { t: { description: "d", run: () => helper() + x } } });
+`,
+    "src/util.ts": "export function helper(): string {\n  const y: string = 1;\n  return y;\n}\n",
+  });
+  await rejects(compileCapsule(dir, { engine: await engineBytes() }), (e: unknown) => {
+    ok(e instanceof CompileError, String(e));
+    equal(e.code, "TYPE");
+    deepEqual(e.errors.map((t) => `${t.file}:${t.line}`), [
+      "src/mod.ts:3",
+      "src/mod.ts:4",
+      "src/util.ts:2",
+    ]);
+    match(e.message, /and 2 more/);
+    const deno = e.errors[1]!.message;
+    match(deno, /Deno APIs are not available inside the capsule sandbox/);
+    match(deno, /@astrid\/sdk/);
+    equal(/deno\.ns|target library/.test(deno), false, deno);
+    deepEqual(formatTypeErrors(e.errors).filter((l) => !l.startsWith(" ")), [
+      "src/mod.ts",
+      "src/util.ts",
+    ]);
+    return true;
+  });
+});
+
+Deno.test("compileCapsule() writes capsule.wasm.map: frames of the shimmed bundle map to the author's lines", async () => {
+  const dir = await project({
+    "Capsule.toml": '[package]\nname = "mapped"\nversion = "0.1.0"\n',
+    "src/mod.ts": `import { defineCapsule } from "@astrid/sdk";
+import { explode } from "./lib/boom.ts";
+export default defineCapsule({
+  tools: { t: { description: "d", run: (a: { n: number }) => explode(a.n) } },
+});
+`,
+    "src/lib/boom.ts": `/** Throws. */
+export function explode(n: number): string {
+  if (n > 0) throw new Error("boom " + n);
+  return "ok";
+}
+`,
+  });
+  const res = await compileCapsule(dir, { engine: await engineBytes(), typeCheck: false });
+  equal(res.sourceMapPath, `${res.wasmPath}.map`);
+  const map = JSON.parse(await Deno.readTextFile(res.sourceMapPath));
+  equal(map.version, 3);
+  equal(map.file, "capsule.js");
+  ok(map.sources.includes("src/lib/boom.ts"), map.sources.join(","));
+  ok(map.sources.includes("src/mod.ts"));
+  equal(map.sourcesContent, undefined, "the author has the files: no copies in the map");
+  // The hash covers the wasm only: the map is debug info.
+  equal(res.hash, `blake3:${blake3Hex(await Deno.readFile(res.wasmPath))}`);
+  const { plugin } = await instantiate(await Deno.readFile(res.wasmPath));
+  const failure = await plugin.call("call_tool", JSON.stringify({ name: "t", args: { n: 1 } }))
+    .then(() => "", (e: Error) => e.message);
+  const stack: string = JSON.parse(failure.slice(failure.indexOf("{"))).stack;
+  const at = /at explode \(capsule\.js:(\d+):(\d+)\)/.exec(stack);
+  ok(at, stack);
+  const { TraceMap, originalPositionFor } = await import("@jridgewell/trace-mapping");
+  const pos = originalPositionFor(new TraceMap(map), {
+    line: Number(at[1]),
+    column: Number(at[2]) - 1,
+  });
+  equal(pos.source, "src/lib/boom.ts");
+  equal(pos.line, 3);
+  await plugin.close();
 });

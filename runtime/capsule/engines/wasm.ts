@@ -13,6 +13,7 @@ import { CapsuleError } from "../errors.ts";
 import type { LoadedCapsule } from "../loader.ts";
 import { type CallState, type HostEnv, newCallState } from "../host/context.ts";
 import { hostFunctions } from "../host/functions.ts";
+import { mapCapsuleStack } from "../_stack_map.ts";
 
 /** The largest output a capsule call may return, in bytes. */
 export const MAX_OUTPUT_BYTES = 4 << 20;
@@ -155,7 +156,7 @@ export class CapsuleInstance {
       text = out ? out.text() : "null";
     } catch (e) {
       if (e instanceof CapsuleError) throw e;
-      throw this.#engineError(e);
+      throw await this.#engineError(e);
     } finally {
       const deferred = this.#state.deferred;
       if (deferred) {
@@ -174,18 +175,25 @@ export class CapsuleInstance {
     }
   }
 
-  #engineError(e: unknown): CapsuleError {
+  async #engineError(e: unknown): Promise<CapsuleError> {
     const message = e instanceof Error ? e.message : String(e);
     if (message.startsWith(PLUGIN_ERROR)) {
-      let report: { code?: string; message?: string } = {};
+      let report: { code?: string; message?: string; stack?: unknown } = {};
       try {
         report = JSON.parse(message.slice(PLUGIN_ERROR.length));
       } catch { /* not JSON: keep the raw text */ }
       const code = report.code ?? "ENGINE";
       if (code === "TRAPPED") this.#plugin = null;
+      // Frames in the author's files, from capsule.wasm.map (read only now; debug info only).
+      const frames = typeof report.stack === "string" && this.#loaded.wasm
+        ? await mapCapsuleStack(this.#loaded.wasm.path, report.stack)
+        : [];
+      const trace = frames.length ? `\n${frames.join("\n")}` : "";
       return new CapsuleError(
         "ENGINE",
-        `Cannot finish the call to capsule ${this.#name}: ${code}: ${report.message ?? message}`,
+        `Cannot finish the call to capsule ${this.#name}: ${code}: ${
+          report.message ?? message
+        }${trace}`,
         { engineCode: code },
       );
     }
