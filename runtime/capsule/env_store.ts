@@ -114,3 +114,59 @@ export function capsuleConfig(
   }
   return { values, secretKeys };
 }
+
+/** The `[env]` spec of one key, as an install record pins it. */
+export interface EnvKeySpec {
+  readonly type: "secret" | "string";
+  readonly required: boolean;
+}
+
+/** What a reinstall does with the stored `[env]` values. */
+export interface CarriedEnv {
+  /** Values kept: the key is still declared, with the same type (a secret stays a secret). */
+  readonly kept: Record<string, string>;
+  /** Stored keys whose value is not kept (the key is gone, or its type changed), sorted. */
+  readonly dropped: string[];
+}
+
+/**
+ * The stored values a reinstall keeps: a key the new manifest still declares with the type the
+ * human's earlier install recorded. A key that is gone is dropped (the new version never sees
+ * it); a key whose type changed is dropped too, so a value typed as plain text is never promoted
+ * to a secret (or a secret shown as text) without the human entering it again. Without an
+ * earlier record (`before` null) nothing is kept.
+ *
+ * @example One kept, one gone, one changed type
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseManifest } from "./manifest.ts";
+ * import { carryEnv } from "./env_store.ts";
+ * const { manifest } = parseManifest(
+ *   '[package]\nname = "n"\nversion = "2"\n[env.KEY]\ntype = "secret"\n[env.HOST]\ntype = "secret"\n',
+ * );
+ * const before = {
+ *   KEY: { type: "secret" as const, required: false },
+ *   HOST: { type: "string" as const, required: false },
+ *   OLD: { type: "string" as const, required: false },
+ * };
+ * deepEqual(carryEnv({ KEY: "k", HOST: "h", OLD: "o" }, before, manifest), {
+ *   kept: { KEY: "k" },
+ *   dropped: ["HOST", "OLD"],
+ * });
+ * ```
+ */
+export function carryEnv(
+  stored: Readonly<Record<string, string>>,
+  before: Readonly<Record<string, EnvKeySpec>> | null,
+  manifest: CapsuleManifest,
+): CarriedEnv {
+  const kept: Record<string, string> = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(stored)) {
+    const now = Object.hasOwn(manifest.env, key) ? manifest.env[key] : undefined;
+    const then = before !== null && Object.hasOwn(before, key) ? before[key] : undefined;
+    if (now !== undefined && then !== undefined && now.type === then.type) kept[key] = value;
+    else dropped.push(key);
+  }
+  return { kept, dropped: dropped.sort() };
+}

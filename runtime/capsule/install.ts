@@ -6,6 +6,11 @@
  * capsule's tools, moves the finished folder into place and writes the signed install record
  * (install_record.ts) without which the folder is never used (installed.ts).
  *
+ * Before any of that, {@link checkInstallSource} tells a compiled capsule from a source folder
+ * (the CLI refuses the latter and says to compile first) and installs a capsule without wasm only
+ * when its manifest is static by itself. A reinstall keeps the capsule's KV data unless the human
+ * drops it ({@link resetCapsuleData}).
+ *
  * @module
  */
 import { CapsuleError } from "./errors.ts";
@@ -19,6 +24,9 @@ import {
   type RecordedTool,
 } from "./install_record.ts";
 import { pinnedSpec } from "./record_diff.ts";
+import { readManifest } from "./manifest.ts";
+import { capsuleKvKey } from "./host/kv.ts";
+import { listAll, MAX_MUTATIONS_PER_COMMIT, type Store } from "../storage/mod.ts";
 
 /** Where a capsule is installed. */
 export type InstallScope = "user" | "workspace";
@@ -293,4 +301,176 @@ export async function removeCapsule(
     return scope;
   }
   throw new CapsuleError("NOT_FOUND", `Cannot remove ${name}: no capsule has that name`);
+}
+
+/** What {@link checkInstallSource} found: installable (with or without wasm), or why not. */
+export type SourceCheck =
+  | { readonly ok: true; readonly kind: "wasm" | "static" }
+  | { readonly ok: false; readonly reason: string; readonly hint: string };
+
+/** Files that only a capsule's sources have (a compiled capsule is Capsule.toml + its wasm). */
+const SOURCE_FILES = new Set([
+  "package.json",
+  "openclaw.plugin.json",
+  "deno.json",
+  "deno.jsonc",
+  "tsconfig.json",
+]);
+const CODE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+/** The source-only files at the top of `dir` and in its `src/`, sorted (at most 4 named). */
+async function sourceMarkers(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const [sub, prefix] of [[dir, ""], [`${dir}/src`, "src/"]] as const) {
+    try {
+      for await (const e of Deno.readDir(sub)) {
+        if (!e.isFile) continue;
+        if ((prefix === "" && SOURCE_FILES.has(e.name)) || CODE.test(e.name)) {
+          found.push(`${prefix}${e.name}`);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+    }
+  }
+  return found.sort().slice(0, 4);
+}
+
+/**
+ * Tells whether the folder `dir` can be installed as it is, before anything is copied:
+ * - a manifest with `[component]` needs the wasm it names next to it;
+ * - a folder of sources (package.json, openclaw.plugin.json, deno.json, `*.ts`, … at the top or
+ *   in `src/`) without a wasm is refused: it must be compiled first (`astrid capsule compile`),
+ *   unless its manifest runs `[[mcp_server]]`s, whose code may sit beside it;
+ * - a manifest with `[[tool]]`s and no `[[mcp_server]]` expects a wasm: without one it is refused;
+ * - otherwise a capsule without wasm is static, installed only when its manifest says so with at
+ *   least one `[[skill]]`, `[[context_file]]`, `[[command]]` (a prompt or a path) or
+ *   `[[mcp_server]]`.
+ *
+ * @throws {CapsuleError} `MANIFEST` when `Capsule.toml` does not parse
+ *
+ * @example A source folder is refused with the compile hint
+ * ```ts
+ * import { equal, match } from "node:assert/strict";
+ * import { checkInstallSource } from "./install.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/Capsule.toml`, '[package]\nname = "n"\nversion = "1"\n');
+ * await Deno.writeTextFile(`${dir}/mod.ts`, "export default {};\n");
+ * const check = await checkInstallSource(dir);
+ * equal(check.ok, false);
+ * if (!check.ok) match(check.hint, /astrid capsule compile/);
+ * ```
+ */
+export async function checkInstallSource(dir: string): Promise<SourceCheck> {
+  const markers = await sourceMarkers(dir);
+  const hint = `compile it first: \`astrid capsule compile ${dir}\`, then install the compiled ` +
+    `folder (${dir}/dist)`;
+  const sources = markers.length ? ` (it has ${markers.join(", ")})` : "";
+  const toml = await Deno.lstat(`${dir}/Capsule.toml`).catch(() => null);
+  if (!toml?.isFile) {
+    return {
+      ok: false,
+      reason: markers.length
+        ? `Cannot install ${dir}: it is a source folder${sources} without Capsule.toml or capsule.wasm`
+        : `Cannot install ${dir}: it has no Capsule.toml`,
+      hint: markers.length
+        ? hint
+        : "give a compiled capsule folder (Capsule.toml and capsule.wasm)",
+    };
+  }
+  const { manifest } = await readManifest(dir);
+  if (manifest.component) {
+    const entry = manifest.component.entrypoint;
+    if (await Deno.lstat(`${dir}/${entry}`).catch(() => null)) return { ok: true, kind: "wasm" };
+    return {
+      ok: false,
+      reason: `Cannot install ${dir}: its [component] names ${entry}, which is missing${sources}`,
+      hint,
+    };
+  }
+  const servers = manifest.mcp_server.length > 0;
+  if (manifest.tool.length > 0 && !servers) {
+    const names = manifest.tool.map((t) => t.name).join(", ");
+    return {
+      ok: false,
+      reason: `Cannot install ${dir}: its manifest declares [[tool]]s (${names}) that no ` +
+        `[[mcp_server]] serves, and it has no capsule.wasm to run them${sources}`,
+      hint,
+    };
+  }
+  if (markers.length && !servers) {
+    return {
+      ok: false,
+      reason: `Cannot install ${dir}: it is a source folder${sources} without capsule.wasm ` +
+        "(a static capsule carries no code)",
+      hint,
+    };
+  }
+  const parts = manifest.skill.length + manifest.context_file.length + manifest.command.length +
+    manifest.mcp_server.length;
+  if (parts === 0) {
+    return {
+      ok: false,
+      reason: `Cannot install ${dir}: it has no capsule.wasm and its manifest declares nothing ` +
+        "a static capsule offers",
+      hint: "add a [[skill]], [[context_file]], [[command]] (prompt or path) or [[mcp_server]], " +
+        `or compile the capsule (\`astrid capsule compile ${dir}\`)`,
+    };
+  }
+  return { ok: true, kind: "static" };
+}
+
+/** The KV prefix of capsule `name`'s own data (what its kv-set writes). */
+function dataPrefix(name: string): Deno.KvKey {
+  return capsuleKvKey(name, "-").slice(0, -1);
+}
+
+/**
+ * How many KV entries capsule `name` has stored (its `kv-set` data). Data is keyed by the
+ * capsule's name, so a user and a workspace install of the same name share it.
+ *
+ * @example A fresh store holds nothing
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { countCapsuleData } from "./install.ts";
+ * using store = await openStore(":memory:");
+ * await store.set(["capsule_kv", "notesx", "k"], 1);
+ * equal(await countCapsuleData(store, "notes"), 0);
+ * equal(await countCapsuleData(store, "notesx"), 1);
+ * ```
+ */
+export async function countCapsuleData(store: Store, name: string): Promise<number> {
+  let n = 0;
+  for await (const _ of store.list({ prefix: dataPrefix(name) })) n++;
+  return n;
+}
+
+/**
+ * Deletes capsule `name`'s KV data (and nothing else: other capsules' keys stay), in commits of
+ * at most {@link MAX_MUTATIONS_PER_COMMIT} deletions; returns how many entries went.
+ *
+ * @example Only that capsule's keys go
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { resetCapsuleData } from "./install.ts";
+ * using store = await openStore(":memory:");
+ * await store.set(["capsule_kv", "a", "k"], 1);
+ * await store.set(["capsule_kv", "ab", "k"], 2);
+ * equal(await resetCapsuleData(store, "a"), 1);
+ * equal((await store.get(["capsule_kv", "ab", "k"])).value, 2);
+ * ```
+ */
+export async function resetCapsuleData(store: Store, name: string): Promise<number> {
+  const entries = await listAll(store, dataPrefix(name));
+  for (let at = 0; at < entries.length; at += MAX_MUTATIONS_PER_COMMIT) {
+    const op = store.atomic();
+    for (const e of entries.slice(at, at + MAX_MUTATIONS_PER_COMMIT)) op.delete(e.key);
+    const res = await op.commit();
+    if (!res.ok) {
+      throw new CapsuleError("INSTALL", `Cannot reset the data of ${name}: the store refused`);
+    }
+  }
+  return entries.length;
 }

@@ -1,6 +1,15 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { CapsuleError } from "./errors.ts";
-import { capsuleDirs, installCapsule, removeCapsule, sourceDir } from "./install.ts";
+import {
+  capsuleDirs,
+  checkInstallSource,
+  countCapsuleData,
+  installCapsule,
+  removeCapsule,
+  resetCapsuleData,
+  sourceDir,
+} from "./install.ts";
+import { openStore } from "../storage/mod.ts";
 import { listInstalled } from "./installed.ts";
 import { envFilePath, readEnvFile, writeEnvFile } from "./env_store.ts";
 import { probeCopy, testInstall, testRecords } from "./_testing.ts";
@@ -177,4 +186,107 @@ Deno.test("sourceDir() accepts a Capsule.toml path and refuses other files", asy
     match((e as Error).message, /Capsule\.toml/);
     return code("INSTALL")(e);
   });
+});
+
+async function folder(files: Record<string, string>): Promise<string> {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  for (const [rel, text] of Object.entries(files)) {
+    await Deno.mkdir(`${dir}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${dir}/${rel}`, text);
+  }
+  return dir;
+}
+
+const PKG = '[package]\nname = "n"\nversion = "1"\n';
+
+Deno.test("checkInstallSource() accepts a compiled capsule and a manifest that is static by itself", async () => {
+  deepEqual(await checkInstallSource(await probeCopy()), { ok: true, kind: "wasm" });
+  const prompt = await folder({ "Capsule.toml": `${PKG}[[command]]\nname = "c"\nprompt = "p"\n` });
+  deepEqual(await checkInstallSource(prompt), { ok: true, kind: "static" });
+  const skill = await folder({
+    "Capsule.toml": `${PKG}[[skill]]\nname = "s"\npath = "s.md"\n`,
+    "s.md": "text",
+  });
+  deepEqual(await checkInstallSource(skill), { ok: true, kind: "static" });
+  // An MCP capsule's server code may sit beside its manifest.
+  const mcp = await folder({
+    "Capsule.toml": `${PKG}[[mcp_server]]\nid = "s"\ntype = "stdio"\ncommand = "deno"\n` +
+      'args = ["run", "server.ts"]\n[[tool]]\nname = "t"\n',
+    "server.ts": "",
+  });
+  deepEqual(await checkInstallSource(mcp), { ok: true, kind: "static" });
+});
+
+Deno.test("checkInstallSource() refuses source folders with the compile hint", async () => {
+  const refused = async (dir: string, reason: RegExp, hint = /astrid capsule compile/) => {
+    const check = await checkInstallSource(dir);
+    equal(check.ok, false);
+    if (!check.ok) {
+      match(check.reason, reason);
+      match(check.hint, hint);
+    }
+  };
+  // The shipped example, as an author would try it: sources and no wasm.
+  const notes = new URL("../../examples/notes", import.meta.url).pathname;
+  await refused(notes, /source folder \(it has package\.json, src\/mod\.ts/);
+  // An OpenClaw plugin (no Capsule.toml at all).
+  await refused(
+    await folder({ "openclaw.plugin.json": "{}", "index.ts": "" }),
+    /source folder \(it has index\.ts, openclaw\.plugin\.json\) without Capsule\.toml/,
+  );
+  // Static sections do not excuse code that was never compiled.
+  await refused(
+    await folder({
+      "Capsule.toml": `${PKG}[[command]]\nname = "c"\nprompt = "p"\n`,
+      "src/mod.ts": "",
+    }),
+    /source folder .* without capsule\.wasm/,
+  );
+  // A [component] whose wasm is missing, and [[tool]]s nothing can run.
+  await refused(
+    await folder({ "Capsule.toml": `${PKG}[component]\nentrypoint = "capsule.wasm"\n` }),
+    /names capsule\.wasm, which is missing/,
+  );
+  await refused(
+    await folder({ "Capsule.toml": `${PKG}[[tool]]\nname = "greet"\n` }),
+    /declares \[\[tool\]\]s \(greet\) that no \[\[mcp_server\]\] serves/,
+  );
+  // Nothing a static capsule offers (cron and interceptors alone run nothing).
+  await refused(
+    await folder({ "Capsule.toml": `${PKG}[[interceptor]]\nevent = "session_start"\n` }),
+    /declares nothing a static capsule offers/,
+    /\[\[skill\]\]/,
+  );
+  await refused(await folder({}), /has no Capsule\.toml/, /compiled capsule folder/);
+});
+
+Deno.test("checkInstallSource() does not follow a symlinked wasm into accepting it", async () => {
+  const src = await probeCopy();
+  // The check only looks; the install itself refuses the symlink (see above) — here a dangling
+  // one must not count as a wasm either.
+  await Deno.remove(`${src}/capsule.wasm`);
+  await Deno.symlink("/nonexistent/capsule.wasm", `${src}/capsule.wasm`);
+  const check = await checkInstallSource(src);
+  equal(check.ok, true, "lstat sees the link; the copy refuses it");
+  using records = await testRecords();
+  await rejects(testInstall(await dirs(), src, records), code("INSTALL"));
+});
+
+Deno.test("resetCapsuleData() deletes only that capsule's keys, past one commit's limit", async () => {
+  using store = await openStore(":memory:");
+  for (let at = 0; at < 2500; at += 500) {
+    const op = store.atomic();
+    for (let i = at; i < at + 500; i++) op.set(["capsule_kv", "notes", `k${i}`], i);
+    await op.commit();
+  }
+  await store.set(["capsule_kv", "notes2", "k"], "other capsule");
+  await store.set(["capsule_kv", "note", "k"], "prefix of the name");
+  await store.set(["capsule_install", "user", "notes", 0], "the install record");
+  equal(await countCapsuleData(store, "notes"), 2500);
+  equal(await resetCapsuleData(store, "notes"), 2500);
+  equal(await countCapsuleData(store, "notes"), 0);
+  equal((await store.get(["capsule_kv", "notes2", "k"])).value, "other capsule");
+  equal((await store.get(["capsule_kv", "note", "k"])).value, "prefix of the name");
+  equal((await store.get(["capsule_install", "user", "notes", 0])).value, "the install record");
+  equal(await resetCapsuleData(store, "notes"), 0);
 });

@@ -128,3 +128,54 @@ export function specDiff(before: PinnedSpec | null, after: PinnedSpec): SpecChan
   }
   return out;
 }
+
+/**
+ * The `[env]` differences a reinstall shows, key by key, with what happens to a stored value:
+ * `+` a new key (asked, or taken from `--env`), `-` a key no longer declared (its stored value is
+ * deleted), `~` a key whose type changed (its stored value is dropped and asked again) or that
+ * became required. `stored` names the keys that have a value today; values are never shown.
+ *
+ * @example A key added, one removed, one turned secret
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { envDiff } from "./record_diff.ts";
+ * const s = (type: "secret" | "string", required = false) => ({ type, required });
+ * deepEqual(
+ *   envDiff({ OLD: s("string"), KEY: s("string") }, { KEY: s("secret"), NEW: s("string", true) }, ["OLD", "KEY"])
+ *     .map((c) => `${c.sign} ${c.what}`),
+ *   [
+ *     "+ env NEW (string, required)",
+ *     "- env OLD (string): its stored value is deleted",
+ *     "~ env KEY: string → secret: its stored value is dropped and asked again",
+ *   ],
+ * );
+ * ```
+ */
+export function envDiff(
+  before: Readonly<PinnedSpec["env"]>,
+  after: Readonly<PinnedSpec["env"]>,
+  stored: readonly string[],
+): SpecChange[] {
+  const out: SpecChange[] = [];
+  const has = (o: Readonly<PinnedSpec["env"]>, k: string) => Object.hasOwn(o, k);
+  const label = (v: PinnedSpec["env"][string]) => `${v.type}${v.required ? ", required" : ""}`;
+  for (const [k, v] of Object.entries(after)) {
+    if (!has(before, k)) out.push({ sign: "+", what: `env ${k} (${label(v)})` });
+  }
+  for (const [k, v] of Object.entries(before)) {
+    if (has(after, k)) continue;
+    const fate = stored.includes(k) ? ": its stored value is deleted" : "";
+    out.push({ sign: "-", what: `env ${k} (${label(v)})${fate}` });
+  }
+  for (const [k, v] of Object.entries(after)) {
+    const was = has(before, k) ? before[k] : undefined;
+    if (was === undefined) continue;
+    if (was.type !== v.type) {
+      const fate = stored.includes(k) ? ": its stored value is dropped and asked again" : "";
+      out.push({ sign: "~", what: `env ${k}: ${was.type} → ${v.type}${fate}` });
+    } else if (v.required && !was.required) {
+      out.push({ sign: "~", what: `env ${k}: now required` });
+    }
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { deepEqual } from "node:assert/strict";
 import { parseManifest } from "./manifest.ts";
-import { pinnedSpec, specDiff } from "./record_diff.ts";
+import { envDiff, pinnedSpec, specDiff } from "./record_diff.ts";
 
 const spec = (extra: string, wasm: string | null = null) =>
   pinnedSpec(parseManifest(`[package]\nname = "n"\nversion = "1"\n${extra}`).manifest, wasm);
@@ -51,4 +51,28 @@ Deno.test("specDiff() compares tool names only when both sides list them", () =>
   const b = { ...spec(""), tools: [{ name: "y" }, { name: "z" }] };
   deepEqual(lines(a, b), ["+ tool: z", "- tool: x"]);
   deepEqual(lines(a, spec("")), []);
+});
+
+Deno.test("envDiff() shows keys added, removed and retyped, and what happens to stored values", () => {
+  const before = spec('[env.A]\n[env.B]\ntype = "secret"\n[env.C]\n[env.D]\n').env;
+  const after =
+    spec('[env.B]\ntype = "secret"\n[env.C]\ntype = "secret"\n[env.D]\nrequired = true\n[env.E]\n')
+      .env;
+  deepEqual(envDiff(before, after, ["A", "C"]).map((c) => `${c.sign} ${c.what}`), [
+    "+ env E (string)",
+    "- env A (string): its stored value is deleted",
+    "~ env C: string → secret: its stored value is dropped and asked again",
+    "~ env D: now required",
+  ]);
+  deepEqual(envDiff(before, after, []).map((c) => c.what).slice(1, 3), [
+    "env A (string)",
+    "env C: string → secret",
+  ]);
+  deepEqual(envDiff(after, after, ["B", "C"]), [], "nothing changed");
+});
+
+Deno.test("envDiff() is not fooled by inherited keys (__proto__, constructor)", () => {
+  const after = spec("[env.constructor]\n").env;
+  deepEqual(envDiff({}, after, []).map((c) => c.what), ["env constructor (string)"]);
+  deepEqual(envDiff(after, {}, ["constructor"]).map((c) => c.sign), ["-"]);
 });
