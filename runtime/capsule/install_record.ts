@@ -8,7 +8,8 @@
  * the installed folder (canonical), the wasm hash, the manifest hash (see {@link manifestHash}),
  * the approved `[capabilities]`, `[env]` spec and `[[mcp_server]]`s (kept for the diff shown at
  * the next install), the tool list (so listing tools never starts a process or a wasm
- * instance), the time, and `publisher` (null until signed publishing exists).
+ * instance), the time, and `publisher`: null for a folder install, else the
+ * `{ fingerprint, ref, digest }` of the registry artifact whose signature was verified.
  *
  * Signature: Ed25519 (RFC 8032) over `canonicalBytes("capsule-install", record)` (ACE-1,
  * runtime/crypto/canonical.ts). Verification runs in a fixed order: decode the stored bytes,
@@ -84,7 +85,13 @@ const RECORD = z.strictObject({
   mcpServers: z.array(z.strictObject({ id: z.string(), command: z.string(), args: strings })),
   tools: z.array(TOOL),
   installedAt: z.string(),
-  publisher: z.null(),
+  // Null for a capsule installed from a folder; set when installed from a registry (the
+  // publisher key's fingerprint, the reference and the manifest digest that were verified).
+  publisher: z.strictObject({
+    fingerprint: z.string(),
+    ref: z.string(),
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  }).nullable(),
 });
 
 /**

@@ -25,7 +25,6 @@ import type {
   CapsuleDirs,
   InstalledCapsule,
   InstallRecords,
-  InstallScope,
   LoadedCapsule,
 } from "../../capsule/mod.ts";
 import type { AstridConfig } from "../../config/mod.ts";
@@ -41,6 +40,22 @@ import {
   workspaceId,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { registerAuthorCommands } from "./capsule_author.ts";
+import {
+  isRegistryRef,
+  registerRegistryCommands,
+  registryInfo,
+  registryInstall,
+} from "./capsule_registry.ts";
+import {
+  applyData,
+  decideData,
+  refuseOtherName,
+  refuseUncompiled,
+  registerUpgrade,
+  reviewEnv,
+  type UpgradeInstallOpts,
+} from "./capsule_upgrade.ts";
 
 /**
  * The capsule runtime, loaded on first use by a computed specifier (kept out of the start-up
@@ -100,11 +115,7 @@ export async function readHiddenLine(prompt: string): Promise<string | null> {
   return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
-interface InstallOpts {
-  readonly yes?: boolean;
-  readonly scope?: InstallScope;
-  readonly env?: string[];
-}
+type InstallOpts = UpgradeInstallOpts;
 
 /** Maps capsule errors to the CLI's exit codes (INTEGRITY → 5). */
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -222,7 +233,8 @@ async function find(
  * import { capsuleCommand } from "./capsule.ts";
  * const io = { env: {}, cwd: "/", isTty: false, stdout: () => {}, stderr: () => {} };
  * deepEqual(capsuleCommand(io).commands.map((c) => c.name()), [
- *   "compile", "install", "list", "info", "run", "remove",
+ *   "compile", "install", "list", "info", "run", "remove", "upgrade", "new", "call",
+ *   "publish", "search",
  * ]);
  * ```
  */
@@ -236,8 +248,16 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .argument("<dir>", "the project folder (with Capsule.toml or package.json)")
     .option("-o, --out <dir>", "output folder (default: <dir>/dist)")
     .option("--no-check", "skip type-checking")
-    .action(async (dir: string, opts: { out?: string; check: boolean }, cmd: Command) => {
-      const { compileCapsule, CompileError } = await import("../../../toolchain/compile.ts");
+    .option("--watch", "recompile on every change, one line per build, until Ctrl-C")
+    .action(async (dir: string, opts: CompileOpts, cmd: Command) => {
+      const { compileCapsule, CompileError, formatTypeErrors } = await import(
+        "../../../toolchain/compile.ts"
+      );
+      if (opts.watch) {
+        const { watchCompile } = await import("./capsule_author.ts");
+        const out = opts.out ? resolve(io.cwd, opts.out) : undefined;
+        return watchCompile(io, resolve(io.cwd, dir), { out, check: opts.check });
+      }
       try {
         const res = await compileCapsule(resolve(io.cwd, dir), {
           ...(opts.out ? { out: resolve(io.cwd, opts.out) } : {}),
@@ -250,7 +270,8 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
         if (e instanceof CompileError) {
           const at = e.file ? `${e.file}${e.line ? `:${e.line}` : ""}` : "";
           const loc = at && !e.message.includes(at) ? ` (${at})` : "";
-          throw new CliError(`${e.message}${loc}`, ExitCode.Error);
+          const all = formatTypeErrors(e.errors).map((l) => `\n  ${l}`).join("");
+          throw new CliError(`${e.message}${loc}${all}`, ExitCode.Error);
         }
         throw e;
       }
@@ -270,9 +291,24 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     )
     .option("-y, --yes", "accept the requested capabilities without asking")
     .option("--env <KEY=VALUE...>", "an [env] value (prefer the prompt for secrets)")
+    .option("--keep-data", "over an earlier install: keep the capsule's KV data without asking")
+    .option("--reset-data", "over an earlier install: delete the capsule's KV data")
+    .option("--trust-publisher <fingerprint>", "oci:// only: accept this new publisher key")
+    .option("--locked", "oci:// only: install exactly what astrid.lock pins for this reference")
     .option("--json", "print the result as JSON")
     .action((source: string, opts: InstallOpts, cmd: Command) =>
-      guarded(() => withRuntime(cmd, io, (rt) => install(rt, cmd, source, opts, readSecret)))
+      guarded(() =>
+        withRuntime(cmd, io, (rt) =>
+          isRegistryRef(source) // capsule_registry.ts: pull, verify, then this folder install
+            ? registryInstall(
+              rt,
+              cmd,
+              source,
+              opts,
+              (dir) => install(rt, cmd, dir, opts, readSecret),
+            )
+            : install(rt, cmd, source, opts, readSecret))
+      )
     );
 
   capsule.command("list")
@@ -337,7 +373,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .argument("<name>", "the capsule's name")
     .option("--json", "machine-readable output")
     .action((name: string, _opts: unknown, cmd: Command) =>
-      guarded(() =>
+      registryInfo(io, cmd, name) ?? guarded(() =>
         withRuntime(cmd, io, async (rt) => {
           const { dirs, records } = await installState(rt);
           const installed = await find(dirs, records, rt.config, name);
@@ -447,7 +483,19 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
         })
       )
     );
+  registerUpgrade(capsule, io, {
+    install: (r, c, s, o) => install(r, c, s, o, readSecret),
+    guarded,
+  });
+  registerAuthorCommands(capsule, io); // capsule_author.ts: new, call
+  registerRegistryCommands(capsule, io); // capsule_registry.ts: publish, search
   return capsule;
+}
+
+interface CompileOpts {
+  readonly out?: string;
+  readonly check: boolean;
+  readonly watch?: boolean;
 }
 
 /** The human-readable lines of `capsule info` for the static and declarative sections. */
@@ -600,10 +648,12 @@ async function install(
     );
   }
   const src = await L.sourceDir(resolve(io.cwd, source));
+  await refuseUncompiled(src);
   const requireHash = rt.config.capsules.require_hash;
   const preview = await L.loadCapsule(src, { requireHash });
   const m = preview.manifest;
   const name = m.package.name;
+  refuseOtherName(opts.expectName, name, src);
   const before = await records.read(scope, dirs.workspaceRoot, name);
   const previous = before?.ok ? before.record : null;
   const target = `${scope === "user" ? dirs.user : dirs.workspace}/${name}`;
@@ -633,6 +683,9 @@ async function install(
       );
     }
   }
+  const envPath = L.envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
+  // An upgrade keeps the stored values of keys still declared with the same type.
+  const { kept, dropped: envDropped } = await reviewEnv(io, previous, m, envPath);
   const interactive = io.isTty && io.readLine !== undefined;
   if (!opts.yes) {
     if (!interactive) {
@@ -647,9 +700,6 @@ async function install(
       throw new CliError(`Cannot install ${name}: declined`, ExitCode.Denied);
     }
   }
-  const envPath = L.envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
-  // An upgrade keeps the values already stored for keys the manifest still declares.
-  const kept = previous ? await L.readEnvFile(envPath) : {};
   const env = await collectEnv(
     io,
     preview,
@@ -657,6 +707,7 @@ async function install(
     interactive,
     readSecret,
   );
+  const data = await decideData(io, rt.store, name, opts, interactive && !opts.yes);
   const limits = {
     timeoutMs: rt.config.capsules.timeout_seconds * 1000,
     memoryMb: rt.config.capsules.memory_mb,
@@ -680,6 +731,7 @@ async function install(
   });
   for (const d of dropped) io.stderr(`  warning: tool ${JSON.stringify(d)} dropped: bad name\n`);
   if (Object.keys(env).length || previous) await L.writeEnvFile(envPath, env);
+  const deleted = await applyData(rt.store, name, data);
   const result = {
     name,
     version: m.package.version,
@@ -691,6 +743,8 @@ async function install(
     changes: previous ? changes.map((c) => `${c.sign} ${c.what}`) : [],
     tools: done.record.tools.map((t) => t.name),
     env: Object.keys(env),
+    envDropped,
+    data: data === "reset" ? { reset: deleted } : data === "keep" ? "kept" : "none",
   };
   if (wantsJson(cmd, io)) return printJson(io, result);
   io.stdout(
