@@ -1,6 +1,7 @@
 /**
  * Idempotent setup for a fresh machine that has only Node/npm: caches the npm dependencies,
- * installs the Debian packages the runtime's walls need (bubblewrap for the bash sandbox), and
+ * installs the Debian packages the runtime and its tests need (bubblewrap for the bash sandbox,
+ * docker-registry for the publishing tests), and
  * builds the capsule engine (Debian's clang-19 and QuickJS source package; cached by input hash).
  * Prints one progress line per step. Run by `deno task test`, `deno task demo` and `deno task bench`.
  *
@@ -10,9 +11,41 @@
 const steps: { name: string; run: () => Promise<string> }[] = [
   { name: "npm dependencies", run: cacheDependencies },
   { name: "bubblewrap (bash sandbox)", run: () => ensureApt("bwrap", ["bubblewrap"]) },
+  {
+    name: "docker-registry (OCI registry for the publishing tests)",
+    run: () => ensureApt("docker-registry", ["docker-registry"]),
+  },
   { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
   { name: "OpenClaw test fixtures' npm dependencies", run: installFixtureDependencies },
+  { name: "first-party capsules' npm dependencies", run: installCapsuleDependencies },
 ];
+
+/**
+ * `npm ci` in capsules/ (htmlparser2, yaml, jsonpath-plus, acorn, … for the first-party
+ * capsules, a workspace per capsule), skipped when node_modules was installed from the same lock.
+ */
+async function installCapsuleDependencies(): Promise<string> {
+  const dir = new URL("../capsules/", import.meta.url);
+  const lock = await Deno.readTextFile(new URL("package-lock.json", dir));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lock)),
+  );
+  const stamp = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const stampFile = new URL("node_modules/.astrid-lock-sha256", dir);
+  const seen = await Deno.readTextFile(stampFile).catch(() => "");
+  if (seen.trim() === stamp) return "cached";
+  const out = await new Deno.Command("npm", {
+    args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`npm ci in capsules failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  await Deno.writeTextFile(stampFile, `${stamp}\n`);
+  return "installed with npm ci";
+}
 
 /**
  * `npm ci` in testdata/openclaw (the plugins' own npm dependencies: typebox, axios, …), skipped
@@ -88,7 +121,7 @@ async function ensureApt(bin: string, packages: string[]): Promise<string> {
   }
   if (!out.success) {
     const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
-    return `NOT installed (${why}); bash will refuse to run until it is`;
+    return `NOT installed (${why}); what needs it refuses to run until it is`;
   }
   return "installed with apt";
 }
