@@ -34,6 +34,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
     options: { "-o": "write", "--out": "write" },
   },
   "capsule new": { positional: [{ use: null }, { use: "write" }] },
+  "capsule call": { positional: [{ use: "folder" }], options: { "--env": "variadic" } },
   "demo": { options: { "--keep": "write" } },
 };
 
@@ -55,6 +56,10 @@ export interface ScannedArgs {
   readonly read: readonly string[];
   /** Absolute paths the arguments name for writing. */
   readonly write: readonly string[];
+  /** Registry hosts (`host[:port]`) of the `oci://` references among the arguments. */
+  readonly net: readonly string[];
+  /** `capsule call DIR`: the uninstalled capsule folder, whose `net` hosts it may reach. */
+  readonly capsuleDir?: string;
   /** `capsule compile DIR [-o OUT]` / `capsule new NAME [DIR]`: the project and output. */
   readonly toolchain?: { readonly project: string; readonly out: string };
 }
@@ -92,7 +97,7 @@ export function scanArgs(
   isFile: (path: string) => boolean = () => false,
 ): ScannedArgs {
   if (args.length === 1 && PRINT_ONLY.has(args[0]!)) {
-    return { kind: "print", command: [], workspace: undefined, read: [], write: [] };
+    return { kind: "print", command: [], workspace: undefined, read: [], write: [], net: [] };
   }
   const words: string[] = [];
   const values: { use: Use; value: string }[] = [];
@@ -149,12 +154,28 @@ export function scanArgs(
     else if (use === "folder") read.push(isFile(path) ? dirname(path) : path);
   }
   const command = key === "" ? words.slice(0, 1) : key.split(" ");
+  const net = [...new Set([...words, ...values.map((v) => v.value)].flatMap(ociHost))];
   if (!TOOLCHAIN.has(key)) {
-    return { kind: "runtime", command, workspace, read, write };
+    const called = key === "capsule call" && read[0] !== undefined ? { capsuleDir: read[0] } : {};
+    return { kind: "runtime", command, workspace, read, write, net, ...called };
   }
   const project = key === "capsule new"
     ? write[0] ?? resolve(cwd, positionals[0] ?? ".")
     : read[0] ?? resolve(cwd);
   const out = key === "capsule new" ? project : write[0] ?? `${project}/dist`;
-  return { kind: "toolchain", command, workspace, read, write, toolchain: { project, out } };
+  return {
+    kind: "toolchain",
+    command,
+    workspace,
+    read,
+    write,
+    net,
+    toolchain: { project, out },
+  };
+}
+
+/** `host[:port]` of an `oci://host[:port]/…` reference (none for anything else). */
+function ociHost(word: string): string[] {
+  const m = /^oci:\/\/([^/\s?#@]+)/i.exec(word);
+  return m ? [m[1]!.toLowerCase()] : [];
 }

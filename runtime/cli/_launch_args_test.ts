@@ -65,3 +65,19 @@ Deno.test("scanArgs() only lets --version and --help alone skip the relaunch", (
   equal(scanArgs(["tools", "call", "x", "--args", "--help"], CWD).kind, "runtime");
   equal(scanArgs(["--help", "init"], CWD).kind, "runtime");
 });
+
+Deno.test("scanArgs() names the registry hosts of oci:// references and capsule call's folder", () => {
+  deepEqual(
+    scanArgs(["capsule", "install", "oci://Registry.example.com:5000/caps/hello:1.0"], CWD).net,
+    ["registry.example.com:5000"],
+  );
+  deepEqual(
+    scanArgs(["capsule", "publish", "build/hello", "oci://ghcr.io/me/hello:1"], CWD).net,
+    ["ghcr.io"],
+  );
+  deepEqual(scanArgs(["capsule", "search", "oci://127.0.0.1:5001"], CWD).net, ["127.0.0.1:5001"]);
+  deepEqual(scanArgs(["capsule", "install", "./oci:/x"], CWD).net, []);
+  const call = scanArgs(["capsule", "call", "build/hello", "greet", "--args", "{}"], CWD);
+  equal(call.capsuleDir, "/u/proj/build/hello");
+  equal(scanArgs(["tools", "call", "x"], CWD).capsuleDir, undefined);
+});

@@ -122,6 +122,22 @@ export async function capsuleNetHosts(home: string, workspace: string | null): P
   return [...new Set(hosts.flat())];
 }
 
+/**
+ * The `net` hosts of the capsule `capsule call DIR` runs uninstalled (DIR, or its `dist/`): the
+ * human named it on the command line, and its host calls still pass the interceptor.
+ */
+async function folderNetHosts(dir: string): Promise<string[]> {
+  const { readManifest } = await import("../capsule/manifest.ts");
+  for (const d of [dir, `${dir}/dist`]) {
+    try {
+      return [...(await readManifest(d)).manifest.capabilities.net];
+    } catch {
+      // not a capsule folder: try the next
+    }
+  }
+  return [];
+}
+
 /** The witness file's forms; none when it cannot be resolved (the runtime then reports why). */
 function witnessPaths(resolveIt: () => string): string[] {
   try {
@@ -221,7 +237,11 @@ export async function launchPermissions(
       resolveWitnessPath(config.audit.witness_path, loaded.home, userHome)
     ),
     config,
-    capsuleHosts: await capsuleNetHosts(loaded.home, loaded.workspace),
+    capsuleHosts: [
+      ...await capsuleNetHosts(loaded.home, loaded.workspace),
+      ...scan.net,
+      ...(scan.capsuleDir === undefined ? [] : await folderNetHosts(scan.capsuleDir)),
+    ],
     offServerCommands,
     setsid: config.tools.sandbox === "off" ? resolveOnPath("setsid", pathDirs, cwd) : null,
     kill: resolveOnPath("kill", pathDirs, cwd),

@@ -182,9 +182,10 @@ export function providerHost(
 }
 
 /**
- * Registries `capsule install REF` may pull from. None are configured yet (loopback
- * registries are reachable through the loopback hosts every set allows); when `[registries]`
- * lands, its hosts go here.
+ * Configured registries. None are configured yet: the host of an `oci://` reference on the
+ * command line (`capsule publish/install/search/info/upgrade`) is granted by the launcher from
+ * the arguments (runtime/cli/_launch_args.ts), and loopback registries are reachable through the
+ * loopback hosts every set allows; when `[registries]` lands, its hosts go here.
  *
  * @example None yet
  * ```ts
