@@ -188,6 +188,24 @@ export default defineCapsule({
   match(thrown.stderr, /at explode \(src\/mod\.ts:4:\d+\)/);
   match(thrown.stderr, /at run \(src\/mod\.ts:17:\d+\)|src\/mod\.ts:17:/);
 
+  // Installed, the capsule keeps its source map: the same throw names the author's line.
+  const installed = await runCli(["capsule", "install", dist, "--yes", "--env", "UNITS=metric"], {
+    home: t.home,
+    cwd: t.ws,
+  });
+  equal(installed.code, 0, installed.stderr);
+  const viaTools = await runCli([
+    "tools",
+    "call",
+    "probe__greet",
+    "--args",
+    JSON.stringify({ name: "Ada", boom: 7 }),
+    "--approve",
+    "once",
+  ], { home: t.home, cwd: t.ws });
+  equal(viaTools.code, 1, viaTools.stderr);
+  match(viaTools.stderr, /at explode \(src\/mod\.ts:4:\d+\)/);
+
   // A tampered wasm no longer matches the manifest's hash: integrity, exit 5.
   const wasm = await Deno.readFile(join(dist, "capsule.wasm"));
   wasm[wasm.length - 1]! ^= 0xff;

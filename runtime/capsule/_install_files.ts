@@ -7,11 +7,20 @@
 import { CapsuleError } from "./errors.ts";
 import { readManifest } from "./manifest.ts";
 
-/** The folder's files a manifest names, relative to the capsule folder. */
+/**
+ * The folder's files a manifest names, relative to the capsule folder, plus the wasm's source
+ * map when it is a plain file beside it (`<entrypoint>.map`: debug information for stack traces,
+ * not pinned and never trusted; runtime/capsule/_stack_map.ts reads it defensively).
+ */
 export async function manifestFiles(dir: string): Promise<string[]> {
   const { manifest } = await readManifest(dir);
   const files = new Set(["Capsule.toml"]);
-  if (manifest.component) files.add(manifest.component.entrypoint);
+  if (manifest.component) {
+    files.add(manifest.component.entrypoint);
+    const map = `${manifest.component.entrypoint}.map`;
+    const info = await Deno.lstat(`${dir}/${map}`).catch(() => null);
+    if (info?.isFile) files.add(map);
+  }
   for (const c of manifest.context_file) files.add(c.path);
   for (const s of manifest.skill) files.add(s.path);
   for (const c of manifest.command) if (c.path) files.add(c.path);
