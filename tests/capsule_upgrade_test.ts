@@ -10,7 +10,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "./cli.ts";
 import { probeCopy } from "../runtime/capsule/_testing.ts";
-import { startRegistry } from "../runtime/registry/_testing.ts";
+import { startRegistry } from "../runtime/registry/loopback_registry.ts";
 
 const NOTES_SRC = new URL("../examples/notes", import.meta.url).pathname;
 

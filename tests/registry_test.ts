@@ -5,7 +5,7 @@
 import { equal, match, notEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "./cli.ts";
-import { startRegistry } from "../runtime/registry/_testing.ts";
+import { startRegistry } from "../runtime/registry/loopback_registry.ts";
 import {
   buildManifest,
   CONFIG_TYPE,

@@ -243,6 +243,10 @@ export async function launchPermissions(
       ...(scan.capsuleDir === undefined ? [] : await folderNetHosts(scan.capsuleDir)),
     ],
     offServerCommands,
+    // The demo starts a loopback registry (Debian's docker-registry) to publish to.
+    commandRuns: scan.command[0] === "demo"
+      ? [resolveOnPath("docker-registry", pathDirs, cwd)].filter((p) => p !== null)
+      : [],
     setsid: config.tools.sandbox === "off" ? resolveOnPath("setsid", pathDirs, cwd) : null,
     kill: resolveOnPath("kill", pathDirs, cwd),
     bwrap: BWRAP,

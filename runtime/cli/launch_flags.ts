@@ -71,6 +71,8 @@ export interface RuntimeInputs {
   readonly capsuleHosts: readonly string[];
   /** `sandbox = "off"` server commands, resolved to absolute paths. */
   readonly offServerCommands: readonly string[];
+  /** Programs the command itself starts, resolved (the demo's loopback `docker-registry`). */
+  readonly commandRuns?: readonly string[];
   /** `setsid` resolved on PATH (used only when `[tools] sandbox = "off"`), or null. */
   readonly setsid: string | null;
   /**
@@ -247,7 +249,7 @@ export function runtimePermissions(inputs: RuntimeInputs): PermissionSet {
   const run = [inputs.bwrap, inputs.deno];
   if (config.tools.sandbox === "off" && inputs.setsid !== null) run.push(inputs.setsid);
   if (inputs.kill) run.push(inputs.kill);
-  run.push(...inputs.offServerCommands);
+  run.push(...inputs.offServerCommands, ...inputs.commandRuns ?? []);
 
   const model = providerHost(config.model);
   const net = model === null ? [] : [model];

@@ -10,7 +10,7 @@ import {
   signatureTag,
   verifySignature,
 } from "./signature.ts";
-import { startRegistry } from "./_testing.ts";
+import { startRegistry } from "./loopback_registry.ts";
 
 const REPO = "astrid/sig";
 

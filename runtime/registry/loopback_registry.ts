@@ -33,7 +33,7 @@ function freePort(): number {
  *
  * @example
  * ```ts ignore
- * import { startRegistry } from "./_testing.ts";
+ * import { startRegistry } from "./loopback_registry.ts";
  * const registry = await startRegistry();
  * try {
  *   console.log(registry.url); // oci://127.0.0.1:PORT
