@@ -26,12 +26,43 @@ export interface CliRunOptions {
   stdin?: string;
 }
 
+/**
+ * What a user's environment carries for reaching the npm registry (a proxy, its CA bundle) and
+ * Deno's cache, so a child's `deno check` of a capsule's npm dependencies works as it would for
+ * the user; nothing else of the test runner's environment is passed on.
+ */
+function networkEnv(): Record<string, string> {
+  const names = [
+    "DENO_DIR",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) out[name] = value;
+  }
+  const home = Deno.env.get("HOME");
+  if (out.DENO_DIR === undefined && home) out.DENO_DIR = `${home}/.cache/deno`;
+  return out;
+}
+
 /** Runs `astrid ...args` and collects its output. */
 export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, ...args],
     cwd: opts.cwd ?? opts.home,
     env: {
+      ...networkEnv(),
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: opts.home,
       ASTRID_HOME: opts.home,
