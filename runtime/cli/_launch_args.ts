@@ -9,8 +9,8 @@
  */
 import { dirname, resolve } from "node:path";
 
-/** How an argument is used. */
-type Use = "read" | "write" | "folder" | "value" | "variadic";
+/** How an argument is used (`listen`: an address the command binds, granted as a net host). */
+type Use = "read" | "write" | "folder" | "value" | "variadic" | "listen";
 
 interface Spec {
   /** What each positional argument is; `cwd` marks one that defaults to the current folder. */
@@ -36,6 +36,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   "capsule new": { positional: [{ use: null }, { use: "write" }] },
   "capsule call": { positional: [{ use: "folder" }], options: { "--env": "variadic" } },
   "demo": { options: { "--keep": "write" } },
+  "mcp serve": { options: { "--token-file": "read", "--listen": "listen", "--tools": "variadic" } },
 };
 
 /** The commands that run the capsule toolchain instead of the runtime. */
@@ -154,7 +155,10 @@ export function scanArgs(
     else if (use === "folder") read.push(isFile(path) ? dirname(path) : path);
   }
   const command = key === "" ? words.slice(0, 1) : key.split(" ");
-  const net = [...new Set([...words, ...values.map((v) => v.value)].flatMap(ociHost))];
+  const listen = values.flatMap((v) => v.use === "listen" ? [v.value.toLowerCase()] : []);
+  const net = [
+    ...new Set([...[...words, ...values.map((v) => v.value)].flatMap(ociHost), ...listen]),
+  ];
   if (!TOOLCHAIN.has(key)) {
     const called = key === "capsule call" && read[0] !== undefined ? { capsuleDir: read[0] } : {};
     return { kind: "runtime", command, workspace, read, write, net, ...called };
