@@ -79,12 +79,14 @@ Deno.test("Repl: Ctrl-C cancels the running turn, refunds its reservation, and t
     const budget = h.opened.gate.budget.state();
     equal(budget.reservedUsd, 0);
     equal(budget.spentUsd, 0);
-    h.press("hello?\r");
+    // Keys typed during the turn are kept for the chat's next prompt, not sent on their own.
+    await h.waitFor(/› typed ahead/);
+    h.press("\x15hello?\r");
     await h.waitFor(/still here/);
     h.press("\x04");
     await h.running;
     deepEqual(h.opened.session.turns.map((t) => t.status), ["cancelled", "completed"]);
-    // Keys typed during the turn were dropped, not sent as a prompt.
+    // The typed-ahead keys were cleared by Ctrl-U, never sent as a prompt.
     ok(!h.opened.session.messages.some((m) => JSON.stringify(m).includes("typed ahead")));
   } finally {
     await h.w.close();
@@ -98,13 +100,14 @@ Deno.test("Repl: keys typed during a turn never answer the approval prompt; Ctrl
   ]);
   try {
     h.press("write a file\r");
-    // Typed before the prompt shows: must be discarded, not taken as "allow once".
+    // Typed before the prompt shows: kept for the chat, never taken as "allow once".
     h.press("o\r");
     await h.waitFor(ASKED);
     h.press("\x03");
     await h.waitFor(/turn cancelled/);
     h.press("\x04");
     await h.running;
+    equal(h.w.fake.requests.length, 2, "the typed-ahead line became the next turn");
     await Deno.stat(join(h.w.ws, "a.txt")).then(
       () => fail("the write ran"),
       (err) => ok(err instanceof Deno.errors.NotFound),
@@ -128,11 +131,11 @@ Deno.test("Repl: [s] at the prompt shows up in /allowances; /audit, /session, /m
     await h.waitFor(/no session allowances yet/);
     h.press("look around\r");
     await h.waitFor(ASKED);
-    h.press("s\r");
+    h.press("s");
     // Session and always offer the exact file or its folder: take the folder.
     await h.waitFor(/\[2\] file:\/\/.*\/\*\*/);
-    await h.waitFor(/apply to which\? \[1\] > /);
-    h.press("2\r");
+    await h.waitFor(/press 1–2/);
+    h.press("2");
     await h.waitFor(/read it/);
     await h.waitFor(/model calls/);
     h.press("/allowances\r");

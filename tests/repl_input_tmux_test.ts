@@ -1,0 +1,236 @@
+/**
+ * The REPL's input under a real terminal (a detached tmux session): a bracketed paste is one
+ * turn, an approval's scope question takes only listed answers, a line typed during a turn is
+ * kept for the chat instead of answering a prompt, Tab completes, Ctrl-R searches history. The
+ * model is the loopback replay server; the CLI, agent, gate and REPL are the real thing.
+ */
+import { equal, fail, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { type FakeTurn, startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
+import { runCli, tempDirs } from "./cli.ts";
+
+const MAIN = new URL("../runtime/cli/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+async function tmux(...args: string[]): Promise<{ code: number; out: string }> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      fail(
+        "Cannot run the chat REPL test: tmux is not installed (apt-get install tmux); " +
+          "the interactive chat is tested in a real terminal under tmux",
+      );
+    }
+    throw err;
+  }
+  const dec = new TextDecoder();
+  return { code: output.code, out: dec.decode(output.stdout) + dec.decode(output.stderr) };
+}
+
+const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** A tmux session running one command, with its own server socket so tests never collide. */
+class Pane {
+  readonly socket: string;
+  readonly name = "astrid";
+  constructor(socket: string) {
+    this.socket = socket;
+  }
+  async start(command: string, cwd: string): Promise<void> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "new-session",
+      "-d",
+      "-x",
+      "120",
+      "-y",
+      "40",
+      "-s",
+      this.name,
+      "-c",
+      cwd,
+      command,
+    );
+    equal(r.code, 0, r.out);
+  }
+  /** Sends keys; `literal` text is typed as is, otherwise tmux key names (C-c, Enter). */
+  async keys(keys: string, literal = false): Promise<void> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "send-keys",
+      "-t",
+      this.name,
+      ...(literal ? ["-l", keys] : [keys]),
+    );
+    equal(r.code, 0, r.out);
+  }
+  async type(line: string): Promise<void> {
+    await this.keys(line, true);
+    await this.keys("Enter");
+  }
+  async screen(): Promise<string> {
+    const r = await tmux(
+      "-S",
+      this.socket,
+      "capture-pane",
+      "-p",
+      "-J",
+      "-S",
+      "-200",
+      "-t",
+      this.name,
+    );
+    return r.out.replace(/\n+$/, ""); // the pane's unused rows are blank lines
+  }
+  /** Polls the screen until `pattern` shows up after `from` (bounded: fails after ~60 s). */
+  async waitFor(pattern: RegExp, from = 0): Promise<string> {
+    let last = "";
+    for (let i = 0; i < 600; i++) {
+      last = await this.screen();
+      if (pattern.test(last.slice(from))) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    fail(`the screen never showed ${pattern}; it shows:\n${last}`);
+  }
+  async kill(): Promise<void> {
+    await tmux("-S", this.socket, "kill-server");
+  }
+}
+
+/** `astrid chat` in a fresh home and workspace, in a tmux pane, against a replayed model. */
+async function startChat(script: FakeTurn[]) {
+  const { home, ws } = await tempDirs();
+  equal((await runCli(["init", ws], { home, cwd: ws })).code, 0);
+  await Deno.writeTextFile(join(ws, "notes.txt"), "remember the milk\n");
+  const fake = startFakeAnthropic(script);
+  const pane = new Pane(join(home, "tmux.sock"));
+  const env = {
+    ASTRID_HOME: home,
+    HOME: home,
+    ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
+    ANTHROPIC_API_KEY: "test",
+    ANTHROPIC_BASE_URL: fake.url,
+    NO_COLOR: "1",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  };
+  const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+  const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
+  await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
+  await pane.waitFor(/› /);
+  return { home, ws, fake, pane };
+}
+
+/** The text of the last user message of a recorded model request. */
+function lastUserText(request: unknown): string {
+  return JSON.stringify((request as { messages: unknown[] }).messages.at(-1));
+}
+
+Deno.test({
+  name:
+    "REPL input under tmux: Tab completes /he, a two-line paste is one turn, Ctrl-R finds a line",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { fake, pane } = await startChat([{ text: "Got both lines." }]);
+  try {
+    // 1. Tab completes a slash command; Enter runs it.
+    await pane.keys("/he", true);
+    await pane.keys("Tab");
+    let screen = await pane.waitFor(/› \/help $/m);
+    await pane.keys("Enter");
+    screen = await pane.waitFor(/\/budget +spend/);
+    await pane.type("/session");
+    screen = await pane.waitFor(/^session +[0-9a-f-]{36}$/m);
+
+    // 2. A two-line bracketed paste is one block, sent whole as one turn when Enter is pressed.
+    // The prompt's own line is redrawn in place: look from its start.
+    let mark = screen.lastIndexOf("\n") + 1;
+    await tmux("-S", pane.socket, "set-buffer", "-b", "p", "first pasted line\nsecond pasted line");
+    await tmux("-S", pane.socket, "paste-buffer", "-p", "-d", "-b", "p", "-t", pane.name);
+    screen = await pane.waitFor(/› \[pasted 2 lines\]/, mark);
+    equal(fake.requests.length, 0, "nothing was submitted mid-paste");
+    await pane.keys("Enter");
+    screen = await pane.waitFor(/Got both lines\./, mark);
+    await pane.waitFor(/· \$[\d.]+ · 1 model call[^\n]*\n› $/m, mark);
+    equal(fake.requests.length, 1);
+    match(lastUserText(fake.requests[0]), /first pasted line\\nsecond pasted line/);
+
+    // 3. Ctrl-R finds the earlier /session; Enter runs it again.
+    screen = await pane.screen();
+    mark = screen.lastIndexOf("\n") + 1;
+    await pane.keys("C-r");
+    await pane.keys("sess", true);
+    await pane.waitFor(/\(reverse-i-search\)'sess': \/session/, mark);
+    await pane.keys("Enter");
+    screen = await pane.waitFor(/^session +[0-9a-f-]{36}$/m, mark);
+    await pane.keys("C-d");
+    await pane.waitFor(/EXITED:0/, mark);
+    equal(fake.requests.length, 1);
+  } finally {
+    await pane.kill();
+    await fake.close();
+  }
+});
+
+Deno.test({
+  name:
+    "REPL input under tmux: a line typed during a turn is kept for the chat; the scope question rejects unlisted answers",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { fake, pane } = await startChat([
+    { toolCalls: [{ id: "t1", name: "read_file", args: { file_path: "notes.txt" } }] },
+    { text: "The notes say to remember the milk." },
+    { text: "It is a fine day." },
+  ]);
+  try {
+    // Both lines in one burst: the second is typed long before the approval prompt shows.
+    const r = await tmux(
+      "-S",
+      pane.socket,
+      "send-keys",
+      "-t",
+      pane.name,
+      "what do my notes say?",
+      "Enter",
+      "and the date?",
+      "Enter",
+    );
+    equal(r.code, 0, r.out);
+    let screen = await pane.waitFor(/\[o\] allow once.*\[d\] deny >/);
+    match(screen, /what you typed for the chat is kept for after this turn/);
+    match(screen, /resource: file:\/\/.*notes\.txt/);
+
+    // Allow always, then an unlisted scope answer is refused and asked again.
+    const mark = screen.length;
+    await pane.keys("a", true);
+    screen = await pane.waitFor(/press 1–2/, mark);
+    match(screen, /\[2\] file:\/\/.*\/\*\*/);
+    await pane.keys("x", true);
+    screen = await pane.waitFor(/please press a number from 1 to 2/, mark);
+    await pane.keys("9", true);
+    screen = await pane.waitFor(/(?:please press a number from 1 to 2[^]*){2}/, mark);
+    equal(fake.requests.length, 1, "no scope was taken from the refused answers");
+    await pane.keys("1", true);
+    screen = await pane.waitFor(/The notes say to remember the milk\./, mark);
+    match(screen, /→ \[1\]/);
+    match(screen, /✓ read_file: ok/);
+
+    // The line typed during the turn became the next turn, whole.
+    screen = await pane.waitFor(/It is a fine day\./, mark);
+    equal(fake.requests.length, 3);
+    match(lastUserText(fake.requests[2]), /and the date\?/);
+    ok(!lastUserText(fake.requests[1]).includes("and the date"));
+    await pane.waitFor(/· \$[\d.]+ · 1 model call[^\n]*\n› $/m, mark);
+    await pane.keys("C-d");
+    await pane.waitFor(/EXITED:0/, mark);
+  } finally {
+    await pane.kill();
+    await fake.close();
+  }
+});
