@@ -65,6 +65,23 @@ function parseValue(name: string, key: string, type: string, value: string): unk
 }
 
 /**
+ * Refuses a variable for a section of named tables (`[pricing."MODEL"]`, `[servers.NAME]`),
+ * which an environment variable cannot name, listing the keys each table takes.
+ */
+function tableSection(file: string, section: string, table: unknown): never {
+  const keys = Object.keys((table as { shape?: object } | undefined)?.shape ?? {});
+  const expected = `[${section}."NAME"] in config.toml, with keys: ${keys.join(", ")}`;
+  const free = section === "pricing"
+    ? "; to price a local model at $0 set ASTRID_MODEL_PRICING=free"
+    : "";
+  throw new ConfigError(
+    `Cannot use ${file}: [${section}] holds one table per name, which an environment ` +
+      `variable cannot name (expected ${expected})${free}`,
+    { file, key: section, expected },
+  );
+}
+
+/**
  * Reads `ASTRID_<SECTION>_<KEY>` overrides from `env`, typed and validated.
  *
  * @example Override the mode and a budget
@@ -89,9 +106,11 @@ export function readEnvLayer(env: Record<string, string | undefined>): EnvLayer 
     const schema = keySchema(section, key);
     const dotted = `${section}.${key}`;
     if (!schema) {
-      const known = Object.keys(CONFIG_SECTIONS[section as keyof typeof CONFIG_SECTIONS].shape);
-      const expected = `one of: ${known.join(", ")}`;
+      const sectionSchema = CONFIG_SECTIONS[section as keyof typeof CONFIG_SECTIONS];
+      const known = Object.keys(sectionSchema.shape);
       const file = `environment variable ${name}`;
+      if (known.length === 0) tableSection(file, section, sectionSchema._zod.def.catchall);
+      const expected = `one of: ${known.join(", ")}`;
       throw new ConfigError(
         `Cannot use ${file}: key "${dotted}" is not a known setting (expected ${expected})`,
         { file, key: dotted, expected },

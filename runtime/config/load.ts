@@ -9,7 +9,7 @@ import { ConfigError } from "./errors.ts";
 import { type LayerName, mergeLayer } from "./merge.ts";
 import { parseConfigText, readConfigFile } from "./parse.ts";
 import type { AstridPaths } from "./paths.ts";
-import { type AstridConfig, configSchema, DEFAULT_CONFIG } from "./schema.ts";
+import { type AstridConfig, configSchema, DEFAULT_CONFIG, MODEL_PRESETS } from "./schema.ts";
 
 /** One layer as loaded. */
 export interface ConfigLayer {
@@ -39,6 +39,12 @@ const PROVIDER_ENV = {
 /**
  * Loads and merges every layer. Missing files are skipped; anything else wrong is a ConfigError.
  * `env` is read once, here; nothing else in the runtime reads the environment.
+ *
+ * `[model]` is then resolved: a preset provider (`ollama`, `zai`) becomes `openai` at the preset's
+ * URL (its key from the preset's variable, e.g. `ZAI_API_KEY`); `ASTRID_MODEL_PROVIDER` naming
+ * another provider than the files drops the files' `api_url` and `api_key` (unless the
+ * environment sets them too); an empty key or URL falls back to `ANTHROPIC_API_KEY` /
+ * `ANTHROPIC_BASE_URL` or `OPENAI_API_KEY` / `OPENAI_BASE_URL`.
  *
  * @example Load with an env override and no files
  * ```ts
@@ -76,9 +82,16 @@ export async function loadConfig(
 
   await applyFile("system", paths.systemConfig);
   await applyFile("user", paths.userConfig);
+  const fileProvider = config.model.provider;
   const envLayer = readEnvLayer(env);
   layers.push({ name: "env", path: null, present: envLayer.variables.length > 0 });
   apply(envLayer.data, "env", "environment");
+  // ASTRID_MODEL_PROVIDER switching provider: the files' URL and key belong to the other one.
+  const envModel = envLayer.data.model ?? {};
+  if (envModel.provider !== undefined && envModel.provider !== fileProvider) {
+    if (envModel.api_url === undefined) config.model.api_url = "";
+    if (envModel.api_key === undefined) config.model.api_key = "";
+  }
   // Only paths.workspaceConfig is read: resolvePaths leaves it null when it is the user config.
   await applyFile(
     "workspace",
@@ -89,7 +102,20 @@ export async function loadConfig(
 
   const provider = config.model.provider;
   // A `capsule:<name>` provider has no key or URL to fall back to.
-  if (provider === "anthropic" || provider === "openai") {
+  if (provider === "ollama" || provider === "zai") {
+    // A preset is the OpenAI-compatible provider at the preset's URL (schema.ts MODEL_PRESETS).
+    const preset = MODEL_PRESETS[provider];
+    if (config.model.api_url === "") config.model.api_url = preset.baseUrl;
+    if (config.model.api_key === "" && preset.keyEnv !== null && env[preset.keyEnv]) {
+      config.model.api_key = env[preset.keyEnv]!;
+    }
+    if (config.model.api_key === "" && preset.keyEnv !== null) {
+      warnings.push(
+        `[model] provider = "${provider}" has no key: set ${preset.keyEnv} or api_key under [model]`,
+      );
+    }
+    config.model.provider = "openai";
+  } else if (provider === "anthropic" || provider === "openai") {
     const fallback = PROVIDER_ENV[provider];
     if (config.model.api_key === "" && env[fallback.key]) config.model.api_key = env[fallback.key]!;
     if (config.model.api_url === "" && env[fallback.url]) config.model.api_url = env[fallback.url]!;

@@ -36,6 +36,8 @@ export const WORKSPACE_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   "model.api_key",
   "model.api_url",
   "model.provider",
+  // `pricing = "free"` would switch the budget off, like a zero [pricing] entry.
+  "model.pricing",
   "storage.kv_url",
   // The witness must stay out of the agent's reach; only the user or the admin places it.
   "audit.witness_path",

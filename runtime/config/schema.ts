@@ -96,7 +96,7 @@ export const CONFIG_SECTIONS = {
      * answers (runtime/llm/capsule_provider.ts); `model` then picks among its models.
      */
     provider: z.union([
-      z.enum(["anthropic", "openai"]),
+      z.enum(["anthropic", "openai", "ollama", "zai"]),
       z.templateLiteral(["capsule:", z.string().max(64).regex(/^[a-z0-9](?:[a-z0-9-]|_(?!_))*$/)]),
     ]),
     model: z.string().min(1),
@@ -104,6 +104,13 @@ export const CONFIG_SECTIONS = {
     api_url: z.string(),
     max_tokens: positiveInt,
     temperature: nonNegative,
+    /**
+     * `"auto"`: a local endpoint (a loopback or private address in `api_url`) costs $0, other
+     * models are priced from `[pricing]` (an unknown model at `UNKNOWN_MODEL_PRICE`, with a
+     * warning). `"free"`: every model costs $0. `"metered"`: always the table, even for a local
+     * endpoint (a local proxy in front of a paid API).
+     */
+    pricing: z.enum(["auto", "free", "metered"]),
   }),
   tools: z.strictObject({
     sandbox: z.enum(["bwrap", "off"]),
@@ -215,6 +222,7 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
     api_url: "",
     max_tokens: 8192,
     temperature: 1,
+    pricing: "auto",
   },
   tools: { sandbox: "bwrap", bash_timeout_seconds: 120, output_limit_chars: 30000 },
   sandbox: { hide: [] },
@@ -229,6 +237,32 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
     max_depth: 3,
     task_timeout_seconds: 600,
   },
+});
+
+/** A provider preset: an OpenAI-compatible service known by name (`[model] provider`). */
+export interface ModelPreset {
+  /** The OpenAI-compatible base URL, ending in the API version as the SDK expects. */
+  readonly baseUrl: string;
+  /** The environment variable that holds its key, or null when it takes none. */
+  readonly keyEnv: string | null;
+}
+
+/**
+ * The provider presets, chosen for this release: `provider = "ollama"` or `"zai"` is the
+ * OpenAI-compatible provider at the preset's URL (the loader rewrites it so). Ollama is a local
+ * server (no key, $0); Z.ai's GLM prices are in runtime/llm's `DEFAULT_PRICING`.
+ *
+ * @example The Ollama preset is a loopback URL with no key
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { MODEL_PRESETS } from "./schema.ts";
+ * equal(MODEL_PRESETS.ollama.baseUrl, "http://127.0.0.1:11434/v1");
+ * equal(MODEL_PRESETS.zai.keyEnv, "ZAI_API_KEY");
+ * ```
+ */
+export const MODEL_PRESETS: Readonly<Record<"ollama" | "zai", ModelPreset>> = deepFreeze({
+  ollama: { baseUrl: "http://127.0.0.1:11434/v1", keyEnv: null },
+  zai: { baseUrl: "https://api.z.ai/api/paas/v4", keyEnv: "ZAI_API_KEY" },
 });
 
 /**

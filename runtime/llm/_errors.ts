@@ -61,13 +61,44 @@ function short(err: unknown): string {
   return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
 }
 
+/** `url` without credentials (user info, key-like query parameters), for messages. */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    for (const name of [...u.searchParams.keys()]) {
+      if (/key|token|secret|sig|password/i.test(name)) u.searchParams.set(name, "***");
+    }
+    return u.toString();
+  } catch {
+    return JSON.stringify(url.slice(0, 200));
+  }
+}
+
 /**
- * Classifies `err`, thrown while calling `provider`. An aborted `signal` always wins
- * (CANCELLED); a JSON syntax error is MALFORMED; an HTTP status maps by class; an error event
- * inside the stream maps by its type; anything else is a retryable NETWORK failure.
+ * Classifies `err`, thrown while calling `provider` at `url` (named in the message when given,
+ * without credentials). An aborted `signal` always wins (CANCELLED); a JSON syntax error is
+ * MALFORMED; an HTTP status maps by class; an error event inside the stream maps by its type;
+ * anything else is a retryable NETWORK failure.
+ *
+ * @example The message names the URL that was called
+ * ```ts
+ * import { equal, match } from "node:assert/strict";
+ * import { toLlmError } from "./_errors.ts";
+ * const err = toLlmError(new TypeError("fetch failed"), "openai", undefined, "http://127.0.0.1:9/v1/chat/completions");
+ * equal(err.code, "NETWORK");
+ * match(err.message, /openai at http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions/);
+ * ```
  */
-export function toLlmError(err: unknown, provider: string, signal?: AbortSignal): LlmError {
+export function toLlmError(
+  err: unknown,
+  provider: string,
+  signal?: AbortSignal,
+  url?: string,
+): LlmError {
   if (err instanceof LlmError) return err;
+  const at = url === undefined ? provider : `${provider} at ${shownUrl(url)}`;
   if (signal?.aborted) {
     return new LlmError("CANCELLED", `Cannot finish the ${provider} call: it was cancelled`, {
       cause: err,
@@ -76,7 +107,7 @@ export function toLlmError(err: unknown, provider: string, signal?: AbortSignal)
   if (err instanceof SyntaxError) {
     return new LlmError(
       "MALFORMED",
-      `Cannot read the ${provider} stream: current event is not valid JSON (${short(err)})`,
+      `Cannot read the ${at} stream: current event is not valid JSON (${short(err)})`,
       { cause: err },
     );
   }
@@ -86,7 +117,7 @@ export function toLlmError(err: unknown, provider: string, signal?: AbortSignal)
     const retryAfterMs = parseRetryAfter(headers instanceof Headers ? headers : undefined);
     return new LlmError(
       codeForStatus(status),
-      `Cannot stream from ${provider}: current HTTP status is ${status} (${short(err)})`,
+      `Cannot stream from ${at}: current HTTP status is ${status} (${short(err)})`,
       { status, cause: err, ...(retryAfterMs === null ? {} : { retryAfterMs }) },
     );
   }
@@ -99,7 +130,7 @@ export function toLlmError(err: unknown, provider: string, signal?: AbortSignal)
     const type = errorType(err);
     return new LlmError(
       codeForType(type),
-      `Cannot continue the ${provider} stream: current error event is ${type ?? "untyped"} (${
+      `Cannot continue the ${at} stream: current error event is ${type ?? "untyped"} (${
         short(err)
       })`,
       { cause: err },
@@ -107,7 +138,7 @@ export function toLlmError(err: unknown, provider: string, signal?: AbortSignal)
   }
   return new LlmError(
     "NETWORK",
-    `Cannot reach ${provider}: current connection error is ${short(err)}`,
+    `Cannot reach ${at}: current connection error is ${short(err)}`,
     { cause: err },
   );
 }

@@ -259,7 +259,12 @@ export class AnthropicProvider implements LlmProvider {
         );
       }
     } catch (err) {
-      const e = toLlmError(err, "anthropic", signal);
+      const e = toLlmError(
+        err,
+        "anthropic",
+        signal,
+        `${this.#client.baseURL.replace(/\/+$/, "")}/v1/messages`,
+      );
       // Everything after the stop reason is bookkeeping: a drop there loses nothing.
       if (!(stop !== null && e.code === "NETWORK" && calls.openCalls().length === 0)) {
         throw withDroppedCalls(e, calls.openCalls());

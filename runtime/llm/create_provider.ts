@@ -7,6 +7,7 @@ import { AnthropicProvider } from "./anthropic.ts";
 import { OpenAICompatProvider } from "./openai_compat.ts";
 import { LlmError, type LlmProvider } from "./provider.ts";
 import type { RetryPolicy } from "./retry.ts";
+import { MODEL_PRESETS } from "../config/schema.ts";
 
 /** The `[model]` config section, as the config layer resolved it. */
 export interface ModelConfig {
@@ -14,7 +15,7 @@ export interface ModelConfig {
    * `capsule:<name>` is built by the capsule layer over `CapsuleProvider` (capsule_provider.ts)
    * (runtime/capsule/llm_provider.ts); {@link createProvider} refuses it.
    */
-  provider: "anthropic" | "openai" | `capsule:${string}`;
+  provider: "anthropic" | "openai" | "ollama" | "zai" | `capsule:${string}`;
   model: string;
   /** Empty when none is configured (allowed only for a custom OpenAI-compatible URL). */
   api_key: string;
@@ -49,6 +50,8 @@ function checkUrl(url: string): void {
 /**
  * Creates the provider `cfg` names. Throws a `TypeError`/`RangeError` for malformed settings and
  * an `LlmError` with code `AUTH` when a key is required but empty, naming how to set one.
+ * A preset (`ollama`, `zai`: runtime/config/schema.ts `MODEL_PRESETS`) is the OpenAI-compatible
+ * provider at the preset's URL unless `api_url` names another.
  *
  * @example An Anthropic provider
  * ```ts
@@ -112,11 +115,30 @@ export function createProvider(cfg: ModelConfig, options: ProviderOptions = {}):
         temperature: cfg.temperature,
         ...retry,
       });
+    case "ollama":
+    case "zai": {
+      const preset = MODEL_PRESETS[cfg.provider];
+      if (cfg.api_key === "" && preset.keyEnv !== null) {
+        throw new LlmError(
+          "AUTH",
+          `Cannot create the ${cfg.provider} provider: current model.api_key is empty; set ` +
+            `${preset.keyEnv} or api_key under [model] in $ASTRID_HOME/config.toml`,
+        );
+      }
+      return new OpenAICompatProvider({
+        model: cfg.model,
+        apiKey: cfg.api_key,
+        baseUrl: cfg.api_url === "" ? preset.baseUrl : cfg.api_url,
+        maxTokens: cfg.max_tokens,
+        temperature: cfg.temperature,
+        ...retry,
+      });
+    }
     default:
       throw new TypeError(
         `Cannot create a provider: current model.provider is ${
           JSON.stringify(cfg.provider)
-        }, expected "anthropic" or "openai" (a "capsule:<name>" provider needs its installed ` +
+        }, expected "anthropic", "openai", "ollama" or "zai" (a "capsule:<name>" provider needs its installed ` +
           "capsule: runtime/capsule/llm_provider.ts)",
       );
   }

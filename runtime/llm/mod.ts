@@ -67,5 +67,7 @@ export {
   type ModelPrice,
   priceOf,
   pricingFromConfig,
+  pricingNotice,
   type PricingTable,
+  UNKNOWN_MODEL_PRICE,
 } from "./pricing.ts";

@@ -287,7 +287,12 @@ export class OpenAICompatProvider implements LlmProvider {
         );
       }
     } catch (err) {
-      const e = toLlmError(err, "openai", signal);
+      const e = toLlmError(
+        err,
+        "openai",
+        signal,
+        `${this.#client.baseURL.replace(/\/+$/, "")}/chat/completions`,
+      );
       // A drop after the finish reason loses only the usage chunk: the turn itself is complete.
       if (!(finish !== null && e.code === "NETWORK")) {
         throw withDroppedCalls(e, [...calls.openCalls(), ...pending.values()]);

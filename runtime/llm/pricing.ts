@@ -4,8 +4,17 @@
  *
  * Prices are per million tokens. A table entry is found by exact model id, else by the longest
  * entry that is a prefix of the id followed by `-` (so `claude-sonnet-4-5` prices
- * `claude-sonnet-4-5-20250929`), else by the `default` entry if the table has one. A model with
- * no price is an error: spending money at an unknown rate is refused, not guessed.
+ * `claude-sonnet-4-5-20250929`), else by the `default` entry if the table has one. {@link priceOf}
+ * refuses a table with no price for the model; {@link pricingFromConfig} always adds a
+ * `default`, so a session never fails on an unknown model:
+ * - `[model] pricing = "auto"` (the default): a local endpoint (a loopback or private address in
+ *   `api_url`, such as Ollama's `http://127.0.0.1:11434/v1`) prices models the table does not
+ *   know at $0 (models it knows keep their price: a local proxy may forward them to a paid API);
+ *   elsewhere an unknown model is budgeted at {@link UNKNOWN_MODEL_PRICE};
+ * - `pricing = "free"`: every model costs $0;
+ * - `pricing = "metered"`: the table, even on a local endpoint;
+ * - a configured `[pricing.default]` always wins over the built-in default.
+ * {@link pricingNotice} words the one-time notice or warning a session shows for these.
  *
  * @module
  */
@@ -64,7 +73,31 @@ export const DEFAULT_PRICING: Readonly<PricingTable> = Object.freeze({
   "gpt-5": { input_per_mtok: 1.25, output_per_mtok: 10, cache_read_per_mtok: 0.125 },
   "gpt-4.1": { input_per_mtok: 2, output_per_mtok: 8, cache_read_per_mtok: 0.5 },
   "gpt-4o-mini": { input_per_mtok: 0.15, output_per_mtok: 0.6, cache_read_per_mtok: 0.075 },
+  // Z.ai's GLM models (the `zai` preset), as Z.ai listed them when this table was written.
+  "glm-4.6": { input_per_mtok: 0.6, output_per_mtok: 2.2, cache_read_per_mtok: 0.11 },
+  "glm-4.5": { input_per_mtok: 0.6, output_per_mtok: 2.2, cache_read_per_mtok: 0.11 },
+  "glm-4.5-air": { input_per_mtok: 0.2, output_per_mtok: 1.1, cache_read_per_mtok: 0.03 },
+  "glm-4.5-flash": { input_per_mtok: 0, output_per_mtok: 0 },
 });
+
+/**
+ * What a model the table does not know is budgeted at on a remote endpoint: the highest rates
+ * in {@link DEFAULT_PRICING} ($5 input, $25 output per million tokens), so the budget reserves
+ * too much rather than too little. `[pricing.default]` or `[pricing."MODEL"]` replaces it.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { UNKNOWN_MODEL_PRICE } from "./pricing.ts";
+ * equal(UNKNOWN_MODEL_PRICE.output_per_mtok, 25);
+ * ```
+ */
+export const UNKNOWN_MODEL_PRICE: Readonly<ModelPrice> = Object.freeze({
+  input_per_mtok: 5,
+  output_per_mtok: 25,
+});
+
+const FREE: Readonly<ModelPrice> = Object.freeze({ input_per_mtok: 0, output_per_mtok: 0 });
 
 const MTOK = 1_000_000;
 
@@ -194,7 +227,9 @@ export function estimateCost(
 
 /**
  * The pricing table a session uses: runtime/llm's {@link DEFAULT_PRICING} with the config's
- * `[pricing."MODEL"]` tables laid over it (a configured model replaces its default entry).
+ * `[pricing."MODEL"]` tables laid over it (a configured model replaces its default entry), and
+ * always a `default` entry chosen by `[model] pricing` and the endpoint (see the module notes),
+ * so pricing never fails a session.
  *
  * @example A configured local model is priced; the defaults stay
  * ```ts
@@ -207,6 +242,7 @@ export function estimateCost(
  * });
  * equal(table["llama3.2"]?.output_per_mtok, 0);
  * equal(table["claude-sonnet-4-6"]?.input_per_mtok, 3);
+ * equal(table.default?.output_per_mtok, 25);
  * ```
  */
 export function pricingFromConfig(config: AstridConfig): PricingTable {
@@ -220,5 +256,120 @@ export function pricingFromConfig(config: AstridConfig): PricingTable {
     if (p.cache_write_per_mtok !== undefined) price.cache_write_per_mtok = p.cache_write_per_mtok;
     table[model] = price;
   }
+  const mode = pricingMode(config);
+  if (mode === "free") {
+    for (const model of Object.keys(table)) table[model] = { ...FREE };
+    table.default = { ...FREE };
+  } else if (!Object.hasOwn(config.pricing, "default")) {
+    table.default = { ...(mode === "local" ? FREE : UNKNOWN_MODEL_PRICE) };
+  }
   return table;
+}
+
+/** How a config prices models it does not list: all free, free because local, or metered. */
+function pricingMode(config: AstridConfig): "free" | "local" | "metered" {
+  const setting = config.model.pricing;
+  if (setting === "free") return "free";
+  return setting === "auto" && isLocalEndpoint(config.model.api_url) ? "local" : "metered";
+}
+
+/**
+ * The one-time line a session shows about how `model` (default: `[model] model`) is priced, or
+ * null when the table prices it: a notice when it costs $0 because the endpoint is local or
+ * `pricing = "free"`, a warning when an unknown remote model is budgeted at the default.
+ *
+ * @example A local model costs $0; an unknown remote one gets the default
+ * ```ts
+ * import { equal, match } from "node:assert/strict";
+ * import { DEFAULT_CONFIG } from "../config/mod.ts";
+ * import { pricingNotice } from "./pricing.ts";
+ * const local = {
+ *   ...DEFAULT_CONFIG,
+ *   model: { ...DEFAULT_CONFIG.model, provider: "openai" as const, model: "llama3", api_url: "http://127.0.0.1:11434/v1" },
+ * };
+ * equal(pricingNotice(local)?.level, "notice");
+ * const remote = { ...local, model: { ...local.model, api_url: "https://llm.example.com/v1" } };
+ * match(pricingNotice(remote)?.message ?? "", /default/);
+ * equal(pricingNotice(DEFAULT_CONFIG), null);
+ * ```
+ */
+export function pricingNotice(
+  config: AstridConfig,
+  model: string = config.model.model,
+): { level: "notice" | "warning"; message: string } | null {
+  const mode = pricingMode(config);
+  if (mode === "free") {
+    return {
+      level: "notice",
+      message: `model "${model}" is priced at $0 ([model] pricing = "free"): ` +
+        "the session budget does not limit its calls",
+    };
+  }
+  const listed: PricingTable = { ...pricingFromConfig(config) };
+  if (!Object.hasOwn(config.pricing, "default")) delete listed.default;
+  try {
+    priceOf(model, listed);
+    return null;
+  } catch {
+    // Not in the table: the default entry prices it.
+  }
+  if (mode === "local") {
+    return {
+      level: "notice",
+      message: `model "${model}" at the local endpoint ${config.model.api_url} is priced at $0; ` +
+        `if that endpoint forwards to a paid API, set [model] pricing = "metered" and ` +
+        `[pricing."${model}"] in config`,
+    };
+  }
+  const p = UNKNOWN_MODEL_PRICE;
+  return {
+    level: "warning",
+    message: `model "${model}" has no price: budgeting it at the default $${p.input_per_mtok} ` +
+      `input / $${p.output_per_mtok} output per million tokens; set [pricing."${model}"] ` +
+      "(input_per_mtok, output_per_mtok) in config for its real price",
+  };
+}
+
+/**
+ * True when `url` points at this machine or a private network: `localhost`, a loopback,
+ * private (RFC 1918, RFC 4193) or link-local address, or `0.0.0.0`. An empty or malformed URL is
+ * not local (it means the provider's public API).
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { isLocalEndpoint } from "./pricing.ts";
+ * ok(isLocalEndpoint("http://127.0.0.1:11434/v1"));
+ * ok(isLocalEndpoint("http://192.168.1.20:8080/v1"));
+ * ok(isLocalEndpoint("http://[::1]:8000/v1"));
+ * ok(!isLocalEndpoint("https://api.z.ai/api/paas/v4"));
+ * ok(!isLocalEndpoint(""));
+ * ```
+ */
+export function isLocalEndpoint(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host.startsWith("[")) return isLocalIpv6(host.slice(1, -1));
+  const octets = host.split(".");
+  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o))) return false;
+  const [a, b] = octets.map(Number) as [number, number, number, number];
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) || (a === 169 && b === 254) || host === "0.0.0.0";
+}
+
+function isLocalIpv6(host: string): boolean {
+  if (host === "::1" || host === "::") return true;
+  // WHATWG URL writes an IPv4-mapped address in hex: [::ffff:7f00:1] is 127.0.0.1.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const [hi, lo] = [Number.parseInt(mapped[1]!, 16), Number.parseInt(mapped[2]!, 16)];
+    return isLocalEndpoint(`http://${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}/`);
+  }
+  const first = Number.parseInt(host.split(":")[0] || "0", 16);
+  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80;
 }

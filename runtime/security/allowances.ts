@@ -184,6 +184,35 @@ export class AllowanceStore {
     return null;
   }
 
+  /**
+   * Revokes allowance `id` of this session: deletes its record and stops it covering anything
+   * here. Returns false when the session holds no such allowance. Another process's store of
+   * the same session keeps the allowance in memory until it loads again.
+   *
+   * @example After a revoke the command is not covered
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+   * import { openStore } from "../storage/mod.ts";
+   * import { AllowanceStore } from "./allowances.ts";
+   * using store = await openStore(":memory:");
+   * const a = await AllowanceStore.load(store, "s1", signerFromSeed(generateSeed()));
+   * const added = await a.add("exec://npm test", "execute");
+   * equal(await a.revoke(added.id), true);
+   * equal(a.find(["exec://npm test"], "execute"), null);
+   * equal(await a.revoke(added.id), false);
+   * ```
+   */
+  async revoke(id: string): Promise<boolean> {
+    if (typeof id !== "string" || id.length > 64) return false;
+    const key = ["allowances", this.#sessionId, id];
+    const held = this.#items.some((a) => a.id === id);
+    if (!held && (await this.#store.get(key)).value === null) return false;
+    await this.#store.delete(key);
+    this.#items = this.#items.filter((a) => a.id !== id);
+    return true;
+  }
+
   /** All verified allowances of the session. */
   list(): readonly Allowance[] {
     return this.#items;
@@ -206,6 +235,29 @@ export class AllowanceStore {
         Object.freeze({ key: printable(key, 80), code, reason: printable(reason, 400) }),
       );}
   }
+}
+
+/**
+ * The ids of the sessions that have allowance records (verified or not), sorted.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+ * import { openStore } from "../storage/mod.ts";
+ * import { allowanceSessions, AllowanceStore } from "./allowances.ts";
+ * using store = await openStore(":memory:");
+ * await (await AllowanceStore.load(store, "s1", signerFromSeed(generateSeed()))).add("exec://ls", "execute");
+ * deepEqual(await allowanceSessions(store), ["s1"]);
+ * ```
+ */
+export async function allowanceSessions(store: Store): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const entry of store.list({ prefix: ["allowances"] })) {
+    const id = entry.key[1];
+    if (typeof id === "string" && sessionIdProblem(id) === null) ids.add(id);
+  }
+  return [...ids].sort();
 }
 
 function printable(text: string, max: number): string {

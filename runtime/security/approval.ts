@@ -46,6 +46,8 @@ export interface ApprovalRequest {
   readonly provenance?: Provenance | undefined;
   /** Patterns offered for Allow Session / Always: the exact resource first, then broader ones. */
   readonly suggestions: readonly string[];
+  /** How long an Allow Always answer lasts (the token's TTL), in ms, for the prompt to say. */
+  readonly alwaysTtlMs?: number | undefined;
 }
 
 /** The human's answer. `pattern` picks one of the request's suggestions for session/always. */

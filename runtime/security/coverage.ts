@@ -149,7 +149,8 @@ export async function coverAction(
       (t) => names(t.resource),
     );
     if (token) {
-      const used = token.singleUse ? await deps.tokens.consume(token as never) : { ok: true };
+      // consume() also sees a revocation made by another process since this store opened.
+      const used = await deps.tokens.consume(token as never);
       if (used.ok) return { proof: `token:${token.id}` };
     }
   }
@@ -179,9 +180,13 @@ export async function coverAction(
 
 /**
  * The patterns a prompt offers for Allow Session / Always: the exact resource, then broader
- * ones (see `suggestPatterns`). For an action that leaves the workspace, only patterns that
- * name its outside paths themselves are offered, so an answer never grants more escape than
- * the human saw.
+ * ones (see `suggestPatterns`). Nothing offered is wider than the workspace unless the action
+ * itself left it:
+ * - an action that leaves the workspace gets only patterns that name its outside paths
+ *   themselves, so an answer never grants more escape than the human saw;
+ * - an action whose paths cannot be checked (words expanded at run time) gets only its exact
+ *   resource, since a prefix of it could cover anything later;
+ * - a folder pattern (`file:///ws/src/**`) is offered only for a folder inside the workspace.
  *
  * @example An escape gets no prefix that merely matches
  * ```ts
@@ -191,9 +196,18 @@ export async function coverAction(
  * deepEqual(suggestFor("exec://ls src /root", escape, "/ws"), ["exec://ls src /root"]);
  * const file = { ...escape, outside: ["/etc/hosts"] };
  * deepEqual(suggestFor("file:///etc/hosts", file, "/ws"), ["file:///etc/hosts", "file:///etc/**"]);
+ * const unknown = { ...escape, escape: false, outside: [] };
+ * deepEqual(suggestFor("exec://ls $HOME", unknown, "/ws"), ["exec://ls $HOME"]);
  * ```
  */
 export function suggestFor(resource: string, boundary: BoundaryDecision, root: string): string[] {
   const all = suggestPatterns(resource);
-  return boundary.escape ? all.filter((p) => patternNames(p, boundary.outside, root)) : all;
+  if (boundary.escape) return all.filter((p) => patternNames(p, boundary.outside, root));
+  if (!boundary.inside) return all.slice(0, 1);
+  return all.filter((p) => !p.endsWith("/**") || !p.startsWith("file://") || folderInside(p, root));
+}
+
+function folderInside(pattern: string, root: string): boolean {
+  const folder = pattern.slice("file://".length, -"/**".length);
+  return folder.startsWith("/") && inside(normalizePath(folder), root);
 }

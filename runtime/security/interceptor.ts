@@ -7,7 +7,7 @@
  * @module
  */
 import { type Action, type ActionInfo, aliasResources, describeAction } from "./action.ts";
-import { mintToken } from "./tokens.ts";
+import { DEFAULT_TOKEN_TTL_MS, mintToken } from "./tokens.ts";
 import { BudgetError, type Reservation } from "./budget.ts";
 import type { ApprovalRequest } from "./approval.ts";
 import { coverAction, suggestFor } from "./coverage.ts";
@@ -232,6 +232,7 @@ export class SecurityInterceptor {
           : cover.needsAsk ?? "approval required",
         provenance: ctx.provenance,
         suggestions: suggestFor(info.resource, boundary, this.#d.boundary.root),
+        alwaysTtlMs: this.#d.alwaysTtlMs ?? DEFAULT_TOKEN_TTL_MS,
       };
       const result = ctx.answer
         ? { kind: "answer" as const, answer: ctx.answer }

@@ -198,7 +198,8 @@ export class TokenStore {
   /**
    * Verifies `token`'s chain and, for a single-use token, marks it used with an atomic KV
    * check-and-set: exactly one call succeeds, even across instances on one KV; every other
-   * returns `REPLAYED`. A multi-use token is only verified.
+   * returns `REPLAYED`. A multi-use token is only verified. Either way the KV is read for a
+   * revocation made elsewhere since this store opened (`REVOKED`).
    *
    * @example A single-use token works once
    * ```ts
@@ -223,9 +224,15 @@ export class TokenStore {
   async consume(token: CapabilityToken): Promise<TokenCheck> {
     const parsed = parseToken(token); // one read of every field: no getter games
     if (!parsed.ok) return { ok: false, code: "MALFORMED", reason: parsed.reason };
+    const id = parsed.token.id;
+    // A revocation by another instance (`astrid grants revoke` while a chat runs) of the token
+    // or an ancestor counts now.
+    for (let at: CapabilityToken | undefined = parsed.token; at; at = this.#parentOf(at)) {
+      if (this.#revoked.has(at.id)) break;
+      if ((await this.#store.get(["tokens_revoked", at.id])).value !== null) this.#forget(at.id);
+    }
     const check = this.verifyChain(parsed.token);
     if (!check.ok || !parsed.token.singleUse) return check;
-    const id = parsed.token.id;
     const replayed: TokenCheck = {
       ok: false,
       code: "REPLAYED",
@@ -267,6 +274,15 @@ export class TokenStore {
       throw new RangeError("Cannot revoke: reason must be a string of at most 1024 characters");
     }
     await this.#store.set(["tokens_revoked", id], { at: this.#now(), reason });
+    this.#forget(id);
+  }
+
+  #parentOf(token: CapabilityToken): CapabilityToken | undefined {
+    return token.parent === null ? undefined : this.#index.get(token.parent);
+  }
+
+  /** Marks `id` and every held descendant revoked in memory. */
+  #forget(id: string): void {
     const queue = [id];
     while (queue.length > 0) {
       const next = queue.pop()!;
