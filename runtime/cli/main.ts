@@ -20,12 +20,16 @@ const COMMANDS: Readonly<Record<string, readonly [module: string, factory: strin
   config: ["./commands/config.ts", "configCommand"],
   audit: ["./commands/audit.ts", "auditCommand"],
   approvals: ["./commands/approvals.ts", "approvalsCommand"],
+  grants: ["./commands/grants.ts", "grantsCommand"],
   tools: ["./commands/tools.ts", "toolsCommand"],
   capsule: ["./commands/capsule.ts", "capsuleCommand"],
   chat: ["./commands/chat.ts", "chatCommand"],
   sessions: ["./commands/sessions.ts", "sessionsCommand"],
   servers: ["./commands/servers.ts", "serversCommand"],
+  mcp: ["./commands/mcp.ts", "mcpCommand"],
   demo: ["./commands/demo.ts", "demoCommand"],
+  doctor: ["./commands/doctor.ts", "doctorCommand"],
+  completions: ["./commands/completions.ts", "completionsCommand"],
 };
 
 async function loadCommand(name: string, io: CliIo): Promise<Command> {
@@ -65,6 +69,7 @@ export async function buildProgram(io: CliIo, args: readonly string[] = []): Pro
         "that nearest workspace (`capsule install PATH --workspace` installs into it)",
     )
     .option("--json", "machine-readable output where a command supports it")
+    .option("--debug", "show stack traces for errors (also ASTRID_DEBUG=1)")
     .showHelpAfterError();
   const name = commandName(args);
   const versionOnly = name === undefined && (args.includes("-V") || args.includes("--version"));
@@ -101,22 +106,52 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
       if (err.code === "commander.help") return ExitCode.Ok;
       return ExitCode.Usage;
     }
-    if (err instanceof CliError) {
-      io.stderr(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const code = (err as { code?: unknown }).code;
-    if (code === "CONFIG" || code === "KEY" || code === "PATH") {
-      io.stderr(`error: ${(err as Error).message}\n`);
-      return ExitCode.Error;
-    }
-    if (code === "INTEGRITY") {
-      io.stderr(`error: ${(err as Error).message}\n`);
-      return ExitCode.Integrity;
-    }
-    io.stderr(`error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.Error;
+    return reportError(err, io, debugWanted(args, io));
   }
+}
+
+/** True when `--debug` precedes the command's own `--` or `ASTRID_DEBUG=1` is set. */
+function debugWanted(args: readonly string[], io: CliIo): boolean {
+  if (io.env.ASTRID_DEBUG === "1") return true;
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).includes("--debug");
+}
+
+/**
+ * The one error exit path: prints `err` as one line (a stack trace only when `debug`) and
+ * returns its exit code. A closed stdout (`astrid capsule list | head`) ends quietly.
+ */
+export function reportError(err: unknown, io: CliIo, debug: boolean): number {
+  if (err instanceof Deno.errors.BrokenPipe) return ExitCode.Ok;
+  const code = (err as { code?: unknown } | null)?.code;
+  const exit = err instanceof CliError
+    ? err.exitCode
+    : code === "INTEGRITY"
+    ? ExitCode.Integrity
+    : ExitCode.Error;
+  const message = err instanceof Error ? err.message : String(err);
+  if (debug && err instanceof Error && err.stack) {
+    io.stderr(`error: ${err.stack}\n`);
+    return exit;
+  }
+  io.stderr(`error: ${message.trimEnd()}\n`);
+  if (!expected(err)) io.stderr("(run with --debug or ASTRID_DEBUG=1 for a stack trace)\n");
+  return exit;
+}
+
+/**
+ * Errors a user can cause and fix: ours (`CliError`, coded domain errors) and the
+ * operating system's (a missing file, a permission).
+ */
+function expected(err: unknown): boolean {
+  if (err instanceof CliError) return true;
+  if (typeof (err as { code?: unknown } | null)?.code === "string") return true;
+  const e = Deno.errors;
+  return err instanceof e.NotFound || err instanceof e.PermissionDenied ||
+    err instanceof e.NotCapable || err instanceof e.AlreadyExists ||
+    err instanceof e.IsADirectory || err instanceof e.NotADirectory ||
+    err instanceof e.ConnectionRefused || err instanceof e.InvalidData ||
+    err instanceof e.TimedOut || err instanceof SyntaxError || err instanceof RangeError;
 }
 
 if (import.meta.main) {

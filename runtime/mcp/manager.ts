@@ -277,6 +277,9 @@ export class McpServerManager {
     entry.stoppedByUser = true;
     if (entry.timer !== null) clearTimeout(entry.timer);
     entry.timer = null;
+    // A start still in progress (a server that never answers) ends now: closing its process
+    // fails the handshake instead of waiting out its timeout.
+    if (entry.conn === null && entry.starting) await entry.transport?.close().catch(() => {});
     const conn = entry.conn ?? (await entry.starting?.catch(() => null)) ?? null;
     if (conn) await conn.close().catch(() => {});
     await entry.transport?.close().catch(() => {});

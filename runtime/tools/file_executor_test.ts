@@ -31,7 +31,7 @@ Deno.test("FileExecutor.run() read_file numbers lines and honours offset and lim
   match(part.output, /^ {5}2\ttwo\n {5}3\tthree\n\(lines 2-3 of 4/);
 });
 
-Deno.test("FileExecutor.run() read_file refuses binary files politely", async () => {
+Deno.test("FileExecutor.run() read_file refuses binary files politely and decodes Latin-1 with a notice", async () => {
   const root = await workspace();
   await Deno.writeFile(`${root}/img.bin`, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]));
   await Deno.writeFile(`${root}/latin1.txt`, new Uint8Array([0x63, 0x61, 0x66, 0xe9]));
@@ -41,7 +41,41 @@ Deno.test("FileExecutor.run() read_file refuses binary files politely", async ()
     match((err as Error).message, /looks like a binary file/);
     return true;
   });
-  await rejects(files.run("read_file", { file_path: `${root}/latin1.txt` }), code("BINARY_FILE"));
+  const latin = await files.run("read_file", { file_path: `${root}/latin1.txt` });
+  match(latin.output, /not valid UTF-8; decoded as Latin-1\/windows-1252/);
+  match(latin.output, / {5}1\tcafé$/);
+});
+
+Deno.test("FileExecutor.run() read_file tail shows the last lines with their numbers", async () => {
+  const root = await workspace();
+  await Deno.writeTextFile(`${root}/t.txt`, "one\ntwo\nthree\nfour\n");
+  using files = FileExecutor.create({ root });
+  const tail = await files.run("read_file", { file_path: `${root}/t.txt`, tail: 2 });
+  match(tail.output, /^ {5}3\tthree\n {5}4\tfour\n\(lines 3-4 of 4/);
+  const long = "y".repeat(5000);
+  await Deno.writeTextFile(`${root}/long.txt`, `${long}\n`);
+  const cut = await files.run("read_file", { file_path: `${root}/long.txt` });
+  match(cut.output, /… \(1000 more characters\)$/);
+});
+
+Deno.test("FileExecutor.run() read_file tail and offset refuse a symlink out of the workspace, and a NUL after a Latin-1 start is still binary", async () => {
+  const root = await workspace();
+  await Deno.symlink("/etc/passwd", `${root}/passwd-link`);
+  using files = FileExecutor.create({ root });
+  await rejects(
+    files.run("read_file", { file_path: `${root}/passwd-link`, tail: 1 }),
+    code("NOT_CAPABLE"),
+  );
+  await rejects(
+    files.run("read_file", { file_path: `${root}/passwd-link`, offset: 1, limit: 1 }),
+    code("NOT_CAPABLE"),
+  );
+  await Deno.writeFile(`${root}/mixed.bin`, new Uint8Array([0xe9, 0x41, 0, 0x42]));
+  await rejects(files.run("read_file", { file_path: `${root}/mixed.bin` }), code("BINARY_FILE"));
+  await rejects(
+    files.run("read_file", { file_path: `${root}/mixed.bin`, offset: 1, tail: 1 }),
+    /offset or tail, not both/,
+  );
 });
 
 Deno.test("FileExecutor.run() write_file creates parents and overwrites", async () => {

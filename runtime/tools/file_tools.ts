@@ -15,6 +15,7 @@ export interface ReadFileArgs {
   readonly file_path: string;
   readonly offset?: number;
   readonly limit?: number;
+  readonly tail?: number;
 }
 /** Parsed `write_file` arguments. */
 export interface WriteFileArgs {
@@ -118,21 +119,27 @@ async function target(
 export const readFileTool: BuiltinTool<ReadFileArgs> = {
   definition: definition(
     "read_file",
-    "Read a text file. Lines are numbered like `cat -n`. Use offset (1-based line) and limit for long files. Binary files are refused.",
+    "Read a text file. Lines are numbered like `cat -n`. Use offset (1-based line) and limit for long files, or tail for the last lines; files of any size are streamed. Text that is not UTF-8 is decoded as Latin-1 with a notice. Binary files are refused.",
     {
       file_path: str("Path of the file (relative paths start at the workspace root)"),
       offset: int("First line to show, 1-based", 1),
       limit: int("How many lines to show (default 2000)", 1, 1_000_000),
+      tail: int("Show the last N lines instead (not with offset)", 1, 1_000_000),
     },
     ["file_path"],
   ),
   parse(args) {
-    const o = argsObject("read_file", args, ["file_path", "offset", "limit"]);
-    return defined({
+    const o = argsObject("read_file", args, ["file_path", "offset", "limit", "tail"]);
+    const parsed = defined({
       file_path: reqString("read_file", o, "file_path", { path: true }),
       offset: optInt("read_file", o, "offset", 1, Number.MAX_SAFE_INTEGER),
       limit: optInt("read_file", o, "limit", 1, 1_000_000),
+      tail: optInt("read_file", o, "tail", 1, 1_000_000),
     });
+    if (parsed.offset !== undefined && parsed.tail !== undefined) {
+      throw new TypeError("Cannot parse read_file arguments: give offset or tail, not both");
+    }
+    return parsed;
   },
   classify: (a, ctx) => target("file_read", a.file_path, ctx),
   run: async (a, ctx, env) =>

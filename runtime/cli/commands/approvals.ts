@@ -1,5 +1,6 @@
 /**
- * `astrid approvals list|approve|deny`: the deferred queue, decided by a human later.
+ * `astrid approvals list|show|approve|deny`: the deferred queue, decided by a human later.
+ * An id may be shortened to a unique prefix; an unknown id is "not found" (exit 1).
  * Approving records the decision and carries the action out through its registered executor,
  * passing the interceptor again (policy may have changed since it was queued).
  *
@@ -19,6 +20,7 @@ import {
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { defaultExecutors } from "../executors.ts";
+import { matchId } from "./sessions.ts";
 
 /** Executors by name, built for the runtime a command opened. */
 export type ExecutorFactory = (rt: Runtime) => ReadonlyMap<string, Executor>;
@@ -52,6 +54,31 @@ export function approvalsCommand(
         }
       });
     });
+  approvals.command("show")
+    .description("Show one deferred action: what, why, its status, decision and result")
+    .argument("<id>", "deferred action id (or a unique prefix of it)")
+    .option("--json", "machine-readable output")
+    .action(async (given: string, _opts: unknown, cmd: Command) => {
+      await withRuntime(cmd, io, async (rt) => {
+        const queue = new DeferredQueue(rt.store);
+        const record = (await queue.get(await resolveApprovalId(queue, given)))!;
+        if (wantsJson(cmd, io)) return printJson(io, record);
+        const decision = record.decision
+          ? `${record.decision.choice} at ${new Date(record.decision.at).toISOString()}${
+            record.decision.reason ? ` (${record.decision.reason})` : ""
+          }`
+          : "-";
+        io.stdout(
+          `id        ${record.id}\nstatus    ${record.status}\nrisk      ${record.info.risk}\n` +
+            `action    ${record.info.summary}\nresource  ${record.info.resource}\n` +
+            `why       ${record.reason}\nsession   ${record.sessionId}\n` +
+            `workspace ${record.workspaceRoot ?? "-"}\n` +
+            `created   ${new Date(record.createdAt).toISOString()}\ndecision  ${decision}\n`,
+        );
+        const output = resultOutput(record.result);
+        if (output !== null) io.stdout(`result:\n${withNewline(output)}`);
+      });
+    });
   approvals.command("approve")
     .description("Approve a deferred action and carry it out")
     .argument("<id>", "deferred action id")
@@ -62,9 +89,14 @@ export function approvalsCommand(
     .option("--json", "machine-readable output")
     .action(async (id: string, opts: { scope: ApprovalChoice }, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
-        const result = await approve(rt, executors(rt), id, opts.scope);
+        const full = await resolveApprovalId(new DeferredQueue(rt.store), id);
+        const result = await approve(rt, executors(rt), full, opts.scope);
         if (wantsJson(cmd, io)) printJson(io, result);
-        else io.stdout(`${result.message}\n`);
+        else {
+          io.stdout(`${result.message}\n`);
+          const output = resultOutput(result.result);
+          if (output !== null) io.stdout(withNewline(output));
+        }
         if (result.status === "denied") throw new CliError(result.message, ExitCode.Denied);
         if (result.status === "failed") throw new CliError(result.message, ExitCode.Error);
       });
@@ -76,6 +108,7 @@ export function approvalsCommand(
     .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
         const queue = new DeferredQueue(rt.store);
+        id = await resolveApprovalId(queue, id);
         const record = await decideOrThrow(queue, id, "deny", opts.reason ?? null);
         await rt.audit.append({
           sessionId: record.sessionId,
@@ -96,6 +129,31 @@ export function approvalsCommand(
   return approvals;
 }
 
+/**
+ * The full id of the deferred action `given` names (the id or a unique prefix). Unknown is
+ * "not found" (exit 1); an ambiguous prefix a usage error listing the candidates.
+ */
+export async function resolveApprovalId(queue: DeferredQueue, given: string): Promise<string> {
+  if (await queue.get(given)) return given;
+  const id = matchId(given, (await queue.list()).map((r) => r.id), "deferred action");
+  if (id === null) {
+    throw new CliError(
+      `no deferred action ${given} — see \`astrid approvals list --all\``,
+      ExitCode.Error,
+    );
+  }
+  return id;
+}
+
+/** What an executed action printed (a tool result's `output`), or null. */
+function resultOutput(result: unknown): string | null {
+  if (typeof result === "string") return result;
+  const output = (result as { output?: unknown } | null | undefined)?.output;
+  return typeof output === "string" ? output : null;
+}
+
+const withNewline = (s: string) => s === "" || s.endsWith("\n") ? s : `${s}\n`;
+
 interface ApproveResult {
   id: string;
   status: "executed" | "approved" | "denied" | "failed";
@@ -113,7 +171,7 @@ async function decideOrThrow(
     return await queue.decide(id, choice, reason);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "NOT_FOUND") throw new CliError((err as Error).message, ExitCode.Usage);
+    if (code === "NOT_FOUND") throw new CliError((err as Error).message, ExitCode.Error);
     if (code === "NOT_PENDING") throw new CliError((err as Error).message, ExitCode.Error);
     throw err;
   }

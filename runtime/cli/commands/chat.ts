@@ -18,6 +18,7 @@ import {
   type LlmProvider,
   type ModelConfig,
   pricingFromConfig,
+  pricingNotice,
 } from "../../llm/mod.ts";
 import { type ApprovalChoice, type Frontend, PresetFrontend } from "../../security/approval.ts";
 import type { AstridConfig } from "../../config/mod.ts";
@@ -39,6 +40,8 @@ import {
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { capsuleReplCommands, Repl, type ReplTerminal } from "../repl.ts";
+import { SessionModel } from "../_session_model.ts";
+import { projectSystemPrompt } from "../../agent/project_context.ts";
 import {
   capsuleSystemPrompt,
   capsuleToolRegistry,
@@ -56,6 +59,10 @@ import { providerCompleter } from "../../llm/complete.ts";
 import { frontendElicitor, gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
 import { openServerManager } from "./servers.ts";
 import { capsuleHost } from "./tools.ts";
+import { sessionGrantSources } from "./grants.ts";
+import { firstRun, firstRunHint } from "./_first_run.ts";
+import { resolveSessionId } from "./sessions.ts";
+import { SessionStore } from "../../agent/mod.ts";
 
 const KEY_ENV: Record<"anthropic" | "openai", string> = {
   anthropic: "ANTHROPIC_API_KEY",
@@ -157,10 +164,17 @@ export function chatCommand(
     )
     .option("--max-turns <n>", "model calls allowed in one turn (default: [agent] max_rounds)")
     .option("--json", "print one JSON event per line")
-    .action(async (opts: ChatOpts, cmd: Command) => {
-      const { config, paths } = await loadCliConfig(cmd, io);
+    .action(jsonErrors(io, async (opts: ChatOpts, cmd: Command) => {
+      let { config, paths } = await loadCliConfig(cmd, io);
+      // First run (no user config, no key): offer to create the config on a terminal.
+      if (missingKeyHelp(config.model, paths.userConfig) && await firstRun(io, paths.userConfig)) {
+        ({ config, paths } = await loadCliConfig(cmd, io));
+      }
       const help = missingKeyHelp(config.model, paths.userConfig);
-      if (help) throw new CliError(help, ExitCode.Error);
+      if (help) {
+        const hint = await firstRunHint(config.model.provider, paths.userConfig);
+        throw new CliError(hint ?? help, ExitCode.Error);
+      }
       const interactive = opts.prompt === undefined;
       if (interactive && !io.isTty) {
         throw new CliError(
@@ -177,20 +191,36 @@ export function chatCommand(
       }
       // [model] provider = "capsule:<name>" is built once the installed capsules are known.
       const builtIn = isCapsuleModel(config.model) ? null : makeProvider(config.model);
+      // How the model is priced, once per session: $0 on a local endpoint, or a default price.
+      const priced = pricingNotice(config);
+      if (priced) io.stderr(`${priced.level}: ${priced.message}\n`);
       const json = wantsJson(cmd, io);
       await withRuntime(cmd, io, async (rt) => {
         const ws = await requireWorkspace(rt.paths);
+        // `-s` takes a unique prefix too; an unknown id is "no such session" (exit 1).
+        const resume = opts.session === undefined
+          ? undefined
+          : await resolveSessionId(new SessionStore(rt.store), opts.session);
         const human: { frontend: Frontend | null } = { frontend: null };
         const installed = await capsuleHost(rt, ws.root);
         // Capsule model wiring: a capsule provider (bound to the session's gate in extraTools)
         // and the session's model for capsules' `llm-complete` calls.
         const capsuleModel = builtIn ? null : openCapsuleProvider(installed, rt.config.model);
-        const provider = builtIn ?? capsuleModel!.provider;
+        // `/model NAME` switches a built-in provider's model for the session (priced, audited).
+        const provider = builtIn
+          ? new SessionModel({
+            initial: builtIn,
+            make: (model) => makeProvider({ ...rt.config.model, model }),
+            pricing: pricingFromConfig(rt.config),
+            configured: rt.config.model.model,
+          })
+          : capsuleModel!.provider;
         const host: CapsuleHost = {
           ...installed,
           llm: providerCompleter(provider, pricingFromConfig(rt.config)),
         };
         await using external = externalTools(rt, provider, opts.approve, human, host);
+        const outputs = toolOutputs();
         const base = {
           store: rt.store,
           signer: rt.key,
@@ -200,25 +230,34 @@ export function chatCommand(
           workspaceId: ws.id,
           walls: rt.walls,
           provider,
-          resume: opts.session,
+          resume,
           maxRounds,
-          pricing: pricingFromConfig(rt.config),
+          pricing: provider instanceof SessionModel
+            ? provider.pricing
+            : pricingFromConfig(rt.config),
           subAgents: subAgentLimitsFromConfig(rt.config),
           extraTools: (builtin: ToolRegistry, gate: Gate) => {
             capsuleModel?.bind(gate.interceptor);
-            return external.attach(builtin, gate);
+            return external.attach(builtin, gate).then((r) => outputs.wrap(r));
           },
-          // Installed capsules' context files and skills (runtime/agent/capsule_context.ts).
-          system: await capsuleSystemPrompt(DEFAULT_SYSTEM_PROMPT, host.capsules, {
-            onWarning: (m) => io.stderr(`warning: ${m}\n`),
-          }),
+          // Session facts and AGENTS.md / CLAUDE.md (runtime/agent/project_context.ts), then
+          // installed capsules' context files and skills (runtime/agent/capsule_context.ts).
+          system: await capsuleSystemPrompt(
+            await projectSystemPrompt(
+              DEFAULT_SYSTEM_PROMPT,
+              { workspaceRoot: ws.root, mode: rt.config.workspace.mode },
+              { onWarning: (m) => io.stderr(`warning: ${m}\n`) },
+            ),
+            host.capsules,
+            { onWarning: (m) => io.stderr(`warning: ${m}\n`) },
+          ),
         };
         if (interactive) {
           await interactiveChat(rt, base, opts.approve, human, host);
           return;
         }
         const emit = (event: AgentEvent | Record<string, unknown>) => {
-          if (json) io.stdout(JSON.stringify(event) + "\n");
+          if (json) io.stdout(JSON.stringify(outputs.attach(event)) + "\n");
         };
         const opened = await openAgent({
           ...base,
@@ -248,7 +287,70 @@ export function chatCommand(
         }
         finish(io, result, json);
       });
-    });
+    }));
+}
+
+/** How much of a tool's output a `--json` `tool_end` event carries. */
+export const TOOL_END_OUTPUT_CHARS = 4000;
+
+/**
+ * Remembers each tool call's output (calls run one at a time) so that `--json` `tool_end`
+ * events carry it, capped at {@link TOOL_END_OUTPUT_CHARS}.
+ */
+function toolOutputs() {
+  let last: { name: string; output: string } | null = null;
+  return {
+    wrap: (registry: ToolRegistry): ToolRegistry => ({
+      definitions: () => registry.definitions(),
+      call: async (name, args, callOpts) => {
+        const outcome = await registry.call(name, args, callOpts);
+        if (outcome.status === "ok") last = { name, output: outcome.result.output };
+        else last = null;
+        return outcome;
+      },
+    }),
+    attach: (event: AgentEvent | Record<string, unknown>) => {
+      if (event.type !== "tool_end" || last === null || last.name !== event.name) return event;
+      const { output } = last;
+      last = null;
+      const truncated = output.length > TOOL_END_OUTPUT_CHARS;
+      return {
+        ...event,
+        output: truncated ? output.slice(0, TOOL_END_OUTPUT_CHARS) : output,
+        ...(truncated ? { outputTruncated: output.length } : {}),
+      };
+    },
+  };
+}
+
+/**
+ * With `-p` and `--json`, an error is also a JSON event on stdout (`{"type":"error",...}`)
+ * before it leaves through the CLI's error path.
+ */
+function jsonErrors<A extends [ChatOpts, Command]>(
+  io: CliIo,
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async function chatWithJsonErrors(...args: A) {
+    try {
+      await action(...args);
+    } catch (err) {
+      const [opts, cmd] = args;
+      if (opts.prompt !== undefined && wantsJson(cmd, io)) {
+        const exitCode = err instanceof CliError ? err.exitCode : ExitCode.Error;
+        const code = (err as { code?: unknown }).code;
+        io.stdout(
+          JSON.stringify({
+            type: "error",
+            message: (err as Error).message ?? String(err),
+            exitCode,
+            ...(typeof code === "string" ? { code } : {}),
+          }) + "\n",
+        );
+      }
+      throw err;
+    }
+  };
 }
 
 type BaseOptions = Omit<OpenAgentOptions, "frontend" | "onEvent" | "onSubAgentEvent">;
@@ -284,19 +386,36 @@ async function interactiveChat(
   }
   // In raw mode Ctrl-C arrives as a key (0x03), which the REPL turns into a cancelled turn.
   Deno.stdin.setRaw(true);
+  // A resized terminal re-flows the answer being streamed.
+  const onResize = () => repl.resize(columns());
+  try {
+    Deno.addSignalListener("SIGWINCH", onResize);
+  } catch { /* no SIGWINCH on this platform: the width stays */ }
   try {
     await repl.run({
       opened,
       audit: rt.audit,
       model: rt.config.model,
+      models: base.provider instanceof SessionModel
+        ? { model: base.provider, audit: rt.audit }
+        : undefined,
       capsuleCommands: await capsuleReplCommands(
         opened.gate.interceptor,
         host,
         approve ? { choice: approve } : undefined,
         (m) => io.stderr(`warning: ${m}\n`),
       ),
+      // `/permissions` lists and revokes grants over this session's live stores.
+      grants: sessionGrantSources(rt, {
+        sessionId: opened.session.id,
+        tokens: opened.gate.tokens,
+        allowances: opened.gate.allowances,
+      }),
     });
   } finally {
+    try {
+      Deno.removeSignalListener("SIGWINCH", onResize);
+    } catch { /* see above */ }
     Deno.stdin.setRaw(false);
     await opened.close();
   }
@@ -321,7 +440,7 @@ function externalTools(
     attach: async (builtin: ToolRegistry, gate: Gate): Promise<ToolRegistry> => {
       const costs = pricedCosts(
         provider.model,
-        pricingFromConfig(rt.config),
+        provider instanceof SessionModel ? provider.pricing : pricingFromConfig(rt.config),
         rt.config.model.max_tokens,
       );
       manager = openServerManager(rt.config, {

@@ -258,6 +258,11 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
           throw new CliError(`Cannot list tools of ${JSON.stringify(name)}: it is not configured`);
         }
         const listing = await listMcpTools(manager, name !== undefined ? [name] : undefined);
+        if (manager.servers.length === 0 && !wantsJson(cmd, io)) {
+          io.stdout(
+            "no MCP servers configured (add a [servers.NAME] table to config.toml: see `astrid config show`)\n",
+          );
+        }
         if (wantsJson(cmd, io)) printJson(io, listing);
         else {
           for (const t of listing.tools) {

@@ -72,6 +72,45 @@ export function effectiveView(
 }
 
 /**
+ * The one id among `ids` that is `given` or starts with it (git-like short ids). An exact match
+ * wins; no match is null; several are a usage error that lists them.
+ *
+ * @example A unique prefix names the session
+ * ```ts
+ * import { equal, throws } from "node:assert/strict";
+ * import { matchId } from "./sessions.ts";
+ * equal(matchId("ab", ["abc1", "def2"], "session"), "abc1");
+ * equal(matchId("zz", ["abc1"], "session"), null);
+ * throws(() => matchId("a", ["abc1", "abd2"], "session"));
+ * ```
+ */
+export function matchId(given: string, ids: Iterable<string>, noun: string): string | null {
+  const all = [...new Set(ids)];
+  if (all.includes(given)) return given;
+  const found = given === "" ? [] : all.filter((id) => id.startsWith(given));
+  if (found.length <= 1) return found[0] ?? null;
+  throw new CliError(
+    `Cannot pick a ${noun}: ${given} is ambiguous; it starts ${found.length} ids:\n  ${
+      found.slice(0, 10).join("\n  ")
+    }${found.length > 10 ? "\n  …" : ""}`,
+    ExitCode.Usage,
+  );
+}
+
+/** The hint an unknown session id ends with. */
+export const NO_SUCH_SESSION = "no such session — see `astrid sessions list`";
+
+/**
+ * The full id of the stored session `given` names (the id or a unique prefix of it). Unknown
+ * is a "not found" error (exit 1); an ambiguous prefix a usage error listing the candidates.
+ */
+export async function resolveSessionId(store: SessionStore, given: string): Promise<string> {
+  const id = matchId(given, (await store.list()).map((h) => h.id), "session");
+  if (id === null) throw new CliError(`${given}: ${NO_SUCH_SESSION}`, ExitCode.Error);
+  return id;
+}
+
+/**
  * Builds the `sessions` command tree.
  *
  * @example The subcommands
@@ -105,14 +144,12 @@ export function sessionsCommand(io: CliIo): Command {
     });
   sessions.command("show")
     .description("Show a session: header, turns and transcript")
-    .argument("<id>", "session id")
+    .argument("<id>", "session id (or a unique prefix of it)")
     .option("--json", "machine-readable output")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .action(async (given: string, _opts: unknown, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
         const store = new SessionStore(rt.store);
-        if (!(await store.header(id))) {
-          throw new CliError(`Cannot show session: ${id} does not exist`, ExitCode.Error);
-        }
+        const id = await resolveSessionId(store, given);
         const session = await store.load(id);
         const view = effectiveView(session.header, session.turns);
         if (wantsJson(cmd, io)) {
@@ -138,12 +175,14 @@ export function sessionsCommand(io: CliIo): Command {
     });
   sessions.command("delete")
     .description("Delete a session and its transcript")
-    .argument("<id>", "session id")
+    .argument("<id>", "session id (or a unique prefix of it)")
     .option("--json", "machine-readable output")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .action(async (given: string, _opts: unknown, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
-        const deleted = await new SessionStore(rt.store).delete(id);
-        if (!deleted) throw new CliError(`Cannot delete session: ${id} does not exist`);
+        const store = new SessionStore(rt.store);
+        const id = await resolveSessionId(store, given);
+        const deleted = await store.delete(id);
+        if (!deleted) throw new CliError(`${given}: ${NO_SUCH_SESSION}`);
         if (wantsJson(cmd, io)) return printJson(io, { deleted: [id] });
         io.stdout(`deleted ${id}\n`);
       });

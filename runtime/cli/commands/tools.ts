@@ -20,6 +20,7 @@ import {
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { matchId } from "./sessions.ts";
 import { TerminalFrontend } from "../prompt.ts";
 import {
   callCapsuleTool,
@@ -42,9 +43,22 @@ import { pricingFromConfig } from "../../llm/pricing.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
-  const tools = new Command("tools").description("List and call the built-in tools");
+  const tools = new Command("tools")
+    .description(
+      "List and call tools: the built-in ones, installed capsules' (<capsule>__<tool>) and " +
+        "configured MCP servers' (mcp__<server>__<tool>)",
+    )
+    .addHelpText(
+      "after",
+      "\nTool names:\n" +
+        "  read_file, write_file, bash, …   built-in tools (`astrid tools list`)\n" +
+        "  <capsule>__<tool>               a tool of an installed capsule (`astrid capsule list`)\n" +
+        "  mcp__<server>__<tool>           a tool of a configured MCP server (`astrid servers tools`)\n" +
+        "Every call passes the security interceptor; `tools list` gives each MCP server " +
+        `${MCP_LIST_TIMEOUT_MS / 1000} s to answer and marks the slow ones.\n`,
+    );
   tools.command("list")
-    .description("List the tools with their parameters")
+    .description("List the tools (built-in, capsule and MCP) with their parameters")
     .option("--json", "machine-readable output (definitions with JSON schemas)")
     .action(async (_opts: unknown, cmd: Command) => {
       const defs: { name: string; description: string; inputSchema: object }[] = BUILTIN_TOOLS
@@ -57,8 +71,8 @@ export function toolsCommand(io: CliIo): Command {
         });
         for (const t of capsuleTools) defs.push(t);
         await using manager = mcpManager(rt, rt.paths.workspaceRoot);
-        const mcp = await listMcpTools(manager);
-        for (const e of mcp.errors) io.stderr(`warning: ${e}\n`);
+        const mcp = await listWithDeadline(manager, MCP_LIST_TIMEOUT_MS);
+        for (const e of mcp.errors) io.stderr(`warning: ${e.server}: ${e.code}: ${e.message}\n`);
         for (const t of mcp.tools) defs.push(t);
       });
       if (wantsJson(cmd, io)) return printJson(io, defs);
@@ -73,12 +87,15 @@ export function toolsCommand(io: CliIo): Command {
   tools.command("call")
     .description("Call a tool through the security interceptor")
     .argument("<name>", "tool name (see `astrid tools list`)")
-    .requiredOption("--args <json>", "the tool's arguments as a JSON object")
+    .option("--args <json>", "the tool's arguments as a JSON object", "{}")
     .addOption(
       new Option("--approve <answer>", "the human's answer given up front")
         .choices(["once", "session", "always", "deny"]),
     )
-    .option("--session <id>", "session id (default: a fresh session)")
+    .option(
+      "--session <id>",
+      "session id, or a unique prefix of a known one (default: a fresh session)",
+    )
     .option("--json", "print the outcome as JSON")
     .action(async (name: string, opts: CallOpts, cmd: Command) => {
       let args: unknown;
@@ -95,6 +112,44 @@ export function toolsCommand(io: CliIo): Command {
   return tools;
 }
 
+/** How long `tools list` waits for each MCP server's tool list. */
+export const MCP_LIST_TIMEOUT_MS = 5000;
+
+/**
+ * The tools of every configured MCP server, all started at once; a server that has not answered
+ * within `timeoutMs` is left out with a `SLOW` error (it is stopped when the manager closes).
+ */
+export async function listWithDeadline(
+  manager: McpServerManager,
+  timeoutMs: number,
+): Promise<Awaited<ReturnType<typeof listMcpTools>>> {
+  const results = await Promise.all(manager.servers.map(async ({ name }) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const slow = new Promise<Awaited<ReturnType<typeof listMcpTools>>>((resolve) => {
+      timer = setTimeout(() =>
+        resolve({
+          tools: [],
+          errors: [{
+            server: name,
+            code: "SLOW",
+            message: `no tool list within ${
+              timeoutMs / 1000
+            } s; skipped (try \`astrid servers tools ${name}\`)`,
+          }],
+        }), timeoutMs);
+    });
+    try {
+      return await Promise.race([listMcpTools(manager, [name]), slow]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }));
+  return {
+    tools: results.flatMap((r) => r.tools),
+    errors: results.flatMap((r) => r.errors),
+  };
+}
+
 interface CallOpts {
   args: string;
   approve?: ApprovalChoice;
@@ -108,7 +163,8 @@ async function callTool(
   opts: CallOpts,
 ): Promise<InvokeOutcome> {
   const ws = await requireWorkspace(rt.paths);
-  const sessionId = opts.session ?? crypto.randomUUID();
+  const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
+  const sessionId = given ?? crypto.randomUUID();
   const frontend: Frontend | null = opts.approve
     ? new PresetFrontend({ choice: opts.approve })
     : new TerminalFrontend(rt.io).canAsk()
@@ -150,12 +206,31 @@ async function callTool(
       : splitToolName(name)
       ? await callCapsuleTool(gate.interceptor, host, name, args)
       : await invokeTool(gate.interceptor, session, name, args);
-    await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
-    if (outcome.status !== "ok") rt.io.stderr(`session ${sessionId}\n`);
+    // A fresh session is kept (and named) only when the call got somewhere: a call that was
+    // refused or failed leaves no session behind.
+    if (given !== null || outcome.status === "ok" || outcome.status === "deferred") {
+      await rt.store.set(["tool_sessions", sessionId], { cwd: session.ctx.cwd, at: Date.now() });
+    }
+    if (outcome.status === "deferred") rt.io.stderr(`session ${sessionId}\n`);
     return outcome;
   } finally {
     session.files.close();
   }
+}
+
+/**
+ * The session `given` names among the known ones (tool sessions and agent sessions), by id or
+ * unique prefix; an id nobody knows yet names a new session. An ambiguous prefix is a usage
+ * error listing the candidates.
+ */
+async function knownSession(rt: Runtime, given: string): Promise<string> {
+  const ids: string[] = [];
+  for await (const e of rt.store.list({ prefix: ["tool_sessions"] })) {
+    if (typeof e.key[1] === "string") ids.push(e.key[1]);
+  }
+  const { SessionStore } = await import("../../agent/mod.ts");
+  for (const h of await new SessionStore(rt.store).list()) ids.push(h.id);
+  return matchId(given, ids, "session") ?? given;
 }
 
 /** A manager for the configured MCP servers; servers start on first use and stop on dispose. */
@@ -235,6 +310,10 @@ function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
       if (outcome.result.isError) throw new CliError("the tool reported an error", ExitCode.Error);
       return;
     case "denied":
+      // Arguments that do not even parse are the caller's mistake (usage), not a refusal.
+      if (outcome.code === "MALFORMED") {
+        throw new CliError(`Cannot call the tool: ${outcome.reason}`, ExitCode.Usage);
+      }
       throw new CliError(
         `denied (${outcome.code}): ${outcome.summary}: ${outcome.reason}`,
         ExitCode.Denied,

@@ -74,6 +74,7 @@ export async function grepOp(raw: unknown, roots: Roots): Promise<string> {
   const out: string[] = [];
   let matches = 0;
   let filesWithMatches = 0;
+  const tooLarge: string[] = [];
   for (const file of targets) {
     if (matches >= MAX_GREP_MATCHES) break;
     let bytes: Uint8Array;
@@ -82,6 +83,7 @@ export async function grepOp(raw: unknown, roots: Roots): Promise<string> {
       bytes = await readAllFrom(handle, file, MAX_GREP_FILE_BYTES);
     } catch (err) {
       if (!isDir) throw err;
+      if ((err as { code?: string }).code === "TOO_LARGE") tooLarge.push(file);
       continue; // unreadable, too large or outside the roots: skipped in a tree search
     }
     if (!looksText(bytes)) continue;
@@ -106,7 +108,21 @@ export async function grepOp(raw: unknown, roots: Roots): Promise<string> {
       }
     }
   }
-  if (matches === 0) return `No matches for /${source}/ under ${path}`;
+  const skipped = skippedNote(tooLarge);
+  if (matches === 0) return `No matches for /${source}/ under ${path}${skipped}`;
   const capped = matches >= MAX_GREP_MATCHES ? ` (stopped at ${MAX_GREP_MATCHES})` : "";
-  return `${out.join("\n")}\n(${matches} matching lines in ${filesWithMatches} files${capped})`;
+  return `${
+    out.join("\n")
+  }\n(${matches} matching lines in ${filesWithMatches} files${capped})${skipped}`;
+}
+
+/**
+ * What a tree search left out for size, and why: files over {@link MAX_GREP_FILE_BYTES} (named,
+ * up to five; `read_file` with offset or tail reads them). Binary files are skipped silently.
+ */
+function skippedNote(tooLarge: readonly string[]): string {
+  if (tooLarge.length === 0) return "";
+  const named = tooLarge.slice(0, 5).join(", ") + (tooLarge.length > 5 ? ", …" : "");
+  return `\n(skipped ${tooLarge.length} file(s) over the ${MAX_GREP_FILE_BYTES / 1024 / 1024} ` +
+    `MiB grep limit: ${named}; read_file with offset or tail reads them)`;
 }
