@@ -16,16 +16,18 @@ const steps: { name: string; run: () => Promise<string> }[] = [
     run: () => ensureApt("docker-registry", ["docker-registry"]),
   },
   { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
-  { name: "OpenClaw test fixtures' npm dependencies", run: installFixtureDependencies },
-  { name: "first-party capsules' npm dependencies", run: installCapsuleDependencies },
+  { name: "OpenClaw test fixtures' npm dependencies", run: () => npmCi("testdata/openclaw") },
+  { name: "first-party capsules' npm dependencies", run: () => npmCi("capsules") },
 ];
 
 /**
- * `npm ci` in capsules/ (htmlparser2, yaml, jsonpath-plus, acorn, … for the first-party
- * capsules, a workspace per capsule), skipped when node_modules was installed from the same lock.
+ * `npm ci` in `folder` (a folder of this repository with its own package-lock.json), skipped
+ * when its node_modules was installed from the same lock file (a SHA-256 stamp inside it).
+ * Used for the OpenClaw fixtures (testdata/openclaw: typebox, axios, …) and the first-party
+ * capsules (capsules/: htmlparser2, yaml, jsonpath-plus, acorn, a workspace per capsule).
  */
-async function installCapsuleDependencies(): Promise<string> {
-  const dir = new URL("../capsules/", import.meta.url);
+async function npmCi(folder: string): Promise<string> {
+  const dir = new URL(`../${folder}/`, import.meta.url);
   const lock = await Deno.readTextFile(new URL("package-lock.json", dir));
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lock)),
@@ -41,34 +43,7 @@ async function installCapsuleDependencies(): Promise<string> {
     stderr: "piped",
   }).output();
   if (!out.success) {
-    throw new Error(`npm ci in capsules failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  await Deno.writeTextFile(stampFile, `${stamp}\n`);
-  return "installed with npm ci";
-}
-
-/**
- * `npm ci` in testdata/openclaw (the plugins' own npm dependencies: typebox, axios, …), skipped
- * when node_modules was installed from the same lock file.
- */
-async function installFixtureDependencies(): Promise<string> {
-  const dir = new URL("../testdata/openclaw/", import.meta.url);
-  const lock = await Deno.readTextFile(new URL("package-lock.json", dir));
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lock)),
-  );
-  const stamp = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  const stampFile = new URL("node_modules/.astrid-lock-sha256", dir);
-  const seen = await Deno.readTextFile(stampFile).catch(() => "");
-  if (seen.trim() === stamp) return "cached";
-  const out = await new Deno.Command("npm", {
-    args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`npm ci in testdata/openclaw failed:\n${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(`npm ci in ${folder} failed:\n${new TextDecoder().decode(out.stderr)}`);
   }
   await Deno.writeTextFile(stampFile, `${stamp}\n`);
   return "installed with npm ci";
