@@ -58,7 +58,8 @@ function toRuntimeKey(seed: Uint8Array, path: string): RuntimeKey {
 }
 
 /**
- * Generates a new runtime key in `keysDir`. Refuses to replace an existing key unless `force`.
+ * Generates a new runtime key in `keysDir` (or another key kept the same way, in `file`: the
+ * publisher key). Refuses to replace an existing key unless `force`.
  *
  * @example Generate into a temporary folder
  * ```ts
@@ -69,9 +70,13 @@ function toRuntimeKey(seed: Uint8Array, path: string): RuntimeKey {
  * deepEqual((await Deno.stat(key.path)).mode! & 0o777, 0o600);
  * ```
  */
-export async function generateRuntimeKey(keysDir: string, force = false): Promise<RuntimeKey> {
+export async function generateRuntimeKey(
+  keysDir: string,
+  force = false,
+  file = RUNTIME_KEY_FILE,
+): Promise<RuntimeKey> {
   await Deno.mkdir(keysDir, { recursive: true, mode: 0o700 });
-  const path = join(keysDir, RUNTIME_KEY_FILE);
+  const path = join(keysDir, file);
   const seed = generateSeed();
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   await Deno.writeTextFile(tmp, toHex(seed) + "\n", { mode: 0o600, createNew: true });
@@ -95,7 +100,8 @@ export async function generateRuntimeKey(keysDir: string, force = false): Promis
 }
 
 /**
- * Loads the runtime key from `keysDir`, or returns `null` when there is none.
+ * Loads the runtime key (or the key in `file`) from `keysDir`, or returns `null` when there is
+ * none. Refuses a symlink or anything but a regular file.
  * Refuses a key file readable by group or others.
  *
  * @example Load what was generated
@@ -107,11 +113,15 @@ export async function generateRuntimeKey(keysDir: string, force = false): Promis
  * deepEqual((await loadRuntimeKey(dir))?.publicKeyHex, made.publicKeyHex);
  * ```
  */
-export async function loadRuntimeKey(keysDir: string): Promise<RuntimeKey | null> {
-  const path = join(keysDir, RUNTIME_KEY_FILE);
+export async function loadRuntimeKey(
+  keysDir: string,
+  file = RUNTIME_KEY_FILE,
+): Promise<RuntimeKey | null> {
+  const path = join(keysDir, file);
   let text: string;
   try {
-    const info = await Deno.stat(path);
+    const info = await Deno.lstat(path);
+    if (!info.isFile) throw new KeyError(`Cannot use ${path}: it is not a regular file`);
     if (info.mode !== null && (info.mode & 0o077) !== 0) {
       throw new KeyError(
         `Cannot use ${path}: its mode is ${(info.mode & 0o777).toString(8)}, expected 600`,
@@ -145,15 +155,18 @@ export async function loadRuntimeKey(keysDir: string): Promise<RuntimeKey | null
  * ok(key.fingerprint.startsWith("b3:"));
  * ```
  */
-export async function ensureRuntimeKey(keysDir: string): Promise<RuntimeKey> {
-  const existing = await loadRuntimeKey(keysDir);
+export async function ensureRuntimeKey(
+  keysDir: string,
+  file = RUNTIME_KEY_FILE,
+): Promise<RuntimeKey> {
+  const existing = await loadRuntimeKey(keysDir, file);
   if (existing) return existing;
   try {
-    return await generateRuntimeKey(keysDir);
+    return await generateRuntimeKey(keysDir, false, file);
   } catch (err) {
     // Another process won the race to create it: use theirs.
     if (err instanceof KeyError) {
-      const key = await loadRuntimeKey(keysDir);
+      const key = await loadRuntimeKey(keysDir, file);
       if (key) return key;
     }
     throw err;

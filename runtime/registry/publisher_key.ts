@@ -6,38 +6,18 @@
  *
  * @module
  */
-import { join } from "node:path";
 import {
-  fingerprint,
-  fromHex,
-  generateSeed,
-  KeyError,
-  type Signer,
-  signerFromSeed,
-  toHex,
+  ensureRuntimeKey,
+  generateRuntimeKey,
+  loadRuntimeKey,
+  type RuntimeKey,
 } from "../crypto/mod.ts";
 
 /** The publisher key file name inside `$ASTRID_HOME/keys/`. */
 export const PUBLISHER_KEY_FILE = "publisher.key";
 
-/** A loaded publisher key. */
-export interface PublisherKey extends Signer {
-  readonly publicKeyHex: string;
-  /** `b3:` and base64url of the first 16 bytes of BLAKE3(public key). */
-  readonly fingerprint: string;
-  readonly path: string;
-}
-
-function toKey(seed: Uint8Array, path: string): PublisherKey {
-  const signer = signerFromSeed(seed);
-  seed.fill(0);
-  return {
-    ...signer,
-    publicKeyHex: toHex(signer.publicKey),
-    fingerprint: fingerprint(signer.publicKey),
-    path,
-  };
-}
+/** A loaded publisher key (kept exactly like the runtime key, in its own file). */
+export type PublisherKey = RuntimeKey;
 
 /**
  * Creates the publisher key in `keysDir` (refused when one exists, unless `force`).
@@ -55,29 +35,8 @@ function toKey(seed: Uint8Array, path: string): PublisherKey {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function generatePublisherKey(keysDir: string, force = false): Promise<PublisherKey> {
-  await Deno.mkdir(keysDir, { recursive: true, mode: 0o700 });
-  const path = join(keysDir, PUBLISHER_KEY_FILE);
-  const seed = generateSeed();
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, toHex(seed) + "\n", { mode: 0o600, createNew: true });
-  await Deno.chmod(tmp, 0o600);
-  try {
-    if (force) await Deno.rename(tmp, path);
-    else {
-      await Deno.link(tmp, path); // fails when the key exists: never replaced by accident
-      await Deno.remove(tmp);
-    }
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    if (err instanceof Deno.errors.AlreadyExists) {
-      throw new KeyError(
-        `Cannot generate a publisher key: ${path} already exists (use --force to replace)`,
-      );
-    }
-    throw err;
-  }
-  return toKey(seed, path);
+export function generatePublisherKey(keysDir: string, force = false): Promise<PublisherKey> {
+  return generateRuntimeKey(keysDir, force, PUBLISHER_KEY_FILE);
 }
 
 /**
@@ -92,32 +51,8 @@ export async function generatePublisherKey(keysDir: string, force = false): Prom
  * equal(await loadPublisherKey(await Deno.makeTempDir()), null);
  * ```
  */
-export async function loadPublisherKey(keysDir: string): Promise<PublisherKey | null> {
-  const path = join(keysDir, PUBLISHER_KEY_FILE);
-  let text: string;
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) throw new KeyError(`Cannot use ${path}: it is not a regular file`);
-    if (info.mode !== null && (info.mode & 0o077) !== 0) {
-      throw new KeyError(
-        `Cannot use ${path}: its mode is ${(info.mode & 0o777).toString(8)}, expected 600`,
-      );
-    }
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-  let seed: Uint8Array;
-  try {
-    seed = fromHex(text.trim());
-  } catch {
-    throw new KeyError(`Cannot use ${path}: it does not hold a hex Ed25519 seed`);
-  }
-  if (seed.length !== 32) {
-    throw new KeyError(`Cannot use ${path}: seed has ${seed.length} bytes, expected 32`);
-  }
-  return toKey(seed, path);
+export function loadPublisherKey(keysDir: string): Promise<PublisherKey | null> {
+  return loadRuntimeKey(keysDir, PUBLISHER_KEY_FILE);
 }
 
 /**
@@ -140,13 +75,5 @@ export async function ensurePublisherKey(
 ): Promise<{ key: PublisherKey; created: boolean }> {
   const existing = await loadPublisherKey(keysDir);
   if (existing) return { key: existing, created: false };
-  try {
-    return { key: await generatePublisherKey(keysDir), created: true };
-  } catch (err) {
-    if (err instanceof KeyError) {
-      const key = await loadPublisherKey(keysDir);
-      if (key) return { key, created: false };
-    }
-    throw err;
-  }
+  return { key: await ensureRuntimeKey(keysDir, PUBLISHER_KEY_FILE), created: true };
 }
