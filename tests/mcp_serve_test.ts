@@ -17,6 +17,7 @@ import {
 } from "../runtime/mcp_server/_testing.ts";
 import { runCli, tempDirs } from "./cli.ts";
 import { scanArgs } from "../runtime/cli/_launch_args.ts";
+import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 
 const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -78,6 +79,7 @@ async function stdioClient(
   name: string,
   answers?: Answer[],
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ client: Client; asked: string[]; stderr: () => string }> {
   const client = new Client(
     { name, version: "9.9.9" },
@@ -93,7 +95,7 @@ async function stdioClient(
   }
   const transport = new StdioClientTransport({
     ...cliCommand(["mcp", "serve", ...extra]),
-    env: cliEnv(f.home),
+    env: { ...cliEnv(f.home), ...env },
     cwd: f.ws,
     stderr: "pipe",
   });
@@ -476,4 +478,73 @@ Deno.test("mcp serve --listen ADDR binds that address (granted by the launcher) 
   const res = await fetch(server.url, { method: "POST", body: "{}" });
   await res.body?.cancel();
   equal(res.status, 401);
+});
+
+Deno.test("mcp serve serves task when a model is configured: the sub-agent's answer comes back through the gate; without a key task is absent", async () => {
+  await using f = await fixture();
+  {
+    const { client } = await stdioClient(f, "no-model");
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      equal(names.includes("task"), false, "no key: task is not served");
+    } finally {
+      await client.close();
+    }
+  }
+  const fake = startFakeAnthropic([
+    { text: "Sub-agent report: the answer is 42.", usage: { inputTokens: 12, outputTokens: 8 } },
+  ]);
+  const model = { ANTHROPIC_API_KEY: "sk-ant-fake", ANTHROPIC_BASE_URL: fake.url };
+  try {
+    const { client, asked, stderr } = await stdioClient(
+      f,
+      "task-agent",
+      [{ action: "accept", content: { decision: "once" } }],
+      [],
+      model,
+    );
+    try {
+      const task = (await client.listTools()).tools.find((t) => t.name === "task");
+      ok(task, stderr());
+      deepEqual(task.inputSchema.required, ["description", "prompt"]);
+      deepEqual(task.annotations, {
+        readOnlyHint: false,
+        destructiveHint: false,
+        openWorldHint: true,
+      });
+      const result = await client.callTool({
+        name: "task",
+        arguments: { description: "find the answer", prompt: "What is the answer? Reply briefly." },
+      });
+      equal(result.isError, false, `${text(result)}\n${stderr()}`);
+      equal(text(result), "Sub-agent report: the answer is 42.");
+      match(asked[0] ?? "", /Spawn a sub-agent: find the answer/);
+    } finally {
+      await client.close();
+    }
+    equal(fake.requests.length, 1);
+    match(JSON.stringify(fake.requests[0]), /What is the answer\? Reply briefly\./);
+    match(JSON.stringify([...fake.headers[0]!.entries()]), /sk-ant-fake/);
+  } finally {
+    await fake.close();
+  }
+  const rows = await auditRows(f);
+  const spawn = rows.find((r) =>
+    r.sessionId.startsWith("mcp-task-agent-") && r.action.kind === "sub_agent_spawn" &&
+    r.decision === "event"
+  );
+  equal(spawn?.action.detail?.mcpClient?.name, "task-agent");
+  const child = spawn?.action.resource.replace("session://", "");
+  ok(child, JSON.stringify(rows.map((r) => [r.sessionId, r.action.kind, r.decision])));
+  const start = rows.find((r) => r.sessionId === child && r.action.kind === "sub_agent_start");
+  equal(
+    start?.action.detail?.mcpClient?.name,
+    "task-agent",
+    "the child is audited with the client",
+  );
+  ok(
+    rows.some((r) =>
+      r.action.kind === "sub_agent_end" && r.action.resource === `session://${child}`
+    ),
+  );
 });

@@ -12,9 +12,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApprovalAnswer, ApprovalRequest, Frontend } from "../security/approval.ts";
 import type { ElicitRequestFormParams, Implementation } from "./_sdk.ts";
 
-/** The JSON-RPC id of the tool call being handled (the elicitation relates to it). */
+/** The tool call being handled: its JSON-RPC id (the elicitation relates to it). */
 export interface CallScope {
   readonly requestId: string | number;
+  /** Aborts when the client cancels the call (a `task` sub-agent stops with it). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The one side of the SDK server this frontend uses. */

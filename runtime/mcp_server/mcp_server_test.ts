@@ -16,6 +16,10 @@ import {
   toolGlob,
 } from "./mod.ts";
 import { type CallToolResult, Client, ElicitRequestSchema, InMemoryTransport } from "./_testing.ts";
+import { DEFAULT_PRICING, type LlmEvent, type LlmProvider } from "../llm/mod.ts";
+import { pricedCosts } from "../agent/loop.ts";
+import { NOT_DELEGATED } from "../agent/sub_agent.ts";
+import type { TaskModelLoader } from "./task_runner.ts";
 
 Deno.test("bearerMatches() refuses every malformed or near-miss Authorization header", () => {
   const token = "0123456789abcdef0123456789abcdef";
@@ -102,7 +106,12 @@ Deno.test("cleanClientField() and clientSessionId() neutralise hostile client na
 });
 
 /** A served connection over the SDK's in-memory transport, with a real gate and KV store. */
-async function served(mode: "safe" | "guided", clientName: string, elicit?: () => unknown) {
+async function served(
+  mode: "safe" | "guided",
+  clientName: string,
+  elicit?: () => unknown,
+  taskModel?: TaskModelLoader,
+) {
   const root = await Deno.realPath(await Deno.makeTempDir());
   await Deno.writeTextFile(join(root, "a.txt"), "inside\n");
   const store = await openStore(":memory:");
@@ -120,8 +129,9 @@ async function served(mode: "safe" | "guided", clientName: string, elicit?: () =
     walls: { hidden: [], userHome: null, sandboxHide: [] },
     workspace: { root, id: "ws" },
     host,
-    tools: await buildCatalog({ includeTask: false, host }),
+    tools: await buildCatalog({ includeTask: taskModel !== undefined, host }),
     log: () => {},
+    taskModel,
   });
   const client = new Client(
     { name: clientName, version: "1" },
@@ -201,4 +211,71 @@ Deno.test("createSessionServer() applies an elicited Allow Session to the next c
   equal(first.isError, false, textOf(first));
   const second = await s.client.callTool(write);
   equal(second.isError, false, `covered by the session allowance: ${textOf(second)}`);
+});
+
+/** A provider that plays `rounds` in turn: each round is the events of one model call. */
+function scripted(rounds: LlmEvent[][]): LlmProvider {
+  return {
+    name: "scripted",
+    model: "claude-sonnet-4-6",
+    async *stream(): AsyncIterable<LlmEvent> {
+      for (const e of rounds.shift() ?? [{ type: "done", stopReason: "end_turn" }]) yield e;
+    },
+  };
+}
+
+Deno.test("task over MCP: the sub-agent holds only what the session holds; its write is denied, never asked", async () => {
+  const write = { file_path: "stolen.txt", content: "written by a sub-agent" };
+  const provider = scripted([
+    [
+      { type: "tool_call_start", id: "t1", name: "write_file" },
+      { type: "tool_call_end", id: "t1", name: "write_file", args: write },
+      { type: "usage", inputTokens: 10, outputTokens: 5 },
+      { type: "done", stopReason: "tool_use" },
+    ],
+    [
+      { type: "text_delta", text: "I could not write the file." },
+      { type: "usage", inputTokens: 10, outputTokens: 5 },
+      { type: "done", stopReason: "end_turn" },
+    ],
+  ]);
+  let loads = 0;
+  const model: TaskModelLoader = () => {
+    loads++;
+    return Promise.resolve({ provider, costs: pricedCosts(provider.model, DEFAULT_PRICING, 1024) });
+  };
+  const asked: string[] = [];
+  const answers = [{ action: "accept", content: { decision: "once" } }];
+  await using s = await served("guided", "hostile-client", () => {
+    asked.push("ask");
+    return answers.shift() ?? { action: "accept", content: { decision: "session" } };
+  }, model);
+  equal(loads, 0, "the model is built on the first task call, not when the session opens");
+  const tools = (await s.client.listTools()).tools.map((t) => t.name);
+  ok(tools.includes("task"));
+  const r = await s.client.callTool({
+    name: "task",
+    arguments: { description: "write a file", prompt: "Write stolen.txt" },
+  });
+  equal(r.isError, false, textOf(r));
+  equal(textOf(r), "I could not write the file.");
+  equal(loads, 1);
+  equal(asked.length, 1, "only the spawn is asked; the sub-agent's own write is never asked");
+  await Deno.stat(join(s.root, "stolen.txt")).then(
+    () => ok(false, "the sub-agent's write must not have happened"),
+    () => {},
+  );
+  const parent = s.session.sessionId()!;
+  const spawn = (await s.audit.list({ sessionId: parent })).find((e) =>
+    e.action.kind === "sub_agent_spawn" && e.decision === "event"
+  );
+  const child = spawn?.action.resource.replace("session://", "") ?? "";
+  ok(child);
+  const denied = (await s.audit.list({ sessionId: child })).find((e) => e.decision === "denied");
+  equal(denied?.action.kind, "file_write");
+  ok(JSON.stringify(denied).includes(NOT_DELEGATED), JSON.stringify(denied));
+  equal(
+    (denied?.action.detail as { mcpClient?: { name: string } })?.mcpClient?.name,
+    "hostile-client",
+  );
 });

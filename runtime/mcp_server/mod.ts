@@ -8,6 +8,8 @@
  * - {@link serveStdio} / {@link serveHttp}: the two transports.
  * - {@link ElicitingFrontend}: approvals asked through the client's elicitation.
  * - {@link resolveServeToken} / {@link bearerMatches}: the HTTP bearer token.
+ * - {@link lazyTaskModel} / {@link sessionTaskRunner}: `task` (sub-agents) when a model is
+ *   configured.
  *
  * @module
  */
@@ -44,3 +46,11 @@ export {
   serveStdio,
 } from "./serve.ts";
 export { bearerMatches, MIN_TOKEN_CHARS, resolveServeToken, type ServeToken } from "./token.ts";
+export {
+  lazyTaskModel,
+  type SessionTaskOptions,
+  sessionTaskRunner,
+  type TaskModel,
+  taskModelConfigured,
+  type TaskModelLoader,
+} from "./task_runner.ts";

@@ -31,9 +31,10 @@ import { attachCapsuleHooks } from "../capsule/hooks.ts";
 import type { McpServerManager } from "../mcp/mod.ts";
 import { parseMcpToolName } from "../mcp/mod.ts";
 import { screenedMcpCall } from "../agent/external_tools.ts";
-import { type AgentSession, SessionStore } from "../agent/mod.ts";
+import { type AgentSession, SessionStore } from "../agent/session.ts";
 import { DeferredQueue } from "../security/approval.ts";
 import type { ServedTool } from "./catalog.ts";
+import { sessionTaskRunner, type TaskModelLoader } from "./task_runner.ts";
 import { type CallScope, ElicitingFrontend } from "./elicit_frontend.ts";
 
 /** What every served connection shares (opened once by the command). */
@@ -52,6 +53,8 @@ export interface ServeContext {
   readonly mcp?: McpServerManager | null | undefined;
   /** Diagnostics (stderr: stdout is the protocol under stdio). */
   readonly log: (line: string) => void;
+  /** The model `task` sub-agents run on (task_runner.ts); absent: `task` is not served. */
+  readonly taskModel?: TaskModelLoader | null | undefined;
 }
 
 /** The server of one connection, and how to end its session. */
@@ -117,7 +120,10 @@ export function clientSessionId(clientName: string): string {
 }
 
 /** An audit sink that adds the MCP client's identity to each entry's `detail`. */
-function withClient(audit: AuditLog, client: { name: string; version: string }): AuditSink {
+function withClient(
+  audit: AuditLog,
+  client: { name: string; version: string },
+): AuditSink & { endSession(sessionId: string): Promise<unknown> } {
   const mcpClient = { name: client.name, version: client.version };
   return {
     append: (input) => {
@@ -132,6 +138,7 @@ function withClient(audit: AuditLog, client: { name: string; version: string }):
     get journal() {
       return audit.journal;
     },
+    endSession: (sessionId) => audit.endSession(sessionId),
   };
 }
 
@@ -198,7 +205,7 @@ export function createSessionServer(ctx: ServeContext): SessionServer {
     try {
       const session = await open();
       const outcome = await scope.run(
-        { requestId: extra.requestId },
+        { requestId: extra.requestId, signal: extra.signal },
         () => session.call(tool, req.params.arguments ?? {}),
       );
       return toResult(outcome);
@@ -296,10 +303,11 @@ async function openSession(
   });
   agentSession.beginTurn(`MCP client ${client.name} ${client.version}`);
   await agentSession.save();
+  const audit = withClient(ctx.audit, client);
   const gate = await openGate({
     store: ctx.store,
     signer: ctx.signer,
-    audit: withClient(ctx.audit, client),
+    audit,
     config: ctx.config,
     workspaceRoot: ctx.workspace.root,
     workspaceId: ctx.workspace.id,
@@ -313,14 +321,32 @@ async function openSession(
     walls: ctx.walls,
   });
   attachCapsuleHooks({ host: ctx.host, interceptor: gate.interceptor });
+  const provenance: Provenance = { trust: "untrusted", source: `MCP client ${client.name}` };
+  // `task`: sub-agents that are children of this session, through gates of their own.
+  const subAgent = ctx.taskModel
+    ? sessionTaskRunner({
+      model: ctx.taskModel,
+      store: ctx.store,
+      signer: ctx.signer,
+      audit,
+      config: ctx.config,
+      workspaceId: ctx.workspace.id,
+      walls: ctx.walls,
+      sessionId: id,
+      gate,
+      provenance,
+      signal: () => scope.getStore()?.signal,
+      onWarning: (m) => ctx.log(`warning: ${m}`),
+    })
+    : undefined;
   const tools = await createToolSession({
     workspaceRoot: gate.boundary.root,
     sessionId: id,
     sandbox: ctx.config.tools.sandbox,
     outputLimitChars: ctx.config.tools.output_limit_chars,
     walls: ctx.walls,
+    ...(subAgent ? { subAgent } : {}),
   });
-  const provenance: Provenance = { trust: "untrusted", source: `MCP client ${client.name}` };
   ctx.log(`session ${id} for MCP client ${client.name} ${client.version}`);
   return {
     id,

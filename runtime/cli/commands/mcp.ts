@@ -6,6 +6,8 @@
  * - The workspace is the nearest one of the user's folder, `--workspace DIR`, or, when there is
  *   none, the folder itself.
  * - stdio: stdout carries the protocol; everything else goes to stderr.
+ * - `task` (sub-agents) is offered only when `[model]` names a usable provider (a key, or a
+ *   local `api_url`); its sub-agents' calls pass the same gate, narrowed as in `chat`.
  * - http: `http://127.0.0.1:PORT/mcp` with `Authorization: Bearer <token>` (`--token-file`,
  *   else the daemon's token, else `$ASTRID_HOME/mcp/token`, created 0600). Any other bind
  *   address must be named with `--listen ADDR`.
@@ -19,6 +21,7 @@ import { capsuleHost, mcpManager } from "./tools.ts";
 import { listMcpTools } from "../../mcp/mod.ts";
 import {
   buildCatalog,
+  lazyTaskModel,
   resolveServeToken,
   type ServeContext,
   serveHttp,
@@ -99,9 +102,10 @@ async function serve(rt: Runtime, opts: ServeOpts, port: number): Promise<void> 
   await using manager = mcpManager(rt, root);
   const external = opts.includeServers ? await listMcpTools(manager) : { tools: [], errors: [] };
   for (const e of external.errors) log(`warning: MCP server ${e.server}: ${e.message}`);
+  // `task` is served when [model] names a usable provider (built on the first task call).
+  const taskModel = lazyTaskModel(rt.config);
   const tools = await buildCatalog({
-    // `task` needs a sub-agent runner, which only `chat` builds; it is not served.
-    includeTask: false,
+    includeTask: taskModel !== null,
     host,
     external: external.tools,
     patterns: opts.tools ?? [],
@@ -117,6 +121,7 @@ async function serve(rt: Runtime, opts: ServeOpts, port: number): Promise<void> 
     tools,
     mcp: opts.includeServers ? manager : null,
     log,
+    taskModel,
   };
   log(
     `astrid mcp serve: ${tools.length} tools over ${opts.transport} for workspace ${root}` +
