@@ -23,6 +23,9 @@
  * `--version` and `--help` alone print without re-executing: they need no permissions, and
  * the re-execution would double their start-up time.
  *
+ * With `ASTRID_PROFILE=1` the launcher reports on stderr, after the child's own report, its
+ * start-up, the permission computation and the child's whole run (start-up included).
+ *
  * This module stays tiny: it imports nothing at start-up; the configuration loader is loaded
  * only to compute the flags, and the runtime only in the narrowed child.
  *
@@ -93,7 +96,9 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     console.error("error: Cannot start the runtime: its permissions were not narrowed");
     return 1;
   }
+  const start = performance.now();
   let flags: string[];
+  let profile = false;
   try {
     const [{ launchPermissions }, { denoFlags }] = await Promise.all([
       import("./_launch_inputs.ts"),
@@ -102,11 +107,23 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     const env = Deno.env.toObject();
     flags = denoFlags(await launchPermissions(args, env, env.INIT_CWD ?? Deno.cwd()));
     if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
+    profile = env.ASTRID_PROFILE === "1";
   } catch (err) {
     console.error(`error: Cannot launch the runtime: ${(err as Error).message}`);
     return 1;
   }
-  return await relaunch(flags, args);
+  const computed = performance.now();
+  const code = await relaunch(flags, args);
+  if (profile) {
+    // After the child's own report (main.ts): this process's start-up, flags and the child.
+    const ms = (n: number) => `${n.toFixed(1)} ms`;
+    const end = performance.now();
+    console.error(
+      `profile: launcher start ${ms(start)}, permissions ${ms(computed - start)}, ` +
+        `child ${ms(end - computed)}, total ${ms(end)}`,
+    );
+  }
+  return code;
 }
 
 /** The pid in `ASTRID_LAUNCHER_PID`, or null (unset, or no env permission). */

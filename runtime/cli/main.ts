@@ -4,40 +4,170 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { type CliIo, processIo } from "./context.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 /**
- * The commands in help order: the module that builds each, and its factory. A command's module
- * pulls in the runtime it needs (LLM and MCP SDKs, the capsule engine), so each is imported only
- * when its command runs, by a computed specifier: a literal one would put every module in the
- * start-up module graph, and building that graph costs more than running most commands.
+ * The commands in help order: the module that builds each, its factory, and the line
+ * `astrid --help` shows for it (its usage term and description, kept equal to the module's own
+ * by main_test.ts). A command's module pulls in the runtime it needs (LLM and MCP SDKs, the
+ * capsule engine), so each is imported only when its command runs, by a computed specifier: a
+ * literal one would put every module in the start-up module graph, and building that graph
+ * costs more than running most commands. The top-level help is built from this table alone.
  */
-const COMMANDS: Readonly<Record<string, readonly [module: string, factory: string]>> = {
-  init: ["./commands/init.ts", "initCommand"],
-  keys: ["./commands/keys.ts", "keysCommand"],
-  config: ["./commands/config.ts", "configCommand"],
-  audit: ["./commands/audit.ts", "auditCommand"],
-  approvals: ["./commands/approvals.ts", "approvalsCommand"],
-  grants: ["./commands/grants.ts", "grantsCommand"],
-  tools: ["./commands/tools.ts", "toolsCommand"],
-  capsule: ["./commands/capsule.ts", "capsuleCommand"],
-  chat: ["./commands/chat.ts", "chatCommand"],
-  sessions: ["./commands/sessions.ts", "sessionsCommand"],
-  servers: ["./commands/servers.ts", "serversCommand"],
-  mcp: ["./commands/mcp.ts", "mcpCommand"],
-  demo: ["./commands/demo.ts", "demoCommand"],
-  doctor: ["./commands/doctor.ts", "doctorCommand"],
-  completions: ["./commands/completions.ts", "completionsCommand"],
+const COMMANDS: Readonly<
+  Record<string, readonly [module: string, factory: string, term: string, description: string]>
+> = {
+  init: [
+    "./commands/init.ts",
+    "initCommand",
+    "init [options] [dir]",
+    "Make DIR (default: the current folder) an Astrid workspace: DIR/.astrid/",
+  ],
+  keys: [
+    "./commands/keys.ts",
+    "keysCommand",
+    "keys",
+    "Manage the runtime's and the publisher's Ed25519 signing keys",
+  ],
+  config: [
+    "./commands/config.ts",
+    "configCommand",
+    "config",
+    "Inspect the layered config (defaults → /etc/astrid → $ASTRID_HOME → ASTRID_* env → workspace)",
+  ],
+  audit: [
+    "./commands/audit.ts",
+    "auditCommand",
+    "audit",
+    "Read, export and verify the hash-chained, signed audit log",
+  ],
+  approvals: [
+    "./commands/approvals.ts",
+    "approvalsCommand",
+    "approvals",
+    "List and decide actions that were deferred because nobody could approve them",
+  ],
+  grants: [
+    "./commands/grants.ts",
+    "grantsCommand",
+    "grants",
+    "List and revoke what runs without asking: Allow Always tokens, session allowances and " +
+    "standing [permissions] allow rules",
+  ],
+  tools: [
+    "./commands/tools.ts",
+    "toolsCommand",
+    "tools",
+    "List and call tools: the built-in ones, installed capsules' (<capsule>__<tool>) and " +
+    "configured MCP servers' (mcp__<server>__<tool>)",
+  ],
+  capsule: [
+    "./commands/capsule.ts",
+    "capsuleCommand",
+    "capsule",
+    "Compile, install, inspect and remove capsules (WASM extensions)",
+  ],
+  chat: [
+    "./commands/chat.ts",
+    "chatCommand",
+    "chat [options]",
+    "Talk to the agent (one-shot with -p; resume a session with -s)",
+  ],
+  sessions: [
+    "./commands/sessions.ts",
+    "sessionsCommand",
+    "sessions",
+    "List, show and delete agent sessions",
+  ],
+  servers: [
+    "./commands/servers.ts",
+    "serversCommand",
+    "servers",
+    "MCP servers declared as [servers.NAME] in config",
+  ],
+  mcp: [
+    "./commands/mcp.ts",
+    "mcpCommand",
+    "mcp",
+    "Offer Astrid's tools to other agents over MCP",
+  ],
+  demo: [
+    "./commands/demo.ts",
+    "demoCommand",
+    "demo [options]",
+    "Narrated walkthrough: policy, deferral, Allow Always, budget, tools, audit",
+  ],
+  doctor: [
+    "./commands/doctor.ts",
+    "doctorCommand",
+    "doctor [options]",
+    "Check Deno, the sandbox, the engine build, keys, config, the provider, KV and the audit log",
+  ],
+  completions: [
+    "./commands/completions.ts",
+    "completionsCommand",
+    "completions <shell>",
+    "Print a shell completion script (e.g. `astrid completions bash > ~/.astrid.bash`)",
+  ],
 };
 
-async function loadCommand(name: string, io: CliIo): Promise<Command> {
+/**
+ * The help line of every command, from {@link COMMANDS}: `[name, term, description]` in help
+ * order (main_test.ts compares it with the commands the modules build).
+ *
+ * @example The first command
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { commandHelpLines } from "./main.ts";
+ * equal(commandHelpLines()[0]?.[0], "init");
+ * ```
+ */
+export function commandHelpLines(): [name: string, term: string, description: string][] {
+  return Object.entries(COMMANDS).map(([name, [, , term, description]]) => [
+    name,
+    term,
+    description,
+  ]);
+}
+
+/** Phase times of one run for `ASTRID_PROFILE=1`, in milliseconds. */
+class Profile {
+  readonly #loads: [name: string, ms: number][] = [];
+  readonly #start = performance.now();
+  #run = 0;
+
+  loaded(name: string, ms: number): void {
+    this.#loads.push([name, ms]);
+  }
+
+  ran(ms: number): void {
+    this.#run = ms;
+  }
+
+  /** The report: start-up (process start to `run`), each module load, the command's run. */
+  report(): string {
+    const ms = (n: number) => `${n.toFixed(1)} ms`;
+    const loads = this.#loads.reduce((sum, [, n]) => sum + n, 0);
+    const slowest = [...this.#loads].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    return `profile: cli start ${ms(this.#start)}, load modules ${ms(loads)}, run ${
+      ms(this.#run)
+    }, total ${ms(performance.now())}\n` +
+      (slowest.length === 0
+        ? ""
+        : `profile: slowest loads: ${slowest.map(([n, t]) => `${n} ${ms(t)}`).join(", ")}\n`);
+  }
+}
+
+async function loadCommand(name: string, io: CliIo, profile: Profile | null): Promise<Command> {
   const [module, factory] = COMMANDS[name]!;
+  const start = performance.now();
   const loaded = await import(new URL(module, import.meta.url).href) as Record<
     string,
     (io: CliIo) => Command
   >;
+  profile?.loaded(module.slice("./commands/".length), performance.now() - start);
   return loaded[factory]!(io);
 }
 
@@ -58,6 +188,20 @@ function commandName(args: readonly string[]): string | undefined {
  * none is named (help, version, an unknown command).
  */
 export async function buildProgram(io: CliIo, args: readonly string[] = []): Promise<Command> {
+  return await buildTree(io, args, { lazy: false, profile: null });
+}
+
+/**
+ * The tree {@link buildProgram} builds; `lazy` leaves every command but the invoked one (or the
+ * one `help NAME` names) a stub with only its help line: enough for the top-level help, the
+ * version and an unknown command's suggestion, with no command module loaded.
+ */
+async function buildTree(
+  io: CliIo,
+  args: readonly string[],
+  opts: { readonly lazy: boolean; readonly profile: Profile | null },
+): Promise<Command> {
+  const stubs = new Map<Command, string>();
   const program = new Command("astrid")
     .description(
       "Astrid: a secure runtime for AI agents. The agent proposes, you approve, the runtime enforces.",
@@ -70,16 +214,24 @@ export async function buildProgram(io: CliIo, args: readonly string[] = []): Pro
     )
     .option("--json", "machine-readable output where a command supports it")
     .option("--debug", "show stack traces for errors (also ASTRID_DEBUG=1)")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .configureHelp({ subcommandTerm: (cmd) => stubs.get(cmd) ?? new Help().subcommandTerm(cmd) });
   const name = commandName(args);
-  const versionOnly = name === undefined && (args.includes("-V") || args.includes("--version"));
-  const names = name !== undefined && Object.hasOwn(COMMANDS, name)
-    ? [name]
-    : versionOnly
+  const invoked = name === "help" ? commandName(args.slice(args.indexOf("help") + 1)) : name;
+  const real = invoked !== undefined && Object.hasOwn(COMMANDS, invoked)
+    ? [invoked]
+    : opts.lazy || args.includes("-V") || args.includes("--version")
     ? []
     : Object.keys(COMMANDS);
-  for (const command of await Promise.all(names.map((n) => loadCommand(n, io)))) {
-    program.addCommand(command);
+  const loaded = new Map(
+    await Promise.all(
+      real.map(async (n) => [n, await loadCommand(n, io, opts.profile)] as const),
+    ),
+  );
+  for (const [n, [, , term, description]] of Object.entries(COMMANDS)) {
+    const command = loaded.get(n);
+    if (command) program.addCommand(command);
+    else if (opts.lazy) stubs.set(program.command(n).description(description), term);
   }
   applyToTree(program, io);
   return program;
@@ -92,9 +244,22 @@ function applyToTree(cmd: Command, io: CliIo): void {
   for (const sub of cmd.commands) applyToTree(sub, io);
 }
 
-/** Runs the CLI with `args` and returns the exit code. */
+/**
+ * Runs the CLI with `args` and returns the exit code. With `ASTRID_PROFILE=1` it reports on
+ * stderr, at the end, the phase times: start-up, command module loads, the command's run.
+ */
 export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
-  const program = await buildProgram(io, args);
+  const profile = io.env.ASTRID_PROFILE === "1" ? new Profile() : null;
+  try {
+    return await runTree(args, io, profile);
+  } finally {
+    if (profile) io.stderr(profile.report());
+  }
+}
+
+async function runTree(args: string[], io: CliIo, profile: Profile | null): Promise<number> {
+  const program = await buildTree(io, args, { lazy: true, profile });
+  const start = performance.now();
   try {
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;
@@ -107,6 +272,8 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
       return ExitCode.Usage;
     }
     return reportError(err, io, debugWanted(args, io));
+  } finally {
+    profile?.ran(performance.now() - start);
   }
 }
 

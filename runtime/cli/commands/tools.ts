@@ -20,22 +20,16 @@ import {
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { matchId } from "./sessions.ts";
 import { TerminalFrontend } from "../prompt.ts";
-import {
-  callCapsuleTool,
-  capsuleDirs,
-  type CapsuleHost,
-  InstallRecords,
-  installWarnings,
-  listCapsuleTools,
-  listInstalled,
-  splitToolName,
-} from "../../capsule/mod.ts";
-import { listMcpTools, type McpServerManager, parseMcpToolName } from "../../mcp/mod.ts";
+// Only what every call needs is imported here: the capsule engine (extism), the MCP SDK and
+// the agent are loaded where a call involves a capsule, an MCP server or an agent session.
+import type { CapsuleHost } from "../../capsule/registry.ts";
+import { capsuleDirs } from "../../capsule/install.ts";
+import { InstallRecords } from "../../capsule/install_record.ts";
+import { installWarnings, listInstalled } from "../../capsule/installed.ts";
+import type { listMcpTools, McpServerManager } from "../../mcp/mod.ts";
+import { parseMcpToolName } from "../../mcp/names.ts";
 import { openServerManager } from "./servers.ts";
-import { attachCapsuleHooks } from "../../capsule/hooks.ts";
-import { screenedMcpCall } from "../../agent/external_tools.ts";
 import { workspaceCreator } from "../../sandbox/mod.ts";
 import type { CapsuleLlm } from "../../capsule/host/context.ts";
 import { lazyCompleter } from "../../llm/complete.ts";
@@ -65,6 +59,7 @@ export function toolsCommand(io: CliIo): Command {
         .map((t) => ({ ...t.definition }));
       await withRuntime(cmd, io, async (rt) => {
         const host = await capsuleHost(rt, rt.paths.workspaceRoot);
+        const { listCapsuleTools } = await import("../../capsule/registry.ts");
         const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
           parentEnv: io.env,
           workspaceRoot: host.workspaceRoot,
@@ -123,6 +118,7 @@ export async function listWithDeadline(
   manager: McpServerManager,
   timeoutMs: number,
 ): Promise<Awaited<ReturnType<typeof listMcpTools>>> {
+  const { listMcpTools } = await import("../../mcp/mod.ts");
   const results = await Promise.all(manager.servers.map(async ({ name }) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const slow = new Promise<Awaited<ReturnType<typeof listMcpTools>>>((resolve) => {
@@ -197,14 +193,23 @@ async function callTool(
   await using manager = mcpManager(rt, ws.root);
   // Installed capsules' [[interceptor]] before_tool_call hooks screen every call (capsule/hooks.ts).
   const host = await capsuleHost(rt, ws.root, { warnBroken: false }); // the outcome says why
-  attachCapsuleHooks({ host, interceptor: gate.interceptor });
+  if (host.capsules.length > 0) {
+    const { attachCapsuleHooks } = await import("../../capsule/hooks.ts");
+    attachCapsuleHooks({ host, interceptor: gate.interceptor });
+  }
   try {
+    const capsules = mcp ? null : await capsuleRegistry(name);
     const outcome = mcp
-      ? await screenedMcpCall(gate.interceptor, manager, mcp.server, mcp.tool, args, {
-        outputLimitChars: rt.config.tools.output_limit_chars,
-      })
-      : splitToolName(name)
-      ? await callCapsuleTool(gate.interceptor, host, name, args)
+      ? await (await import("../../agent/external_tools.ts")).screenedMcpCall(
+        gate.interceptor,
+        manager,
+        mcp.server,
+        mcp.tool,
+        args,
+        { outputLimitChars: rt.config.tools.output_limit_chars },
+      )
+      : capsules?.splitToolName(name)
+      ? await capsules.callCapsuleTool(gate.interceptor, host, name, args)
       : await invokeTool(gate.interceptor, session, name, args);
     // A fresh session is kept (and named) only when the call got somewhere: a call that was
     // refused or failed leaves no session behind.
@@ -219,6 +224,16 @@ async function callTool(
 }
 
 /**
+ * The capsule registry (and with it the capsule engine) when `name` may name a capsule's tool
+ * (`<capsule>__<tool>`), else null: a built-in tool's name has no `__`.
+ */
+async function capsuleRegistry(
+  name: string,
+): Promise<typeof import("../../capsule/registry.ts") | null> {
+  return name.includes("__") ? await import("../../capsule/registry.ts") : null;
+}
+
+/**
  * The session `given` names among the known ones (tool sessions and agent sessions), by id or
  * unique prefix; an id nobody knows yet names a new session. An ambiguous prefix is a usage
  * error listing the candidates.
@@ -228,7 +243,10 @@ async function knownSession(rt: Runtime, given: string): Promise<string> {
   for await (const e of rt.store.list({ prefix: ["tool_sessions"] })) {
     if (typeof e.key[1] === "string") ids.push(e.key[1]);
   }
-  const { SessionStore } = await import("../../agent/mod.ts");
+  const [{ SessionStore }, { matchId }] = await Promise.all([
+    import("../../agent/mod.ts"),
+    import("./sessions.ts"),
+  ]);
   for (const h of await new SessionStore(rt.store).list()) ids.push(h.id);
   return matchId(given, ids, "session") ?? given;
 }
