@@ -571,29 +571,8 @@ async function runCommand(
     return;
   }
   const ws = await requireWorkspace(rt.paths);
-  const [{ openGate }, { PresetFrontend }, { TerminalFrontend }, { capsuleHost }] = await Promise
-    .all([
-      import("../../security/gate.ts"),
-      import("../../security/approval.ts"),
-      import("../prompt.ts"),
-      import("./tools.ts"),
-    ]);
-  const terminal = new TerminalFrontend(io);
-  const gate = await openGate({
-    store: rt.store,
-    signer: rt.key,
-    audit: rt.audit,
-    config: rt.config,
-    workspaceRoot: ws.root,
-    workspaceId: ws.id,
-    sessionId: crypto.randomUUID(),
-    frontend: opts.approve
-      ? new PresetFrontend({ choice: opts.approve })
-      : terminal.canAsk()
-      ? terminal
-      : null,
-    walls: rt.walls,
-  });
+  const { capsuleHost, commandGate } = await import("./tools.ts");
+  const gate = await commandGate(rt, ws, opts.approve);
   const host = await capsuleHost(rt, ws.root, { warnBroken: false });
   const run = await L.runCapsuleCommand(gate.interceptor, host, found, args);
   if (run.kind !== "outcome") return; // a wasm command always has an outcome

@@ -253,7 +253,8 @@ export function registerAuthorCommands(capsule: Command, io: CliIo): void {
       }
       await withRuntime(cmd, io, async (rt) => {
         const outcome = await callUninstalled(rt, resolve(io.cwd, dir), tool, args, opts);
-        report(io, outcome, wantsJson(cmd, io));
+        const { reportOutcome } = await import("./tools.ts");
+        reportOutcome(io, outcome, wantsJson(cmd, io));
       });
     });
 }
@@ -370,67 +371,16 @@ async function callUninstalled(
     env: given,
     envPath: "(not installed: --env values are used for this call only)",
   };
-  const [{ openGate }, { PresetFrontend }, { TerminalFrontend }, { capsuleHost }, hooks] =
-    await Promise.all([
-      import("../../security/gate.ts"),
-      import("../../security/approval.ts"),
-      import("../prompt.ts"),
-      import("./tools.ts"),
-      import("../../capsule/hooks.ts"),
-    ]);
-  const terminal = new TerminalFrontend(rt.io);
-  const gate = await openGate({
-    store: rt.store,
-    signer: rt.key,
-    audit: rt.audit,
-    config: rt.config,
-    workspaceRoot: ws.root,
-    workspaceId: ws.id,
-    sessionId: crypto.randomUUID(),
-    frontend: opts.approve
-      ? new PresetFrontend({ choice: opts.approve })
-      : terminal.canAsk()
-      ? terminal
-      : null,
-    walls: rt.walls,
-  });
+  const [{ capsuleHost, commandGate }, hooks] = await Promise.all([
+    import("./tools.ts"),
+    import("../../capsule/hooks.ts"),
+  ]);
+  const gate = await commandGate(rt, ws, opts.approve);
   const installed = await capsuleHost(rt, ws.root, { warnBroken: false });
   // The installed capsules' before_tool_call hooks screen this call too, as in `tools call`.
   hooks.attachCapsuleHooks({ host: installed, interceptor: gate.interceptor });
   const host = { ...installed, capsules: [entry], broken: [] };
   return await L.callCapsuleTool(gate.interceptor, host, `${name}__${tool}`, args);
-}
-
-function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
-  if (json) printJson(io, outcome);
-  switch (outcome.status) {
-    case "ok": {
-      const text = outcome.result.output;
-      if (!json) io.stdout(text.endsWith("\n") || text === "" ? text : `${text}\n`);
-      if (outcome.result.isError) throw new CliError("the tool reported an error", ExitCode.Error);
-      return;
-    }
-    case "denied":
-      throw new CliError(
-        `denied (${outcome.code}): ${outcome.summary}: ${outcome.reason}`,
-        ExitCode.Denied,
-      );
-    case "deferred":
-      if (!json) io.stdout(`${outcome.id}\n`);
-      throw new CliError(
-        `deferred: ${outcome.summary} is waiting for approval (astrid approvals approve ${outcome.id})`,
-        ExitCode.Deferred,
-      );
-    case "error":
-      throw new CliError(
-        `${outcome.code}: ${outcome.message}`,
-        outcome.code === "INTEGRITY"
-          ? ExitCode.Integrity
-          : outcome.code === "INVALID_ARGS"
-          ? ExitCode.Usage
-          : ExitCode.Error,
-      );
-  }
 }
 
 /** Options of {@link watchCompile}. */

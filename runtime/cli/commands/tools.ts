@@ -8,7 +8,7 @@
 import { Command, Option } from "commander";
 import { BUILTIN_TOOLS } from "../../tools/mod.ts";
 import { createToolSession, type InvokeOutcome, invokeTool } from "../../tools/invoke.ts";
-import { openGate } from "../../security/gate.ts";
+import { type Gate, openGate } from "../../security/gate.ts";
 import { type Frontend, PresetFrontend } from "../../security/approval.ts";
 import type { ApprovalChoice } from "../../security/approval.ts";
 import {
@@ -101,7 +101,7 @@ export function toolsCommand(io: CliIo): Command {
       }
       await withRuntime(cmd, io, async (rt) => {
         const outcome = await callTool(rt, name, args, opts);
-        report(io, outcome, wantsJson(cmd, io));
+        reportOutcome(io, outcome, wantsJson(cmd, io));
       });
     });
   return tools;
@@ -152,21 +152,24 @@ interface CallOpts {
   session?: string;
 }
 
-async function callTool(
+/**
+ * The gate of one CLI command (`tools call`, `capsule call`, `capsule run`) in the workspace
+ * `ws`, for session `sessionId` (a fresh one by default): the human's answer given up front
+ * (`--approve`), else the terminal when it can ask, else nobody (what needs a human is deferred).
+ */
+export async function commandGate(
   rt: Runtime,
-  name: string,
-  args: unknown,
-  opts: CallOpts,
-): Promise<InvokeOutcome> {
-  const ws = await requireWorkspace(rt.paths);
-  const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
-  const sessionId = given ?? crypto.randomUUID();
-  const frontend: Frontend | null = opts.approve
-    ? new PresetFrontend({ choice: opts.approve })
-    : new TerminalFrontend(rt.io).canAsk()
-    ? new TerminalFrontend(rt.io)
+  ws: { readonly root: string; readonly id: string },
+  approve: ApprovalChoice | undefined,
+  sessionId: string = crypto.randomUUID(),
+): Promise<Gate> {
+  const terminal = new TerminalFrontend(rt.io);
+  const frontend: Frontend | null = approve
+    ? new PresetFrontend({ choice: approve })
+    : terminal.canAsk()
+    ? terminal
     : null;
-  const gate = await openGate({
+  return await openGate({
     store: rt.store,
     signer: rt.key,
     audit: rt.audit,
@@ -177,6 +180,18 @@ async function callTool(
     frontend,
     walls: rt.walls,
   });
+}
+
+async function callTool(
+  rt: Runtime,
+  name: string,
+  args: unknown,
+  opts: CallOpts,
+): Promise<InvokeOutcome> {
+  const ws = await requireWorkspace(rt.paths);
+  const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
+  const sessionId = given ?? crypto.randomUUID();
+  const gate = await commandGate(rt, ws, opts.approve, sessionId);
   for (const r of gate.allowances.rejected) {
     rt.io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
   }
@@ -314,7 +329,12 @@ function configuredModel(rt: Runtime): CapsuleLlm {
   });
 }
 
-function report(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
+/**
+ * Prints a tool call's outcome (or its JSON) and turns a refusal into the CLI's exit code:
+ * denied 3, deferred 4 (the id printed), integrity 5, bad arguments 2, other errors 1. Shared by
+ * `tools call` and `capsule call`.
+ */
+export function reportOutcome(io: CliIo, outcome: InvokeOutcome, json: boolean): void {
   if (json) printJson(io, outcome);
   switch (outcome.status) {
     case "ok":
