@@ -55,6 +55,27 @@ export class Pane {
     );
     equal(r.code, 0, r.out);
   }
+  /**
+   * Starts `astrid chat` in `ws` with the home `home` and the replayed model at `modelUrl`, in an
+   * empty environment; the shell keeps the pane open after astrid exits so `EXITED:<code>` can
+   * be read. Returns once the prompt shows.
+   */
+  async startChat(home: string, ws: string, modelUrl: string): Promise<string> {
+    const env = {
+      ASTRID_HOME: home,
+      HOME: home,
+      ASTRID_SYSTEM_CONFIG: `${home}/none.toml`,
+      ANTHROPIC_API_KEY: "test",
+      ANTHROPIC_BASE_URL: modelUrl,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    };
+    const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+    const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
+    await this.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
+    return await this.waitFor(/› /);
+  }
   /** Sends keys; `literal` text is typed as is, otherwise tmux key names (C-c, Enter). */
   async keys(keys: string, literal = false): Promise<void> {
     const r = await tmux(

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import { runCli, tempDirs } from "./cli.ts";
 
-import { CONFIG, MAIN, Pane, shq } from "./_tmux.ts";
+import { Pane } from "./_tmux.ts";
 
 Deno.test({
   name:
@@ -32,22 +32,7 @@ Deno.test({
   ]);
   const pane = new Pane(join(home, "tmux.sock"));
   try {
-    const env = {
-      ASTRID_HOME: home,
-      HOME: home,
-      ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
-      ANTHROPIC_API_KEY: "test",
-      ANTHROPIC_BASE_URL: fake.url,
-      NO_COLOR: "1",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    };
-    const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
-    const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
-    // The shell keeps the pane open after astrid exits so its exit code can be read.
-    await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
-
-    let screen = await pane.waitFor(/› /);
+    let screen = await pane.startChat(home, ws, fake.url);
     match(screen, /astrid chat · session [0-9a-f-]{36}/);
 
     // 1. A streamed answer, rendered as markdown (heading underlined, bold markers gone, bullet).
@@ -130,20 +115,7 @@ Deno.test({
   const fake = startFakeAnthropic([{ text: "The file reads well." }]);
   const pane = new Pane(join(home, "tmux.sock"));
   try {
-    const env = {
-      ASTRID_HOME: home,
-      HOME: home,
-      ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
-      ANTHROPIC_API_KEY: "test",
-      ANTHROPIC_BASE_URL: fake.url,
-      NO_COLOR: "1",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    };
-    const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
-    const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
-    await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
-    await pane.waitFor(/› /);
+    await pane.startChat(home, ws, fake.url);
     await pane.type("/help");
     let screen = await pane.waitFor(/\/review\s+Review a file\s+\[notes\]/);
     const mark = screen.length;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type FakeTurn, startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import { runCli, tempDirs } from "./cli.ts";
 
-import { CONFIG, MAIN, Pane, shq, tmux } from "./_tmux.ts";
+import { Pane, tmux } from "./_tmux.ts";
 
 /** `astrid chat` in a fresh home and workspace, in a tmux pane, against a replayed model. */
 async function startChat(script: FakeTurn[]) {
@@ -18,20 +18,7 @@ async function startChat(script: FakeTurn[]) {
   await Deno.writeTextFile(join(ws, "notes.txt"), "remember the milk\n");
   const fake = startFakeAnthropic(script);
   const pane = new Pane(join(home, "tmux.sock"));
-  const env = {
-    ASTRID_HOME: home,
-    HOME: home,
-    ASTRID_SYSTEM_CONFIG: join(home, "none.toml"),
-    ANTHROPIC_API_KEY: "test",
-    ANTHROPIC_BASE_URL: fake.url,
-    NO_COLOR: "1",
-    DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  };
-  const exports = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
-  const deno = `${shq(Deno.execPath())} run -A --quiet --config ${shq(CONFIG)} ${shq(MAIN)} chat`;
-  await pane.start(`env -i ${exports} ${deno}; echo "EXITED:$?"; sleep 60`, ws);
-  await pane.waitFor(/› /);
+  await pane.startChat(home, ws, fake.url);
   return { home, ws, fake, pane };
 }
 
