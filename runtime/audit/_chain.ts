@@ -56,18 +56,44 @@ const ENTRY_PREFIX_TEXT = `astrid-ace/${CANONICAL_VERSION}/audit-entry\n`;
 const NIBBLE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) NIBBLE["0123456789abcdef".charCodeAt(i)] = i;
 
-/** Decodes 64 lowercase hex digits fast; callers have already checked the shape. */
-function hashBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) {
-    out[i] = (NIBBLE[hex.charCodeAt(2 * i)]! << 4) | NIBBLE[hex.charCodeAt(2 * i + 1)]!;
-  }
-  return out;
-}
+const PREFIX_BYTES = encoder.encode(ENTRY_PREFIX_TEXT);
+const BODY_AT = 32 + PREFIX_BYTES.length;
+/**
+ * The hashed bytes, `bytes(prevHash) ‖ prefix ‖ body`, laid out in one reused buffer: one
+ * `encodeInto` and one hash call per entry, no allocation. Only used synchronously.
+ */
+let scratch = new Uint8Array(BODY_AT + 4096);
+scratch.set(PREFIX_BYTES, 32);
 
 /** The entry hash over `body`, the canonical JSON text of an entry without its `hash`. */
 export function hashBody(prevHash: string, body: string): string {
-  return blake3Hex(hashBytes(prevHash), encoder.encode(ENTRY_PREFIX_TEXT + body));
+  if (scratch.length < BODY_AT + body.length * 3) {
+    scratch = new Uint8Array(BODY_AT + body.length * 3); // UTF-8: at most 3 bytes per code unit
+    scratch.set(PREFIX_BYTES, 32);
+  }
+  // 64 hex digits to 32 bytes (callers have checked the shape; a bad digit decodes as garbage
+  // and the hash then fails to match, as it should).
+  for (let i = 0; i < 32; i++) {
+    scratch[i] = (NIBBLE[prevHash.charCodeAt(2 * i)]! << 4) |
+      NIBBLE[prevHash.charCodeAt(2 * i + 1)]!;
+  }
+  const { written } = encoder.encodeInto(body, scratch.subarray(BODY_AT));
+  return blake3Hex(scratch.subarray(0, BODY_AT + written));
+}
+
+/**
+ * The canonical body text of `e` (without `hash`), spliced in RFC 8785 member order like
+ * {@link chainEntry}: only `action` and `outcome` go through the general encoder. `e` must pass
+ * {@link entryShapeProblem}; `_chain_test.ts` checks the result equals `canonicalJson()`.
+ */
+export function entryBody(e: AuditEntry): string {
+  if (!e.sessionId.isWellFormed() || !e.proof.isWellFormed()) {
+    throw new TypeError("Cannot encode the entry: sessionId or proof holds a lone surrogate");
+  }
+  return `{"action":${canonicalJson(e.action)},"decision":"${e.decision}","outcome":${
+    canonicalJson(e.outcome)
+  },"prevHash":"${e.prevHash}","proof":${JSON.stringify(e.proof)},"seq":${e.seq},` +
+    `"sessionId":${JSON.stringify(e.sessionId)},"ts":${JSON.stringify(e.ts)},"v":1}`;
 }
 
 /**

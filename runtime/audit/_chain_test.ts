@@ -4,8 +4,10 @@ import {
   chainEntry,
   decodeStored,
   encodeStored,
+  entryBody,
   entryShapeProblem,
   GENESIS_HASH,
+  hashBody,
   hashEntry,
   prepareInput,
 } from "./_chain.ts";
@@ -46,6 +48,7 @@ Deno.test("chainEntry() splices exactly the ACE-1 body that canonicalBytes() wou
     equal(stored.body, canonicalJson(body));
     equal(hash, toHex(blake3(fromHex(prev), canonicalBytes("audit-entry", body))));
     equal(hashEntry(prev, body), hash);
+    equal(entryBody(entry), stored.body);
     deepEqual(decodeStored(stored).entry, entry);
     equal(entryShapeProblem(entry), null);
     prev = hash;
@@ -96,4 +99,21 @@ Deno.test("decodeStored() turns hostile stored values into malformed entries, ne
   const smuggled = { ...stored, body: stored.body.replace('"v":1}', '"v":1,"zz":1}') };
   equal(entryShapeProblem(decodeStored(smuggled).entry), "entry has unknown field zz");
   deepEqual(encodeStored(decodeStored(stored).entry), stored);
+});
+
+Deno.test("hashBody() hashes bodies longer than its first buffer, and multi-byte text, like blake3()", () => {
+  for (const body of ["", "é😀", "x".repeat(5000), "😀".repeat(20_000), "a"]) {
+    const expected = toHex(
+      blake3(
+        fromHex("ab".repeat(32)),
+        new TextEncoder().encode(`astrid-ace/1/audit-entry\n${body}`),
+      ),
+    );
+    equal(hashBody("ab".repeat(32), body), expected);
+  }
+});
+
+Deno.test("entryBody() refuses a lone surrogate, as canonicalJson() does", () => {
+  const { entry } = chainEntry(prepareInput(randomInput(), 0), 1, GENESIS_HASH);
+  throws(() => entryBody({ ...entry, proof: "\ud800" }), TypeError);
 });

@@ -13,6 +13,11 @@
  * a seq that is a multiple of `checkpointEvery` is appended, plus every `checkpointSeconds`, on
  * {@link AuditLog.endSession} and on {@link AuditLog.close}.
  *
+ * With `journalDir`, an append is acknowledged once its chained form is written to the tail file
+ * shared by every process appending to the store, and committed to KV by the group commit that
+ * follows; a process that dies in between leaves it there for the next one (_tail_wal.ts). The
+ * reads of this log wait for its pending commits, so a process always reads its own appends.
+ *
  * With `witnessPath`, every checkpoint is also appended to the witness file right after the
  * commit that stores it, and opening refuses a store that is behind or forked from the witness
  * (witness.ts, _open.ts). A store whose head is unsigned (the previous format) is opened and
@@ -28,10 +33,10 @@ import {
   CHECKPOINT_PREFIX,
   ENTRY_PREFIX,
   HEAD_KEY,
-  type HeadRecord,
   MAX_ENTRY_CHARS,
   type PreparedInput,
   prepareInput,
+  type StoredEntry,
 } from "./_chain.ts";
 import { type Checkpoint, signCheckpoint } from "./checkpoint.ts";
 import { signHead } from "./_head.ts";
@@ -47,6 +52,7 @@ import type {
   AuditStats,
 } from "./types.ts";
 import { AuditJournal, type JournalRecovery, recoverJournals } from "./journal.ts";
+import { AuditTail, type TailState, uncommitted } from "./_tail_wal.ts";
 
 interface Pending {
   input: PreparedInput;
@@ -54,9 +60,29 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** A chained entry not yet committed; `resolve` is null once it is acknowledged from the tail. */
+interface Chained {
+  input: PreparedInput;
+  entry: AuditEntry;
+  stored: StoredEntry;
+  resolve: Pending | null;
+}
+
+/** What taking over the shared tail recovered (see {@link AuditLog.tailRecovery}). */
+export interface TailRecovery {
+  /** The tail file ("" when the log has none). */
+  file: string;
+  /** Entries a process acknowledged and died before committing, committed now. */
+  recovered: number;
+  /** Lines that could not be read (a torn last line was never acknowledged). */
+  unreadable: number;
+}
+
 const MAX_BATCH = 500;
 const MAX_BATCH_CHARS = 300_000;
 const MAX_ATTEMPTS = 64;
+/** Acknowledged, uncommitted entries beyond which appends wait for the group commit. */
+const MAX_PENDING = 4 * MAX_BATCH;
 
 /**
  * The audit log. Create with {@link AuditLog.open}; it does not own (or close) the store.
@@ -87,7 +113,15 @@ export class AuditLog {
   readonly #now: () => number;
   #head: Head;
   #headStale = false;
+  #tip: { seq: number; hash: string };
   #queue: Pending[] = [];
+  #pending: Chained[] = [];
+  #unwritten: { c: Chained; resolve(e: AuditEntry): void; reject(err: unknown): void }[] = [];
+  #tail: AuditTail | null = null;
+  #reconcileDue = false;
+  #failure: Error | null = null;
+  #resequenced = 0;
+  #tailRecovery: TailRecovery = { file: "", recovered: 0, unreadable: 0 };
   #draining: Promise<void> | null = null;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -104,6 +138,7 @@ export class AuditLog {
     this.#store = store;
     this.#signer = signer;
     this.#head = head;
+    this.#tip = { seq: head.seq, hash: head.hash };
     this.#witnessPath = options.witnessPath ?? null;
     this.#location = options.storeLocation ?? "";
     this.#every = options.checkpointEvery ?? 256;
@@ -158,8 +193,17 @@ export class AuditLog {
     if (options.journalDir !== undefined) {
       const dir = options.journalDir;
       try {
+        log.#tail = AuditTail.open(dir);
+        if (log.#tail) {
+          // Commit what a dead process acknowledged before anything else reads the chain.
+          log.#reconcileDue = true;
+          log.#kick();
+          await log.#settled();
+          if (log.#failure) throw log.#failure;
+        }
         log.#journal = AuditJournal.open(dir, () => log.#head.seq);
         log.#recovered = await recoverJournals(dir, log, log.#journal?.path ?? null);
+        await log.flush(); // what was recovered is committed before open() returns
       } catch (err) {
         await log.close();
         throw new Error(
@@ -176,14 +220,32 @@ export class AuditLog {
     return this.#journal;
   }
 
+  /** What opening (or later taking over) the shared audit tail committed for dead processes. */
+  get tailRecovery(): TailRecovery {
+    return this.#tailRecovery;
+  }
+
+  /**
+   * Acknowledged entries that had to be committed at another seq than the one returned, because
+   * a writer that does not use the tail (no `journalDir`) moved the head meanwhile. Always 0 when
+   * every writer of the store shares the journal folder, as the CLI's do.
+   */
+  get resequenced(): number {
+    return this.#resequenced;
+  }
+
   /** What opening the log recovered from orphaned journals (empty when nothing was found). */
   get recovered(): readonly JournalRecovery[] {
     return this.#recovered;
   }
 
   /**
-   * Appends one entry; the returned promise resolves once it is durably committed. Throws
-   * `TypeError` for input that is not ACE-1 encodable and `RangeError` for an oversized entry.
+   * Appends one entry; the returned promise resolves once it is durable. With `journalDir` that
+   * is once its chained form is written to the shared tail file (a kill -9 right after cannot
+   * lose it: the next process to take the tail commits it at the same seq; a power loss before
+   * the group commit can, see README "Audit log"); without, once its KV commit succeeded.
+   * Rejects with `TypeError` for input that is not ACE-1 encodable and `RangeError` for an
+   * oversized entry.
    *
    * @example Concurrent appends form one gap-free chain
    * ```ts
@@ -206,16 +268,58 @@ export class AuditLog {
       return Promise.reject(new Error("Cannot append: the audit log is closed"));
     }
     if (this.#witnessError) return Promise.reject(this.#witnessError);
+    if (this.#failure) return Promise.reject(this.#failure);
     let prepared: PreparedInput;
     try {
       prepared = prepareInput(input, this.#now());
+      const tail = this.#tail;
+      if (tail && this.#fastReady(tail)) {
+        const c = this.#chain(prepared, null);
+        return new Promise((resolve, reject) => {
+          // Written with the others of this tick in one write(), acknowledged after it.
+          if (this.#unwritten.push({ c, resolve, reject }) === 1) {
+            queueMicrotask(() => this.#writeAhead());
+          }
+          this.#kick();
+        });
+      }
     } catch (err) {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ input: prepared, resolve, reject });
-      if (!this.#draining) this.#draining = this.#drain();
+      this.#kick();
     });
+  }
+
+  /**
+   * Resolves once every entry acknowledged so far is committed to KV (which fsyncs), so that a
+   * power loss can no longer lose it; rejects when that commit failed. Use it before storing an
+   * entry's seq anywhere else that must not outlive the entry. Appends without a journal are
+   * committed when they resolve already.
+   *
+   * @example Flush after an append
+   * ```ts
+   * import { deepEqual } from "node:assert/strict";
+   * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
+   * import { openStore } from "../storage/mod.ts";
+   * import { AuditLog } from "./log.ts";
+   * const dir = await Deno.makeTempDir();
+   * using store = await openStore(`${dir}/state.kv`);
+   * const log = await AuditLog.open(store, signerFromSeed(generateSeed()), {
+   *   journalDir: `${dir}/journal`,
+   * });
+   * const action = { kind: "event", resource: "session://s", summary: "tick" };
+   * const entry = await log.append({ sessionId: "s", action, decision: "event", proof: "runtime" });
+   * await log.flush();
+   * deepEqual((await store.get(["audit", "e", entry.seq])).versionstamp !== null, true);
+   * await log.close();
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  async flush(): Promise<void> {
+    await this.#settled();
+    if (this.#failure) throw this.#failure;
   }
 
   /**
@@ -270,6 +374,7 @@ export class AuditLog {
   }
 
   async #checkpointNow(): Promise<Checkpoint | null> {
+    await this.#settled();
     // Only sign a head that links to one already trusted (see _tail.ts).
     const head = await loadVerifiedHead(this.#store, this.#signer.publicKey, { known: this.#head });
     if (head.seq === 0 || head.log === null) return null;
@@ -327,6 +432,7 @@ export class AuditLog {
         `Cannot get an audit entry: seq must be a positive integer, current value is ${seq}`,
       );
     }
+    await this.#settled();
     const got = await this.#store.get([...ENTRY_PREFIX, seq]);
     return got.value === null ? null : readEntry(got.value, seq);
   }
@@ -350,6 +456,7 @@ export class AuditLog {
    * ```
    */
   async list(opts: AuditListOptions = {}): Promise<AuditEntry[]> {
+    await this.#settled();
     return await listEntries(this.#store, opts);
   }
 
@@ -370,6 +477,7 @@ export class AuditLog {
    * ```
    */
   async checkpoints(): Promise<Checkpoint[]> {
+    await this.#settled();
     return await listCheckpoints(this.#store);
   }
 
@@ -390,6 +498,7 @@ export class AuditLog {
    * ```
    */
   async stats(): Promise<AuditStats> {
+    await this.#settled();
     return await scanStats(this.#store);
   }
 
@@ -415,42 +524,224 @@ export class AuditLog {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    while (this.#draining) await this.#draining;
+    await this.#settled();
     this.#journal?.close();
     await this.checkpoint();
-    const err = this.#timerError ?? (this.#closeReported ? null : this.#witnessError);
+    this.#tail?.close();
+    const err = this.#timerError ??
+      (this.#closeReported ? null : this.#witnessError ?? this.#failure);
     this.#timerError = null;
     this.#closeReported = true;
     if (err) throw err;
   }
 
+  /** True when an entry can be chained and acknowledged now, from the tail (see _tail_wal.ts). */
+  #fastReady(tail: AuditTail): boolean {
+    const waiting = this.#pending.length + this.#unwritten.length;
+    if (this.#queue.length > 0 || waiting >= MAX_PENDING) return false;
+    if (tail.held) return !this.#reconcileDue;
+    const state = tail.tryTake();
+    if (state === null) return false; // another process holds the tail: wait in #drain
+    const clean = state.records.length === 0 && state.bad.length === 0 &&
+      state.head?.seq === this.#head.seq && state.head.hash === this.#head.hash;
+    if (!clean) this.#reconcileDue = true; // keep the lock; #drain reconciles
+    return clean;
+  }
+
+  /** Chains `input` after the tip (the last chained entry, committed or not). */
+  #chain(input: PreparedInput, resolve: Chained["resolve"]): Chained {
+    const { entry, stored } = chainEntry(input, this.#tip.seq + 1, this.#tip.hash);
+    this.#tip = { seq: entry.seq, hash: entry.hash };
+    return { input, entry, stored, resolve };
+  }
+
+  /**
+   * Writes the chained entries not yet in the tail, in one write, then acknowledges them. On
+   * failure none is acknowledged and the tip moves back before them.
+   */
+  #writeAhead(): void {
+    const items = this.#unwritten.splice(0);
+    if (items.length === 0) return;
+    const tail = this.#tail!;
+    try {
+      tail.write(items.map(({ c }) => ({ s: c.entry.seq, h: c.entry.hash, b: c.stored.body })));
+    } catch (err) {
+      const first = items[0]!.c.entry;
+      this.#tip = { seq: first.seq - 1, hash: first.prevHash };
+      const error = new Error(
+        `Cannot append: the audit tail ${tail.path} could not be written (${
+          (err as Error).message
+        })`,
+        { cause: err },
+      );
+      // A torn line would swallow the next one: write nothing more (fail closed).
+      this.#failure ??= error;
+      for (const item of items) item.reject(error);
+      for (const q of this.#queue.splice(0)) q.reject(error);
+      return;
+    }
+    for (const item of items) this.#pending.push(item.c);
+    for (const item of items) item.resolve(item.c.entry); // durable in the tail: acknowledged
+  }
+
+  #kick(): void {
+    if (this.#draining) return;
+    // With a tail the caller already has its acknowledgement: the group commit starts on the
+    // next turn of the event loop, so its CPU work (the head signature) does not run before the
+    // caller resumes, and more appends join it.
+    this.#draining = this.#tail
+      ? new Promise<void>((r) => setTimeout(r, 0)).then(() => this.#drain())
+      : this.#drain();
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
   async #drain(): Promise<void> {
     await Promise.resolve(); // let appends issued in the same tick join the first batch
+    const tail = this.#tail;
     try {
-      while (this.#queue.length > 0) {
-        const max = Math.min(MAX_BATCH, Math.floor((990 * this.#every) / (this.#every + 1)));
-        let chars = 0;
-        let n = 0;
-        while (n < this.#queue.length && n < max && chars < MAX_BATCH_CHARS - MAX_ENTRY_CHARS) {
-          chars += this.#queue[n]!.input.chars;
-          n++;
+      while (
+        this.#reconcileDue || this.#queue.length > 0 || this.#pending.length > 0 ||
+        this.#unwritten.length > 0
+      ) {
+        if (tail) this.#writeAhead();
+        if (tail && (!tail.held || this.#reconcileDue)) {
+          await this.#reconcile(tail, tail.tryTake() ?? await tail.take());
         }
-        const batch = this.#queue.splice(0, n);
-        try {
-          const entries = await this.#commit(batch.map((p) => p.input));
-          batch.forEach((p, i) => p.resolve(entries[i]!));
-        } catch (err) {
-          this.#headStale = true;
-          for (const p of batch) p.reject(err);
+        if (tail) {
+          for (const q of this.#queue.splice(0)) {
+            this.#unwritten.push({ c: this.#chain(q.input, null), ...q });
+          }
+          this.#writeAhead();
+        } else {
+          this.#chainAhead();
+        }
+        if (this.#pending.length > 0) {
+          const commit = this.#commitNext();
+          // Chain the next batch while KV writes this one (on its own thread).
+          if (!tail) this.#chainAhead();
+          await commit;
         }
       }
+    } catch (err) {
+      // Only the tail's takeover throws here (a commit failure is handled per batch): fail
+      // closed; what is acknowledged stays in the tail for the next process.
+      this.#failure ??= new Error(
+        `Cannot append: taking over the audit tail failed (${(err as Error).message})`,
+        { cause: err },
+      );
+      this.#pending = [];
+      for (const q of this.#queue.splice(0)) q.reject(this.#failure);
+      for (const u of this.#unwritten.splice(0)) u.reject(this.#failure);
     } finally {
+      if (tail?.held && this.#pending.length === 0 && this.#unwritten.length === 0) {
+        try {
+          // After a failure the file is left as it is, for the next holder to reconcile.
+          if (this.#failure === null) tail.release(this.#head.seq, this.#head.hash);
+        } finally {
+          tail.unlock(); // the entries are committed; the next holder finds them committed
+        }
+      }
       // Cleared in the same tick the queue is seen empty, so a later append starts a new drain.
       this.#draining = null;
     }
   }
 
-  async #commit(inputs: PreparedInput[]): Promise<AuditEntry[]> {
+  /** Without a tail: chains queued appends until two batches wait. */
+  #chainAhead(): void {
+    const room = Math.max(0, 2 * MAX_BATCH - this.#pending.length);
+    for (const q of this.#queue.splice(0, room)) this.#pending.push(this.#chain(q.input, q));
+  }
+
+  /**
+   * Just took the tail's lock: reloads the head from KV (another process may have committed),
+   * and chains the entries a dead holder acknowledged but did not commit, in order (they chain
+   * to the same seqs and hashes when nobody bypassed the tail).
+   */
+  async #reconcile(tail: AuditTail, state: TailState): Promise<void> {
+    this.#reconcileDue = false;
+    const clean = state.records.length === 0 && state.bad.length === 0 &&
+      state.head?.seq === this.#head.seq && state.head.hash === this.#head.hash;
+    if (clean && !this.#headStale) return; // nobody committed since this log's last look
+    this.#head = await loadVerifiedHead(this.#store, this.#signer.publicKey, { known: this.#head });
+    this.#headStale = false;
+    this.#tip = { seq: this.#head.seq, hash: this.#head.hash };
+    const bad = [...state.bad];
+    let recovered = 0;
+    if (state.records.length > 0) {
+      let from = state.head?.seq ?? 0;
+      for (const r of state.records) from = Math.min(from, r.s - 1);
+      const committed = await listEntries(this.#store, { fromSeq: Math.max(1, from + 1) });
+      const { missing, unreadable } = uncommitted(state.records, committed);
+      bad.push(...unreadable.map((r) => JSON.stringify(r)));
+      for (const entry of missing) {
+        let prepared: PreparedInput;
+        try {
+          prepared = prepareInput(entry, this.#now());
+        } catch {
+          bad.push(JSON.stringify(entry)); // well-formed but not encodable: kept, not trusted
+          continue;
+        }
+        this.#pending.push(this.#chain(prepared, null));
+        recovered++;
+      }
+    }
+    if (bad.length > 0) tail.keepAside(bad);
+    this.#tailRecovery = {
+      file: tail.path,
+      recovered: this.#tailRecovery.recovered + recovered,
+      unreadable: this.#tailRecovery.unreadable + bad.length,
+    };
+  }
+
+  /** Commits the next batch of chained entries (re-chaining them when the head moved). */
+  async #commitNext(): Promise<void> {
+    const max = Math.min(MAX_BATCH, Math.floor((990 * this.#every) / (this.#every + 1)));
+    let chars = 0;
+    let n = 0;
+    while (n < this.#pending.length && n < max && chars < MAX_BATCH_CHARS - MAX_ENTRY_CHARS) {
+      chars += this.#pending[n]!.input.chars;
+      n++;
+    }
+    try {
+      await this.#commit(n);
+      const done = this.#pending.splice(0, n);
+      for (const c of done) c.resolve?.resolve(c.entry);
+    } catch (err) {
+      this.#headStale = true;
+      if (this.#tail) {
+        // Acknowledged entries stay in the tail for the next holder; this log fails closed.
+        this.#failure ??= new Error(
+          `Cannot append: committing the audit tail failed (${(err as Error).message}); ` +
+            "its entries stay in the tail and the next process to open the log commits them",
+          { cause: err },
+        );
+        this.#pending = [];
+        for (const q of this.#queue.splice(0)) q.reject(this.#failure);
+        this.#tail.unlock();
+        return;
+      }
+      for (const c of this.#pending.splice(0, n)) c.resolve?.reject(err);
+      this.#tip = { seq: this.#head.seq, hash: this.#head.hash };
+      this.#rechain(); // what is left chains after the committed head again
+    }
+  }
+
+  /** Chains every pending entry again after the committed head. */
+  #rechain(): void {
+    const old = this.#pending;
+    this.#tip = { seq: this.#head.seq, hash: this.#head.hash };
+    this.#pending = [];
+    for (const c of old) {
+      const again = this.#chain(c.input, c.resolve);
+      if (c.resolve === null && again.entry.seq !== c.entry.seq) this.#resequenced++;
+      this.#pending.push(again);
+    }
+  }
+
+  async #commit(n: number): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (this.#headStale) {
         const key = this.#signer.publicKey;
@@ -458,37 +749,36 @@ export class AuditLog {
         this.#headStale = false;
       }
       const head = this.#head;
+      const first = this.#pending[0]!.entry;
+      if (first.seq !== head.seq + 1 || first.prevHash !== head.hash) this.#rechain();
       const op = this.#store.atomic().check({ key: HEAD_KEY, versionstamp: head.versionstamp });
-      const entries: AuditEntry[] = [];
       const cps: Checkpoint[] = [];
-      let prev = head.hash;
-      let seq = head.seq;
-      for (const input of inputs) {
-        const { entry, stored } = chainEntry(input, ++seq, prev);
-        prev = entry.hash;
-        entries.push(entry);
-        op.set([...ENTRY_PREFIX, seq], stored);
-        if (seq % this.#every === 0) {
-          const cp = signCheckpoint(this.#signer, seq, entry.hash, this.#now());
-          op.set([...CHECKPOINT_PREFIX, seq], cp);
+      let last: AuditEntry | null = null;
+      for (let i = 0; i < n; i++) {
+        const { entry, stored } = this.#pending[i]!;
+        op.set([...ENTRY_PREFIX, entry.seq], stored);
+        if (entry.seq % this.#every === 0) {
+          const cp = signCheckpoint(this.#signer, entry.seq, entry.hash, this.#now());
+          op.set([...CHECKPOINT_PREFIX, entry.seq], cp);
           cps.push(cp);
         }
+        last = entry;
       }
       // One head signature per commit (not per entry): the log is named by its entry 1.
-      const log = head.log ?? entries[0]!.hash;
-      op.set(HEAD_KEY, signHead(this.#signer, log, seq, prev, entries.at(-1)!.ts));
+      const log = head.log ?? this.#pending[0]!.entry.hash;
+      op.set(HEAD_KEY, signHead(this.#signer, log, last!.seq, last!.hash, last!.ts));
       const res = await op.commit();
       if (res.ok) {
-        const record: HeadRecord = { seq, hash: prev };
         this.#head = {
-          ...record,
+          seq: last!.seq,
+          hash: last!.hash,
           log,
           versionstamp: res.versionstamp,
           legacy: false,
           checkpoint: null,
         };
         await this.#witness(log, cps);
-        return entries;
+        return;
       }
       this.#headStale = true; // another writer moved the head: reload and re-chain
     }

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { entryShapeProblem, GENESIS_HASH, hashEntry } from "./_chain.ts";
+import { entryBody, entryShapeProblem, GENESIS_HASH, hashBody } from "./_chain.ts";
 import { type Checkpoint, verifyCheckpoint } from "./checkpoint.ts";
 import type { AuditEntry } from "./types.ts";
 
@@ -137,10 +137,8 @@ export function verifyChain(
   checkpoints: Checkpoint[],
   publicKey: Uint8Array,
 ): VerifyReport {
-  return checkChain(entries, checkpoints, publicKey, (e) => {
-    const { hash: _, ...body } = e;
-    return hashEntry(e.prevHash, body);
-  });
+  // checkChain hashes an entry only once it passed entryShapeProblem, as entryBody requires.
+  return checkChain(entries, checkpoints, publicKey, (e) => hashBody(e.prevHash, entryBody(e)));
 }
 
 /**
@@ -163,6 +161,11 @@ export function checkChain(
   const report = { ok: true, entries: entries.length, checkpoints: checkpoints.length };
   const bad = firstProblem(entries, checkpoints, publicKey, hashOf);
   return bad ? { ...report, ok: false, firstBad: bad } : report;
+}
+
+/** Where a problem is: built only when there is one. */
+function at(seq: number): { seq: number; position: number } {
+  return { seq, position: seq };
 }
 
 function firstProblem(
@@ -195,30 +198,35 @@ function firstProblem(
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as unknown as AuditEntry;
     const expected = i + 1;
-    const at = { seq: expected, position: expected };
     const shape = entryShapeProblem(e);
-    if (shape) return { ...at, code: "MALFORMED", reason: `position ${expected}: ${shape}` };
+    if (shape) {
+      return { ...at(expected), code: "MALFORMED", reason: `position ${expected}: ${shape}` };
+    }
     if (e.seq !== expected) {
       seqs ??= new Set(entries.map((x) => (x as { seq?: unknown } | null)?.seq));
       return seqs.has(expected)
         ? {
-          ...at,
+          ...at(expected),
           code: "REORDERED",
           reason: `position ${expected} holds seq ${e.seq}; seq ${expected} appears elsewhere`,
         }
         : {
-          ...at,
+          ...at(expected),
           code: "DELETED",
           reason: `seq ${expected} is missing (position ${expected} holds seq ${e.seq})`,
         };
     }
     const hash = e.hash;
     if (hashOf(e, i) !== hash) {
-      return { ...at, code: "EDITED", reason: `entry ${expected} does not match its own hash` };
+      return {
+        ...at(expected),
+        code: "EDITED",
+        reason: `entry ${expected} does not match its own hash`,
+      };
     }
     if (e.prevHash !== prev) {
       return {
-        ...at,
+        ...at(expected),
         code: "EDITED",
         reason: `entry ${expected}'s prevHash does not match entry ${expected - 1}'s hash ` +
           `(entry ${expected - 1} was rewritten or entries between were removed)`,
@@ -227,7 +235,7 @@ function firstProblem(
     const signed = heads.get(expected);
     if (signed !== undefined && signed !== hash) {
       return {
-        ...at,
+        ...at(expected),
         code: "EDITED",
         reason: `entry ${expected}'s hash differs from its signed checkpoint: ` +
           `the chain up to seq ${expected} was rewritten`,
