@@ -11,6 +11,12 @@
  * call's AuditBatch, flushed (one group commit) at the end of the call. Writes (`write-file`)
  * first write their entry ahead to the audit journal (a `write()`, no fsync), so a crash before
  * the flush still leaves the record. Each group shows the calls alone and with the flush.
+ *
+ * Issue 15 groups: "runtime path" (load + verify + instantiate + first call: cold from the
+ * bytes, as every call paid before, and warm, an installed capsule whose fingerprint matches its
+ * record and whose module this process already verified and compiled; the bare precompiled
+ * plugin is the floor), and "blake3 …" (hash-wasm, blake3-jit and runtime/crypto/blake3.ts,
+ * which picks per size, on an audit entry's 300 bytes, 4 KiB, 1 MiB and 64 MiB).
  */
 import createPlugin, { type CallContext } from "@extism/extism";
 import { blake3Hex } from "../runtime/crypto/blake3.ts";
@@ -24,6 +30,9 @@ import { openGate } from "../runtime/security/gate.ts";
 import type { Allowed, SecurityInterceptor } from "../runtime/security/interceptor.ts";
 import type { AuditBatch } from "../runtime/security/audit_batch.ts";
 import { CapsuleInstance, type HostEnv, loadCapsule, ModuleCache } from "../runtime/capsule/mod.ts";
+import { fileFingerprint } from "../runtime/capsule/loader.ts";
+import { createBLAKE3 } from "hash-wasm";
+import { hash as blake3Jit } from "blake3-jit";
 import { ALL_HOST_FUNCTION_NAMES } from "../toolchain/engine/abi.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -393,3 +402,93 @@ for (let i = 0; i < 16; i++) mib.set(capsule, i << 16);
 Deno.bench("BLAKE3 of a 1 MiB capsule", { group: "hash" }, () => {
   blake3Hex(mib);
 });
+
+// ---- Issue 15: the capsule runtime path, cold and warm ----
+const wasmPath = `${out}/bench/capsule.wasm`;
+const pinned = loaded.wasm!.hash;
+const fingerprint = fileFingerprint(await Deno.lstat(wasmPath));
+const pathCache = new ModuleCache();
+const deferred = {
+  requireHash: true,
+  pinnedWasm: pinned,
+  cache: pathCache,
+  defer: { fingerprint },
+};
+await (await loadCapsule(`${out}/bench`, deferred)).wasm!.module(); // this process's full hash
+Deno.bench(
+  "runtime path, cold from bytes: read + BLAKE3 + compile + instantiate + first call",
+  { group: "runtime path" },
+  async () => {
+    const l = await loadCapsule(`${out}/bench`, { requireHash: true, pinnedWasm: pinned });
+    const instance = await CapsuleInstance.create(l, env(ungated), limits);
+    await instance.callTool("echo", { a: 1 });
+    await instance.close();
+  },
+);
+Deno.bench(
+  "runtime path, before issue 15: read + BLAKE3 + cached module + instantiate + first call",
+  { group: "runtime path" },
+  async () => {
+    const l = await loadCapsule(`${out}/bench`, { requireHash: true, pinnedWasm: pinned, cache });
+    const instance = await CapsuleInstance.create(l, env(ungated), limits);
+    await instance.callTool("echo", { a: 1 });
+    await instance.close();
+  },
+);
+Deno.bench(
+  "runtime path, warm: manifest + fingerprint + cached module + instantiate + first call",
+  { group: "runtime path" },
+  async () => {
+    const l = await loadCapsule(`${out}/bench`, deferred);
+    const instance = await CapsuleInstance.create(l, env(ungated), limits);
+    await instance.callTool("echo", { a: 1 });
+    await instance.close();
+  },
+);
+Deno.bench(
+  "bare precompiled plugin: instantiate + first call (the floor)",
+  { group: "runtime path", baseline: true },
+  async () => {
+    const plugin = await createPlugin({ wasm: [{ module }] }, options);
+    await plugin.call("call_tool", echo);
+    await plugin.close();
+  },
+);
+const wasmBytes = await Deno.readFile(wasmPath);
+Deno.bench(`cold from bytes, parts: BLAKE3 of the ${wasmBytes.length}-byte wasm`, {
+  group: "cold parts",
+}, () => {
+  blake3Hex(wasmBytes);
+});
+Deno.bench("cold from bytes, parts: new WebAssembly.Module", { group: "cold parts" }, () => {
+  new WebAssembly.Module(wasmBytes);
+});
+
+// ---- Issue 15: BLAKE3 implementations side by side ----
+const hashWasm = await createBLAKE3(256);
+const filled = (n: number) => {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = i % 251;
+  return b;
+};
+for (
+  const [label, size] of [["300 B", 300], ["4 KiB", 4096], ["1 MiB", 1 << 20], [
+    "64 MiB",
+    64 << 20,
+  ]] as const
+) {
+  const buf = filled(size);
+  const few = size >= 64 << 20 ? { n: 10, warmup: 2 } : {};
+  const group = `blake3 ${label}`;
+  Deno.bench(`hash-wasm, ${label}`, { group, baseline: true, ...few }, () => {
+    hashWasm.init();
+    hashWasm.update(buf);
+    hashWasm.digest("binary");
+  });
+  Deno.bench(`blake3-jit hash(), ${label}`, { group, ...few }, () => {
+    blake3Jit(buf);
+  });
+  Deno.bench(`runtime blake3Hex (picks per size), ${label}`, { group, ...few }, () => {
+    blake3Hex(buf);
+  });
+}

@@ -14,7 +14,7 @@
  * @module
  */
 import { CapsuleError } from "./errors.ts";
-import { loadCapsule, type LoadedCapsule } from "./loader.ts";
+import { fileFingerprint, loadCapsule, type LoadedCapsule } from "./loader.ts";
 import { assertPlainFile, manifestFiles } from "./_install_files.ts";
 import { envFilePath } from "./env_store.ts";
 import {
@@ -234,6 +234,10 @@ export async function installCapsule(
     }
     await Deno.rename(staging, target);
     try {
+      if (staged.wasm) {
+        const info = await Deno.lstat(`${target}/${staged.manifest.component!.entrypoint}`);
+        record.wasmFingerprint = fileFingerprint(info);
+      }
       await opts.records.write(record);
     } catch (e) {
       await Deno.remove(target, { recursive: true }).catch(() => {});
@@ -244,6 +248,7 @@ export async function installCapsule(
     const loaded = await loadCapsule(target, {
       requireHash: opts.requireHash,
       pinnedWasm: record.wasmHash,
+      defer: { fingerprint: record.wasmFingerprint },
     });
     return { loaded, record, replaced };
   } catch (e) {

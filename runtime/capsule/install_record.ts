@@ -8,7 +8,8 @@
  * the installed folder (canonical), the wasm hash, the manifest hash (see {@link manifestHash}),
  * the approved `[capabilities]`, `[env]` spec and `[[mcp_server]]`s (kept for the diff shown at
  * the next install), the tool list (so listing tools never starts a process or a wasm
- * instance), the time, and `publisher`: null for a folder install, else the
+ * instance), the installed wasm's file fingerprint (so listing need not read it), the time,
+ * and `publisher`: null for a folder install, else the
  * `{ fingerprint, ref, digest }` of the registry artifact whose signature was verified.
  *
  * Signature: Ed25519 (RFC 8032) over `canonicalBytes("capsule-install", record)` (ACE-1,
@@ -84,6 +85,9 @@ const RECORD = z.strictObject({
   ),
   mcpServers: z.array(z.strictObject({ id: z.string(), command: z.string(), args: strings })),
   tools: z.array(TOOL),
+  // The installed wasm's `dev:ino:size:mtime:ctime` (loader.ts `fileFingerprint`): while it
+  // matches, listing does not read the wasm. Absent in older records: the wasm is hashed.
+  wasmFingerprint: z.string().regex(/^-?\d+(:-?\d+){4}$/).optional(),
   installedAt: z.string(),
   // Null for a capsule installed from a folder; set when installed from a registry (the
   // publisher key's fingerprint, the reference and the manifest digest that were verified).

@@ -8,6 +8,11 @@
  * human's install), a record that does not verify, a symlink. Records whose folder is gone are
  * reported too. Nothing here starts a process or a wasm instance.
  *
+ * Listing reads and checks every manifest, but no wasm: each wasm is `lstat`ed and matched
+ * against the fingerprint its record pins (loader.ts), then read, hashed and compiled only when
+ * the capsule is called. A wasm whose fingerprint changed is hashed at once (a changed one is
+ * broken, as before); {@link verifyInstalled} (`astrid capsule verify`) re-hashes them all.
+ *
  * @module
  */
 import { CapsuleError } from "./errors.ts";
@@ -28,6 +33,8 @@ export interface ListOptions {
   /** The signed install records (only folders they name are used). */
   readonly records: InstallRecords;
   readonly cache?: ModuleCache | undefined;
+  /** Read and hash every wasm now, whatever its fingerprint (`astrid capsule verify`). */
+  readonly full?: boolean | undefined;
 }
 
 /** An installed capsule that failed its checks (changed wasm or manifest, unreadable). */
@@ -60,6 +67,11 @@ export interface InstalledList {
   readonly broken: BrokenCapsule[];
   readonly ignored: IgnoredCapsule[];
   readonly missing: MissingCapsule[];
+  /**
+   * Capsules whose install record predates wasm fingerprints: their wasm is hashed by every
+   * command until they are reinstalled. (Absent: none.)
+   */
+  readonly unfingerprinted?: string[];
 }
 
 /**
@@ -81,7 +93,13 @@ export interface InstalledList {
  */
 export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promise<InstalledList> {
   const byName = new Map<string, InstalledCapsule>();
-  const out: InstalledList = { capsules: [], broken: [], ignored: [], missing: [] };
+  const out = {
+    capsules: [] as InstalledCapsule[],
+    broken: [] as BrokenCapsule[],
+    ignored: [] as IgnoredCapsule[],
+    missing: [] as MissingCapsule[],
+    unfingerprinted: [] as string[],
+  };
   const scopes: [InstallScope, string | null][] = [
     ["user", dirs.user],
     ["workspace", dirs.workspace],
@@ -102,6 +120,9 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
         continue;
       }
       const { record, dir } = found;
+      if (record.wasmHash !== null && record.wasmFingerprint === undefined) {
+        out.unfingerprinted.push(`${scope}:${name}`);
+      }
       try {
         const loaded = await loadRecorded(dir, record, opts);
         const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
@@ -152,23 +173,32 @@ async function loadRecorded(
   const name = record.name;
   const again = `reinstall it with \`astrid capsule install ${dir}` +
     `${record.scope === "workspace" ? " --scope workspace" : ""}\` to review the changes`;
-  let loaded: LoadedCapsule;
-  try {
-    loaded = await loadCapsule(dir, {
-      requireHash: opts.requireHash,
-      cache: opts.cache,
-      pinnedWasm: record.wasmHash,
-    });
-  } catch (e) {
-    // Whatever no longer loads changed since install: an integrity failure, with the way back.
-    if (!(e instanceof CapsuleError) || e.code === "ENGINE") throw e;
+  // Whatever no longer loads changed since install: an integrity failure, with the way back.
+  const changed = (e: unknown): Error => {
+    if (!(e instanceof CapsuleError) || e.code === "ENGINE") return e as Error;
     const what = e.code === "MANIFEST"
       ? `Cannot load capsule ${name}: its Capsule.toml changed since install and no longer ` +
         `parses (${e.message})`
       : e.code === "NOT_FOUND"
       ? `Cannot load capsule ${name}: a file changed since install is missing (${e.message})`
       : e.message;
-    throw new CapsuleError("INTEGRITY", `${what}; ${again}`);
+    return new CapsuleError("INTEGRITY", `${what}; ${again}`);
+  };
+  let loaded: LoadedCapsule;
+  try {
+    loaded = await loadCapsule(dir, {
+      requireHash: opts.requireHash,
+      cache: opts.cache,
+      pinnedWasm: record.wasmHash,
+      defer: opts.full ? undefined : { fingerprint: record.wasmFingerprint },
+    });
+  } catch (e) {
+    throw changed(e);
+  }
+  const wasm = loaded.wasm;
+  if (wasm) {
+    const module = () => wasm.module().catch((e) => Promise.reject(changed(e)));
+    loaded = { ...loaded, wasm: { ...wasm, module } };
   }
   const actual = manifestHash(loaded.manifest);
   if (loaded.manifest.package.name !== name || actual !== record.manifestHash) {
@@ -231,6 +261,15 @@ export function installWarnings(list: InstalledList): string[] {
           ` (${i.reason})`,
     );
   }
+  for (const n of list.unfingerprinted ?? []) {
+    const [scope, name] = n.split(":");
+    out.push(
+      `capsule ${name} (${scope}) was installed by an older Astrid: its install record pins no ` +
+        "wasm fingerprint, so every command reads and hashes its wasm; reinstall it with " +
+        `\`astrid capsule install\`${scope === "workspace" ? " --scope workspace" : ""} to ` +
+        "load it only when called",
+    );
+  }
   for (const m of list.missing) {
     out.push(
       `capsule ${m.name} (${m.scope}) was installed in ${m.dir}, which is gone: reinstall it with ` +
@@ -238,4 +277,64 @@ export function installWarnings(list: InstalledList): string[] {
     );
   }
   return out;
+}
+
+/** One capsule as {@link verifyInstalled} found it. */
+export interface VerifiedCapsule {
+  readonly scope: InstallScope;
+  readonly name: string;
+  readonly dir: string;
+  /** The recorded wasm hash (null: a static capsule). */
+  readonly wasmHash: string | null;
+  /** Null when every file matches its install record, else why not. */
+  readonly error: CapsuleError | Error | null;
+}
+
+/**
+ * Re-reads and re-hashes every installed capsule (manifest and wasm, ignoring fingerprints) and
+ * compiles each wasm: what `astrid capsule verify` reports. Ignored folders and missing ones are
+ * in `list` (with {@link installWarnings}).
+ *
+ * @example A static capsule verifies
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { capsuleDirs } from "./install.ts";
+ * import { verifyInstalled } from "./installed.ts";
+ * import { testInstall, testRecords } from "./_testing.ts";
+ * using records = await testRecords();
+ * const src = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${src}/Capsule.toml`, '[package]\nname = "docs"\nversion = "1"\n');
+ * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
+ * await testInstall(dirs, src, records);
+ * const { capsules } = await verifyInstalled(dirs, { requireHash: true, records });
+ * equal(capsules[0]?.error, null);
+ * ```
+ */
+export async function verifyInstalled(
+  dirs: CapsuleDirs,
+  opts: ListOptions,
+): Promise<{ capsules: VerifiedCapsule[]; list: InstalledList }> {
+  const list = await listInstalled(dirs, { ...opts, full: true });
+  const out: VerifiedCapsule[] = [];
+  for (const c of list.capsules) {
+    let error: Error | null = null;
+    try {
+      await c.loaded.wasm?.module();
+    } catch (e) {
+      error = e as Error;
+    }
+    out.push({
+      scope: c.scope,
+      name: c.record.name,
+      dir: c.loaded.dir,
+      wasmHash: c.record.wasmHash,
+      error,
+    });
+  }
+  for (const b of list.broken) {
+    const wasmHash = null;
+    out.push({ scope: b.scope, name: b.name, dir: b.dir, wasmHash, error: b.error });
+  }
+  out.sort((a, b) => a.name.localeCompare(b.name) || a.scope.localeCompare(b.scope));
+  return { capsules: out, list };
 }

@@ -7,8 +7,9 @@ import { openStore, type Store } from "../storage/mod.ts";
 import { canonicalBytes, generateSeed, signerFromSeed, toBase64Url } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { capsuleDirs } from "./install.ts";
-import { installWarnings, listInstalled } from "./installed.ts";
+import { installWarnings, listInstalled, verifyInstalled } from "./installed.ts";
 import { type InstallRecord, InstallRecords, RECORD_DOMAIN } from "./install_record.ts";
+import { fileFingerprint } from "./loader.ts";
 import { probeBuild, probeCopy, testInstall, testRecords } from "./_testing.ts";
 
 async function world(withWorkspace = true) {
@@ -242,4 +243,50 @@ Deno.test("records of one workspace do not apply in another", async () => {
   const list = await listInstalled(other, { requireHash: true, records: w.records });
   deepEqual(list.capsules, []);
   equal(list.ignored[0]?.reason, "no install record");
+});
+
+Deno.test("the install record pins the wasm's fingerprint; listing then reads no wasm, calling does", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy("lazy"), w.records);
+  match(record.wasmFingerprint ?? "", /^\d+:\d+:\d+:\d+:\d+$/);
+  // Pinned from the installed file itself, so listing finds it unchanged.
+  equal(record.wasmFingerprint, fileFingerprint(await Deno.lstat(`${record.dir}/capsule.wasm`)));
+  const { capsules, broken } = await w.list();
+  equal(broken.length, 0);
+  ok(capsules[0]?.loaded.wasm);
+  equal(capsules[0].loaded.wasm.hash, record.wasmHash);
+  ok(await capsules[0].loaded.wasm.module() instanceof WebAssembly.Module);
+  const verified = await verifyInstalled(w.dirs, { requireHash: true, records: w.records });
+  deepEqual(verified.capsules.map((c) => [c.name, c.error]), [["lazy", null]]);
+});
+
+Deno.test("a rewritten wasm is broken at listing (fingerprint changed, hashed) and in capsule verify", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy("swapped"), w.records);
+  const path = `${record.dir}/capsule.wasm`;
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length - 4]! ^= 0xff;
+  await Deno.writeFile(path, bytes);
+  const { capsules, broken } = await w.list();
+  equal(capsules.length, 0);
+  ok(integrity(broken[0]?.error));
+  match(broken[0]!.error.message, /the wasm changed since install/);
+  const verified = await verifyInstalled(w.dirs, { requireHash: true, records: w.records });
+  ok(integrity(verified.capsules[0]?.error));
+});
+
+Deno.test("an older record without a fingerprint still loads (its wasm hashed) with a reinstall warning", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy("old"), w.records);
+  const { wasmFingerprint: _, ...older } = record;
+  await w.records.write(older);
+  const list = await w.list();
+  equal(list.capsules.length, 1);
+  deepEqual(list.unfingerprinted, ["user:old"]);
+  match(installWarnings(list).join("\n"), /capsule old \(user\) was installed by an older Astrid/);
+  // Still checked: a changed wasm is broken at once.
+  const bytes = await Deno.readFile(`${record.dir}/capsule.wasm`);
+  bytes[bytes.length - 4]! ^= 0xff;
+  await Deno.writeFile(`${record.dir}/capsule.wasm`, bytes);
+  ok(integrity((await w.list()).broken[0]?.error));
 });

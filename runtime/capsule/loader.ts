@@ -4,12 +4,21 @@
  * with `INTEGRITY`, and with `require_hash` (the default) a manifest without a hash is refused
  * too. Compiled modules are cached by hash, so a second instance costs only instantiation.
  *
+ * Deferred loads (`defer`, what installed capsules use): the wasm is not read when the capsule
+ * is loaded, only `lstat`ed. Its fingerprint (device, inode, size, mtime, ctime) must match the
+ * one the install record pins, else it is read and hashed at once (a changed file is refused
+ * then, as before). The first {@link LoadedWasm.module} call in a process reads, hashes and
+ * compiles the file in full (a full re-hash at least once per process and capsule); later calls
+ * in the same process (a daemon, a chat session) reuse the module compiled for that hash while
+ * the fingerprint still matches. Deno 2.9 exposes no `WebAssembly.Module` serialisation, so
+ * compiled modules are not kept across processes.
+ *
  * @module
  */
 import { blake3Hex } from "../crypto/mod.ts";
 import { openConfined } from "../security/workspace.ts";
 import { CapsuleError } from "./errors.ts";
-import { type CapsuleManifest, readManifest } from "./manifest.ts";
+import { type CapsuleManifest, type ParsedManifest, parseManifest } from "./manifest.ts";
 
 /** The largest capsule.wasm the loader reads (the engine caps memory at 128 MiB anyway). */
 export const MAX_WASM_BYTES = 64 << 20;
@@ -39,6 +48,15 @@ export class ModuleCache {
   get size(): number {
     return this.#modules.size;
   }
+  /** The module for `hash` when cached (counts as a use), else undefined. */
+  peek(hash: string): WebAssembly.Module | undefined {
+    const hit = this.#modules.get(hash);
+    if (hit) {
+      this.#modules.delete(hash);
+      this.#modules.set(hash, hit);
+    }
+    return hit;
+  }
   /** The module for `hash`, compiling `bytes` on a miss. The caller has verified the hash. */
   get(hash: string, bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
     const hit = this.#modules.get(hash);
@@ -56,6 +74,29 @@ export class ModuleCache {
   }
 }
 
+/**
+ * A file's fingerprint: `dev:ino:size:mtime:ctime` (milliseconds). Any write changes the
+ * ctime, which only root can set back.
+ *
+ * @example
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * import { fileFingerprint } from "./loader.ts";
+ * const path = await Deno.makeTempFile();
+ * match(fileFingerprint(await Deno.lstat(path)), /^\d+:\d+:0:\d+:\d+$/);
+ * await Deno.remove(path);
+ * ```
+ */
+export function fileFingerprint(info: Deno.FileInfo): string {
+  const ms = (d: Date | null) => d?.getTime() ?? -1;
+  return `${info.dev}:${info.ino ?? -1}:${info.size}:${ms(info.mtime)}:${ms(info.ctime)}`;
+}
+
+/** Modules this process verified in full (the warm path), by wasm path. */
+const verified = new Map<string, { fingerprint: string; hash: string }>();
+/** The process's compiled modules, by hash (a daemon's in-process cache). */
+const sessionModules = new ModuleCache();
+
 /** Options for {@link loadCapsule}. */
 export interface LoadOptions {
   /** `[capsules] require_hash`: refuse a wasm capsule whose manifest has no hash. */
@@ -68,6 +109,27 @@ export interface LoadOptions {
    * record (an install source, a preview).
    */
   readonly pinnedWasm?: string | null | undefined;
+  /**
+   * Defer reading the wasm to the first {@link LoadedWasm.module} call (needs `pinnedWasm`):
+   * `fingerprint` is the one the install record pins (undefined in older records: the wasm is
+   * then read and hashed at once).
+   */
+  readonly defer?: { readonly fingerprint: string | undefined } | undefined;
+}
+
+/** A capsule's wasm: where, which hash, how big, and its compiled module. */
+export interface LoadedWasm {
+  readonly path: string;
+  /** `blake3:<hex>` of the bytes that were (or, deferred, will be) compiled. */
+  readonly hash: string;
+  readonly bytes: number;
+  /**
+   * The compiled module. Deferred, the first call reads, hashes and compiles the file.
+   *
+   * @throws {CapsuleError} `INTEGRITY` or `NOT_FOUND` when the file changed, `ENGINE` when it
+   *   does not compile
+   */
+  readonly module: () => Promise<WebAssembly.Module>;
 }
 
 /** A loaded capsule. `wasm` is null for a static-only capsule (no `[component]`). */
@@ -76,13 +138,7 @@ export interface LoadedCapsule {
   readonly dir: string;
   readonly manifest: CapsuleManifest;
   readonly warnings: readonly string[];
-  readonly wasm: {
-    readonly path: string;
-    /** `blake3:<hex>` of the bytes that were compiled. */
-    readonly hash: string;
-    readonly bytes: number;
-    readonly module: WebAssembly.Module;
-  } | null;
+  readonly wasm: LoadedWasm | null;
 }
 
 /**
@@ -147,7 +203,7 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
       `Cannot load capsule: current value ${dir} is not a folder`,
     );
   });
-  const { manifest, warnings } = await readManifest(root);
+  const { manifest, warnings } = await manifestOf(root);
   const name = manifest.package.name;
   if (!manifest.component) return { dir: root, manifest, warnings, wasm: null };
   const path = `${root}/${manifest.component.entrypoint}`;
@@ -158,35 +214,167 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
         "pins no wasm",
     );
   }
+  if (opts.defer && opts.pinnedWasm) {
+    const wasm = await deferredWasm(manifest, path, root, opts.pinnedWasm, opts);
+    return { dir: root, manifest, warnings, wasm };
+  }
   const bytes = await readWasm(name, path, root);
-  if (opts.pinnedWasm !== undefined) {
-    const actual = `blake3:${blake3Hex(bytes)}`;
-    if (actual !== opts.pinnedWasm) {
+  const hash = checkPinned(manifest, bytes, opts);
+  const module = compile(name, path, hash, bytes, opts.cache);
+  return {
+    dir: root,
+    manifest,
+    warnings,
+    wasm: { path, hash, bytes: bytes.length, module: () => Promise.resolve(module) },
+  };
+}
+
+/** Hashes `bytes` and checks them against the record's pin, then the manifest's hash. */
+function checkPinned(
+  manifest: CapsuleManifest,
+  bytes: Uint8Array,
+  opts: LoadOptions,
+): string {
+  const name = manifest.package.name;
+  const actual = `blake3:${blake3Hex(bytes)}`;
+  if (opts.pinnedWasm !== undefined && opts.pinnedWasm !== null && actual !== opts.pinnedWasm) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: current wasm hash is ${actual}, its install record pins ` +
+        `${opts.pinnedWasm} (the wasm changed since install)`,
+    );
+  }
+  if (manifest.component?.hash === undefined) {
+    if (opts.requireHash) {
       throw new CapsuleError(
         "INTEGRITY",
-        `Cannot load capsule ${name}: current wasm hash is ${actual}, its install record pins ` +
-          `${opts.pinnedWasm} (the wasm changed since install)`,
+        `Cannot load capsule ${name}: [component] hash is missing and [capsules] require_hash ` +
+          `is true (the wasm hashes to ${actual})`,
       );
     }
+  } else if (actual !== manifest.component.hash) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: current wasm hash is ${actual}, the manifest pins ` +
+        manifest.component.hash,
+    );
   }
-  const hash = verifyWasm(name, bytes, manifest.component.hash, opts.requireHash);
-  let module: WebAssembly.Module;
+  return actual;
+}
+
+function compile(
+  name: string,
+  path: string,
+  hash: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  cache: ModuleCache | undefined,
+): WebAssembly.Module {
   try {
-    module = opts.cache ? opts.cache.get(hash, bytes) : new WebAssembly.Module(bytes);
+    return cache ? cache.get(hash, bytes) : new WebAssembly.Module(bytes);
   } catch (e) {
     throw new CapsuleError(
       "ENGINE",
       `Cannot compile capsule ${name}: ${path} is not valid wasm (${(e as Error).message})`,
     );
   }
-  return { dir: root, manifest, warnings, wasm: { path, hash, bytes: bytes.length, module } };
 }
 
-async function readWasm(
-  name: string,
+/**
+ * The wasm of an installed capsule, read only when its module is first needed: checked now by
+ * its fingerprint (or, when that does not match the record's, read and hashed now).
+ */
+async function deferredWasm(
+  manifest: CapsuleManifest,
   path: string,
   root: string,
-): Promise<Uint8Array<ArrayBuffer>> {
+  pinned: string,
+  opts: LoadOptions,
+): Promise<LoadedWasm> {
+  const name = manifest.package.name;
+  const info = await plainFile(name, path);
+  // What the bytes will be checked against, refused now when the two pins already disagree.
+  const declared = manifest.component?.hash;
+  if (declared === undefined && opts.requireHash) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: [component] hash is missing and [capsules] require_hash ` +
+        `is true (its install record pins ${pinned})`,
+    );
+  }
+  if (declared !== undefined && declared !== pinned) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: the manifest pins ${declared}, its install record pins ` +
+        `${pinned}`,
+    );
+  }
+  if (fileFingerprint(info) !== opts.defer?.fingerprint) {
+    // Changed since install (or an older record without a fingerprint): hash it now.
+    const bytes = await readWasm(name, path, root);
+    checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
+  }
+  const cache = opts.cache ?? sessionModules;
+  let module: Promise<WebAssembly.Module> | undefined;
+  const load = async (): Promise<WebAssembly.Module> => {
+    const now = await plainFile(name, path);
+    const seen = verified.get(path);
+    const fingerprint = fileFingerprint(now);
+    if (seen?.hash === pinned && seen.fingerprint === fingerprint) {
+      const hit = cache.peek(pinned);
+      if (hit) return hit;
+    }
+    const bytes = await readWasm(name, path, root);
+    checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
+    const compiled = compile(name, path, pinned, bytes, cache);
+    verified.set(path, { fingerprint, hash: pinned });
+    return compiled;
+  };
+  return {
+    path,
+    hash: pinned,
+    bytes: info.size,
+    module: () => {
+      // One load per LoadedCapsule; a failure is not kept (the next call checks again).
+      module ??= load().catch((e) => {
+        module = undefined;
+        throw e;
+      });
+      return module;
+    },
+  };
+}
+
+/** Parsed manifests by path, with the exact text parsed (reused only for the same text). */
+const parsedManifests = new Map<string, { text: string; parsed: ParsedManifest | null }>();
+
+/**
+ * `readManifest`, re-parsing only when the text changed since this process last parsed it (a
+ * copy of the earlier result otherwise: the file is read every time, the TOML and schema work is
+ * what a daemon or a warm call skips).
+ */
+async function manifestOf(root: string): Promise<ParsedManifest> {
+  const path = `${root}/Capsule.toml`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new CapsuleError("NOT_FOUND", `Cannot read ${path}: no such file`);
+    }
+    throw e;
+  }
+  const hit = parsedManifests.get(path);
+  if (hit?.text === text && hit.parsed) return structuredClone(hit.parsed);
+  const parsed = parseManifest(text, path);
+  if (parsedManifests.size >= 256) parsedManifests.clear();
+  // Kept (a copy) from the second read of the same text on: a one-shot CLI process reads each
+  // manifest once and pays no copy.
+  parsedManifests.set(path, { text, parsed: hit?.text === text ? structuredClone(parsed) : null });
+  return parsed;
+}
+
+/** `lstat`s the wasm: a regular file no larger than {@link MAX_WASM_BYTES}. */
+async function plainFile(name: string, path: string): Promise<Deno.FileInfo> {
   const info = await Deno.lstat(path).catch(() => null);
   if (!info) throw new CapsuleError("NOT_FOUND", `Cannot load capsule ${name}: ${path} is missing`);
   if (!info.isFile) {
@@ -201,6 +389,15 @@ async function readWasm(
       `Cannot load capsule ${name}: current wasm size is ${info.size} bytes (max ${MAX_WASM_BYTES})`,
     );
   }
+  return info;
+}
+
+async function readWasm(
+  name: string,
+  path: string,
+  root: string,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const info = await plainFile(name, path);
   using file = await openConfined(path, root, { read: true });
   const out = new Uint8Array(info.size);
   let at = 0;

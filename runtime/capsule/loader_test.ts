@@ -1,6 +1,6 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import { CapsuleError } from "./errors.ts";
-import { loadCapsule, ModuleCache } from "./loader.ts";
+import { fileFingerprint, loadCapsule, ModuleCache } from "./loader.ts";
 import { probeCopy } from "./_testing.ts";
 
 const integrity = (e: unknown) => e instanceof CapsuleError && e.code === "INTEGRITY";
@@ -11,7 +11,7 @@ Deno.test("loadCapsule() verifies the compiled probe and caches its module by ha
   const a = await loadCapsule(dir, { requireHash: true, cache });
   const b = await loadCapsule(dir, { requireHash: true, cache });
   ok(a.wasm && b.wasm);
-  equal(a.wasm.module, b.wasm.module);
+  equal(await a.wasm.module(), await b.wasm.module());
   equal(cache.size, 1);
   ok(a.wasm.hash.startsWith("blake3:"));
 });
@@ -51,4 +51,51 @@ Deno.test("a missing wasm or folder is NOT_FOUND", async () => {
     loadCapsule(`${dir}/nope`, { requireHash: true }),
     (e: unknown) => e instanceof CapsuleError && e.code === "NOT_FOUND",
   );
+});
+
+Deno.test("a deferred load reads no wasm while its fingerprint matches; the first module() re-hashes it", async () => {
+  const dir = await probeCopy();
+  const path = `${dir}/capsule.wasm`;
+  const pinned = (await loadCapsule(dir, { requireHash: true })).wasm!.hash;
+  const fingerprint = fileFingerprint(await Deno.lstat(path));
+  const cache = new ModuleCache();
+  const opts = { requireHash: true, pinnedWasm: pinned, cache };
+  const good = await loadCapsule(dir, { ...opts, defer: { fingerprint } });
+  equal(good.wasm?.hash, pinned);
+  equal(cache.size, 0, "nothing compiled before module()");
+  const module = await good.wasm!.module();
+  equal(cache.size, 1);
+  // The warm path: the same process, the same fingerprint, the module compiled for that hash.
+  const again = await loadCapsule(dir, { ...opts, defer: { fingerprint } });
+  equal(await again.wasm!.module(), module);
+
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length - 2]! ^= 1;
+  await Deno.writeFile(path, bytes);
+  // A rewrite changes the fingerprint: hashed at once and refused.
+  await rejects(loadCapsule(dir, { ...opts, defer: { fingerprint } }), integrity);
+  // An older record (no fingerprint): hashed at once too.
+  await rejects(loadCapsule(dir, { ...opts, defer: { fingerprint: undefined } }), integrity);
+  // A rewrite that kept the recorded fingerprint (only root can reset a ctime) passes the
+  // listing, but module() of a fresh process re-hashes in full, and this one too, since the
+  // fingerprint no longer matches what it verified.
+  const forged = fileFingerprint(await Deno.lstat(path));
+  const fooled = await loadCapsule(dir, { ...opts, defer: { fingerprint: forged } });
+  await rejects(fooled.wasm!.module(), integrity);
+});
+
+Deno.test("a deferred load refuses a symlink, a missing wasm and disagreeing pins without reading", async () => {
+  const dir = await probeCopy();
+  const pinned = (await loadCapsule(dir, { requireHash: true })).wasm!.hash;
+  const other = `blake3:${"0".repeat(64)}`;
+  const defer = { fingerprint: undefined };
+  await rejects(loadCapsule(dir, { requireHash: true, pinnedWasm: other, defer }), integrity);
+  const elsewhere = `${await Deno.makeTempDir()}/real.wasm`;
+  await Deno.rename(`${dir}/capsule.wasm`, elsewhere);
+  await rejects(
+    loadCapsule(dir, { requireHash: true, pinnedWasm: pinned, defer }),
+    (e: unknown) => e instanceof CapsuleError && e.code === "NOT_FOUND",
+  );
+  await Deno.symlink(elsewhere, `${dir}/capsule.wasm`);
+  await rejects(loadCapsule(dir, { requireHash: true, pinnedWasm: pinned, defer }), integrity);
 });

@@ -70,6 +70,8 @@ export {
   listInstalled,
   type ListOptions,
   type MissingCapsule,
+  type VerifiedCapsule,
+  verifyInstalled,
 } from "./installed.ts";
 export {
   type InstallRecord,

@@ -1,6 +1,7 @@
 /**
  * Capsule tools as the agent and `astrid tools list/call` see them: `<capsule>__<tool>`.
- * The tools are those of the capsule's install record (listing starts nothing). Every call is
+ * The tools are those of the capsule's install record (listing starts nothing and reads no
+ * wasm); a call reads, hashes and compiles only the capsule it calls. Every call is
  * a `capsule_tool_call` action through the interceptor first; only then is a fresh instance
  * started (from the hash-keyed module cache), or, for a tool the record says an
  * `[[mcp_server]]` serves, that server, so one call's state never leaks into the next. The
@@ -219,6 +220,16 @@ export async function callCapsuleTool(
   // The record says which [[mcp_server]] serves a tool; the others run in the wasm.
   const viaMcp = recorded.server;
   const summary = `Call tool ${split.tool} of capsule ${split.capsule}`;
+  if (viaMcp === undefined && installed.loaded.wasm) {
+    // Only the capsule called is read, hashed and compiled; a changed file is refused before
+    // the interceptor asks anyone anything (`INTEGRITY`, as a broken capsule is).
+    try {
+      await installed.loaded.wasm.module();
+    } catch (e) {
+      const code = e instanceof CapsuleError ? e.code : "CAPSULE_FAILED";
+      return { status: "error", code, message: (e as Error).message };
+    }
+  }
   // The recorded input schema is checked before a hook, a human or the capsule sees the call.
   const warn = (message: string) => host.log?.({ capsule: split.capsule, level: "warn", message });
   const invalid = await checkArgs(recorded.inputSchema, args, warn);

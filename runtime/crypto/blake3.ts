@@ -1,15 +1,51 @@
 /**
- * BLAKE3 hashing. Uses hash-wasm's reusable synchronous hasher (about 400–500 MB/s here),
- * which is also cheap per call for the small inputs of audit entries and tokens.
+ * BLAKE3 hashing, by whichever maintained implementation is fastest for the size (measured side
+ * by side in bench/capsule_bench.ts, group "blake3"; issue 15):
+ *
+ * - 4 KiB and more, in one buffer (a capsule's wasm, blobs): blake3-jit's one-shot `hash()`,
+ *   whose runtime-generated wasm SIMD hashes about 1.2–1.3 GB/s on 1 MiB and 64 MiB buffers,
+ *   against hash-wasm's 0.8 GB/s. Several parts of that size are joined first (one copy is
+ *   cheaper than blake3-jit's incremental hasher, which is slower than hash-wasm's).
+ * - Smaller inputs (audit entries of about 300 bytes, tokens, keys): hash-wasm's reusable
+ *   synchronous hasher, about 1.3× faster there than blake3-jit's JS path.
+ * - Files, streamed in 1 MiB chunks: hash-wasm's incremental hasher.
  *
  * @module
  */
 import { createBLAKE3 } from "hash-wasm";
+import { hash as oneShot } from "blake3-jit";
+import { toHex } from "./encoding.ts";
 
 // One synchronous hasher per isolate. It is only ever used between init() and digest()
 // with no await in between, so it is never shared across suspended calls.
 const hasher = await createBLAKE3(256);
 const encoder = new TextEncoder();
+/** From this many bytes on, blake3-jit's SIMD one-shot hash is the faster one. */
+const LARGE = 4096;
+
+/** The large one-shot digest of `bytes` (joined), or null when they are small. */
+function large(bytes: Uint8Array[]): Uint8Array | null {
+  let total = 0;
+  for (const b of bytes) total += b.length;
+  if (total < LARGE) return null;
+  if (bytes.length === 1) return oneShot(bytes[0]!);
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const b of bytes) {
+    joined.set(b, at);
+    at += b.length;
+  }
+  return oneShot(joined);
+}
+
+function encode(parts: (Uint8Array | string)[]): Uint8Array[] {
+  return parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+}
+
+function small(bytes: Uint8Array[]): void {
+  hasher.init();
+  for (const b of bytes) hasher.update(b);
+}
 
 /**
  * Returns the 32-byte BLAKE3 digest of the concatenation of `parts`.
@@ -26,8 +62,10 @@ const encoder = new TextEncoder();
  * ```
  */
 export function blake3(...parts: (Uint8Array | string)[]): Uint8Array {
-  hasher.init();
-  for (const part of parts) hasher.update(typeof part === "string" ? encoder.encode(part) : part);
+  const bytes = encode(parts);
+  const big = large(bytes);
+  if (big) return big;
+  small(bytes);
   return hasher.digest("binary");
 }
 
@@ -42,8 +80,10 @@ export function blake3(...parts: (Uint8Array | string)[]): Uint8Array {
  * ```
  */
 export function blake3Hex(...parts: (Uint8Array | string)[]): string {
-  hasher.init();
-  for (const part of parts) hasher.update(typeof part === "string" ? encoder.encode(part) : part);
+  const bytes = encode(parts);
+  const big = large(bytes);
+  if (big) return toHex(big);
+  small(bytes);
   return hasher.digest("hex");
 }
 

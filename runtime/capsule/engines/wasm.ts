@@ -93,7 +93,7 @@ export class CapsuleInstance {
   }
 
   async #instantiate(): Promise<Plugin> {
-    const module = this.#loaded.wasm!.module;
+    const module = await this.#loaded.wasm!.module();
     const memory = Math.max(1, Math.min(64, Math.floor(this.#limits.memoryMb))) << 20;
     this.#plugin = await createPlugin({ wasm: [{ module }] }, {
       useWasi: false,

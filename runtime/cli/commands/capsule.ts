@@ -233,7 +233,7 @@ async function find(
  * import { capsuleCommand } from "./capsule.ts";
  * const io = { env: {}, cwd: "/", isTty: false, stdout: () => {}, stderr: () => {} };
  * deepEqual(capsuleCommand(io).commands.map((c) => c.name()), [
- *   "compile", "install", "list", "info", "run", "remove", "upgrade", "new", "call",
+ *   "compile", "install", "list", "info", "run", "remove", "verify", "upgrade", "new", "call",
  *   "publish", "search",
  * ]);
  * ```
@@ -480,6 +480,45 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
           const { dirs, records } = await installState(rt);
           const scope = await (await lib()).removeCapsule(dirs, name, records);
           io.stdout(`removed ${name} (${scope})\n`);
+        })
+      )
+    );
+  // Issue 15: listing trusts wasm fingerprints; this re-hashes every installed file.
+  capsule.command("verify")
+    .description("Re-read and re-hash every installed capsule's files (exit 5 on a mismatch)")
+    .option("--json", "machine-readable output")
+    .action((_opts: unknown, cmd: Command) =>
+      guarded(() =>
+        withRuntime(cmd, io, async (rt) => {
+          const { dirs, records } = await installState(rt);
+          const { verifyInstalled, installWarnings } = await lib();
+          const { capsules, list } = await verifyInstalled(dirs, {
+            requireHash: rt.config.capsules.require_hash,
+            records,
+          });
+          const rows = capsules.map((c) => ({
+            name: c.name,
+            scope: c.scope,
+            dir: c.dir,
+            ok: c.error === null,
+            code: c.error === null ? null : (c.error as { code?: string }).code ?? "ERROR",
+            error: c.error?.message ?? null,
+          }));
+          if (wantsJson(cmd, io)) printJson(io, { capsules: rows });
+          else {
+            if (!rows.length) io.stdout("no capsules installed\n");
+            for (const r of rows) {
+              if (r.ok) io.stdout(`ok       ${r.name} (${r.scope})\n`);
+              else io.stderr(`error: ${r.name} (${r.scope}): ${r.error}\n`);
+            }
+          }
+          for (const w of installWarnings(list)) io.stderr(`warning: ${w}\n`);
+          if (rows.some((r) => !r.ok)) {
+            throw new CliError(
+              "Cannot trust every capsule: an integrity check failed",
+              ExitCode.Integrity,
+            );
+          }
         })
       )
     );
