@@ -6,6 +6,15 @@
  * session is saved when the turn starts, after every tool round and when it ends, so a process
  * killed mid-turn loses no completed round and the turn is later shown as `interrupted`.
  *
+ * Durable commits: a save that is directly followed by a budget change rides in the budget's
+ * commit (a `Rider`), so one fsync makes both durable, all or nothing:
+ * - the turn's start (prompt, turn record) with the first call's reservation;
+ * - each tool round (the model's reply and the tool results) with the next call's reservation;
+ * - the turn's end with the last call's charge (or refund).
+ *
+ * A call's charge that is followed by tools or capsule hooks is committed on its own before they
+ * run, so no charge ever waits on them. A turn with one tool round thus makes 4 commits.
+ *
  * @module
  */
 // From the modules themselves, not llm/mod.ts: that would load the provider SDKs for every
@@ -25,7 +34,8 @@ import type { Reservation } from "../security/budget.ts";
 import type { InvokeOutcome } from "../tools/invoke.ts";
 import { assistantTrust, provenanceAfter, sourceOf, wrapUntrusted } from "./classify.ts";
 import type { ToolRegistry } from "./registry.ts";
-import type { AgentSession, SessionMessage, TurnStatus } from "./session.ts";
+import type { Rider } from "../storage/store.ts";
+import type { AgentSession, SessionMessage, SessionSave, TurnStatus } from "./session.ts";
 
 /** Turns a request and a usage report into US dollars (wired to runtime/llm pricing). */
 export interface AgentCosts {
@@ -61,8 +71,12 @@ export function pricedCosts(
 
 /** The part of the session budget the loop uses. */
 export interface BudgetLike {
-  /** Sets an amount aside; rejects (`BudgetError`, `RangeError`) when it does not fit. */
-  reserve(amountUsd: number): Promise<Reservation>;
+  /**
+   * Sets an amount aside; rejects (`BudgetError`, `RangeError`) when it does not fit. A budget
+   * that carries `rider` writes it in the same commit (see `SessionBudget.reserve`); one that
+   * ignores it leaves it to the loop, which then saves on its own.
+   */
+  reserve(amountUsd: number, rider?: Rider): Promise<Reservation>;
 }
 
 /** What the loop reports while it runs (CLI streaming output, `--json` events). */
@@ -257,17 +271,25 @@ export class Agent {
       ...(first.source ? { source: first.source } : {}),
       turn: turn.n,
     });
-    await session.save();
-    o.onEvent?.({ type: "turn_start", sessionId: session.id, turn: turn.n });
+    // The turn's start rides with the first reservation; `announce` waits until it is on disk.
+    let pending: SessionSave | null = await session.prepareSave();
+    const start = { save: pending, saved: false };
     const hooks = o.hooks;
     const started = Date.now();
     const hookCtx = { sessionId: session.id, agentId: "astrid", workspaceDir: hooks?.workspaceDir };
-    if (hooks?.has("message_received")) {
-      await hooks.notify("message_received", {
-        event: { from: "user", content: prompt, timestamp: started },
-        ctx: { channelId: "astrid", sessionKey: session.id },
-      });
-    }
+    let announced = false;
+    const announce = async (): Promise<void> => {
+      if (announced) return;
+      announced = true;
+      if (!start.save.done && !start.saved) await session.save();
+      o.onEvent?.({ type: "turn_start", sessionId: session.id, turn: turn.n });
+      if (hooks?.has("message_received")) {
+        await hooks.notify("message_received", {
+          event: { from: "user", content: prompt, timestamp: started },
+          ctx: { channelId: "astrid", sessionKey: session.id },
+        });
+      }
+    };
     // With a message_sending handler the reply is held back until it has had its say.
     const buffer = hooks?.has("message_sending") === true;
 
@@ -276,14 +298,23 @@ export class Agent {
     let cost = 0;
     let text = "";
     let rounds = 0;
+    /** Ends the turn; `settle` (the last call's charge) then carries the final save. */
     const end = async (
       status: TurnStatus,
       code: string | null = null,
       error: string | null = null,
+      settle?: (rider: Rider) => Promise<void>,
     ): Promise<TurnResult> => {
+      await announce();
       session.updateTurn({ status, error, costUsd: cost, endedAt: Date.now() });
       if (o.cwd) session.setCwd(o.cwd());
-      await session.save();
+      if (settle) {
+        const save = await session.prepareSave();
+        await settle(save);
+        if (!save.done) await session.save();
+      } else {
+        await session.save();
+      }
       const result: TurnResult = { status, text, error, code, costUsd: cost, rounds, deferred };
       if (hooks?.has("agent_end")) {
         await hooks.notify("agent_end", {
@@ -313,9 +344,13 @@ export class Agent {
       };
       let reservation: Reservation;
       let estimate: number;
+      // The unsaved round (or the turn's start) rides with the reservation; on failure `end`
+      // saves it.
+      const save = pending;
+      pending = null;
       try {
         estimate = o.costs.estimate(req);
-        reservation = await o.budget.reserve(estimate);
+        reservation = await o.budget.reserve(estimate, save ?? undefined);
       } catch (err) {
         const code = (err as { code?: unknown }).code === "BUDGET_EXCEEDED"
           ? "BUDGET_EXCEEDED"
@@ -326,22 +361,28 @@ export class Agent {
           `Cannot call the model: ${(err as Error).message}`,
         );
       }
+      if (save && !save.done) await session.save(); // a budget that carries no writes
+      start.saved = true;
+      await announce();
       rounds++;
       const got = await this.#stream(req, buffer);
       const spent = got.usage ? o.costs.actual(got.usage) : got.error ? 0 : estimate;
-      if (spent > 0) await reservation.commit(spent);
-      else await reservation.refund();
+      const held = reservation;
+      const settle = (rider?: Rider): Promise<void> =>
+        spent > 0 ? held.commit(spent, rider) : held.refund(rider);
       cost += spent;
-      session.updateTurn({ costUsd: cost });
 
       if (got.error) {
         // Nothing of the failed call enters the transcript: no partial text, no half tool call.
         const cancelled = got.error.code === "CANCELLED" || signal?.aborted === true;
-        return end(cancelled ? "cancelled" : "failed", got.error.code, got.error.message);
+        return end(cancelled ? "cancelled" : "failed", got.error.code, got.error.message, settle);
       }
       text = got.text;
       if (got.calls.length === 0) {
         if (buffer && hooks && got.text) {
+          // Capsule code runs next: the charge is durable before it.
+          await settle();
+          session.updateTurn({ costUsd: cost });
           const sending = await hooks.messageSending(got.text, session.id);
           if (sending.kind === "cancel") {
             // Suppressed: the user sees one line saying who withheld it; nothing is stored.
@@ -360,9 +401,12 @@ export class Agent {
             turn: turn.n,
           });
         }
-        return end("completed");
+        return end("completed", null, null, buffer && hooks && got.text ? undefined : settle);
       }
 
+      // Tools run next: the charge is durable before them.
+      await settle();
+      session.updateTurn({ costUsd: cost });
       if (buffer && got.text) o.onEvent?.({ type: "text", text: got.text });
       const results: LlmContent[] = [];
       const proofs: string[] = [];
@@ -427,8 +471,8 @@ export class Agent {
         turn: turn.n,
       });
       if (o.cwd) session.setCwd(o.cwd());
-      await session.save();
-      if (signal?.aborted) return end("cancelled", "CANCELLED", "the turn was cancelled");
+      // Saved with the next reservation, or by `end` (cancelled, over budget, max_turns).
+      pending = await session.prepareSave();
     }
     return end(
       "max_turns",

@@ -5,6 +5,10 @@
  * in one atomic commit when it fits; otherwise the message parts go first and the header,
  * which alone makes them visible (`messageCount`), goes last.
  *
+ * A save can also ride in another component's commit ({@link AgentSession.prepareSave}): the
+ * agent loop hands it to the session budget, so a round's messages and the next model call's
+ * reservation (or a call's charge and the turn's end) are durable together, after one fsync.
+ *
  * Key layout:
  * - `["agent_sessions", id]` → {@link SessionHeader}
  * - `["agent_turns", id, n]` → {@link TurnRecord}
@@ -15,6 +19,7 @@
 import type { LlmMessage } from "../llm/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { listAll, MAX_MUTATIONS_PER_COMMIT } from "../storage/mod.ts";
+import type { Rider } from "../storage/store.ts";
 
 /** The input-classification label of a transcript item. */
 export type Trust = "trusted" | "pre_authorized" | "untrusted";
@@ -108,6 +113,14 @@ export class SessionError extends Error {
 const PART_CHARS = 16_000;
 /** Stay well under Deno KV's 800 KiB per atomic commit. */
 const COMMIT_BYTES = 400_000;
+/** Mutations of the last commit of a save: room is left for a carrier's own (≤ 900 in all). */
+const LAST_MUTATIONS = 800;
+
+/** A save prepared by {@link AgentSession.prepareSave}, to be written by some commit. */
+export interface SessionSave extends Rider {
+  /** True once a commit that carried it succeeded. */
+  readonly done: boolean;
+}
 
 const HEADER = "agent_sessions";
 const TURNS = "agent_turns";
@@ -250,6 +263,38 @@ export class AgentSession {
 
   /** Writes the new messages, the changed turns and the header. */
   async save(now = Date.now()): Promise<void> {
+    const pending = await this.prepareSave(now);
+    const op = this.#store.atomic();
+    pending.apply(op);
+    await commit(op, this.#header.id);
+    pending.committed();
+  }
+
+  /**
+   * Prepares a save for another commit to carry (a `Rider`): what {@link AgentSession.save}
+   * writes, with the header last. Parts of large messages that do not fit one commit are
+   * written here first (invisible until a header counts them). Nothing counts as saved until
+   * the carrier reports the commit; a save that is never committed is simply redone by the
+   * next one.
+   *
+   * @example The budget carries the save with a reservation
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { openStore } from "../storage/mod.ts";
+   * import { SessionBudget } from "../security/budget.ts";
+   * import { SessionStore } from "./session.ts";
+   * using store = await openStore(":memory:");
+   * const sessions = new SessionStore(store);
+   * const s = sessions.create({ provider: "p", model: "m", workspaceRoot: "/ws", workspaceId: "w" });
+   * s.beginTurn("hi");
+   * const budget = await SessionBudget.load(store, s.id, { sessionUsd: 1, perActionUsd: 1, warnAt: 1 });
+   * const pending = await s.prepareSave();
+   * await budget.reserve(0.1, pending);
+   * equal(pending.done, true);
+   * equal((await sessions.load(s.id)).turns[0]?.status, "running");
+   * ```
+   */
+  async prepareSave(now = Date.now()): Promise<SessionSave> {
     const id = this.#header.id;
     const header: SessionHeader = {
       ...this.#header,
@@ -270,25 +315,45 @@ export class AgentSession {
       mutations.push({ key: [TURNS, id, n], value: turn, bytes: 600 });
     }
     // Message parts beyond the header's count are invisible, so earlier batches are safe.
-    let op = this.#store.atomic();
-    let count = 0;
+    let start = 0;
     let bytes = 0;
-    for (const m of mutations) {
-      if (count + 2 > MAX_MUTATIONS_PER_COMMIT || bytes + m.bytes > COMMIT_BYTES) {
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!;
+      if (i - start + 2 > LAST_MUTATIONS || bytes + m.bytes > COMMIT_BYTES) {
+        const op = this.#store.atomic();
+        for (const early of mutations.slice(start, i)) op.set(early.key, early.value);
         await commit(op, id);
-        op = this.#store.atomic();
-        count = 0;
+        start = i;
         bytes = 0;
       }
-      op.set(m.key, m.value);
-      count++;
       bytes += m.bytes;
     }
-    op.set([HEADER, id], header);
-    await commit(op, id);
-    this.#header = header;
-    this.#saved = this.#messages.length;
-    this.#dirtyTurns.clear();
+    const last = mutations.slice(start);
+    last.push({ key: [HEADER, id], value: header, bytes: 1000 });
+    const saved = this.#messages.length;
+    const turns = new Map([...this.#dirtyTurns].map((n) => [n, this.#turns[n - 1]]));
+    let done = false;
+    return {
+      get done() {
+        return done;
+      },
+      store: this.#store,
+      mutations: last.length,
+      bytes: bytes + 1000,
+      apply(op) {
+        for (const m of last) op.set(m.key, m.value);
+      },
+      committed: () => {
+        if (done) return;
+        done = true;
+        // Only what was written counts: later changes stay pending for the next save.
+        this.#header = { ...this.#header, messageCount: saved, updatedAt: now };
+        this.#saved = Math.max(this.#saved, saved);
+        for (const [n, turn] of turns) {
+          if (this.#turns[n - 1] === turn) this.#dirtyTurns.delete(n);
+        }
+      },
+    };
   }
 }
 

@@ -121,3 +121,45 @@ Deno.test("SessionStore.delete() removes the header, turns and messages; list() 
   equal(left, 0);
   deepEqual((await sessions.list()).map((h) => h.id), [b.id]);
 });
+
+Deno.test("AgentSession.prepareSave() writes nothing visible until its carrier commits", async () => {
+  using store = await openStore(":memory:");
+  const sessions = new SessionStore(store);
+  const s = newSession(sessions);
+  s.beginTurn("first");
+  s.push(text("first"));
+  const dropped = await s.prepareSave();
+  equal(dropped.done, false);
+  equal(await sessions.header(s.id), null);
+  // A save that was never carried is redone, whole, by the next one.
+  const pending = await s.prepareSave();
+  s.push(text("after the prepare")); // not part of `pending`
+  const op = store.atomic().set(["carrier"], 1);
+  pending.apply(op);
+  ok((await op.commit()).ok);
+  pending.committed();
+  equal(pending.done, true);
+  let back = await sessions.load(s.id);
+  deepEqual(back.messages.map((m) => m.message.content[0]), [{ type: "text", text: "first" }]);
+  await s.save();
+  back = await sessions.load(s.id);
+  equal(back.messages.length, 2);
+  equal(back.header.messageCount, 2);
+});
+
+Deno.test("AgentSession.prepareSave() of a huge round fits its last commit in a carrier", async () => {
+  using store = await openStore(":memory:");
+  const sessions = new SessionStore(store);
+  const s = newSession(sessions);
+  s.beginTurn("many");
+  for (let i = 0; i < 1500; i++) s.push(text(`m${i} ${"x".repeat(400)}`));
+  const pending = await s.prepareSave();
+  ok(pending.mutations <= 800 && pending.bytes <= 401_000);
+  // The early parts are on disk but invisible: no header counts them yet.
+  equal(await sessions.header(s.id), null);
+  const op = store.atomic();
+  pending.apply(op);
+  ok((await op.commit()).ok);
+  pending.committed();
+  equal((await sessions.load(s.id)).messages.length, 1500);
+});

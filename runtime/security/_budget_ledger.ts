@@ -5,9 +5,14 @@
  * check fails and the batch is applied again to a fresh read, so no update is ever lost and no
  * decision is taken on stale numbers.
  *
+ * A step may bring a {@link Rider}: writes of another component (a session save) that go into
+ * the same atomic commit as the batch, so both are durable after one fsync. A batch that
+ * carries a rider is committed even when the record did not change (then without the check);
+ * riders are batched up to {@link RIDER_MUTATIONS} mutations and {@link RIDER_BYTES} bytes.
+ *
  * @module
  */
-import type { Store } from "../storage/store.ts";
+import type { Rider, Store } from "../storage/store.ts";
 import {
   type BudgetRecord,
   cloneRecord,
@@ -33,6 +38,30 @@ export interface Batch {
 export type Step = (record: BudgetRecord, batch: Batch) => () => void;
 
 const MAX_ATTEMPTS = 500;
+/** Most rider mutations in one commit (Deno KV takes 1000; the record and its check are 2). */
+export const RIDER_MUTATIONS = 900;
+/** Most rider bytes in one commit (Deno KV takes 800 KiB). */
+export const RIDER_BYTES = 500_000;
+
+interface Queued {
+  step: Step;
+  fail: (err: unknown) => void;
+  rider: Rider | null;
+}
+
+/** How many queued items, from the first, one commit takes: riders up to the limits, ≥ 1. */
+function fitting(queue: readonly Queued[]): number {
+  let mutations = 0;
+  let bytes = 0;
+  for (let i = 0; i < queue.length; i++) {
+    const rider = queue[i]!.rider;
+    if (!rider) continue;
+    mutations += rider.mutations;
+    bytes += rider.bytes;
+    if (i > 0 && (mutations > RIDER_MUTATIONS || bytes > RIDER_BYTES)) return i;
+  }
+  return queue.length;
+}
 
 /** Reads and parses a budget record; throws `TypeError` when it is malformed. */
 export async function readRecord(
@@ -77,7 +106,7 @@ export class Ledger {
   #renewEveryMs: number;
   #view: BudgetRecord;
   #stamp: string | null;
-  #queue: { step: Step; fail: (err: unknown) => void }[] = [];
+  #queue: Queued[] = [];
   #draining: Promise<void> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
 
@@ -101,9 +130,20 @@ export class Ledger {
     return this.#view;
   }
 
-  /** Queues `step`; `fail` gets the error when the store cannot be read or written. */
-  submit(step: Step, fail: (err: unknown) => void): void {
-    this.#queue.push({ step, fail });
+  /**
+   * Queues `step`; `fail` gets the error when the store cannot be read or written. `rider`'s
+   * writes go into the commit that decides the step; it is told before the step finishes.
+   * Throws `RangeError` for a rider larger than one commit can carry. A rider of another store
+   * is not carried (its owner sees it not `committed` and writes it itself).
+   */
+  submit(step: Step, fail: (err: unknown) => void, rider: Rider | null = null): void {
+    if (rider && rider.store !== this.#store) rider = null;
+    if (rider && (rider.mutations > RIDER_MUTATIONS || rider.bytes > RIDER_BYTES)) {
+      throw new RangeError(
+        `Cannot carry writes: current size is ${rider.mutations} mutations, ${rider.bytes} bytes`,
+      );
+    }
+    this.#queue.push({ step, fail, rider });
     this.#draining ??= this.#drain();
   }
 
@@ -124,9 +164,12 @@ export class Ledger {
   async #drain(): Promise<void> {
     await null; // let the steps queued in the same tick join the first batch
     while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0);
+      const batch = this.#queue.splice(0, fitting(this.#queue));
       try {
-        await this.#commit(batch.map((b) => b.step));
+        await this.#commit(
+          batch.map((b) => b.step),
+          batch.flatMap((b) => b.rider ? [b.rider] : []),
+        );
       } catch (err) {
         for (const b of batch) b.fail(err);
       }
@@ -138,9 +181,9 @@ export class Ledger {
    * Applies `steps` to a copy of the record and commits it if the record has not changed since
    * it was read; otherwise reads it again and starts over. The first attempt trusts the last
    * view (one instance per process is the common case); a refusal or a batch that changes
-   * nothing is only final on a fresh read.
+   * nothing is only final on a fresh read. `riders` are written in the same commit.
    */
-  async #commit(steps: Step[]): Promise<void> {
+  async #commit(steps: Step[], riders: Rider[]): Promise<void> {
     let cached = true;
     for (let attempt = 1;; attempt++) {
       if (!cached) {
@@ -156,11 +199,14 @@ export class Ledger {
         continue;
       }
       let stamp = this.#stamp;
-      if (batch.changed) {
-        const res = await this.#store.atomic()
-          .check({ key: this.#key, versionstamp: this.#stamp })
-          .set(this.#key, encodeRecord(work, Date.now()))
-          .commit();
+      if (batch.changed || riders.length > 0) {
+        const op = this.#store.atomic();
+        if (batch.changed) {
+          op.check({ key: this.#key, versionstamp: this.#stamp })
+            .set(this.#key, encodeRecord(work, Date.now()));
+        }
+        for (const rider of riders) rider.apply(op);
+        const res = await op.commit();
         if (!res.ok) {
           if (attempt >= MAX_ATTEMPTS) {
             throw new Error(
@@ -172,11 +218,12 @@ export class Ledger {
           if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * attempt));
           continue;
         }
-        stamp = res.versionstamp;
+        if (batch.changed) stamp = res.versionstamp;
       }
       this.#view = work;
       this.#stamp = stamp;
       this.#beat();
+      for (const rider of riders) rider.committed();
       for (const f of finish) f();
       return;
     }

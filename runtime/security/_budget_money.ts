@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Rider } from "../storage/store.ts";
 import { BudgetError, MAX_USD, type Reservation } from "./budget_types.ts";
 
 const MICROS = 1_000_000;
@@ -22,22 +23,27 @@ export const fromMicros = (micros: number): number => micros / MICROS;
 const noop = () => {};
 
 /**
- * A handle on `amount` micro-dollars set aside. `settle(actual)` charges `actual` (0 for a
- * refund) and releases the amount; it runs at most once, unless it fails with something other
- * than a `BudgetError` (then nothing was recorded, and the caller may try again). A $0
- * reservation settled at $0 never calls it.
+ * A handle on `amount` micro-dollars set aside. `settle(actual, rider)` charges `actual` (0 for
+ * a refund), releases the amount and writes `rider` in the same commit; it runs at most once,
+ * unless it fails with something other than a `BudgetError` (then nothing was recorded, and
+ * the caller may try again). A $0 reservation settled at $0 never calls it, nor does a second
+ * settlement: a rider given to those is written alone by `carry(rider)`.
  */
 export function reservationHandle(
   amount: number,
-  settle: (actual: number) => Promise<void>,
+  settle: (actual: number, rider: Rider | null) => Promise<void>,
+  carry: (rider: Rider) => Promise<void>,
 ): Reservation {
   let open = true;
   let settling: Promise<void> = Promise.resolve();
-  const once = (actual: number): Promise<void> => {
-    if (!open) return settling.then(noop, noop);
+  const once = (actual: number, rider: Rider | null): Promise<void> => {
+    if (!open || (amount === 0 && actual === 0)) {
+      const before = open ? settling : settling.then(noop, noop);
+      open = false;
+      return rider ? before.then(() => carry(rider)) : before;
+    }
     open = false;
-    if (amount === 0 && actual === 0) return settling;
-    settling = settle(actual).catch((err) => {
+    settling = settle(actual, rider).catch((err) => {
       if (!(err instanceof BudgetError)) open = true;
       throw err;
     });
@@ -46,15 +52,15 @@ export function reservationHandle(
   return Object.freeze({
     id: crypto.randomUUID(),
     amountUsd: fromMicros(amount),
-    commit: (actualUsd?: number): Promise<void> => {
+    commit: (actualUsd?: number, rider?: Rider): Promise<void> => {
       let actual: number;
       try {
         actual = actualUsd === undefined ? amount : toMicros(actualUsd, "actualUsd");
       } catch (err) {
         return Promise.reject(err);
       }
-      return once(actual);
+      return once(actual, rider ?? null);
     },
-    refund: (): Promise<void> => once(0),
+    refund: (rider?: Rider): Promise<void> => once(0, rider ?? null),
   });
 }

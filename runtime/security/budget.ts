@@ -11,6 +11,14 @@
  * its concurrent operations into one commit and retries when another process won the race.
  * A $0 reservation (file and kv actions) costs no KV commit.
  *
+ * Carried writes: `reserve()`, `commit()` and `refund()` take an optional `Rider` (writes of
+ * another component, e.g. the agent's session save) and put it in the same atomic commit as
+ * the budget change, so both become durable with one fsync, all or nothing; where the budget
+ * needs no commit (a $0 reservation, a refused one, a second settlement) the rider is written
+ * alone. When the promise settles (resolved, or rejected with a `BudgetError`) the rider is on
+ * disk; any other rejection means neither was written. A rider of another store than the
+ * budget's is not carried: its owner sees it not committed and writes it itself.
+ *
  * Overrun policy: `commit(actual)` always records what was actually spent, even above the
  * reservation (money already gone cannot be un-spent, and under-recording would hide it). When
  * the excess over the reservation does not fit in the session's free headroom, the charge is
@@ -27,7 +35,7 @@
  *
  * @module
  */
-import type { Store } from "../storage/store.ts";
+import type { Rider, Store } from "../storage/store.ts";
 import { currentOwner, ownerLiveness } from "./_budget_owner.ts";
 import {
   type BudgetRecord,
@@ -152,7 +160,8 @@ export class SessionBudget {
   /**
    * Sets `amountUsd` aside. Rejects with `BudgetError` when it exceeds the per-action limit or
    * the session's remaining budget (all processes counted), `RangeError` for a negative, NaN or
-   * huge amount. A $0 reservation is decided locally, without a KV commit.
+   * huge amount. A $0 reservation is decided locally, without a KV commit. `rider` is written in
+   * the commit that decides the reservation (granted or refused; see the module doc).
    *
    * @example Refund restores the amount
    * ```ts
@@ -167,7 +176,7 @@ export class SessionBudget {
    * equal(budget.state().remainingUsd, 2);
    * ```
    */
-  reserve(amountUsd: number): Promise<Reservation> {
+  reserve(amountUsd: number, rider?: Rider): Promise<Reservation> {
     let amount: number;
     try {
       amount = toMicros(amountUsd, "amountUsd");
@@ -175,30 +184,42 @@ export class SessionBudget {
       return Promise.reject(err);
     }
     if (amount > this.#perAction) {
-      return Promise.reject(
-        new BudgetError(
-          `Cannot reserve $${amountUsd}: the per-action limit is $${fromMicros(this.#perAction)}`,
-        ),
+      const err = new BudgetError(
+        `Cannot reserve $${amountUsd}: the per-action limit is $${fromMicros(this.#perAction)}`,
       );
+      return rider ? this.#carry(rider).then(() => Promise.reject(err)) : Promise.reject(err);
     }
     if (amount === 0) {
       // Free actions never overspend; only an overrun already on record refuses them.
-      const v = this.#ledger.view;
-      if (v.spentMicros + reservedOf(v) > this.#terms.limit) {
-        return Promise.reject(this.#refusal(amountUsd, v));
-      }
-      return Promise.resolve(this.#reservation(0));
+      const decide = (): Promise<Reservation> => {
+        const v = this.#ledger.view;
+        return v.spentMicros + reservedOf(v) > this.#terms.limit
+          ? Promise.reject(this.#refusal(amountUsd, v))
+          : Promise.resolve(this.#reservation(0));
+      };
+      return rider ? this.#carry(rider).then(decide) : decide();
     }
     return new Promise((resolve, reject) => {
-      this.#ledger.submit((r, batch) => {
-        const got = tryReserve(r, this.#terms, amount, Date.now(), batch);
-        if (got === "held") return () => resolve(this.#reservation(amount));
-        batch.refused = true;
-        const err = got === "crowded"
-          ? new BudgetError(`Cannot reserve: current holders are ${MAX_LEASES} processes`)
-          : this.#refusal(amountUsd, r);
-        return () => reject(err);
-      }, reject);
+      this.#ledger.submit(
+        (r, batch) => {
+          const got = tryReserve(r, this.#terms, amount, Date.now(), batch);
+          if (got === "held") return () => resolve(this.#reservation(amount));
+          batch.refused = true;
+          const err = got === "crowded"
+            ? new BudgetError(`Cannot reserve: current holders are ${MAX_LEASES} processes`)
+            : this.#refusal(amountUsd, r);
+          return () => reject(err);
+        },
+        reject,
+        rider ?? null,
+      );
+    });
+  }
+
+  /** Writes `rider` alone (through the ledger, so it keeps its order with the budget's). */
+  #carry(rider: Rider): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ledger.submit(() => resolve, reject, rider);
     });
   }
 
@@ -208,31 +229,39 @@ export class SessionBudget {
   }
 
   #reservation(amount: number): Reservation {
-    return reservationHandle(amount, (actual) => this.#settle(amount, actual));
+    return reservationHandle(
+      amount,
+      (actual, rider) => this.#settle(amount, actual, rider),
+      (rider) => this.#carry(rider),
+    );
   }
 
-  #settle(reserved: number, actual: number): Promise<void> {
+  #settle(reserved: number, actual: number, rider: Rider | null): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#ledger.submit((r, batch) => {
-        batch.changed = true;
-        const { overrun, crossed } = settle(r, this.#terms, reserved, actual, Date.now());
-        const spent = r.spentMicros;
-        return () => {
-          try {
-            if (crossed) this.#onWarn?.(this.state());
-          } catch {
-            // The charge is on record either way; a failing listener must not reopen it.
-          }
-          if (!overrun) return resolve();
-          reject(
-            new BudgetError(
-              `Cannot stay within budget: charged $${fromMicros(actual)} against a reservation ` +
-                `of $${fromMicros(reserved)}; current spend is $${fromMicros(spent)} of ` +
-                `$${fromMicros(this.#terms.limit)}`,
-            ),
-          );
-        };
-      }, reject);
+      this.#ledger.submit(
+        (r, batch) => {
+          batch.changed = true;
+          const { overrun, crossed } = settle(r, this.#terms, reserved, actual, Date.now());
+          const spent = r.spentMicros;
+          return () => {
+            try {
+              if (crossed) this.#onWarn?.(this.state());
+            } catch {
+              // The charge is on record either way; a failing listener must not reopen it.
+            }
+            if (!overrun) return resolve();
+            reject(
+              new BudgetError(
+                `Cannot stay within budget: charged $${fromMicros(actual)} against a reservation ` +
+                  `of $${fromMicros(reserved)}; current spend is $${fromMicros(spent)} of ` +
+                  `$${fromMicros(this.#terms.limit)}`,
+              ),
+            );
+          };
+        },
+        reject,
+        rider,
+      );
     });
   }
 

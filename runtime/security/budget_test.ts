@@ -562,3 +562,169 @@ Deno.test("without procfs (narrowed permissions) a killed holder's lease expires
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A rider on `kv` that sets `["ride", name]` and records whether it was committed. */
+function ride(kv: Store, name: string | number, mutations = 1, bytes = 100) {
+  const rider = {
+    store: kv,
+    done: 0,
+    mutations,
+    bytes,
+    apply: (op: Deno.AtomicOperation) => void op.set(["ride", name], "written"),
+    committed: () => void rider.done++,
+  };
+  return rider;
+}
+const written = async (kv: Store, name: string | number) =>
+  (await kv.get(["ride", name])).versionstamp !== null;
+
+/** A store that counts atomic commits. */
+function countCommits(kv: Store): { store: Store; commits: () => number } {
+  let commits = 0;
+  const store: Store = {
+    get: (key) => kv.get(key),
+    getMany: (keys) => kv.getMany(keys),
+    set: (key, value) => kv.set(key, value),
+    delete: (key) => kv.delete(key),
+    list: (selector, options) => kv.list(selector, options),
+    atomic: () => {
+      const op = kv.atomic();
+      const commit = op.commit.bind(op);
+      op.commit = () => {
+        commits++;
+        return commit();
+      };
+      return op;
+    },
+    close: () => kv.close(),
+    [Symbol.dispose]: () => {},
+  };
+  return { store, commits: () => commits };
+}
+
+Deno.test("reserve() and commit() with a rider write it in the budget's own commit", async () => {
+  using kv = await openStore(":memory:");
+  const { store, commits } = countCommits(kv);
+  const budget = await SessionBudget.load(store, "session-1", LIMITS);
+  const first = ride(store, "reserve");
+  const r = await budget.reserve(1, first);
+  equal(commits(), 1);
+  equal(first.done, 1);
+  ok(await written(kv, "reserve"));
+  equal((await saved(kv)).leases[Object.keys((await saved(kv)).leases)[0]!]?.micros, 1_000_000);
+  const second = ride(store, "settle");
+  await r.commit(0.25, second);
+  equal(commits(), 2);
+  equal(second.done, 1);
+  ok(await written(kv, "settle"));
+  deepEqual([(await saved(kv)).spentMicros, (await saved(kv)).leases], [250_000, {}]);
+});
+
+Deno.test("a refused reserve() still writes its rider, then rejects with BudgetError", async () => {
+  using kv = await openStore(":memory:");
+  const budget = await load(kv, { sessionUsd: 1, perActionUsd: 1, warnAt: 1 });
+  await (await budget.reserve(0.9)).commit();
+  const full = ride(kv, "full");
+  await rejects(budget.reserve(0.5, full), { code: "BUDGET_EXCEEDED" });
+  equal(full.done, 1);
+  ok(await written(kv, "full"));
+  const perAction = ride(kv, "per-action");
+  await rejects(budget.reserve(5, perAction), { code: "BUDGET_EXCEEDED" });
+  ok(await written(kv, "per-action"));
+  equal((await saved(kv)).spentMicros, 900_000);
+});
+
+Deno.test("a rider on a $0 reservation or on a second settlement is written alone", async () => {
+  using kv = await openStore(":memory:");
+  const budget = await load(kv);
+  const free = await budget.reserve(0, ride(kv, "free-reserve"));
+  ok(await written(kv, "free-reserve"));
+  await free.refund(ride(kv, "free-refund"));
+  ok(await written(kv, "free-refund"));
+  const r = await budget.reserve(1);
+  await r.commit(1);
+  await r.commit(1, ride(kv, "again"));
+  await r.refund(ride(kv, "refund-after"));
+  ok(await written(kv, "again"));
+  ok(await written(kv, "refund-after"));
+  equal((await saved(kv)).spentMicros, 1_000_000);
+});
+
+Deno.test("a rider larger than one commit is refused with RangeError; nothing is written", async () => {
+  using kv = await openStore(":memory:");
+  const budget = await load(kv);
+  await rejects(budget.reserve(1, ride(kv, "huge", 901)), RangeError);
+  await rejects(budget.reserve(1, ride(kv, "heavy", 1, 600_000)), RangeError);
+  ok(!(await written(kv, "huge")));
+  equal(budget.state().reservedUsd, 0);
+});
+
+Deno.test("a failed commit writes neither the charge nor its rider; a retry writes both", async () => {
+  using kv = await openStore(":memory:");
+  let failNext = false;
+  const flaky: Store = {
+    ...countCommits(kv).store,
+    atomic: () => {
+      const op = kv.atomic();
+      const commit = op.commit.bind(op);
+      op.commit = () => {
+        if (!failNext) return commit();
+        failNext = false;
+        return Promise.reject(new Error("disk full"));
+      };
+      return op;
+    },
+  };
+  const budget = await SessionBudget.load(flaky, "session-1", LIMITS);
+  const r = await budget.reserve(1);
+  failNext = true;
+  const rider = ride(flaky, "settle");
+  await rejects(r.commit(0.5, rider), /disk full/);
+  equal(rider.done, 0);
+  ok(!(await written(kv, "settle")));
+  equal((await saved(kv)).spentMicros, 0);
+  await r.commit(0.5, rider);
+  equal(rider.done, 1);
+  ok(await written(kv, "settle"));
+  equal((await saved(kv)).spentMicros, 500_000);
+});
+
+Deno.test("two instances on one KV file racing with riders never overspend; every rider lands", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astrid-budget-ride-" });
+  try {
+    using kv = await openStore(`${dir}/state.kv`);
+    using other = await openStore(`${dir}/state.kv`);
+    const limits = { sessionUsd: 1, perActionUsd: 1, warnAt: 1 };
+    const a = await SessionBudget.load(kv, "session-1", limits);
+    const b = await SessionBudget.load(other, "session-1", limits);
+    const results = await Promise.allSettled(
+      Array.from({ length: 80 }, async (_, i) => {
+        await sleep(Math.random() * 3);
+        const r = await (i % 2 ? a : b).reserve(0.05, ride(i % 2 ? kv : other, `r${i}`));
+        await sleep(Math.random() * 3);
+        await r.commit(undefined, ride(i % 2 ? kv : other, `c${i}`));
+      }),
+    );
+    equal(results.filter((r) => r.status === "fulfilled").length, 20);
+    for (const r of results) {
+      if (r.status === "rejected") equal((r.reason as BudgetError).code, "BUDGET_EXCEEDED");
+    }
+    equal((await saved(kv)).spentMicros, 1_000_000);
+    deepEqual((await saved(kv)).leases, {});
+    for (let i = 0; i < 80; i++) ok(await written(kv, `r${i}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rider of another store is not carried: it stays unwritten for its owner", async () => {
+  using kv = await openStore(":memory:");
+  using elsewhere = await openStore(":memory:");
+  const budget = await load(kv);
+  const rider = ride(elsewhere, "foreign");
+  await (await budget.reserve(1, rider)).commit();
+  equal(rider.done, 0);
+  ok(!(await written(kv, "foreign")));
+  ok(!(await written(elsewhere, "foreign")));
+  equal((await saved(kv)).spentMicros, 1_000_000);
+});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Rider } from "../storage/store.ts";
 
 /** Largest amount accepted anywhere: one billion USD. */
 export const MAX_USD = 1e9;
@@ -56,12 +57,17 @@ export class BudgetError extends Error {
   }
 }
 
-/** Money set aside by `SessionBudget.reserve()`; settle it exactly once. */
+/**
+ * Money set aside by `SessionBudget.reserve()`; settle it exactly once. A settlement may carry
+ * a `Rider` (runtime/storage/store.ts): other writes made durable in the same atomic commit as
+ * the charge (or alone, when the settlement needs no commit); once the promise resolves, both
+ * are on disk.
+ */
 export interface Reservation {
   readonly id: string;
   readonly amountUsd: number;
   /** Charges `actualUsd` (default: the reserved amount). Idempotent; a no-op after refund. */
-  commit(actualUsd?: number): Promise<void>;
+  commit(actualUsd?: number, rider?: Rider): Promise<void>;
   /** Releases the reservation. Idempotent; a no-op after commit. */
-  refund(): Promise<void>;
+  refund(rider?: Rider): Promise<void>;
 }

@@ -22,6 +22,47 @@ export interface Store extends Disposable {
   close(): void;
 }
 
+/**
+ * Writes that ride along in another component's atomic commit, so that two changes that must
+ * both be durable cost one fsync instead of two (the session budget carries a session save
+ * this way). The carrier adds them to its commit, re-adding them on every attempt when it
+ * retries, and reports once the commit that held them succeeded. A rider whose carrier did not
+ * commit it is simply not written: its owner still holds the changes and saves them later. A
+ * carrier on another store than `store` never carries it (it would write to the wrong KV).
+ *
+ * @example A rider committed by its carrier
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore, type Rider } from "./store.ts";
+ * using store = await openStore(":memory:");
+ * let done = false;
+ * const rider: Rider = {
+ *   store,
+ *   mutations: 1,
+ *   bytes: 10,
+ *   apply: (op) => void op.set(["note"], "saved"),
+ *   committed: () => void (done = true),
+ * };
+ * const op = store.atomic().set(["counter"], 1);
+ * rider.apply(op);
+ * if ((await op.commit()).ok) rider.committed();
+ * equal((await store.get(["note"])).value, "saved");
+ * equal(done, true);
+ * ```
+ */
+export interface Rider {
+  /** The store the writes belong to. */
+  readonly store: Store;
+  /** Adds the writes to `op` (called once per attempt; sets only, no checks). */
+  apply(op: Deno.AtomicOperation): void;
+  /** Called once, after a commit that carried the writes succeeded. */
+  committed(): void;
+  /** Mutations `apply` adds, counted against the carrier's limit per commit. */
+  readonly mutations: number;
+  /** Approximate bytes `apply` adds, counted against the 800 KiB per commit. */
+  readonly bytes: number;
+}
+
 /** Largest number of mutations Deno KV accepts in one atomic commit. */
 export const MAX_MUTATIONS_PER_COMMIT = 1000;
 
