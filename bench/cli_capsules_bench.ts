@@ -8,7 +8,10 @@
  * bench/cli_capsules_bench.ts [rounds]`): `Deno.bench` mis-times runs of child processes here.
  *
  * Every capsule is a renamed copy of the probe (runtime/capsule/_testing.ts), compiled once by
- * the real toolchain and installed with `astrid capsule install --yes`.
+ * the real toolchain and installed with `astrid capsule install --yes`. The warm-up round (not
+ * timed) is the first listing after the installs: it checks every capsule in full and writes the
+ * signed listing cache (runtime/capsule/_list_cache.ts) that the timed rounds then use, as every
+ * command after the first does.
  *
  * @module
  */

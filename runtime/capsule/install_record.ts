@@ -36,6 +36,7 @@ import {
 } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { deleteBlob, readBlobs, writeBlob } from "./_record_parts.ts";
+import { type ListCacheEntry, readListCache, writeListCache } from "./_list_cache.ts";
 import { CapsuleError } from "./errors.ts";
 import type { CapsuleManifest } from "./manifest.ts";
 
@@ -116,7 +117,13 @@ export type RecordedTool = z.output<typeof TOOL>;
 
 /** A record as read back: verified, or refused with the reason. */
 export type RecordRead =
-  | { readonly ok: true; readonly name: string; readonly record: InstallRecord }
+  | {
+    readonly ok: true;
+    readonly name: string;
+    readonly record: InstallRecord;
+    /** BLAKE3 of the record's stored bytes (the listing cache's key, _list_cache.ts). */
+    readonly digest?: string;
+  }
   | { readonly ok: false; readonly name: string; readonly reason: string };
 
 /**
@@ -213,24 +220,54 @@ export class InstallRecords {
     return (await this.list(scope, workspaceRoot, name)).get(name) ?? null;
   }
 
-  /** Every record of a scope (or only `only`), by name. */
+  /**
+   * Every record of a scope (or only `only`), by name. `known` maps names to the digests of
+   * record bytes that the signed listing cache says passed every check: a record whose bytes
+   * still hash to it is not verified again (its filing still is).
+   */
   async list(
     scope: "user" | "workspace",
     workspaceRoot: string | null,
     only?: string,
+    known?: ReadonlyMap<string, string>,
   ): Promise<Map<string, RecordRead>> {
     const out = new Map<string, RecordRead>();
     const blobs = await readBlobs(this.#store, [PREFIX, scopeKey(scope, workspaceRoot)], only);
     for (const [name, blob] of blobs) {
-      const checked = this.#check(blob, scope, workspaceRoot, name);
+      const digest = typeof blob === "string" ? undefined : blake3Hex(blob);
+      const checked = digest !== undefined && known?.get(name) === digest
+        ? this.#filed(
+          JSON.parse(new TextDecoder().decode(blob as Uint8Array)).record,
+          scope,
+          workspaceRoot,
+          name,
+        )
+        : this.#check(blob, scope, workspaceRoot, name);
       out.set(
         name,
         typeof checked === "string"
           ? { ok: false, name, reason: checked }
-          : { ok: true, name, record: checked },
+          : { ok: true, name, record: checked, ...(digest === undefined ? {} : { digest }) },
       );
     }
     return out;
+  }
+
+  /** The verified listing cache of a scope (_list_cache.ts); empty when none verifies. */
+  async listCache(
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+  ): Promise<Map<string, ListCacheEntry>> {
+    return await readListCache(this.#store, this.#signer, scopeKey(scope, workspaceRoot));
+  }
+
+  /** Signs and stores the listing cache of a scope; false when the store refused it. */
+  async saveListCache(
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    entries: ReadonlyMap<string, ListCacheEntry>,
+  ): Promise<boolean> {
+    return await writeListCache(this.#store, this.#signer, scopeKey(scope, workspaceRoot), entries);
   }
 
   /** Signs `record` and stores it in place of any earlier record of the same scope and name. */
@@ -290,7 +327,16 @@ export class InstallRecords {
     if (!ok) return "its signature does not verify";
     const parsed = RECORD.safeParse(envelope.record);
     if (!parsed.success) return "its fields do not validate";
-    const r = parsed.data;
+    return this.#filed(parsed.data, scope, workspaceRoot, name);
+  }
+
+  /** `r` when it is filed under its own name and scope, else why not. */
+  #filed(
+    r: InstallRecord,
+    scope: "user" | "workspace",
+    workspaceRoot: string | null,
+    name: string,
+  ): InstallRecord | string {
     const root = scope === "workspace" ? workspaceRoot : null;
     if (r.name !== name || r.scope !== scope || (r.workspace?.root ?? null) !== root) {
       return `it is filed under another name or scope (${r.scope} ${r.name})`;

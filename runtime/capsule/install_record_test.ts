@@ -74,7 +74,12 @@ Deno.test("write() replaces a record, dropping parts a bigger earlier one left",
   await records.write(record());
   equal(await count(), 1);
   const read = await records.read("user", null, "docs");
-  deepEqual(read, { ok: true, name: "docs", record: record() });
+  deepEqual(read?.ok && { ...read, digest: undefined }, {
+    ok: true,
+    name: "docs",
+    record: record(),
+    digest: undefined,
+  });
   equal(await records.remove("user", null, "docs"), true);
   equal(await records.read("user", null, "docs"), null);
   equal(await records.remove("user", null, "docs"), false);

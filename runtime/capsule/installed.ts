@@ -13,6 +13,11 @@
  * the capsule is called. A wasm whose fingerprint changed is hashed at once (a changed one is
  * broken, as before); {@link verifyInstalled} (`astrid capsule verify`) re-hashes them all.
  *
+ * After a full check, the capsules that passed go into a signed listing cache (_list_cache.ts):
+ * the next listing skips a record's signature and field checks, and a manifest's parse and pin,
+ * while the record's stored bytes and the `Capsule.toml` text still hash to what passed. Any
+ * change misses the cache and is checked in full; `capsule verify` never uses it.
+ *
  * @module
  */
 import { CapsuleError } from "./errors.ts";
@@ -26,6 +31,7 @@ import {
   type RecordRead,
 } from "./install_record.ts";
 import { pinnedSpec, specDiff } from "./record_diff.ts";
+import type { ListCacheEntry } from "./_list_cache.ts";
 
 /** Options for {@link listInstalled}. */
 export interface ListOptions {
@@ -107,10 +113,16 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
   for (const [scope, root] of scopes) {
     if (root === null) continue;
     const folders = await entries(root);
-    const reads = await opts.records.list(scope, dirs.workspaceRoot);
+    // The signed listing cache (_list_cache.ts): never for a full check (`capsule verify`).
+    const cache = opts.full
+      ? new Map<string, ListCacheEntry>()
+      : await opts.records.listCache(scope, dirs.workspaceRoot);
+    const known = new Map([...cache].map(([name, e]) => [name, e.record]));
+    const reads = await opts.records.list(scope, dirs.workspaceRoot, undefined, known);
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
+    const passed = new Map<string, ListCacheEntry>();
     for (const name of names) {
-      const found = await resolve(scope, `${root}/${name}`, folders.get(name), reads.get(name));
+      const found = resolve(scope, `${root}/${name}`, folders.get(name), reads.get(name));
       if ("ignored" in found) {
         out.ignored.push(found.ignored);
         continue;
@@ -124,13 +136,26 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
         out.unfingerprinted.push(`${scope}:${name}`);
       }
       try {
-        const loaded = await loadRecorded(dir, record, opts);
+        const read = reads.get(name);
+        const hit = cache.get(name);
+        const cached = read?.ok && hit?.record === read.digest ? hit : undefined;
+        const loaded = await loadRecorded(dir, record, opts, cached);
+        if (read?.ok && read.digest && loaded.manifestText) {
+          const entry = cached?.manifestText === loaded.manifestText
+            ? cached
+            : cacheable(record, read.digest, loaded);
+          if (entry) passed.set(name, entry);
+        }
         const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
         byName.set(name, { scope, loaded, record, env: await readEnvFile(envPath), envPath });
       } catch (error) {
         out.broken.push({ scope, name, dir, error: error as Error });
         byName.delete(name); // a broken workspace install still shadows the user one: fail closed
       }
+    }
+    if (!opts.full && !sameEntries(cache, passed)) {
+      // Best effort: a cache the store refuses only means the next command checks in full.
+      await opts.records.saveListCache(scope, dirs.workspaceRoot, passed).catch(() => false);
     }
   }
   out.capsules.push(...byName.values());
@@ -143,12 +168,12 @@ type Resolved =
   | { readonly missing: MissingCapsule };
 
 /** Matches a folder (its lstat kind) with its record read. */
-async function resolve(
+function resolve(
   scope: InstallScope,
   dir: string,
   kind: "dir" | "symlink" | undefined,
   read: RecordRead | undefined,
-): Promise<Resolved> {
+): Resolved {
   const name = dir.slice(dir.lastIndexOf("/") + 1);
   const ignore = (reason: string, at: string | null = dir): Resolved => ({
     ignored: { scope, name, dir: at, reason },
@@ -157,18 +182,59 @@ async function resolve(
   if (!read.ok) return ignore(`its install record is refused: ${read.reason}`, kind ? dir : null);
   if (!kind) return { missing: { scope, name, dir: read.record.dir } };
   if (kind === "symlink") return ignore("it is a symlink");
-  const real = await Deno.realPath(dir).catch(() => null);
+  let real: string | null = null;
+  try {
+    real = Deno.realPathSync(dir);
+  } catch { /* gone since it was listed: ignored below */ }
   if (real !== read.record.dir) {
     return ignore(`its install record names another folder (${read.record.dir})`);
   }
   return { record: read.record, dir: real };
 }
 
-/** Loads `dir` and checks it against `record`: wasm first, then the manifest pin. */
+/**
+ * The listing-cache entry of a capsule that passed its checks now, when its parsed manifest
+ * survives the JSON the cache is stored as (its pin unchanged); else none.
+ */
+function cacheable(
+  record: InstallRecord,
+  digest: string,
+  loaded: LoadedCapsule,
+): ListCacheEntry | undefined {
+  const parsed = { manifest: loaded.manifest, warnings: [...loaded.warnings] };
+  try {
+    const copy = JSON.parse(JSON.stringify(parsed));
+    if (manifestHash(copy.manifest) !== record.manifestHash) return undefined;
+    return { record: digest, manifestText: loaded.manifestText!, parsed: copy };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when two caches hold the same digests for the same names. */
+function sameEntries(
+  a: ReadonlyMap<string, ListCacheEntry>,
+  b: ReadonlyMap<string, ListCacheEntry>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, e] of a) {
+    const f = b.get(name);
+    if (f?.record !== e.record || f.manifestText !== e.manifestText) return false;
+  }
+  return true;
+}
+
+/**
+ * Loads `dir` and checks it against `record`: wasm first, then the manifest pin. With `cached`
+ * (the signed listing cache's entry for these very record bytes), a manifest whose text still
+ * hashes to the cached one is taken from the cache: its parse and pin were checked when the
+ * entry was made.
+ */
 async function loadRecorded(
   dir: string,
   record: InstallRecord,
   opts: ListOptions,
+  cached?: ListCacheEntry,
 ): Promise<LoadedCapsule> {
   const name = record.name;
   const again = `reinstall it with \`astrid capsule install ${dir}` +
@@ -191,6 +257,7 @@ async function loadRecorded(
       cache: opts.cache,
       pinnedWasm: record.wasmHash,
       defer: opts.full ? undefined : { fingerprint: record.wasmFingerprint },
+      known: cached,
     });
   } catch (e) {
     throw changed(e);
@@ -200,6 +267,7 @@ async function loadRecorded(
     const module = () => wasm.module().catch((e) => Promise.reject(changed(e)));
     loaded = { ...loaded, wasm: { ...wasm, module } };
   }
+  if (cached && loaded.manifestText === cached.manifestText) return loaded;
   const actual = manifestHash(loaded.manifest);
   if (loaded.manifest.package.name !== name || actual !== record.manifestHash) {
     const changes = specDiff(record, pinnedSpec(loaded.manifest, loaded.wasm?.hash ?? null))

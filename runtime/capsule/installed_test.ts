@@ -290,3 +290,52 @@ Deno.test("an older record without a fingerprint still loads (its wasm hashed) w
   await Deno.writeFile(`${record.dir}/capsule.wasm`, bytes);
   ok(integrity((await w.list()).broken[0]?.error));
 });
+
+Deno.test("the signed listing cache skips re-checks only for the same record bytes and manifest text", async () => {
+  const { blake3Hex } = await import("../crypto/mod.ts");
+  const { parseManifest } = await import("./manifest.ts");
+  const { readListCache, writeListCache } = await import("./_list_cache.ts");
+  using w = await world(false);
+  const { loaded } = await testInstall(w.dirs, await probeCopy("probe"), w.records);
+  equal((await w.list()).capsules.length, 1); // a full check, which writes the cache
+  const cache = await readListCache(w.store, signerFromSeed(generateSeed()), "user");
+  equal(cache.size, 0, "a cache does not verify under another key");
+  const own = await w.records.listCache("user", null);
+  equal(own.get("probe")?.manifestText, loaded.manifestText);
+  equal((await w.list()).capsules[0]?.loaded.manifest.package.name, "probe"); // from the cache
+  // An edited manifest misses the cache: checked in full, INTEGRITY.
+  const toml = `${loaded.dir}/Capsule.toml`;
+  const approved = await Deno.readTextFile(toml);
+  const edited = approved.replace(/net = \[[^\]]*\]/, 'net = ["127.0.0.1", "evil.example"]');
+  await Deno.writeTextFile(toml, edited);
+  const broken = (await w.list()).broken[0]?.error;
+  ok(integrity(broken));
+  match(broken!.message, /\+ network: evil\.example/);
+  // A cache forged under another key, mapping the edited text to the approved parse, is ignored.
+  const entry = {
+    record: own.get("probe")!.record,
+    manifestText: blake3Hex(edited),
+    parsed: parseManifest(approved),
+  };
+  await writeListCache(
+    w.store,
+    signerFromSeed(generateSeed()),
+    "user",
+    new Map([["probe", entry]]),
+  );
+  ok(integrity((await w.list()).broken[0]?.error));
+  // So is this runtime's own cache with its body edited to the same end (the signature breaks).
+  await w.records.saveListCache("user", null, own);
+  const key = ["capsule_list_cache", "user", 0];
+  const part = (await w.store.get<{ n: number; data: Uint8Array }>(key)).value!;
+  const stored = new TextDecoder().decode(part.data);
+  const head = stored.slice(0, stored.indexOf("\n"));
+  const body = JSON.parse(stored.slice(head.length + 1));
+  body.probe.manifestText = blake3Hex(edited);
+  const forged = `${head}\n${JSON.stringify(body)}`;
+  await w.store.set(key, { n: 1, data: new TextEncoder().encode(forged) });
+  ok(integrity((await w.list()).broken[0]?.error));
+  // Put back, the approved manifest loads again.
+  await Deno.writeTextFile(toml, approved);
+  equal((await w.list()).capsules.length, 1);
+});

@@ -13,10 +13,13 @@
  * the fingerprint still matches. Deno 2.9 exposes no `WebAssembly.Module` serialisation, so
  * compiled modules are not kept across processes.
  *
+ * The file system calls here are synchronous (issue 15): each is a few microseconds, where an
+ * async one waits for Deno's blocking-I/O thread (50–500 µs each, measured in a cold-start loop),
+ * and the hash and compile that follow block the thread far longer anyway.
+ *
  * @module
  */
 import { blake3Hex } from "../crypto/mod.ts";
-import { openConfined } from "../security/workspace.ts";
 import { CapsuleError } from "./errors.ts";
 import { type CapsuleManifest, type ParsedManifest, parseManifest } from "./manifest.ts";
 
@@ -115,6 +118,11 @@ export interface LoadOptions {
    * then read and hashed at once).
    */
   readonly defer?: { readonly fingerprint: string | undefined } | undefined;
+  /**
+   * A manifest parse the signed listing cache holds (_list_cache.ts): used instead of parsing
+   * when the `Capsule.toml` text still hashes to `manifestText`.
+   */
+  readonly known?: { readonly manifestText: string; readonly parsed: ParsedManifest } | undefined;
 }
 
 /** A capsule's wasm: where, which hash, how big, and its compiled module. */
@@ -139,6 +147,8 @@ export interface LoadedCapsule {
   readonly manifest: CapsuleManifest;
   readonly warnings: readonly string[];
   readonly wasm: LoadedWasm | null;
+  /** BLAKE3 (hex) of the `Capsule.toml` text the manifest was parsed from. */
+  readonly manifestText?: string;
 }
 
 /**
@@ -196,16 +206,27 @@ export function verifyWasm(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function loadCapsule(dir: string, opts: LoadOptions): Promise<LoadedCapsule> {
-  const root = await Deno.realPath(dir).catch(() => {
+export function loadCapsule(dir: string, opts: LoadOptions): Promise<LoadedCapsule> {
+  try {
+    return Promise.resolve(loadNow(dir, opts));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function loadNow(dir: string, opts: LoadOptions): LoadedCapsule {
+  let root: string;
+  try {
+    root = Deno.realPathSync(dir);
+  } catch {
     throw new CapsuleError(
       "NOT_FOUND",
       `Cannot load capsule: current value ${dir} is not a folder`,
     );
-  });
-  const { manifest, warnings } = await manifestOf(root);
+  }
+  const { parsed: { manifest, warnings }, manifestText } = manifestOf(root, opts.known);
   const name = manifest.package.name;
-  if (!manifest.component) return { dir: root, manifest, warnings, wasm: null };
+  if (!manifest.component) return { dir: root, manifest, warnings, wasm: null, manifestText };
   const path = `${root}/${manifest.component.entrypoint}`;
   if (opts.pinnedWasm === null) {
     throw new CapsuleError(
@@ -215,10 +236,10 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
     );
   }
   if (opts.defer && opts.pinnedWasm) {
-    const wasm = await deferredWasm(manifest, path, root, opts.pinnedWasm, opts);
-    return { dir: root, manifest, warnings, wasm };
+    const wasm = deferredWasm(manifest, path, root, opts.pinnedWasm, opts);
+    return { dir: root, manifest, warnings, wasm, manifestText };
   }
-  const bytes = await readWasm(name, path, root);
+  const bytes = readWasm(name, path, root);
   const hash = checkPinned(manifest, bytes, opts);
   const module = compile(name, path, hash, bytes, opts.cache);
   return {
@@ -226,6 +247,7 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
     manifest,
     warnings,
     wasm: { path, hash, bytes: bytes.length, module: () => Promise.resolve(module) },
+    manifestText,
   };
 }
 
@@ -283,15 +305,15 @@ function compile(
  * The wasm of an installed capsule, read only when its module is first needed: checked now by
  * its fingerprint (or, when that does not match the record's, read and hashed now).
  */
-async function deferredWasm(
+function deferredWasm(
   manifest: CapsuleManifest,
   path: string,
   root: string,
   pinned: string,
   opts: LoadOptions,
-): Promise<LoadedWasm> {
+): LoadedWasm {
   const name = manifest.package.name;
-  const info = await plainFile(name, path);
+  const info = plainFile(name, path);
   // What the bytes will be checked against, refused now when the two pins already disagree.
   const declared = manifest.component?.hash;
   if (declared === undefined && opts.requireHash) {
@@ -310,20 +332,20 @@ async function deferredWasm(
   }
   if (fileFingerprint(info) !== opts.defer?.fingerprint) {
     // Changed since install (or an older record without a fingerprint): hash it now.
-    const bytes = await readWasm(name, path, root);
+    const bytes = readWasm(name, path, root);
     checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
   }
   const cache = opts.cache ?? sessionModules;
   let module: Promise<WebAssembly.Module> | undefined;
-  const load = async (): Promise<WebAssembly.Module> => {
-    const now = await plainFile(name, path);
+  const load = (): WebAssembly.Module => {
+    const now = plainFile(name, path);
     const seen = verified.get(path);
     const fingerprint = fileFingerprint(now);
     if (seen?.hash === pinned && seen.fingerprint === fingerprint) {
       const hit = cache.peek(pinned);
       if (hit) return hit;
     }
-    const bytes = await readWasm(name, path, root);
+    const bytes = readWasm(name, path, root);
     checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
     const compiled = compile(name, path, pinned, bytes, cache);
     verified.set(path, { fingerprint, hash: pinned });
@@ -335,7 +357,7 @@ async function deferredWasm(
     bytes: info.size,
     module: () => {
       // One load per LoadedCapsule; a failure is not kept (the next call checks again).
-      module ??= load().catch((e) => {
+      module ??= new Promise<WebAssembly.Module>((ok) => ok(load())).catch((e) => {
         module = undefined;
         throw e;
       });
@@ -352,31 +374,42 @@ const parsedManifests = new Map<string, { text: string; parsed: ParsedManifest |
  * copy of the earlier result otherwise: the file is read every time, the TOML and schema work is
  * what a daemon or a warm call skips).
  */
-async function manifestOf(root: string): Promise<ParsedManifest> {
+function manifestOf(
+  root: string,
+  known: LoadOptions["known"],
+): { parsed: ParsedManifest; manifestText: string } {
   const path = `${root}/Capsule.toml`;
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new CapsuleError("NOT_FOUND", `Cannot read ${path}: no such file`);
     }
     throw e;
   }
+  const manifestText = blake3Hex(text);
+  if (known?.manifestText === manifestText) return { parsed: known.parsed, manifestText };
   const hit = parsedManifests.get(path);
-  if (hit?.text === text && hit.parsed) return structuredClone(hit.parsed);
+  if (hit?.text === text && hit.parsed) {
+    return { parsed: structuredClone(hit.parsed), manifestText };
+  }
   const parsed = parseManifest(text, path);
   if (parsedManifests.size >= 256) parsedManifests.clear();
   // Kept (a copy) from the second read of the same text on: a one-shot CLI process reads each
   // manifest once and pays no copy.
   parsedManifests.set(path, { text, parsed: hit?.text === text ? structuredClone(parsed) : null });
-  return parsed;
+  return { parsed, manifestText };
 }
 
 /** `lstat`s the wasm: a regular file no larger than {@link MAX_WASM_BYTES}. */
-async function plainFile(name: string, path: string): Promise<Deno.FileInfo> {
-  const info = await Deno.lstat(path).catch(() => null);
-  if (!info) throw new CapsuleError("NOT_FOUND", `Cannot load capsule ${name}: ${path} is missing`);
+function plainFile(name: string, path: string): Deno.FileInfo {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    throw new CapsuleError("NOT_FOUND", `Cannot load capsule ${name}: ${path} is missing`);
+  }
   if (!info.isFile) {
     throw new CapsuleError(
       "INTEGRITY",
@@ -392,20 +425,47 @@ async function plainFile(name: string, path: string): Promise<Deno.FileInfo> {
   return info;
 }
 
-async function readWasm(
-  name: string,
-  path: string,
-  root: string,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const info = await plainFile(name, path);
-  using file = await openConfined(path, root, { read: true });
-  const out = new Uint8Array(info.size);
+/**
+ * Reads the wasm at `path`, confined to the capsule folder `root` (canonical), as
+ * security/workspace.ts `openConfined` confines a read, with synchronous calls: the path is
+ * `lstat`ed (a regular file, not a symlink), opened, and the open file must be that very file
+ * (same device and inode) and still resolve inside `root` (no symlinked folder on the way). The
+ * bytes are then checked against the pinned hash, so whatever a race could slip in is refused.
+ */
+function readWasm(name: string, path: string, root: string): Uint8Array<ArrayBuffer> {
+  const seen = plainFile(name, path);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    throw new CapsuleError("NOT_FOUND", `Cannot load capsule ${name}: ${path} is missing`);
+  }
+  using _ = file;
+  const opened = file.statSync();
+  let real = "";
+  try {
+    real = Deno.realPathSync(path);
+  } catch { /* gone: refused below */ }
+  if (!real.startsWith(`${root}/`)) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: ${path} resolves to ${real || "nothing"}, outside ${root}`,
+    );
+  }
+  if (
+    !opened.isFile || opened.ino === null || opened.ino !== seen.ino || opened.dev !== seen.dev
+  ) {
+    throw new CapsuleError(
+      "INTEGRITY",
+      `Cannot load capsule ${name}: ${path} changed while it was opened`,
+    );
+  }
+  const out = new Uint8Array(Math.min(opened.size, MAX_WASM_BYTES));
   let at = 0;
   for (;;) {
     if (at === out.length) {
-      // The file grew after lstat: refuse rather than hash a prefix.
-      const extra = await file.read(new Uint8Array(1));
-      if (extra !== null) {
+      // The file grew after the stat: refuse rather than hash a prefix.
+      if (file.readSync(new Uint8Array(1)) !== null) {
         throw new CapsuleError(
           "INTEGRITY",
           `Cannot load capsule ${name}: ${path} changed while read`,
@@ -413,7 +473,7 @@ async function readWasm(
       }
       break;
     }
-    const n = await file.read(out.subarray(at));
+    const n = file.readSync(out.subarray(at));
     if (n === null) break;
     at += n;
   }

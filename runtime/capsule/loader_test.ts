@@ -40,6 +40,28 @@ Deno.test("a symlinked capsule.wasm is refused even when its target matches", as
   await rejects(loadCapsule(dir, { requireHash: true }), integrity);
 });
 
+Deno.test("a wasm reached through a symlinked folder, a FIFO or a folder is refused", async () => {
+  const dir = await probeCopy(
+    "nested",
+    (t) => t.replace('entrypoint = "capsule.wasm"', 'entrypoint = "dist/capsule.wasm"'),
+  );
+  const outside = await Deno.makeTempDir();
+  await Deno.rename(`${dir}/capsule.wasm`, `${outside}/capsule.wasm`);
+  await Deno.symlink(outside, `${dir}/dist`);
+  const refused = (e: unknown) =>
+    integrity(e) && /outside|not a regular file/.test((e as Error).message);
+  await rejects(loadCapsule(dir, { requireHash: true }), refused);
+  await Deno.remove(`${dir}/dist`);
+  await Deno.mkdir(`${dir}/dist/capsule.wasm`, { recursive: true });
+  await rejects(loadCapsule(dir, { requireHash: true }), refused);
+  await Deno.remove(`${dir}/dist/capsule.wasm`);
+  await new Deno.Command("mkfifo", { args: [`${dir}/dist/capsule.wasm`] }).output();
+  await rejects(loadCapsule(dir, { requireHash: true }), refused);
+  await Deno.remove(`${dir}/dist/capsule.wasm`);
+  await Deno.rename(`${outside}/capsule.wasm`, `${dir}/dist/capsule.wasm`);
+  ok((await loadCapsule(dir, { requireHash: true })).wasm?.hash.startsWith("blake3:"));
+});
+
 Deno.test("a missing wasm or folder is NOT_FOUND", async () => {
   const dir = await probeCopy();
   await Deno.remove(`${dir}/capsule.wasm`);

@@ -16,13 +16,14 @@ import type { Allowed, SecurityInterceptor } from "../security/interceptor.ts";
 import type { AuditBatch } from "../security/audit_batch.ts";
 import type { Store } from "../storage/mod.ts";
 import { CapsuleError } from "./errors.ts";
-import { CapsuleInstance, type WasmLimits } from "./engines/wasm.ts";
+// The wasm engine (@extism/extism) and the MCP engine (the MCP SDK) load only when a call runs:
+// listing tools, or a process that never calls a capsule, does not pay for them (issue 15).
+import type { CapsuleInstance, WasmLimits } from "./engines/wasm.ts";
 import type { CapsuleLlm, CapsuleLogLine, HostEnv } from "./host/context.ts";
 import type { InstalledCapsule } from "./install.ts";
 import type { BrokenCapsule } from "./installed.ts";
 import type { FileCreator, Walls } from "../security/walls.ts";
 import { capsuleConfig } from "./env_store.ts";
-import { callCapsuleMcpTool, withCapsuleMcp } from "./engines/mcp.ts";
 import { checkArgs } from "./_args_check.ts";
 import { callSkillTool, isSkillTool, skillTools } from "./skills.ts";
 
@@ -295,6 +296,7 @@ export async function runInInstance(
   let instance: CapsuleInstance | undefined;
   const batch = interceptor.openBatch();
   try {
+    const { CapsuleInstance } = await import("./engines/wasm.ts");
     instance = await CapsuleInstance.create(
       installed.loaded,
       hostEnv(host, installed, interceptor, batch),
@@ -349,6 +351,7 @@ async function runViaMcp(
   summary: string,
 ): Promise<InvokeOutcome> {
   try {
+    const { callCapsuleMcpTool, withCapsuleMcp } = await import("./engines/mcp.ts");
     const result = await withCapsuleMcp(
       installed,
       { parentEnv: host.parentEnv ?? {}, workspaceRoot: host.workspaceRoot, walls: host.walls },

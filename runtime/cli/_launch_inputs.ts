@@ -87,10 +87,14 @@ export function denoDirOf(env: Env): string {
 }
 
 /**
- * The hosts installed capsules may reach (`[capabilities] net` of every capsule folder under
- * `$ASTRID_HOME/capsules/` and `<workspace>/.astrid/capsules/`, the layout of runtime/capsule
- * `capsuleDirs`). The one seam for it: when signed install records are the source of truth,
- * this reads their approved capabilities instead. A manifest that does not parse adds nothing.
+ * The hosts installed capsules may reach: the `[capabilities] net` their install records approve,
+ * for the capsule folders under `$ASTRID_HOME/capsules/` and `<workspace>/.astrid/capsules/` (the
+ * layout of runtime/capsule `capsuleDirs`). The records are read from the KV store at
+ * `kvLocation` without verifying their signatures, and without loading zod or a TOML parser
+ * (runtime/capsule/recorded_hosts.ts says why that is sound: the store is under `$ASTRID_HOME`,
+ * which no agent-side action can write, and the runtime verifies every record before it uses a
+ * capsule). When the store cannot be read here (a remote `kv_url`, an error), each folder's
+ * manifest is parsed instead, as before; a manifest that does not parse adds nothing.
  *
  * @example No capsules, no hosts
  * ```ts
@@ -99,22 +103,38 @@ export function denoDirOf(env: Env): string {
  * deepEqual(await capsuleNetHosts(await Deno.makeTempDir(), null), []);
  * ```
  */
-export async function capsuleNetHosts(home: string, workspace: string | null): Promise<string[]> {
-  const roots = [
-    `${home}/capsules`,
-    ...(workspace === null ? [] : [`${workspace}/.astrid/capsules`]),
-  ];
-  const dirs: string[] = [];
-  for (const root of roots) {
+export async function capsuleNetHosts(
+  home: string,
+  workspace: string | null,
+  kvLocation = `${home}/state.kv`,
+): Promise<string[]> {
+  const folderNames = (root: string): Set<string> => {
+    const names = new Set<string>();
     try {
       for (const e of Deno.readDirSync(root)) {
-        if (e.isDirectory && !e.name.startsWith(".")) dirs.push(`${root}/${e.name}`);
+        if (e.isDirectory && !e.name.startsWith(".")) names.add(e.name);
       }
     } catch {
       // no capsules here
     }
+    return names;
+  };
+  const user = folderNames(`${home}/capsules`);
+  const ws = workspace === null ? null : folderNames(`${workspace}/.astrid/capsules`);
+  if (user.size === 0 && !ws?.size) return [];
+  // A remote store (`kv_url`) is not opened from here; nor is an in-memory one (it holds nothing).
+  if (!/^https?:\/\//.test(kvLocation) && kvLocation !== ":memory:") {
+    const { recordedNetHosts } = await import("../capsule/recorded_hosts.ts");
+    const recorded = await recordedNetHosts(kvLocation, {
+      user,
+      workspace: ws === null || workspace === null ? null : { root: workspace, names: ws },
+    });
+    if (recorded !== null) return recorded;
   }
-  if (dirs.length === 0) return [];
+  const dirs = [
+    ...[...user].map((n) => `${home}/capsules/${n}`),
+    ...[...ws ?? []].map((n) => `${workspace}/.astrid/capsules/${n}`),
+  ];
   const { readManifest } = await import("../capsule/manifest.ts");
   const hosts = await Promise.all(
     dirs.map((d) => readManifest(d).then((m) => m.manifest.capabilities.net, () => [])),
@@ -179,6 +199,25 @@ async function loadPaths(scan: ScannedArgs, env: Env, cwd: string): Promise<Load
 }
 
 /**
+ * What `astrid daemon …` runs besides the runtime's own set: `daemon run` notifies with
+ * `notify-send` (deferred actions while the user is away), `daemon open` opens the login URL
+ * with `xdg-open`. (`daemon start` runs Deno, the launcher, which every set allows.)
+ */
+function daemonRuns(
+  sub: string | undefined,
+  pathDirs: readonly string[],
+  cwd: string,
+  notifyCommand: readonly string[] = [], // [daemon] notify_command (runtime/web/notify.ts)
+): string[] {
+  const names = sub === "run"
+    ? ["notify-send", ...notifyCommand.slice(0, 1)]
+    : sub === "open"
+    ? ["xdg-open"]
+    : [];
+  return names.map((n) => resolveOnPath(n, pathDirs, cwd)).filter((p) => p !== null);
+}
+
+/**
  * The permissions of `astrid …args` for the user in `cwd` with environment `env`.
  *
  * @example `config paths` in a fresh home
@@ -238,7 +277,11 @@ export async function launchPermissions(
     ),
     config,
     capsuleHosts: [
-      ...await capsuleNetHosts(loaded.home, loaded.workspace),
+      ...await capsuleNetHosts(
+        loaded.home,
+        loaded.workspace,
+        config.storage.kv_url || join(loaded.home, "state.kv"),
+      ),
       ...scan.net,
       ...(scan.capsuleDir === undefined ? [] : await folderNetHosts(scan.capsuleDir)),
     ],
@@ -246,6 +289,8 @@ export async function launchPermissions(
     // The demo starts a loopback registry (Debian's docker-registry) to publish to.
     commandRuns: scan.command[0] === "demo"
       ? [resolveOnPath("docker-registry", pathDirs, cwd)].filter((p) => p !== null)
+      : scan.command[0] === "daemon"
+      ? daemonRuns(scan.command[1], pathDirs, cwd, config.daemon.notify_command)
       : [],
     setsid: config.tools.sandbox === "off" ? resolveOnPath("setsid", pathDirs, cwd) : null,
     kill: resolveOnPath("kill", pathDirs, cwd),
