@@ -37,6 +37,10 @@ const SPECS: Readonly<Record<string, Spec>> = {
   "capsule call": { positional: [{ use: "folder" }], options: { "--env": "variadic" } },
   "demo": { options: { "--keep": "write" } },
   "mcp serve": { options: { "--token-file": "read", "--listen": "listen", "--tools": "variadic" } },
+  "daemon run": {
+    options: { "--listen": "listen", "--port": "value", "--public-url": "value", "--log": "write" },
+  },
+  "daemon start": { options: { "--listen": "listen", "--port": "value", "--public-url": "value" } },
 };
 
 /** The commands that run the capsule toolchain instead of the runtime. */

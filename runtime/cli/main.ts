@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, CommanderError, Help } from "commander";
-import { type CliIo, processIo } from "./context.ts";
+import { type CliIo, processIo, PROFILE_MARK } from "./context.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 /**
@@ -87,6 +87,12 @@ const COMMANDS: Readonly<
     "servers",
     "MCP servers declared as [servers.NAME] in config",
   ],
+  daemon: [
+    "./commands/daemon.ts",
+    "daemonCommand",
+    "daemon",
+    "Run the daemon (astridd): JSON-RPC over WebSocket, shared sessions, the web approval inbox",
+  ],
   mcp: [
     "./commands/mcp.ts",
     "mcpCommand",
@@ -132,7 +138,10 @@ export function commandHelpLines(): [name: string, term: string, description: st
   ]);
 }
 
-/** Phase times of one run for `ASTRID_PROFILE=1`, in milliseconds. */
+/**
+ * Phase times of one run for `ASTRID_PROFILE=1`, in milliseconds: start-up, the command modules'
+ * loads, the command's run, and within the run the phases commands record (context.ts `phase`).
+ */
 class Profile {
   readonly #loads: [name: string, ms: number][] = [];
   readonly #start = performance.now();
@@ -151,12 +160,17 @@ class Profile {
     const ms = (n: number) => `${n.toFixed(1)} ms`;
     const loads = this.#loads.reduce((sum, [, n]) => sum + n, 0);
     const slowest = [...this.#loads].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    // The phases this run's command recorded (context.ts `phase`), in the order they ended.
+    const phases = performance.getEntriesByType("measure")
+      .filter((e) => e.name.startsWith("astrid:") && e.startTime >= this.#start)
+      .map((e) => `${e.name.slice("astrid:".length)} ${ms(e.duration)}`);
     return `profile: cli start ${ms(this.#start)}, load modules ${ms(loads)}, run ${
       ms(this.#run)
     }, total ${ms(performance.now())}\n` +
       (slowest.length === 0
         ? ""
-        : `profile: slowest loads: ${slowest.map(([n, t]) => `${n} ${ms(t)}`).join(", ")}\n`);
+        : `profile: slowest loads: ${slowest.map(([n, t]) => `${n} ${ms(t)}`).join(", ")}\n`) +
+      (phases.length === 0 ? "" : `profile: phases: ${phases.join(", ")}\n`);
   }
 }
 
@@ -250,10 +264,17 @@ function applyToTree(cmd: Command, io: CliIo): void {
  */
 export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
   const profile = io.env.ASTRID_PROFILE === "1" ? new Profile() : null;
+  if (profile) performance.mark(PROFILE_MARK);
   try {
     return await runTree(args, io, profile);
   } finally {
-    if (profile) io.stderr(profile.report());
+    if (profile) {
+      io.stderr(profile.report());
+      performance.clearMarks(PROFILE_MARK);
+      for (const e of performance.getEntriesByType("measure")) {
+        if (e.name.startsWith("astrid:")) performance.clearMeasures(e.name);
+      }
+    }
   }
 }
 

@@ -45,10 +45,15 @@ export const WORKSPACE_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Sections a workspace file may not touch at all: `[servers.NAME]` starts processes, and
- * `[pricing."MODEL"]` could price a model at zero and so switch the budget off.
+ * Sections a workspace file may not touch at all: `[servers.NAME]` starts processes,
+ * `[pricing."MODEL"]` could price a model at zero and so switch the budget off, and
+ * `[daemon] notify_command` runs a command.
  */
-export const WORKSPACE_FORBIDDEN_SECTIONS: ReadonlySet<string> = new Set(["servers", "pricing"]);
+export const WORKSPACE_FORBIDDEN_SECTIONS: ReadonlySet<string> = new Set([
+  "servers",
+  "pricing",
+  "daemon",
+]);
 
 /** Numeric limits a workspace may only lower. */
 export const WORKSPACE_CLAMPED_KEYS: ReadonlySet<string> = new Set([
@@ -198,11 +203,12 @@ function tighten(
  * import { ok } from "node:assert/strict";
  * import { isClassified } from "./merge.ts";
  * ok(isClassified("budget.session_usd"));
- * ok(!isClassified("daemon.port"));
+ * ok(!isClassified("budget.no_such_key"));
  * ```
  */
 export function isClassified(dotted: string): boolean {
-  return UNION_KEYS.has(dotted) || WORKSPACE_FORBIDDEN_KEYS.has(dotted) ||
+  return WORKSPACE_FORBIDDEN_SECTIONS.has(dotted.slice(0, dotted.indexOf("."))) ||
+    UNION_KEYS.has(dotted) || WORKSPACE_FORBIDDEN_KEYS.has(dotted) ||
     WORKSPACE_CLAMPED_KEYS.has(dotted) || WORKSPACE_ORDERED_KEYS.has(dotted) ||
     WORKSPACE_FREE_KEYS.has(dotted);
 }

@@ -147,6 +147,14 @@ export const CONFIG_SECTIONS = {
     max_depth: positiveInt,
     task_timeout_seconds: positiveInt,
   }),
+  /**
+   * The daemon's web inbox: `notify_command` (argv, empty = none) runs when an approval waits
+   * with no frontend attached; `link_ttl_seconds` is how long a one-time approval link lives.
+   */
+  daemon: z.strictObject({
+    notify_command: stringList,
+    link_ttl_seconds: positiveInt,
+  }),
 } as const;
 
 /** The section names, in file order. */
@@ -237,6 +245,7 @@ export const DEFAULT_CONFIG: AstridConfig = deepFreeze({
     max_depth: 3,
     task_timeout_seconds: 600,
   },
+  daemon: { notify_command: [], link_ttl_seconds: 900 },
 });
 
 /** A provider preset: an OpenAI-compatible service known by name (`[model] provider`). */

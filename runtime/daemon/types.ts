@@ -6,7 +6,13 @@
  * @module
  */
 import type { Runtime } from "../cli/context.ts";
-import type { ApprovalAnswer, ApprovalRequest, Provenance } from "../security/approval.ts";
+import type {
+  ApprovalAnswer,
+  ApprovalRequest,
+  ElicitationAnswer,
+  ElicitationField,
+  Provenance,
+} from "../security/approval.ts";
 import type { ActionInfo } from "../security/action.ts";
 
 /** A JSON Schema (draft 2020-12 subset that ajv understands), as a plain object. */
@@ -97,6 +103,21 @@ export interface PendingApproval {
   readonly createdAt: number;
 }
 
+/** A request of an MCP server (in a daemon session) for information, waiting for a human. */
+export interface PendingElicitation {
+  readonly id: string;
+  readonly sessionId: string;
+  /** The server that asks. */
+  readonly from: string;
+  readonly mode: "form" | "url";
+  readonly message: string;
+  /** The form's fields (`form` mode). */
+  readonly fields: readonly ElicitationField[];
+  /** The page to visit (`url` mode). */
+  readonly url: string | null;
+  readonly createdAt: number;
+}
+
 /**
  * What the daemon streams to `events.subscribe` subscribers, as `events.event` notifications
  * with params `{ seq, event }`.
@@ -144,6 +165,14 @@ export type DaemonEvent =
     readonly by: string;
     /** What happened: `executed`, `approved`, `denied`, `failed`, `answered` (live). */
     readonly status: string;
+  }
+  | { readonly type: "elicitation.requested"; readonly elicitation: PendingElicitation }
+  | {
+    readonly type: "elicitation.resolved";
+    readonly id: string;
+    readonly action: ElicitationAnswer["action"];
+    /** The client that answered, or `timeout`. */
+    readonly by: string;
   }
   | {
     readonly type: "budget.warning";

@@ -7,9 +7,16 @@
  * @module
  */
 import { Command, Option } from "commander";
-import type { ApprovalChoice, DeferredRecord, Executor } from "../../security/approval.ts";
+import type { ApprovalChoice, Executor } from "../../security/approval.ts";
 import { DeferredQueue } from "../../security/approval.ts";
-import { openGate } from "../../security/gate.ts";
+import {
+  approveDeferred,
+  type ApproveOutcome,
+  type DecideRuntime,
+  DeferredDecideError,
+  denyDeferred,
+  resolveDeferredId,
+} from "../../agent/deferred_decide.ts";
 import {
   type CliIo,
   printJson,
@@ -19,19 +26,24 @@ import {
   workspaceId,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { defaultExecutors } from "../executors.ts";
-import { matchId } from "./sessions.ts";
+
+// The executors load by a computed specifier, out of the start-up module graph of `list`/`show`.
+const executorsModule = () =>
+  import(new URL("../executors.ts", import.meta.url).href) as Promise<
+    typeof import("../executors.ts")
+  >;
 
 /** Executors by name, built for the runtime a command opened. */
 export type ExecutorFactory = (rt: Runtime) => ReadonlyMap<string, Executor>;
 
 /**
  * Builds the `approvals` command tree; `executors` (default: the built-in tools, capsule tools and
- * MCP tools) carry out approved actions by name.
+ * MCP tools) carry out approved actions by name. The default executors (the tools, the capsule
+ * engine, the MCP SDK) load only when an action is approved, so `list` and `show` start light.
  */
 export function approvalsCommand(
   io: CliIo,
-  executors: ExecutorFactory = defaultExecutors,
+  executors?: ExecutorFactory,
 ): Command {
   const approvals = new Command("approvals").description(
     "List and decide actions that were deferred because nobody could approve them",
@@ -90,7 +102,8 @@ export function approvalsCommand(
     .action(async (id: string, opts: { scope: ApprovalChoice }, cmd: Command) => {
       await withRuntime(cmd, io, async (rt) => {
         const full = await resolveApprovalId(new DeferredQueue(rt.store), id);
-        const result = await approve(rt, executors(rt), full, opts.scope);
+        const factory = executors ?? (await executorsModule()).defaultExecutors;
+        const result = await approve(rt, factory(rt), full, opts.scope);
         if (wantsJson(cmd, io)) printJson(io, result);
         else {
           io.stdout(`${result.message}\n`);
@@ -109,20 +122,7 @@ export function approvalsCommand(
       await withRuntime(cmd, io, async (rt) => {
         const queue = new DeferredQueue(rt.store);
         id = await resolveApprovalId(queue, id);
-        const record = await decideOrThrow(queue, id, "deny", opts.reason ?? null);
-        await rt.audit.append({
-          sessionId: record.sessionId,
-          action: {
-            kind: record.action.kind,
-            resource: record.info.resource,
-            permission: record.info.permission,
-            risk: record.info.risk,
-            summary: record.info.summary,
-          },
-          decision: "denied",
-          proof: `human:deferred:${id}`,
-          outcome: { code: "HUMAN_DENIED", reason: opts.reason ?? "denied by the user" },
-        });
+        const { record } = await cliErrors(() => denyDeferred(rt, queue, id, opts.reason ?? null));
         io.stdout(`denied ${id}: ${record.info.summary}\n`);
       });
     });
@@ -134,15 +134,24 @@ export function approvalsCommand(
  * "not found" (exit 1); an ambiguous prefix a usage error listing the candidates.
  */
 export async function resolveApprovalId(queue: DeferredQueue, given: string): Promise<string> {
-  if (await queue.get(given)) return given;
-  const id = matchId(given, (await queue.list()).map((r) => r.id), "deferred action");
-  if (id === null) {
+  try {
+    return await resolveDeferredId(queue, given);
+  } catch (err) {
+    if (!(err instanceof DeferredDecideError)) throw err;
+    if (err.code === "AMBIGUOUS") {
+      const found = err.candidates;
+      throw new CliError(
+        `Cannot pick a deferred action: ${given} is ambiguous; it starts ${found.length} ids:\n  ${
+          found.slice(0, 10).join("\n  ")
+        }${found.length > 10 ? "\n  …" : ""}`,
+        ExitCode.Usage,
+      );
+    }
     throw new CliError(
       `no deferred action ${given} — see \`astrid approvals list --all\``,
       ExitCode.Error,
     );
   }
-  return id;
 }
 
 /** What an executed action printed (a tool result's `output`), or null. */
@@ -154,27 +163,27 @@ function resultOutput(result: unknown): string | null {
 
 const withNewline = (s: string) => s === "" || s.endsWith("\n") ? s : `${s}\n`;
 
-interface ApproveResult {
-  id: string;
-  status: "executed" | "approved" | "denied" | "failed";
-  message: string;
-  result?: unknown;
-}
-
-async function decideOrThrow(
-  queue: DeferredQueue,
-  id: string,
-  choice: ApprovalChoice,
-  reason: string | null,
-): Promise<DeferredRecord> {
+/** Maps a {@link DeferredDecideError} to the CLI's error (exit 1). */
+async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await queue.decide(id, choice, reason);
+    return await fn();
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "NOT_FOUND") throw new CliError((err as Error).message, ExitCode.Error);
-    if (code === "NOT_PENDING") throw new CliError((err as Error).message, ExitCode.Error);
+    if (err instanceof DeferredDecideError) throw new CliError(err.message, ExitCode.Error);
     throw err;
   }
+}
+
+/** The part of a CLI runtime that deciding a deferred action uses. */
+export function decideRuntime(rt: Runtime): DecideRuntime {
+  return {
+    store: rt.store,
+    key: rt.key,
+    audit: rt.audit,
+    config: rt.config,
+    walls: rt.walls,
+    workspaceRoot: rt.paths.workspaceRoot,
+    workspaceId,
+  };
 }
 
 /** Approves `id` with `scope`, then executes it through the interceptor and its executor. */
@@ -183,70 +192,9 @@ export async function approve(
   executors: ReadonlyMap<string, Executor>,
   id: string,
   scope: ApprovalChoice,
-): Promise<ApproveResult> {
-  const queue = new DeferredQueue(rt.store);
-  const record = await decideOrThrow(queue, id, scope, null);
-  const root = record.workspaceRoot ?? rt.paths.workspaceRoot;
-  if (!root) throw new CliError(`Cannot approve ${id}: it names no workspace`, ExitCode.Error);
-  const gate = await openGate({
-    store: rt.store,
-    signer: rt.key,
-    audit: rt.audit,
-    config: rt.config,
-    workspaceRoot: root,
-    workspaceId: await workspaceId(root),
-    sessionId: record.sessionId,
-    frontend: null,
-    walls: rt.walls,
-  });
-  const answer = { choice: scope, reason: `approved from the queue (${id})` };
-  if (!record.execution) {
-    const decision = await gate.interceptor.intercept(record.action, {
-      answer,
-      costUsd: record.costUsd,
-      provenance: record.provenance ?? undefined,
-    });
-    if (decision.outcome === "allowed") await decision.complete({ ok: true });
-    const status = decision.outcome === "allowed" ? "approved" : "denied";
-    await queue.finish(id, status === "approved" ? "executed" : "failed", decision);
-    return {
-      id,
-      status,
-      message: status === "approved"
-        ? `approved ${id}: ${record.info.summary} (nothing to execute)`
-        : `Cannot carry out ${id}: ${(decision as { reason: string }).reason}`,
-    };
-  }
-  const executor = executors.get(record.execution.executor);
-  if (!executor) {
-    await queue.finish(id, "failed", { error: `no executor ${record.execution.executor}` });
-    throw new CliError(
-      `Cannot execute ${id}: no executor named "${record.execution.executor}" is registered`,
-    );
-  }
-  try {
-    const result = await executor(record.execution.payload, {
-      sessionId: record.sessionId,
-      workspaceRoot: root,
-      interceptor: gate.interceptor,
-      answer,
-      config: rt.config,
-    });
-    await queue.finish(id, "executed", result);
-    return {
-      id,
-      status: "executed",
-      message: `approved and executed ${id}: ${record.info.summary}`,
-      result,
-    };
-  } catch (err) {
-    const message = (err as Error).message;
-    await queue.finish(id, "failed", { error: message });
-    const denied = (err as { code?: string }).code === "DENIED";
-    return {
-      id,
-      status: denied ? "denied" : "failed",
-      message: `Cannot execute ${id}: ${message}`,
-    };
-  }
+): Promise<ApproveOutcome> {
+  if (scope === "deny") throw new TypeError("Cannot approve with scope deny: use deny");
+  return await cliErrors(() =>
+    approveDeferred(decideRuntime(rt), new DeferredQueue(rt.store), executors, id, scope)
+  );
 }

@@ -9,6 +9,11 @@
  * front. `-s ID` resumes a session with its messages, allowances and budget. Ctrl-C cancels the
  * turn in progress, not the session. Without an API key it says how to configure one (exit 1).
  *
+ * When a daemon runs for the home (`astrid daemon start`), the session runs in the daemon and
+ * this process is one of its frontends (runtime/cli/daemon_frontend.ts): `-p` closes the session
+ * there when its turn ends (it stays resumable), the REPL leaves it live for other frontends.
+ * `--no-daemon` keeps the session in this process.
+ *
  * @module
  */
 import { Command, Option } from "commander";
@@ -17,19 +22,10 @@ import {
   createProvider,
   type LlmProvider,
   type ModelConfig,
-  pricingFromConfig,
   pricingNotice,
 } from "../../llm/mod.ts";
 import { type ApprovalChoice, type Frontend, PresetFrontend } from "../../security/approval.ts";
-import type { AstridConfig } from "../../config/mod.ts";
-import {
-  type AgentEvent,
-  openAgent,
-  type OpenAgentOptions,
-  type OpenedAgent,
-  type SubAgentLimits,
-  type TurnResult,
-} from "../../agent/mod.ts";
+import { type AgentEvent, openAgent, type OpenedAgent, type TurnResult } from "../../agent/mod.ts";
 import {
   type CliIo,
   loadCliConfig,
@@ -41,38 +37,23 @@ import {
 import { CliError, ExitCode } from "../errors.ts";
 import { capsuleReplCommands, Repl, type ReplTerminal } from "../repl.ts";
 import { SessionModel } from "../_session_model.ts";
-import { projectSystemPrompt } from "../../agent/project_context.ts";
-import {
-  capsuleSystemPrompt,
-  capsuleToolRegistry,
-  CompositeToolRegistry,
-  DEFAULT_SYSTEM_PROMPT,
-  mcpToolRegistry,
-  pricedCosts,
-  providerSampler,
-  type ToolRegistry,
-} from "../../agent/mod.ts";
-import type { Gate } from "../../security/gate.ts";
 import type { CapsuleHost } from "../../capsule/mod.ts";
-import { openCapsuleProvider } from "../../capsule/llm_provider.ts";
-import { providerCompleter } from "../../llm/complete.ts";
-import { frontendElicitor, gatedSampler, type McpServerManager } from "../../mcp/mod.ts";
-import { openServerManager } from "./servers.ts";
-import { capsuleHost } from "./tools.ts";
 import { sessionGrantSources } from "./grants.ts";
 import { firstRun, firstRunHint } from "./_first_run.ts";
-import { resolveSessionId } from "./sessions.ts";
+import { matchId, NO_SUCH_SESSION, resolveSessionId } from "./sessions.ts";
 import { SessionStore } from "../../agent/mod.ts";
+// The wiring of a chat session is shared with the daemon's sessions (runtime/cli/chat_wiring.ts).
+import { chatAgentOptions, type ChatBaseOptions, isCapsuleModel } from "../chat_wiring.ts";
+export { subAgentLimitsFromConfig, TOOL_END_OUTPUT_CHARS } from "../chat_wiring.ts";
+import type { AstridConfig, AstridPaths } from "../../config/mod.ts";
+import { connectDaemon, type DaemonClient } from "../../daemon/client.ts";
+import { DaemonFrontend } from "../daemon_frontend.ts";
+import { announceDeferrals } from "../_deferral_link.ts";
 
 const KEY_ENV: Record<"anthropic" | "openai", string> = {
   anthropic: "ANTHROPIC_API_KEY",
   openai: "OPENAI_API_KEY",
 };
-
-/** True when an installed capsule's `[[llm_provider]]` is the model (`capsule:<name>`). */
-function isCapsuleModel(model: Pick<ModelConfig, "provider">): boolean {
-  return model.provider.startsWith("capsule:");
-}
 
 /**
  * How to configure a key, when none is: null when `model` has what it needs.
@@ -107,31 +88,13 @@ export function missingKeyHelp(model: ModelConfig, userConfig: string): string |
   ].join("\n");
 }
 
-/**
- * The sub-agent limits from `[agent]`.
- *
- * @example Seconds become milliseconds
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { DEFAULT_CONFIG } from "../../config/mod.ts";
- * import { subAgentLimitsFromConfig } from "./chat.ts";
- * equal(subAgentLimitsFromConfig(DEFAULT_CONFIG).timeoutMs, 600_000);
- * ```
- */
-export function subAgentLimitsFromConfig(config: AstridConfig): SubAgentLimits {
-  return {
-    maxConcurrency: config.agent.max_concurrency,
-    maxDepth: config.agent.max_depth,
-    timeoutMs: config.agent.task_timeout_seconds * 1000,
-    perTaskUsd: config.agent.task_budget_usd,
-  };
-}
-
 interface ChatOpts {
   session?: string;
   prompt?: string;
   approve?: ApprovalChoice;
   maxTurns?: string;
+  /** False with `--no-daemon`. */
+  daemon?: boolean;
 }
 
 /**
@@ -164,8 +127,14 @@ export function chatCommand(
     )
     .option("--max-turns <n>", "model calls allowed in one turn (default: [agent] max_rounds)")
     .option("--json", "print one JSON event per line")
+    .option("--no-daemon", "run the session in this process even when a daemon runs")
     .action(jsonErrors(io, async (opts: ChatOpts, cmd: Command) => {
       let { config, paths } = await loadCliConfig(cmd, io);
+      // A running daemon hosts the session; this process renders it (see daemonChat below).
+      if (opts.daemon !== false) {
+        const client = await connectDaemon(paths.home, `cli:${Deno.pid}`).catch(() => null);
+        if (client) return await daemonChat(io, client, opts, wantsJson(cmd, io), paths, config);
+      }
       // First run (no user config, no key): offer to create the config on a terminal.
       if (missingKeyHelp(config.model, paths.userConfig) && await firstRun(io, paths.userConfig)) {
         ({ config, paths } = await loadCliConfig(cmd, io));
@@ -202,56 +171,15 @@ export function chatCommand(
           ? undefined
           : await resolveSessionId(new SessionStore(rt.store), opts.session);
         const human: { frontend: Frontend | null } = { frontend: null };
-        const installed = await capsuleHost(rt, ws.root);
-        // Capsule model wiring: a capsule provider (bound to the session's gate in extraTools)
-        // and the session's model for capsules' `llm-complete` calls.
-        const capsuleModel = builtIn ? null : openCapsuleProvider(installed, rt.config.model);
-        // `/model NAME` switches a built-in provider's model for the session (priced, audited).
-        const provider = builtIn
-          ? new SessionModel({
-            initial: builtIn,
-            make: (model) => makeProvider({ ...rt.config.model, model }),
-            pricing: pricingFromConfig(rt.config),
-            configured: rt.config.model.model,
-          })
-          : capsuleModel!.provider;
-        const host: CapsuleHost = {
-          ...installed,
-          llm: providerCompleter(provider, pricingFromConfig(rt.config)),
-        };
-        await using external = externalTools(rt, provider, opts.approve, human, host);
-        const outputs = toolOutputs();
-        const base = {
-          store: rt.store,
-          signer: rt.key,
-          audit: rt.audit,
-          config: rt.config,
-          workspaceRoot: ws.root,
-          workspaceId: ws.id,
-          walls: rt.walls,
-          provider,
+        await using wiring = await chatAgentOptions(rt, ws, {
+          builtIn,
+          makeProvider,
           resume,
           maxRounds,
-          pricing: provider instanceof SessionModel
-            ? provider.pricing
-            : pricingFromConfig(rt.config),
-          subAgents: subAgentLimitsFromConfig(rt.config),
-          extraTools: (builtin: ToolRegistry, gate: Gate) => {
-            capsuleModel?.bind(gate.interceptor);
-            return external.attach(builtin, gate).then((r) => outputs.wrap(r));
-          },
-          // Session facts and AGENTS.md / CLAUDE.md (runtime/agent/project_context.ts), then
-          // installed capsules' context files and skills (runtime/agent/capsule_context.ts).
-          system: await capsuleSystemPrompt(
-            await projectSystemPrompt(
-              DEFAULT_SYSTEM_PROMPT,
-              { workspaceRoot: ws.root, mode: rt.config.workspace.mode },
-              { onWarning: (m) => io.stderr(`warning: ${m}\n`) },
-            ),
-            host.capsules,
-            { onWarning: (m) => io.stderr(`warning: ${m}\n`) },
-          ),
-        };
+          approve: opts.approve,
+          human,
+        });
+        const { base, host, outputs } = wiring;
         if (interactive) {
           await interactiveChat(rt, base, opts.approve, human, host);
           return;
@@ -285,42 +213,10 @@ export function chatCommand(
           } catch { /* see above */ }
           await opened.close();
         }
+        await announceDeferrals(io, rt.paths.home, result.deferred); // links + QR when a daemon runs
         finish(io, result, json);
       });
     }));
-}
-
-/** How much of a tool's output a `--json` `tool_end` event carries. */
-export const TOOL_END_OUTPUT_CHARS = 4000;
-
-/**
- * Remembers each tool call's output (calls run one at a time) so that `--json` `tool_end`
- * events carry it, capped at {@link TOOL_END_OUTPUT_CHARS}.
- */
-function toolOutputs() {
-  let last: { name: string; output: string } | null = null;
-  return {
-    wrap: (registry: ToolRegistry): ToolRegistry => ({
-      definitions: () => registry.definitions(),
-      call: async (name, args, callOpts) => {
-        const outcome = await registry.call(name, args, callOpts);
-        if (outcome.status === "ok") last = { name, output: outcome.result.output };
-        else last = null;
-        return outcome;
-      },
-    }),
-    attach: (event: AgentEvent | Record<string, unknown>) => {
-      if (event.type !== "tool_end" || last === null || last.name !== event.name) return event;
-      const { output } = last;
-      last = null;
-      const truncated = output.length > TOOL_END_OUTPUT_CHARS;
-      return {
-        ...event,
-        output: truncated ? output.slice(0, TOOL_END_OUTPUT_CHARS) : output,
-        ...(truncated ? { outputTruncated: output.length } : {}),
-      };
-    },
-  };
 }
 
 /**
@@ -353,12 +249,10 @@ function jsonErrors<A extends [ChatOpts, Command]>(
   };
 }
 
-type BaseOptions = Omit<OpenAgentOptions, "frontend" | "onEvent" | "onSubAgentEvent">;
-
 /** The REPL on the process's terminal: raw mode for its lifetime, restored on every exit path. */
 async function interactiveChat(
   rt: Runtime,
-  base: BaseOptions,
+  base: ChatBaseOptions,
   approve: ApprovalChoice | undefined,
   human: { frontend: Frontend | null },
   host: CapsuleHost,
@@ -421,57 +315,6 @@ async function interactiveChat(
   }
 }
 
-/**
- * MCP servers' and installed capsules' tools for the agent, through the session's interceptor.
- * MCP sampling requests are answered by the session's model, each one gated and budgeted.
- */
-function externalTools(
-  rt: Runtime,
-  provider: LlmProvider,
-  approve: ApprovalChoice | undefined,
-  human: { readonly frontend: Frontend | null },
-  host: CapsuleHost,
-) {
-  const workspaceRoot = host.workspaceRoot;
-  let manager: McpServerManager | null = null;
-  const answer = approve ? { choice: approve } : undefined;
-  const warn = (m: string) => rt.io.stderr(`warning: ${m}\n`);
-  return {
-    attach: async (builtin: ToolRegistry, gate: Gate): Promise<ToolRegistry> => {
-      const costs = pricedCosts(
-        provider.model,
-        provider instanceof SessionModel ? provider.pricing : pricingFromConfig(rt.config),
-        rt.config.model.max_tokens,
-      );
-      manager = openServerManager(rt.config, {
-        env: rt.io.env,
-        cwd: rt.io.cwd,
-        workspaceRoot,
-        walls: rt.walls,
-        sampler: gatedSampler(gate.interceptor, providerSampler(provider, gate.budget, costs), {
-          answer,
-        }),
-        elicitor: frontendElicitor(human.frontend),
-      });
-      const limit = rt.config.tools.output_limit_chars;
-      const mcp = await mcpToolRegistry(gate.interceptor, manager, {
-        answer,
-        outputLimitChars: limit,
-        onWarning: warn,
-      });
-      const capsules = await capsuleToolRegistry(
-        gate.interceptor,
-        host,
-        { answer, outputLimitChars: limit, onWarning: warn },
-      );
-      return new CompositeToolRegistry([builtin, mcp, capsules]);
-    },
-    async [Symbol.asyncDispose]() {
-      await manager?.close();
-    },
-  };
-}
-
 function columns(): number {
   try {
     return Deno.consoleSize().columns;
@@ -514,5 +357,177 @@ function finish(io: CliIo, result: TurnResult, json: boolean): void {
 function warnRejected(io: CliIo, opened: OpenedAgent): void {
   for (const r of opened.gate.allowances.rejected) {
     io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
+  }
+}
+
+// --- `chat` attached to a running daemon ------------------------------------------------------
+
+/**
+ * `chat` when a daemon runs: the session is created (or resumed) in the daemon and this process
+ * is one of its frontends (runtime/cli/daemon_frontend.ts). `-p` prints what it prints without
+ * a daemon (and exits the same way); the REPL draws the daemon's events and asks its approvals.
+ */
+async function daemonChat(
+  io: CliIo,
+  client: DaemonClient,
+  opts: ChatOpts,
+  json: boolean,
+  paths: AstridPaths,
+  config: AstridConfig,
+): Promise<void> {
+  const interactive = opts.prompt === undefined;
+  try {
+    if (interactive && !io.isTty) {
+      throw new CliError(
+        "Cannot start the interactive chat: stdin is not a terminal; pass -p PROMPT",
+        ExitCode.Usage,
+      );
+    }
+    const sessionId = await daemonSession(client, opts.session, paths);
+    const asker = opts.approve ? new PresetFrontend({ choice: opts.approve }) : null;
+    if (interactive) return await daemonRepl(io, client, sessionId, asker, paths, config);
+    const frontend = new DaemonFrontend({
+      client,
+      sessionId,
+      id: `cli:${Deno.pid}`,
+      asker,
+      say: (line) => io.stderr(`${line}\n`),
+      render: (e) => json ? io.stdout(JSON.stringify(e) + "\n") : progress(io, e),
+    });
+    const stop = await frontend.attach();
+    const controller = new AbortController();
+    const onInt = () => controller.abort();
+    try {
+      Deno.addSignalListener("SIGINT", onInt);
+    } catch { /* no signal support: Ctrl-C ends the process */ }
+    let result: TurnResult;
+    try {
+      io.stderr(`session ${sessionId} (in the daemon at ${client.info.url})\n`);
+      result = await frontend.run(opts.prompt!, { signal: controller.signal });
+    } finally {
+      try {
+        Deno.removeSignalListener("SIGINT", onInt);
+      } catch { /* see above */ }
+      stop();
+      // A one-shot leaves the session resumable (chat -s ID), not loaded in the daemon.
+      await client.call("sessions.close", { sessionId }).catch(() => {});
+    }
+    if (json) io.stdout(JSON.stringify({ type: "turn_end", result }) + "\n");
+    await announceDeferrals(io, paths.home, result.deferred); // one-time links + QR codes
+    finish(io, result, json);
+  } catch (err) {
+    const rpc = err as { code?: unknown; message?: string };
+    if (typeof rpc.code === "number") {
+      throw new CliError(rpc.message ?? String(err), ExitCode.Error);
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/** The daemon session of `-s ID` (resumed there), or a new one in this workspace. */
+async function daemonSession(
+  client: DaemonClient,
+  given: string | undefined,
+  paths: AstridPaths,
+): Promise<string> {
+  if (given !== undefined) {
+    const rows = await client.call<{ id: string }[]>("sessions.list", { all: true });
+    const id = matchId(given, rows.map((r) => r.id), "session");
+    if (id === null) throw new CliError(`${given}: ${NO_SUCH_SESSION}`, ExitCode.Error);
+    return (await client.call<{ sessionId: string }>("sessions.resume", { sessionId: id }))
+      .sessionId;
+  }
+  const ws = await requireWorkspace(paths);
+  return (await client.call<{ sessionId: string }>("sessions.create", { workspace: ws.root }))
+    .sessionId;
+}
+
+/** The REPL over a daemon session: the agent, session and budget it reads are remote views. */
+async function daemonRepl(
+  io: CliIo,
+  client: DaemonClient,
+  sessionId: string,
+  preset: Frontend | null,
+  paths: AstridPaths,
+  config: AstridConfig,
+): Promise<void> {
+  const terminal: ReplTerminal = {
+    input: Deno.stdin.readable,
+    write: (s) => io.stdout(s),
+    colour: io.env.NO_COLOR === undefined && Deno.stdout.isTerminal(),
+    columns: columns(),
+  };
+  const repl = new Repl({ terminal, historyFile: join(paths.home, "history") });
+  const frontend = new DaemonFrontend({
+    client,
+    sessionId,
+    id: `cli:${Deno.pid}`,
+    asker: preset ?? repl.frontend(io),
+    say: (line) => terminal.write(`${line}\r\n`),
+    render: (e) => repl.onEvent(e),
+  });
+  const stop = await frontend.attach();
+  type Shown = { session: { title: string; workspace: string }; turns: { costUsd: number }[] };
+  let shown = await client.call<Shown>("sessions.show", { sessionId });
+  const limitUsd = config.budget.session_usd;
+  const session = {
+    id: sessionId,
+    get header() {
+      return {
+        title: shown.session.title,
+        provider: config.model.provider,
+        model: `${config.model.model} (in the daemon)`,
+        workspaceRoot: shown.session.workspace,
+      };
+    },
+    get turns() {
+      return shown.turns;
+    },
+    messages: [],
+  };
+  const spent = () => shown.turns.reduce((sum, t) => sum + t.costUsd, 0);
+  const opened = {
+    session,
+    agent: {
+      run: async (prompt: string, o: { signal?: AbortSignal }) => {
+        try {
+          return await frontend.run(prompt, o);
+        } finally {
+          shown = await client.call<Shown>("sessions.show", { sessionId }).catch(() => shown);
+        }
+      },
+    },
+    gate: {
+      budget: {
+        state: () => ({
+          spentUsd: spent(),
+          limitUsd,
+          remainingUsd: Math.max(0, limitUsd - spent()),
+          reservedUsd: 0,
+        }),
+      },
+      allowances: { list: () => [], rejected: [] },
+    },
+  };
+  Deno.stdin.setRaw(true);
+  const onResize = () => repl.resize(columns());
+  try {
+    Deno.addSignalListener("SIGWINCH", onResize);
+  } catch { /* no SIGWINCH on this platform: the width stays */ }
+  try {
+    await repl.run({
+      // The REPL reads only these parts of an opened agent; the session lives in the daemon.
+      opened: opened as unknown as OpenedAgent,
+      audit: { list: () => Promise.resolve([]) },
+      model: config.model,
+    });
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGWINCH", onResize);
+    } catch { /* see above */ }
+    Deno.stdin.setRaw(false);
+    stop();
   }
 }

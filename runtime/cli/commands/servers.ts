@@ -2,10 +2,16 @@
  * `astrid servers list|running|start|stop|tools`: the MCP servers declared in config as
  * `[servers.NAME]`.
  *
- * A CLI command is one short-lived process, so `start` starts the server, completes the MCP
- * handshake (after the `binary_hash` check) and reports, and the server ends with the command;
- * `running` and `stop` only see servers started by the same process. A long-lived host (the
- * daemon, the REPL) passes its own {@link McpServerManager} so they act on live servers.
+ * When a daemon runs for this home (`astrid daemon start`), `running`, `start` and `stop` act on
+ * the daemon's servers through its RPC (`servers.running|start|stop`): a server started that
+ * way keeps running after the command exits, and any later command sees and stops it. The
+ * daemon's own config decides which servers exist.
+ *
+ * Without a daemon, a CLI command is one short-lived process, so `start` starts the server,
+ * completes the MCP handshake (after the `binary_hash` check) and reports, and the server ends
+ * with the command; `running` and `stop` only see servers started by the same process. A
+ * long-lived host (the REPL) passes its own {@link McpServerManager} so they act on live
+ * servers.
  *
  * @module
  */
@@ -19,11 +25,13 @@ import {
   McpServerManager,
   readServerConfigs,
   type Sampler,
+  type ServerEvent,
   type ServerStatus,
 } from "../../mcp/mod.ts";
 import { type CliIo, loadCliConfig, printJson, runtimeWalls, wantsJson } from "../context.ts";
 import type { Walls } from "../../security/walls.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import type { DaemonClient } from "../../daemon/client.ts";
 
 /** A long-lived process's servers, for `running` and `stop` to act on. */
 export interface ServersHost {
@@ -44,6 +52,8 @@ export interface CliManagerOptions {
   readonly elicitor?: Elicitor | null | undefined;
   /** What the wall around stdio servers hides besides its built-in list. */
   readonly walls?: Walls | undefined;
+  /** Told when a server starts, exits, restarts, gives up or stops (the daemon's events). */
+  readonly onEvent?: ((event: ServerEvent) => void) | undefined;
 }
 
 /**
@@ -68,6 +78,7 @@ export function openServerManager(
     parentEnv: opts.env,
     baseDir: opts.workspaceRoot ?? opts.cwd,
     ...(opts.walls ? { walls: opts.walls } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     connection: {
       clientInfo: { name: "astrid", version: "0.1.0" },
       ...(opts.workspaceRoot !== null ? { workspaceRoot: opts.workspaceRoot } : {}),
@@ -86,7 +97,22 @@ function configuredServers(config: Pick<AstridConfig, "servers">): McpServerConf
   }
 }
 
-function describe(s: McpServerConfig): Record<string, unknown> {
+/**
+ * One server as `servers list --json` shows it: its configuration, with the names (never the
+ * values) of its environment variables.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { describeServer } from "./servers.ts";
+ * const row = describeServer({
+ *   name: "r", transport: "http", url: "https://mcp.example/", autoStart: false,
+ *   restartPolicy: "never",
+ * });
+ * equal(row.url, "https://mcp.example/");
+ * ```
+ */
+export function describeServer(s: McpServerConfig): Record<string, unknown> {
   return s.transport === "http"
     ? {
       name: s.name,
@@ -131,6 +157,40 @@ async function managerFor(cmd: Command, io: CliIo) {
   });
 }
 
+/** What the daemon's `servers.start` answers. */
+interface StartedInDaemon {
+  readonly server: { readonly name?: string; readonly version?: string } | null;
+  readonly pid: number | null;
+  readonly tools: number;
+}
+
+/** The home's daemon, or null when none runs (or it cannot be reached: then a warning). */
+async function daemonFor(cmd: Command, io: CliIo): Promise<DaemonClient | null> {
+  const { paths } = await loadCliConfig(cmd, io);
+  const { connectDaemon } = await import("../../daemon/client.ts");
+  try {
+    return await connectDaemon(paths.home, `cli:${Deno.pid}`);
+  } catch (err) {
+    io.stderr(`warning: ${(err as Error).message}; acting in this process instead\n`);
+    return null;
+  }
+}
+
+/** Calls the daemon, turning its error replies into the CLI's exit codes. */
+async function viaDaemon<T>(client: DaemonClient, method: string, params: unknown): Promise<T> {
+  const { RpcError, RpcErrorCode } = await import("../../daemon/types.ts");
+  try {
+    return await client.call<T>(method, params, { timeoutMs: 120_000 });
+  } catch (err) {
+    if (!(err instanceof RpcError)) throw err;
+    const exit = err.code === RpcErrorCode.Integrity ? ExitCode.Integrity : ExitCode.Error;
+    const code = (err.data as { code?: string } | undefined)?.code;
+    throw new CliError(`${code ? `${code}: ` : ""}${err.message} (in the daemon)`, exit);
+  } finally {
+    client.close();
+  }
+}
+
 function printStatus(io: CliIo, rows: ServerStatus[]): void {
   for (const r of rows) {
     const pid = r.pid === null ? "" : ` pid ${r.pid}`;
@@ -160,7 +220,7 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const { config, warnings } = await loadCliConfig(cmd, io);
       for (const w of warnings) io.stderr(`warning: ${w}\n`);
-      const rows = configuredServers(config).map(describe);
+      const rows = configuredServers(config).map(describeServer);
       if (wantsJson(cmd, io)) return printJson(io, rows);
       if (rows.length === 0) {
         io.stdout("No servers configured (add a [servers.NAME] table to config.toml).\n");
@@ -181,9 +241,18 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
       }
     });
   servers.command("running")
-    .description("Servers running in this process (a CLI command starts none by itself)")
+    .description(
+      "Servers running in the daemon when one runs, else in this process (a CLI command starts none by itself)",
+    )
     .option("--json", "machine-readable output")
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = host ? null : await daemonFor(cmd, io);
+      if (client) {
+        const live = await viaDaemon<ServerStatus[]>(client, "servers.running", {});
+        if (wantsJson(cmd, io)) return printJson(io, live);
+        if (live.length === 0) io.stdout("No servers are running in the daemon.\n");
+        return printStatus(io, live);
+      }
       const rows = host ? host.manager.status().filter((s) => s.state !== "stopped") : [];
       if (wantsJson(cmd, io)) return printJson(io, rows);
       if (!host) {
@@ -198,11 +267,22 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
     });
   servers.command("start")
     .description(
-      "Start a server and complete the MCP handshake (checks binary_hash); in a one-shot command it stops again at exit",
+      "Start a server and complete the MCP handshake (checks binary_hash); in the daemon when one runs, else it stops again when this command exits",
     )
     .argument("<name>", "server name")
     .option("--json", "machine-readable output")
     .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const client = host ? null : await daemonFor(cmd, io);
+      if (client) {
+        const info = await viaDaemon<StartedInDaemon>(client, "servers.start", { name });
+        if (wantsJson(cmd, io)) return printJson(io, info);
+        io.stdout(
+          `${name}: started in the daemon (${info.server?.name ?? "?"} ` +
+            `${info.server?.version ?? ""}, ${info.tools} tools); it keeps running after this ` +
+            "command\n",
+        );
+        return;
+      }
       const manager = host?.manager ?? await managerFor(cmd, io);
       try {
         const conn = await manager.start(name);
@@ -229,9 +309,15 @@ export function serversCommand(io: CliIo, host?: ServersHost): Command {
       }
     });
   servers.command("stop")
-    .description("Stop a server running in this process")
+    .description("Stop a server running in the daemon (when one runs) or in this process")
     .argument("<name>", "server name")
     .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const client = host ? null : await daemonFor(cmd, io);
+      if (client) {
+        const r = await viaDaemon<{ wasRunning: boolean }>(client, "servers.stop", { name });
+        io.stdout(`${name}: ${r.wasRunning ? "stopped" : "was not running"} (in the daemon)\n`);
+        return;
+      }
       if (!host) {
         const { config } = await loadCliConfig(cmd, io);
         if (!configuredServers(config).some((s) => s.name === name)) {

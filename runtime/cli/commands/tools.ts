@@ -13,6 +13,7 @@ import { type Frontend, PresetFrontend } from "../../security/approval.ts";
 import type { ApprovalChoice } from "../../security/approval.ts";
 import {
   type CliIo,
+  phase,
   printJson,
   requireWorkspace,
   type Runtime,
@@ -29,11 +30,11 @@ import { InstallRecords } from "../../capsule/install_record.ts";
 import { installWarnings, listInstalled } from "../../capsule/installed.ts";
 import type { listMcpTools, McpServerManager } from "../../mcp/mod.ts";
 import { parseMcpToolName } from "../../mcp/names.ts";
-import { openServerManager } from "./servers.ts";
 import { workspaceCreator } from "../../sandbox/mod.ts";
 import type { CapsuleLlm } from "../../capsule/host/context.ts";
 import { lazyCompleter } from "../../llm/complete.ts";
 import { pricingFromConfig } from "../../llm/pricing.ts";
+import { announceDeferrals } from "../_deferral_link.ts";
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -59,13 +60,17 @@ export function toolsCommand(io: CliIo): Command {
         .map((t) => ({ ...t.definition }));
       await withRuntime(cmd, io, async (rt) => {
         const host = await capsuleHost(rt, rt.paths.workspaceRoot);
-        const { listCapsuleTools } = await import("../../capsule/registry.ts");
-        const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
-          parentEnv: io.env,
-          workspaceRoot: host.workspaceRoot,
-        });
-        for (const t of capsuleTools) defs.push(t);
-        await using manager = mcpManager(rt, rt.paths.workspaceRoot);
+        // The capsule registry and the MCP SDK load only when there is something to list.
+        if (host.capsules.length > 0) {
+          const { listCapsuleTools } = await import("../../capsule/registry.ts");
+          const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
+            parentEnv: io.env,
+            workspaceRoot: host.workspaceRoot,
+          });
+          for (const t of capsuleTools) defs.push(t);
+        }
+        if (Object.keys(rt.config.servers).length === 0) return;
+        await using manager = await mcpManager(rt, rt.paths.workspaceRoot);
         const mcp = await listWithDeadline(manager, MCP_LIST_TIMEOUT_MS);
         for (const e of mcp.errors) io.stderr(`warning: ${e.server}: ${e.code}: ${e.message}\n`);
         for (const t of mcp.tools) defs.push(t);
@@ -101,6 +106,8 @@ export function toolsCommand(io: CliIo): Command {
       }
       await withRuntime(cmd, io, async (rt) => {
         const outcome = await callTool(rt, name, args, opts);
+        // With a daemon running: a one-time approval link (and QR code) for the deferred id.
+        if (outcome.status === "deferred") await announceDeferrals(io, rt.paths.home, [outcome.id]);
         reportOutcome(io, outcome, wantsJson(cmd, io));
       });
     });
@@ -191,10 +198,13 @@ async function callTool(
   const ws = await requireWorkspace(rt.paths);
   const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
   const sessionId = given ?? crypto.randomUUID();
+  let start = performance.now();
   const gate = await commandGate(rt, ws, opts.approve, sessionId);
+  phase("gate", start);
   for (const r of gate.allowances.rejected) {
     rt.io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
   }
+  start = performance.now();
   const saved = (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
   const session = await createToolSession({
     workspaceRoot: gate.boundary.root,
@@ -204,17 +214,22 @@ async function callTool(
     outputLimitChars: rt.config.tools.output_limit_chars,
     walls: rt.walls,
   });
+  phase("tool session", start);
   const mcp = parseMcpToolName(name);
-  await using manager = mcpManager(rt, ws.root);
+  // The MCP SDK loads only for an MCP tool's call.
+  await using manager = mcp ? await mcpManager(rt, ws.root) : null;
   // Installed capsules' [[interceptor]] before_tool_call hooks screen every call (capsule/hooks.ts).
+  start = performance.now();
   const host = await capsuleHost(rt, ws.root, { warnBroken: false }); // the outcome says why
   if (host.capsules.length > 0) {
     const { attachCapsuleHooks } = await import("../../capsule/hooks.ts");
     attachCapsuleHooks({ host, interceptor: gate.interceptor });
   }
+  phase("capsules", start);
   try {
+    start = performance.now();
     const capsules = mcp ? null : await capsuleRegistry(name);
-    const outcome = mcp
+    const outcome = mcp && manager
       ? await (await import("../../agent/external_tools.ts")).screenedMcpCall(
         gate.interceptor,
         manager,
@@ -226,6 +241,7 @@ async function callTool(
       : capsules?.splitToolName(name)
       ? await capsules.callCapsuleTool(gate.interceptor, host, name, args)
       : await invokeTool(gate.interceptor, session, name, args);
+    phase("call", start);
     // A fresh session is kept (and named) only when the call got somewhere: a call that was
     // refused or failed leaves no session behind.
     if (given !== null || outcome.status === "ok" || outcome.status === "deferred") {
@@ -266,8 +282,15 @@ async function knownSession(rt: Runtime, given: string): Promise<string> {
   return matchId(given, ids, "session") ?? given;
 }
 
-/** A manager for the configured MCP servers; servers start on first use and stop on dispose. */
-export function mcpManager(rt: Runtime, workspaceRoot: string | null): McpServerManager {
+/**
+ * A manager for the configured MCP servers; servers start on first use and stop on dispose. The
+ * MCP SDK loads here, when a command needs the manager, not when this module does.
+ */
+export async function mcpManager(
+  rt: Runtime,
+  workspaceRoot: string | null,
+): Promise<McpServerManager> {
+  const { openServerManager } = await import("./servers.ts");
   return openServerManager(rt.config, {
     env: rt.io.env,
     cwd: rt.io.cwd,

@@ -15,6 +15,8 @@ import { group as grants } from "./grants.ts";
 import { group as audit } from "./audit.ts";
 import { group as servers } from "./servers.ts";
 import { group as cron } from "./cron.ts";
+import { group as web } from "./web.ts";
+import { group as elicitations } from "./elicitations.ts";
 
 /** One group of methods and what it starts with the daemon. */
 export interface MethodGroup {
@@ -29,9 +31,11 @@ export const GROUPS: readonly MethodGroup[] = [
   events,
   sessions,
   approvals,
+  elicitations,
   tools,
   grants,
   audit,
   servers,
   cron,
+  web,
 ];

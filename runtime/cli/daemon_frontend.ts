@@ -1,0 +1,270 @@
+/**
+ * The CLI as a frontend of a running daemon (`astrid chat` when `astrid daemon` runs): the
+ * session runs in the daemon, and this side renders its events and answers its approvals. It is
+ * one implementation of the daemon's {@link Frontend} interface (runtime/daemon/types.ts):
+ *
+ * - conversation events (`text`, `tool.start`, `tool.end`, …) become the agent events the
+ *   existing renderers draw (the REPL's, or `chat -p`'s progress lines);
+ * - an offered approval is asked with the existing prompt (single keys in the REPL) and
+ *   answered with `approvals.respond`; when another frontend answers first, the local prompt is
+ *   withdrawn and "answered in <by>: <answer>" is printed;
+ * - {@link DaemonFrontend.run} sends a turn (`sessions.send` with `wait`), and an aborted
+ *   signal (Ctrl-C) becomes `sessions.cancel`.
+ *
+ * @module
+ */
+import type { AgentEvent, TurnResult } from "../agent/mod.ts";
+import type { Action, ActionInfo } from "../security/action.ts";
+import type {
+  ApprovalAnswer,
+  ApprovalRequest,
+  ElicitationAnswer,
+  Frontend as SecurityFrontend,
+} from "../security/approval.ts";
+import type { DaemonClient } from "../daemon/client.ts";
+import type {
+  DaemonEvent,
+  Frontend,
+  PendingApproval,
+  PendingElicitation,
+} from "../daemon/types.ts";
+
+/** How long a turn may run before the CLI stops waiting on `sessions.send` (a day). */
+export const TURN_TIMEOUT_MS = 24 * 3600_000;
+
+/** What a {@link DaemonFrontend} works with. */
+export interface DaemonFrontendOptions {
+  readonly client: DaemonClient;
+  readonly sessionId: string;
+  /** `cli:<pid>`: how the daemon names this frontend's answers. */
+  readonly id: string;
+  /** Draws the session's events (the REPL's `onEvent`, or `chat -p`'s progress). */
+  readonly render: (event: AgentEvent) => void;
+  /** Who answers offered approvals here (the terminal prompt, a preset), or null: nobody. */
+  readonly asker: SecurityFrontend | null;
+  /** Prints one line for the user ("answered in web:…: once"). */
+  readonly say: (line: string) => void;
+}
+
+/**
+ * A CLI frontend of one daemon session.
+ *
+ * @example Model text is rendered as the agent's own event
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { DaemonFrontend } from "./daemon_frontend.ts";
+ * const seen: unknown[] = [];
+ * const f = new DaemonFrontend({
+ *   client: {} as never, sessionId: "s1", id: "cli:1", asker: null, say() {},
+ *   render: (e) => seen.push(e),
+ * });
+ * f.onEvent({ type: "text", sessionId: "s1", text: "hi" });
+ * f.onEvent({ type: "text", sessionId: "s2", text: "not ours" });
+ * deepEqual(seen, [{ type: "text", text: "hi" }]);
+ * ```
+ */
+export class DaemonFrontend implements Frontend {
+  readonly id: string;
+  #o: DaemonFrontendOptions;
+  /** Local prompts on screen, by approval id. */
+  #asking = new Map<string, AbortController>();
+  /** Prompts are shown one at a time, in the order offered. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #settled = new Set<string>();
+
+  /** Creates the frontend; call {@link DaemonFrontend.attach} to receive the session's events. */
+  constructor(opts: DaemonFrontendOptions) {
+    this.id = opts.id;
+    this.#o = opts;
+  }
+
+  /**
+   * Subscribes to the session's events (`canAnswer` when someone here can answer) and routes
+   * them here; returns the function that stops.
+   */
+  async attach(): Promise<() => void> {
+    const stop = this.#o.client.onNotification((method, params) => {
+      if (method !== "events.event") return;
+      const event = (params as { event?: DaemonEvent } | null)?.event;
+      if (event) this.onEvent(event);
+    });
+    try {
+      await this.#o.client.call("events.subscribe", {
+        sessionId: this.#o.sessionId,
+        canAnswer: this.#o.asker?.canAsk() ?? false,
+      });
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
+  }
+
+  /** Routes one daemon event: this session's conversation, offers and settlements. */
+  onEvent(event: DaemonEvent): void {
+    if (event.type === "approval.requested") {
+      if (event.approval.sessionId === this.#o.sessionId) this.offerApproval(event.approval);
+      return;
+    }
+    if (event.type === "approval.resolved") {
+      return this.approvalSettled(event.id, event.answer, event.by);
+    }
+    if (event.type === "elicitation.requested") {
+      if (event.elicitation.sessionId === this.#o.sessionId) {
+        this.#offerElicitation(event.elicitation);
+      }
+      return;
+    }
+    if (event.type === "elicitation.resolved") {
+      return this.approvalSettled(event.id, event.action === "accept" ? "once" : "deny", event.by);
+    }
+    if (!("sessionId" in event) || event.sessionId !== this.#o.sessionId) return;
+    const agentEvent = toAgentEvent(event);
+    if (agentEvent) this.#o.render(agentEvent);
+  }
+
+  /** Asks the local prompt (one at a time) and answers the daemon with what was chosen. */
+  offerApproval(request: PendingApproval): void {
+    const asker = this.#o.asker;
+    if (!asker?.canAsk() || this.#asking.has(request.id) || this.#settled.has(request.id)) return;
+    const controller = new AbortController();
+    this.#asking.set(request.id, controller);
+    const run = async () => {
+      if (controller.signal.aborted) return;
+      let answer: ApprovalAnswer;
+      try {
+        answer = await asker.ask(toApprovalRequest(request), controller.signal);
+      } catch {
+        return; // withdrawn: answered elsewhere, or the turn ended
+      } finally {
+        this.#asking.delete(request.id);
+      }
+      if (controller.signal.aborted) return;
+      await this.#o.client.call("approvals.respond", {
+        id: request.id,
+        answer: answer.choice,
+        ...(answer.pattern !== undefined ? { pattern: answer.pattern } : {}),
+        ...(answer.reason !== undefined ? { reason: answer.reason } : {}),
+      }).catch((err: Error) => this.#o.say(`(the answer was not taken: ${err.message})`));
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => {});
+  }
+
+  /** Asks an MCP server's elicitation here (after any earlier prompt), answers the daemon. */
+  #offerElicitation(request: PendingElicitation): void {
+    const elicit = this.#o.asker?.elicit?.bind(this.#o.asker);
+    if (!elicit || this.#asking.has(request.id) || this.#settled.has(request.id)) return;
+    const controller = new AbortController();
+    this.#asking.set(request.id, controller);
+    const run = async () => {
+      if (controller.signal.aborted) return;
+      let answer: ElicitationAnswer;
+      try {
+        answer = await elicit(
+          request.mode === "url"
+            ? { mode: "url", from: request.from, message: request.message, url: request.url ?? "" }
+            : {
+              mode: "form",
+              from: request.from,
+              message: request.message,
+              fields: request.fields,
+            },
+          controller.signal,
+        );
+      } catch {
+        return; // withdrawn: answered elsewhere, or the turn ended
+      } finally {
+        this.#asking.delete(request.id);
+      }
+      if (controller.signal.aborted) return;
+      await this.#o.client.call("elicitations.respond", {
+        id: request.id,
+        action: answer.action,
+        ...(answer.action === "accept" && answer.content ? { content: answer.content } : {}),
+      }).catch((err: Error) => this.#o.say(`(the answer was not taken: ${err.message})`));
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => {});
+  }
+
+  /** Withdraws a local prompt another frontend answered first, and says who answered. */
+  approvalSettled(id: string, answer: ApprovalAnswer["choice"], by: string): void {
+    this.#settled.add(id);
+    const open = this.#asking.get(id);
+    if (!open) return;
+    this.#asking.delete(id);
+    open.abort();
+    if (by !== this.id) this.#o.say(`answered in ${by}: ${answer}`);
+  }
+
+  /** Runs one turn in the daemon; an abort of `signal` (Ctrl-C) cancels it there. */
+  async run(prompt: string, opts: { readonly signal?: AbortSignal } = {}): Promise<TurnResult> {
+    const { client, sessionId } = this.#o;
+    const onAbort = () => void client.call("sessions.cancel", { sessionId }).catch(() => {});
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await client.call<TurnResult>(
+        "sessions.send",
+        { sessionId, text: prompt, wait: true },
+        { timeoutMs: TURN_TIMEOUT_MS },
+      );
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/**
+ * The agent event a daemon event stands for (what the CLI's renderers draw), or null.
+ *
+ * @example A finished tool call
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { toAgentEvent } from "./daemon_frontend.ts";
+ * const e = toAgentEvent({
+ *   type: "tool.end", sessionId: "s", id: "t1", name: "read_file", status: "ok", detail: "ok",
+ * });
+ * equal(e?.type, "tool_end");
+ * ```
+ */
+export function toAgentEvent(event: DaemonEvent): AgentEvent | null {
+  switch (event.type) {
+    case "turn.start":
+      return { type: "turn_start", sessionId: event.sessionId, turn: event.turn };
+    case "text":
+      return { type: "text", text: event.text };
+    case "tool.start":
+      return {
+        type: "tool_start",
+        id: event.id,
+        name: event.name,
+        args: event.args,
+        provenance: event.provenance,
+      };
+    case "tool.end":
+      return {
+        type: "tool_end",
+        id: event.id,
+        name: event.name,
+        status: event.status as Extract<AgentEvent, { type: "tool_end" }>["status"],
+        detail: event.detail,
+      };
+    default:
+      return null;
+  }
+}
+
+/** What the terminal prompt needs to show an offered approval. */
+function toApprovalRequest(p: PendingApproval): ApprovalRequest {
+  return {
+    id: p.id,
+    sessionId: p.sessionId,
+    // The prompt shows the summary, resource and risk; the action itself stays in the daemon.
+    action: { kind: p.action } as unknown as Action,
+    info: { summary: p.summary, resource: p.resource, risk: p.risk } as ActionInfo,
+    reason: p.reason,
+    ...(p.provenance ? { provenance: p.provenance } : {}),
+    suggestions: p.suggestions,
+  };
+}
