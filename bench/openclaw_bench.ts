@@ -114,7 +114,10 @@ Deno.bench(
   { group: "start" },
   async () => {
     const module = new WebAssembly.Module(freshBytes());
-    const fresh: LoadedCapsule = { ...loaded, wasm: { ...loaded.wasm!, module } };
+    const fresh: LoadedCapsule = {
+      ...loaded,
+      wasm: { ...loaded.wasm!, module: () => Promise.resolve(module) },
+    };
     const instance = await CapsuleInstance.create(fresh, env, limits);
     check(await instance.callTool("inventory", args));
     await instance.close();

@@ -19,6 +19,31 @@ import { CliError, ExitCode } from "./errors.ts";
 const runtimeModule = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 const configLib = () => runtimeModule<typeof import("../config/mod.ts")>("../config/mod.ts");
 
+/** The `performance` mark main.ts sets while `ASTRID_PROFILE=1` runs a command. */
+export const PROFILE_MARK = "astrid:profile";
+
+/**
+ * Records the phase `name` of this command, from `start` (a `performance.now()`) to now, as a
+ * `performance` measure named `astrid:<name>` that `ASTRID_PROFILE=1` reports (main.ts). Nothing
+ * is recorded unless a profile is being taken ({@link PROFILE_MARK} is set).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { phase, PROFILE_MARK } from "./context.ts";
+ * phase("example", performance.now());
+ * equal(performance.getEntriesByName("astrid:example").length, 0);
+ * performance.mark(PROFILE_MARK);
+ * phase("example", performance.now());
+ * equal(performance.getEntriesByName("astrid:example").length, 1);
+ * performance.clearMarks(PROFILE_MARK);
+ * ```
+ */
+export function phase(name: string, start: number): void {
+  if (performance.getEntriesByName(PROFILE_MARK, "mark").length === 0) return;
+  performance.measure(`astrid:${name}`, { start, end: performance.now() });
+}
+
 /** The process as commands see it; tests pass a captured one. */
 export interface CliIo {
   readonly env: Record<string, string | undefined>;
@@ -81,6 +106,7 @@ export async function loadCliConfig(
   cmd: Command,
   io: CliIo,
 ): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
+  const start = performance.now();
   const { loadConfig, resolvePaths } = await configLib();
   const paths = await resolvePaths({
     env: io.env,
@@ -89,6 +115,7 @@ export async function loadCliConfig(
     systemConfig: io.env.ASTRID_SYSTEM_CONFIG,
   });
   const loaded = await loadConfig(paths, io.env);
+  phase("config", start);
   return { paths, config: loaded.config, warnings: loaded.warnings };
 }
 
@@ -104,14 +131,21 @@ export async function withRuntime<T>(
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
   const location = config.storage.kv_url || paths.stateKv;
+  let start = performance.now();
   const [{ isLocalFile, openStore }, { ensureRuntimeKey }, { AuditLog }] = await Promise.all([
     runtimeModule<typeof import("../storage/mod.ts")>("../storage/mod.ts"),
     runtimeModule<typeof import("../crypto/mod.ts")>("../crypto/mod.ts"),
     runtimeModule<typeof import("../audit/mod.ts")>("../audit/mod.ts"),
   ]);
+  phase("load runtime modules", start);
+  start = performance.now();
   const store = await openStore(location);
+  phase("open store", start);
   try {
+    start = performance.now();
     const key = await ensureRuntimeKey(paths.keysDir);
+    phase("runtime key", start);
+    start = performance.now();
     const audit = await AuditLog.open(store, key, {
       checkpointEvery: config.audit.checkpoint_every,
       checkpointSeconds: config.audit.checkpoint_seconds,
@@ -132,11 +166,16 @@ export async function withRuntime<T>(
           ` before it ended${r.unreadable ? ` (${r.unreadable} unreadable lines kept)` : ""}\n`,
       );
     }
+    phase("open audit", start);
     try {
+      start = performance.now();
       const walls = await runtimeWalls(paths, config, io.env);
+      phase("walls", start);
       return await fn({ paths, config, warnings, store, key, audit, io, walls });
     } finally {
+      start = performance.now();
       await audit.close();
+      phase("close audit", start);
     }
   } finally {
     store.close();

@@ -5,17 +5,15 @@
  * @module
  */
 import type { Executor } from "../security/approval.ts";
-import {
-  createToolSession,
-  type InvokeOutcome,
-  invokeTool,
-  type ToolCallPayload,
-} from "../tools/invoke.ts";
-import { callCapsuleTool, type CapsuleToolPayload } from "../capsule/mod.ts";
+import type { InvokeOutcome, ToolCallPayload } from "../tools/invoke.ts";
+import type { CapsuleToolPayload } from "../capsule/mod.ts";
 import type { Runtime } from "./context.ts";
-import { capsuleHost, mcpManager } from "./commands/tools.ts";
-import { callMcpTool, type McpCallPayload } from "../mcp/mod.ts";
+import type { McpCallPayload } from "../mcp/mod.ts";
 import { CliError, ExitCode } from "./errors.ts";
+
+// What carries an action out (the tools, the capsule engine, the MCP SDK) is imported when an
+// executor runs, not when a command registers the executors: `approvals list` needs none of it.
+const toolsCommandModule = () => import("./commands/tools.ts");
 
 function isPayload(value: unknown): value is ToolCallPayload {
   const v = value as Partial<ToolCallPayload> | null;
@@ -40,6 +38,7 @@ function toolExecutor(rt: Runtime): Executor {
     if (!isPayload(payload)) {
       throw new TypeError("Cannot execute: the stored tool call is malformed");
     }
+    const { createToolSession, invokeTool } = await import("../tools/invoke.ts");
     const session = await createToolSession({
       workspaceRoot: env.workspaceRoot,
       sessionId: env.sessionId,
@@ -67,6 +66,10 @@ function capsuleToolExecutor(rt: Runtime): Executor {
     if (typeof p?.tool !== "string") {
       throw new TypeError("Cannot execute: the stored capsule tool call is malformed");
     }
+    const [{ capsuleHost }, { callCapsuleTool }] = await Promise.all([
+      toolsCommandModule(),
+      import("../capsule/mod.ts"),
+    ]);
     const host = await capsuleHost(rt, env.workspaceRoot);
     const outcome = await callCapsuleTool(env.interceptor, host, p.tool, p.args, {
       answer: env.answer,
@@ -85,7 +88,11 @@ function mcpExecutor(rt: Runtime): Executor {
     if (typeof p?.server !== "string" || typeof p.tool !== "string") {
       throw new TypeError("Cannot execute: the stored MCP call is malformed");
     }
-    await using manager = mcpManager(rt, env.workspaceRoot);
+    const [{ mcpManager }, { callMcpTool }] = await Promise.all([
+      toolsCommandModule(),
+      import("../mcp/mod.ts"),
+    ]);
+    await using manager = await mcpManager(rt, env.workspaceRoot);
     return resultOf(
       await callMcpTool(env.interceptor, manager, p.server, p.tool, p.args, {
         answer: env.answer,

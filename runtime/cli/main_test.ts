@@ -82,6 +82,11 @@ Deno.test("ASTRID_PROFILE=1 reports the launcher's and the CLI's phases on stder
       /profile: launcher start [\d.]+ ms, permissions [\d.]+ ms, child [\d.]+ ms, total/,
     );
     equal(run.stdout.includes("profile:"), false);
+    // A command that opens the runtime also reports its phases.
+    const audit = await runCli(["audit", "list"], { home, cwd: ws, env: { ASTRID_PROFILE: "1" } });
+    equal(audit.code, 0, audit.stderr);
+    match(audit.stderr, /profile: phases: config [\d.]+ ms, load runtime modules [\d.]+ ms, /);
+    match(audit.stderr, /open audit [\d.]+ ms, walls [\d.]+ ms, close audit [\d.]+ ms\n/);
   } finally {
     await Deno.remove(home, { recursive: true });
     await Deno.remove(ws, { recursive: true });

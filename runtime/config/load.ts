@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { readEnvLayer } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { type LayerName, mergeLayer } from "./merge.ts";
-import { parseConfigText, readConfigFile } from "./parse.ts";
 import type { AstridPaths } from "./paths.ts";
+import { PARSE_ONCE, parseConfigText, readConfigFile } from "./parse.ts";
 import { type AstridConfig, configSchema, DEFAULT_CONFIG, MODEL_PRESETS } from "./schema.ts";
 
 /** One layer as loaded. */
@@ -121,7 +121,7 @@ export async function loadConfig(
     if (config.model.api_url === "" && env[fallback.url]) config.model.api_url = env[fallback.url]!;
   }
 
-  const checked = configSchema.safeParse(config);
+  const checked = configSchema.safeParse(config, PARSE_ONCE);
   if (!checked.success) {
     throw new ConfigError(
       `Cannot load config: the merged result is invalid (${checked.error.message})`,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import sh from "mvdan-sh";
+import { createRequire } from "node:module";
 
 // mvdan-sh is gopherjs output without types. Its public wrappers (syntax.Walk, NodeType and
 // wrapped nodes) cost about 20 µs per node, so we read the underlying gopherjs objects of the
@@ -31,7 +31,37 @@ export interface GoSlice {
 export interface GoParser {
   Parse(src: string, name: string): { __internal_object__: GoNode };
 }
-const syntax = (sh as unknown as { syntax: { NewParser(): GoParser } }).syntax;
+/**
+ * mvdan-sh's `syntax` namespace, loaded on first use: evaluating the package is the largest
+ * single cost of the runtime's module graph, and most commands never parse a shell line. It is
+ * CommonJS, so a synchronous `require` from this file's folder finds it in the project's
+ * node_modules (`nodeModulesDir: auto`; the runtime's read grant covers it).
+ */
+let syntax: GoSyntax | undefined;
+interface GoSyntax {
+  NewParser(): GoParser;
+}
+function loadSyntax(): GoSyntax {
+  syntax ??= (createRequire(import.meta.url)("mvdan-sh") as { syntax: GoSyntax }).syntax;
+  return syntax;
+}
+
+/**
+ * Loads mvdan-sh ahead of its first use (optional: {@link newGoParser} loads it when needed).
+ * Its literal specifier also keeps the package in this module's graph, so Deno installs it into
+ * node_modules even for a program that imports no other npm package (the `require` above is
+ * invisible to Deno's graph).
+ *
+ * @example
+ * ```ts
+ * import { preloadShellParser } from "./_sh_ast.ts";
+ * await preloadShellParser();
+ * ```
+ */
+export async function preloadShellParser(): Promise<void> {
+  const sh = await import("mvdan-sh");
+  syntax ??= (sh.default as unknown as { syntax: GoSyntax }).syntax;
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -50,7 +80,7 @@ const decoder = new TextDecoder();
  * ```
  */
 export function newGoParser(): GoParser {
-  return syntax.NewParser();
+  return loadSyntax().NewParser();
 }
 
 /**

@@ -99,7 +99,7 @@ async function serve(rt: Runtime, opts: ServeOpts, port: number): Promise<void> 
   const workspace = { root, id: await workspaceId(root) };
   if (!rt.paths.workspaceRoot) log(`note: no .astrid/ workspace found; serving ${root}`);
   const host = await capsuleHost(rt, root);
-  await using manager = mcpManager(rt, root);
+  await using manager = await mcpManager(rt, root);
   const external = opts.includeServers ? await listMcpTools(manager) : { tools: [], errors: [] };
   for (const e of external.errors) log(`warning: MCP server ${e.server}: ${e.message}`);
   // `task` is served when [model] names a usable provider (built on the first task call).

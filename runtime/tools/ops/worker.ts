@@ -2,7 +2,9 @@
  * The file executor's Worker entry. It runs with Deno permissions narrowed to the workspace and
  * the approved escapes (no net, run, ffi, sys or import; env only for `TINYGLOBBY_DEBUG`, which
  * tinyglobby reads when loaded). Module loading needs no read permission in Deno, so no source
- * folder is granted.
+ * folder is granted. `glob` and `grep` (tinyglobby, ignore) are loaded on their first call, so
+ * the Worker's start-up (paid by the first call of any file tool) evaluates only the small ops;
+ * their imports are literal, so they stay in the module graph that needs no read grant.
  *
  * Protocol (postMessage, in order): first `{type:"init", roots}`, then any number of
  * `{type:"call", id, tool, args}`; each call is answered with `{id, ok:true, output}` or
@@ -17,8 +19,6 @@
 import { isToolErrorCode, ToolError, type ToolErrorCode } from "../types.ts";
 import type { Roots } from "./_safe_fs.ts";
 import { editFileOp } from "./edit_file.ts";
-import { globOp } from "./glob.ts";
-import { grepOp } from "./grep.ts";
 import { listDirectoryOp } from "./list_directory.ts";
 import { readFileOp } from "./read_file.ts";
 import { writeFileOp } from "./write_file.ts";
@@ -37,12 +37,14 @@ export type WorkerResponse =
     readonly error: { readonly code: ToolErrorCode; readonly message: string };
   };
 
-const OPS: Readonly<Record<string, (raw: unknown, roots: Roots) => Promise<string>>> = {
+type Op = (raw: unknown, roots: Roots) => Promise<string>;
+
+const OPS: Readonly<Record<string, Op>> = {
   read_file: readFileOp,
   write_file: writeFileOp,
   edit_file: editFileOp,
-  glob: globOp,
-  grep: grepOp,
+  glob: async (raw, roots) => await (await import("./glob.ts")).globOp(raw, roots),
+  grep: async (raw, roots) => await (await import("./grep.ts")).grepOp(raw, roots),
   list_directory: listDirectoryOp,
 };
 
@@ -76,7 +78,7 @@ function main(scope: WorkerScope): void {
       return;
     }
     try {
-      const op = OPS[msg.tool];
+      const op = Object.hasOwn(OPS, msg.tool) ? OPS[msg.tool] : undefined;
       if (!op) throw new ToolError("INVALID_ARGS", `Cannot run ${msg.tool}: no such file tool`);
       if (!roots) throw new ToolError("EXECUTOR_FAILED", "Cannot run: the worker has no roots");
       scope.postMessage({ id: msg.id, ok: true, output: await op(msg.args, roots) });
