@@ -1,7 +1,7 @@
 /**
  * Idempotent setup for a fresh machine that has only Node/npm: caches the npm dependencies,
  * installs the Debian packages the runtime and its tests need (bubblewrap for the bash sandbox,
- * docker-registry for the publishing tests), and
+ * docker-registry for the publishing tests, chromium for the web inbox's browser tests), and
  * builds the capsule engine (Debian's clang-19 and QuickJS source package; cached by input hash).
  * Prints one progress line per step. Run by `deno task test`, `deno task demo` and `deno task bench`.
  *
@@ -14,6 +14,10 @@ const steps: { name: string; run: () => Promise<string> }[] = [
   {
     name: "docker-registry (OCI registry for the publishing tests)",
     run: () => ensureApt("docker-registry", ["docker-registry"]),
+  },
+  {
+    name: "chromium (real-browser tests of the web inbox, via playwright-core)",
+    run: () => ensureApt("chromium", ["chromium"]),
   },
   { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
   { name: "OpenClaw test fixtures' npm dependencies", run: () => npmCi("testdata/openclaw") },
@@ -64,6 +68,17 @@ async function cacheDependencies(): Promise<string> {
   if (!out.success) {
     throw new Error(`deno install failed:\n${new TextDecoder().decode(out.stderr)}`);
   }
+  // Some packages ship files without the world-read bit (qrcode@1.5.4: 0640). Deno then treats
+  // the package as missing for any other user (the tests that run as `nobody`, a shared
+  // checkout) and tries to download it again. Everything here is public code: open it up.
+  const chmod = await new Deno.Command("chmod", {
+    args: ["-R", "a+rX", new URL("../node_modules", import.meta.url).pathname],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!chmod.success) {
+    throw new Error(`chmod of node_modules failed:\n${new TextDecoder().decode(chmod.stderr)}`);
+  }
   return "cached";
 }
 
@@ -89,6 +104,8 @@ async function ensureApt(bin: string, packages: string[]): Promise<string> {
       stderr: "piped",
     }).output();
   };
+  // A download can take a minute or more (chromium): say so before it starts.
+  console.error(`setup: installing ${packages.join(" ")} with apt-get…`);
   let out = await apt(["install", "-y", "--no-install-recommends", ...packages]);
   if (!out.success) {
     await apt(["update"]);

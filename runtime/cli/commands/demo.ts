@@ -13,6 +13,7 @@ import { CliError } from "../errors.ts";
 import { agentDemo } from "./_demo_agent.ts";
 import { openClawDemo } from "./_demo_openclaw.ts";
 import { registryDemo } from "./_demo_registry.ts";
+import { daemonDemo } from "./_demo_daemon.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../../deno.json", import.meta.url).pathname;
@@ -210,7 +211,10 @@ async function runDemo(io: CliIo, keep: string | undefined): Promise<void> {
   title("8. Capsules travel: signed publishing to an OCI registry");
   await registryDemo({ home, ws, note, astrid: (args, env) => astrid(args, args, env) }, expect);
 
-  title("9. The audit log: every decision, hash-chained and signed");
+  title("9. The daemon: approvals from anywhere (a script, the web inbox, a phone)");
+  await daemonDemo({ home, ws, note, astrid: (args, env) => astrid(args, args, env) }, expect);
+
+  title("10. The audit log: every decision, hash-chained and signed");
   expect(await astrid(["audit", "stats"]), 0, "audit stats");
   expect(await astrid(["audit", "verify"]), 0, "audit verify");
   const exported = join(home, "audit.jsonl");
