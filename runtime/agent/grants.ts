@@ -64,6 +64,31 @@ export interface GrantSources {
   readonly now?: () => number;
 }
 
+/**
+ * The grant sources of an opened runtime (a CLI command's, or the daemon's), with no live
+ * session.
+ */
+export function runtimeGrantSources(rt: {
+  readonly store: Store;
+  readonly key: Signer;
+  readonly audit: GrantSources["audit"];
+  readonly config: { readonly permissions: { readonly allow: readonly string[] } };
+  readonly paths: { readonly systemConfig: string; readonly userConfig: string };
+  readonly io: { readonly env: Readonly<Record<string, string | undefined>> };
+}): GrantSources {
+  return {
+    store: rt.store,
+    signer: rt.key,
+    audit: rt.audit,
+    allow: rt.config.permissions.allow,
+    origin: {
+      systemConfig: rt.paths.systemConfig,
+      userConfig: rt.paths.userConfig,
+      env: rt.io.env,
+    },
+  };
+}
+
 /** What a revoke did. */
 export interface RevokeResult {
   readonly grant: Grant;

@@ -7,12 +7,10 @@
  */
 import { Command } from "commander";
 import { join } from "node:path";
-import { type CliIo, type Runtime, withRuntime, workspaceId } from "../cli/context.ts";
+import { type CliIo, type Runtime, withRuntime } from "../cli/context.ts";
 import { EventLog } from "../daemon/events.ts";
 import { Hub } from "../daemon/hub.ts";
 import type { DaemonContext, DaemonEvent } from "../daemon/types.ts";
-import { openGate } from "../security/gate.ts";
-import { createToolSession, invokeTool } from "../tools/invoke.ts";
 import { createWeb, type Web } from "./mod.ts";
 
 /** The daemon's address in route tests (nothing listens there: routes are called directly). */
@@ -104,43 +102,8 @@ export async function withWeb(
   }
 }
 
-/**
- * Calls `write_file` through the real gate with nobody to ask, so it is deferred into the
- * queue; returns the deferred id.
- */
-export async function deferWrite(t: WebTest, file: string, content: string): Promise<string> {
-  const sessionId = crypto.randomUUID();
-  const gate = await openGate({
-    store: t.rt.store,
-    signer: t.rt.key,
-    audit: t.rt.audit,
-    config: t.rt.config,
-    workspaceRoot: t.workspace,
-    workspaceId: await workspaceId(t.workspace),
-    sessionId,
-    frontend: null,
-    walls: t.rt.walls,
-  });
-  const session = await createToolSession({
-    workspaceRoot: t.workspace,
-    sessionId,
-    sandbox: "off",
-    outputLimitChars: 10_000,
-    walls: t.rt.walls,
-  });
-  try {
-    const outcome = await invokeTool(gate.interceptor, session, "write_file", {
-      file_path: join(t.workspace, file),
-      content,
-    });
-    if (outcome.status !== "deferred") {
-      throw new Error(`expected a deferral, got ${JSON.stringify(outcome)}`);
-    }
-    return outcome.id;
-  } finally {
-    session.files.close();
-  }
-}
+/** Defers a `write_file` through the real gate (nobody to ask); returns the deferred id. */
+export { deferWrite } from "../daemon/methods/_methods_testing.ts";
 
 /** Signs a browser in through `/login`; returns its `Cookie` header value. */
 export async function signIn(t: WebTest): Promise<string> {

@@ -22,7 +22,8 @@ import {
   type PendingApproval,
   RpcError,
 } from "../daemon/types.ts";
-import { DeferredQueue, suggestPatterns } from "../security/approval.ts";
+import { DeferredQueue } from "../security/approval.ts";
+import { pendingFromRecord } from "../daemon/methods/approvals.ts";
 import {
   BrowserSessions,
   clearedCookie,
@@ -106,20 +107,7 @@ async function findPending(ctx: DaemonContext, id: string): Promise<PendingAppro
   const live = ctx.approvals.pending().find((p) => p.id === id);
   if (live) return live;
   const r = await new DeferredQueue(ctx.rt.store).get(id);
-  if (!r || r.status !== "pending") return null;
-  return {
-    id: r.id,
-    kind: "deferred",
-    sessionId: r.sessionId,
-    action: r.action.kind,
-    summary: r.info.summary,
-    resource: r.info.resource,
-    risk: r.info.risk,
-    reason: r.reason,
-    provenance: r.provenance,
-    suggestions: suggestPatterns(r.info.resource),
-    createdAt: r.createdAt,
-  };
+  return r && r.status === "pending" ? pendingFromRecord(r) : null;
 }
 
 /** The largest form body read (`POST /logout`, `POST /a/:code`). */

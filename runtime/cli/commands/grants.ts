@@ -25,6 +25,7 @@ import {
   listGrants,
   revokeGrant,
   type RevokeResult,
+  runtimeGrantSources,
 } from "../../agent/grants.ts";
 import { type CliIo, printJson, type Runtime, wantsJson, withRuntime } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
@@ -38,22 +39,8 @@ export {
   type RevokeResult,
   ruleId,
   type RuleOrigin,
+  runtimeGrantSources,
 } from "../../agent/grants.ts";
-
-/** The grant sources of a CLI command's runtime (no live session). */
-export function runtimeGrantSources(rt: Runtime): GrantSources {
-  return {
-    store: rt.store,
-    signer: rt.key,
-    audit: rt.audit,
-    allow: rt.config.permissions.allow,
-    origin: {
-      systemConfig: rt.paths.systemConfig,
-      userConfig: rt.paths.userConfig,
-      env: rt.io.env,
-    },
-  };
-}
 
 /**
  * Grants as aligned text lines (id, kind, scope, expiry, audit seq, permissions, resource).

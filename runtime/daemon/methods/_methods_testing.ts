@@ -175,7 +175,11 @@ export async function withTestDaemon(
  * Calls `write_file` through the real gate with nobody to ask, so it is deferred; returns the
  * deferred id.
  */
-export async function deferWrite(t: TestDaemon, file: string, content: string): Promise<string> {
+export async function deferWrite(
+  t: { readonly rt: Runtime; readonly workspace: string },
+  file: string,
+  content: string,
+): Promise<string> {
   const sessionId = crypto.randomUUID();
   const gate = await openGate({
     store: t.rt.store,

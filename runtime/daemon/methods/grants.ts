@@ -22,6 +22,7 @@ import {
   type GrantSources,
   listGrants,
   revokeGrant,
+  runtimeGrantSources,
 } from "../../agent/grants.ts";
 import { type BudgetState, SessionBudget } from "../../security/budget.ts";
 
@@ -60,20 +61,7 @@ const GRANTS: JsonSchema = {
 };
 
 /** The grant sources of the daemon's runtime. */
-function sources(ctx: DaemonContext): GrantSources {
-  const rt = ctx.rt;
-  return {
-    store: rt.store,
-    signer: rt.key,
-    audit: rt.audit,
-    allow: rt.config.permissions.allow,
-    origin: {
-      systemConfig: rt.paths.systemConfig,
-      userConfig: rt.paths.userConfig,
-      env: rt.io.env,
-    },
-  };
-}
+const sources = (ctx: DaemonContext): GrantSources => runtimeGrantSources(ctx.rt);
 
 const grantsList: RpcMethod = {
   name: "grants.list",
