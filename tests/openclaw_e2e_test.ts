@@ -10,6 +10,7 @@ import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import { type CliRun, runCli, tempDirs } from "./cli.ts";
+import { connectDaemon } from "../runtime/daemon/client.ts";
 
 const FIXTURES = decodeURIComponent(new URL("../testdata/openclaw", import.meta.url).pathname);
 const LAUNCH = decodeURIComponent(new URL("../runtime/cli/launch.ts", import.meta.url).pathname);
@@ -262,6 +263,36 @@ Deno.test("notes: /note saves to capsule KV, /notes and notes_search find it fro
   const empty = await w.cli(["capsule", "run", "notes", "note", "--approve", "once"]);
   equal(empty.code, EXIT.ok, empty.stderr);
   match(empty.stdout, /usage: \/note TEXT/);
+});
+
+Deno.test("notes: its service starts when the daemon starts (gateway_start) and stops when it stops", async () => {
+  await using w = await world('[permissions]\nallow = ["capsule://notes/*"]\n');
+  await install(w, "notes");
+  // The service records its start and stop in the capsule's KV; `/notes` lists what is there.
+  const notes = async () => {
+    const r = await w.cli(["capsule", "run", "notes", "notes"]);
+    equal(r.code, EXIT.ok, r.stderr);
+    return r.stdout.trim();
+  };
+  equal(await notes(), "no notes");
+  const start = await w.cli(["daemon", "start"]);
+  equal(start.code, EXIT.ok, start.stderr);
+  try {
+    const client = await connectDaemon(w.home, "test");
+    ok(client, "the daemon answers");
+    try {
+      const { services } = await client.call<{ services: { capsule: string; state: string }[] }>(
+        "services.list",
+      );
+      deepEqual(services.map((s) => [s.capsule, s.state]), [["notes", "running"]]);
+    } finally {
+      client.close();
+    }
+    equal(await notes(), "service: started");
+  } finally {
+    equal((await w.cli(["daemon", "stop"])).code, EXIT.ok);
+  }
+  equal(await notes(), "service: stopped after 0 saves");
 });
 
 Deno.test("notes: notes_path never resolves outside the workspace", async () => {

@@ -39,6 +39,8 @@ export const INTERCEPTOR_EVENTS = [
   "message_sending",
   "session_start",
   "session_end",
+  "gateway_start",
+  "gateway_stop",
   "agent_end",
   "llm_input",
   "llm_output",

@@ -428,9 +428,12 @@ async function register(entryModule, meta, def) {
       const withEvent = payload && typeof payload === "object" && "event" in payload;
       const event = withEvent ? payload.event : payload;
       const hctx = withEvent ? (payload.ctx ?? {}) : {};
-      if (hookName === "session_start") await runServices("start");
+      // Services start with the daemon (OpenClaw's gateway) and, without one, with a session.
+      if (hookName === "session_start" || hookName === "gateway_start") {
+        await runServices("start");
+      }
       const out = await runHook(hookName, handlers.get(hookName) ?? [], event, hctx, logger);
-      if (hookName === "session_end") await runServices("stop");
+      if (hookName === "session_end" || hookName === "gateway_stop") await runServices("stop");
       return out;
     };
   };
@@ -580,8 +583,9 @@ async function register(entryModule, meta, def) {
         return;
       }
       services.push(service);
-      ensureHook("session_start");
-      ensureHook("session_end");
+      for (const h of ["session_start", "session_end", "gateway_start", "gateway_stop"]) {
+        ensureHook(h);
+      }
     },
     on: (hookName, handler, opts) => addHandler("on", hookName, handler, opts),
     registerHook: (events, handler, opts) => {

@@ -14,9 +14,9 @@
  * (`[permissions] allow = ["capsule://<capsule>/<tool>"]`) or an Allow Always lets runs proceed. An entry naming a `cron` handler that is not a tool fails: the capsule
  * engine has no `on_cron` call yet.
  *
- * OpenClaw services (`api.registerService`) are compiled into the capsule's `session_start` /
- * `session_end` hooks, not recorded as services, so `services.list` reports none (see
- * {@link SERVICES_NOTE}).
+ * The same start runs the capsules' `gateway_start` handlers (OpenClaw services start there,
+ * ../gateway.ts) in the daemon's session `daemon:gateway:<startedAt>`, and the closer their
+ * `gateway_stop`; `services.list` shows which capsules ran them.
  *
  * @module
  */
@@ -28,14 +28,19 @@ import { workspaceId } from "../../cli/context.ts";
 import { openGate } from "../../security/gate.ts";
 import { DeferredQueue } from "../../security/approval.ts";
 import type { CapsuleHost } from "../../capsule/registry.ts";
+import { Gateway, gatewayCapsules } from "../gateway.ts";
 
 /** The name the scheduler is registered under in {@link DaemonContext.services}. */
 export const CRON_SERVICE = "cron";
 
-/** Why `services.list` is empty: what the toolchain does not record. */
-export const SERVICES_NOTE = "OpenClaw services (api.registerService) are compiled into the " +
-  "capsule's session_start/session_end hooks; the manifest and the capsule's describe() do not " +
-  "list them, so the daemon cannot start them on their own";
+/** What `services.list` says about what a service is here. */
+export const SERVICES_NOTE =
+  "OpenClaw services (api.registerService) start in gateway_start when " +
+  "the daemon starts and stop in gateway_stop when it stops; between them a capsule's timers do " +
+  "not run, so a service works in start/stop and through what they leave (capsule KV, files)";
+
+/** The name the gateway is registered under in {@link DaemonContext.services}. */
+export const GATEWAY_SERVICE = "gateway";
 
 const NO_PARAMS: JsonSchema = { type: "object", additionalProperties: false, properties: {} };
 
@@ -91,22 +96,28 @@ const services: RpcMethod = {
     properties: {
       services: {
         type: "array",
-        description: "Running services (none: see note).",
+        description: "The capsules whose gateway_start ran when the daemon started.",
         items: {
           type: "object",
           additionalProperties: false,
+          required: ["capsule", "state", "startedAt"],
           properties: {
             capsule: { type: "string", description: "The capsule." },
-            id: { type: "string", description: "The service id." },
-            state: { type: "string", description: "running or stopped." },
+            state: {
+              enum: ["running", "failed", "stopped"],
+              description: "running: gateway_start ran; failed: it threw; stopped: after shutdown.",
+            },
+            startedAt: { type: "number", description: "When it started, ms since the epoch." },
+            detail: { type: "string", description: "Why it failed." },
           },
         },
       },
-      note: { type: "string", description: "Why services are not run by the daemon yet." },
+      note: { type: "string", description: "What a service is in a capsule." },
     },
   },
-  handler(): Promise<unknown> {
-    return Promise.resolve({ services: [], note: SERVICES_NOTE });
+  handler(_params: unknown, call): Promise<unknown> {
+    const gateway = call.daemon.services.get<Gateway>(GATEWAY_SERVICE);
+    return Promise.resolve({ services: gateway?.list() ?? [], note: SERVICES_NOTE });
   },
 };
 
@@ -227,7 +238,33 @@ async function start(ctx: DaemonContext): Promise<() => Promise<void>> {
   });
   await scheduler.start(cronJobs(host));
   ctx.services.set(CRON_SERVICE, scheduler);
-  return () => scheduler.close();
+  const gateway = new Gateway();
+  if (gatewayCapsules(host).length > 0) {
+    const root = ctx.rt.paths.workspaceRoot ?? ctx.rt.paths.home;
+    const gate = await openGate({
+      store: ctx.rt.store,
+      signer: ctx.rt.key,
+      audit: ctx.rt.audit,
+      config: ctx.rt.config,
+      workspaceRoot: root,
+      workspaceId: await workspaceId(root),
+      sessionId: `daemon:gateway:${ctx.startedAt}`,
+      frontend: ctx.approvals,
+      walls: ctx.rt.walls,
+    });
+    const port = Number(new URL(ctx.url).port);
+    await gateway.start(
+      host,
+      gate.interceptor,
+      { port, url: ctx.url },
+      (line) => ctx.rt.io.stderr(`${line}\n`),
+    );
+  }
+  ctx.services.set(GATEWAY_SERVICE, gateway);
+  return async () => {
+    await scheduler.close();
+    await gateway.close();
+  };
 }
 
 /** The cron methods. */
