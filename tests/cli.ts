@@ -91,3 +91,82 @@ export async function tempDirs(): Promise<{ home: string; ws: string }> {
   const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ws-" }));
   return { home, ws };
 }
+
+/** A world for running the CLI as the unprivileged user `nobody` (uid/gid 65534). */
+export interface NobodyWorld extends AsyncDisposable {
+  /** ASTRID_HOME (owned by nobody). */
+  readonly home: string;
+  /** The extra folders asked for, by name (owned by nobody). */
+  readonly dirs: Readonly<Record<string, string>>;
+  /** Runs `astrid ...args` as nobody in `cwd` (default: the home). */
+  run(args: string[], cwd?: string): Promise<CliRun>;
+}
+
+/**
+ * A folder outside /root (mode 700) and /tmp that nobody can reach, holding a copy of deno, a
+ * home, a fresh Deno cache and the folders named in `extra`, all owned by nobody. Root only.
+ * Only the proxy and CA settings of the test runner's environment are passed on (a fresh cache
+ * fetches what it needs from the npm registry).
+ */
+export async function nobodyWorld(prefix: string, extra: string[] = []): Promise<NobodyWorld> {
+  const base = await Deno.realPath(await Deno.makeTempDir({ dir: "/var/tmp", prefix }));
+  await Deno.chmod(base, 0o755);
+  const deno = `${base}/deno`;
+  await Deno.copyFile(Deno.execPath(), deno);
+  await Deno.chmod(deno, 0o755);
+  const home = `${base}/home`;
+  const denoDir = `${base}/deno_dir`;
+  const dirs: Record<string, string> = {};
+  for (const name of extra) dirs[name] = `${base}/${name}`;
+  for (const d of [home, denoDir, ...Object.values(dirs)]) {
+    await Deno.mkdir(d);
+    await Deno.chown(d, 65534, 65534);
+  }
+  const reach: Record<string, string> = {};
+  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) reach[name] = value;
+  }
+  const ca = Deno.env.get("DENO_CERT") ?? Deno.env.get("SSL_CERT_FILE");
+  if (ca !== undefined) reach.DENO_CERT = ca;
+  return {
+    home,
+    dirs,
+    async run(args, cwd = home) {
+      const out = await new Deno.Command("setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          deno,
+          "run",
+          "-A",
+          "--quiet",
+          "--config",
+          CONFIG,
+          LAUNCH,
+          ...args,
+        ],
+        cwd,
+        env: {
+          PATH: "/usr/local/bin:/usr/bin:/bin",
+          HOME: home,
+          ASTRID_HOME: home,
+          ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
+          DENO_DIR: denoDir,
+          NO_COLOR: "1",
+          ...reach,
+        },
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    },
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+    },
+  };
+}

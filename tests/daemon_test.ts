@@ -6,10 +6,7 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { type CliRun, runCli, tempDirs } from "./cli.ts";
-
-const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+import { nobodyWorld, runCli, tempDirs } from "./cli.ts";
 
 interface Info {
   pid: number;
@@ -247,90 +244,30 @@ Deno.test("daemon run: a second daemon for the same home fails and says where th
 
 const isRoot = Deno.uid() === 0;
 
-/** What a fresh Deno cache needs to reach the npm registry (proxy, CA bundle as DENO_CERT). */
-function npmReach(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) out[name] = value;
-  }
-  const ca = Deno.env.get("DENO_CERT") ?? Deno.env.get("SSL_CERT_FILE");
-  if (ca !== undefined) out.DENO_CERT = ca;
-  return out;
-}
-
 Deno.test({
   name: "daemon: as the unprivileged user nobody, token and lock belong to that user",
   ignore: !isRoot,
   async fn() {
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "astrid-daemon-nobody-" }),
-    );
+    await using w = await nobodyWorld("astrid-daemon-nobody-");
+    const home = w.home;
     try {
-      await Deno.chmod(base, 0o755);
-      const deno = join(base, "deno");
-      await Deno.copyFile(Deno.execPath(), deno);
-      await Deno.chmod(deno, 0o755);
-      const home = join(base, "home");
-      const denoDir = join(base, "deno_dir");
-      for (const d of [home, denoDir]) {
-        await Deno.mkdir(d);
-        await Deno.chown(d, 65534, 65534);
-      }
-      const asNobody = async (args: string[]): Promise<CliRun> => {
-        const out = await new Deno.Command("setpriv", {
-          args: [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            deno,
-            "run",
-            "-A",
-            "--quiet",
-            "--config",
-            CONFIG,
-            LAUNCH,
-            ...args,
-          ],
-          cwd: home,
-          env: {
-            PATH: "/usr/local/bin:/usr/bin:/bin",
-            HOME: home,
-            ASTRID_HOME: home,
-            ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-            DENO_DIR: denoDir,
-            NO_COLOR: "1",
-            ...npmReach(),
-          },
-          clearEnv: true,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const dec = new TextDecoder();
-        return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-      };
-      try {
-        const start = await asNobody(["daemon", "start"]);
-        equal(start.code, 0, start.stderr);
-        const info = await readInfo(home);
-        const token = await Deno.stat(join(home, "daemon", "token"));
-        equal(token.uid, 65534);
-        equal(token.mode! & 0o777, 0o600);
-        const dir = await Deno.stat(join(home, "daemon"));
-        deepEqual([dir.uid, dir.mode! & 0o777], [65534, 0o700]);
-        equal((await Deno.stat(join(home, "daemon", "lock"))).uid, 65534);
-        const status = await asNobody(["daemon", "status", "--json"]);
-        equal(status.code, 0, status.stderr);
-        equal(JSON.parse(status.stdout).pid, info.pid);
-        const stop = await asNobody(["daemon", "stop"]);
-        equal(stop.code, 0, stop.stderr);
-        ok(!alive(info.pid));
-      } finally {
-        await cleanup(home);
-      }
+      const start = await w.run(["daemon", "start"]);
+      equal(start.code, 0, start.stderr);
+      const info = await readInfo(home);
+      const token = await Deno.stat(join(home, "daemon", "token"));
+      equal(token.uid, 65534);
+      equal(token.mode! & 0o777, 0o600);
+      const dir = await Deno.stat(join(home, "daemon"));
+      deepEqual([dir.uid, dir.mode! & 0o777], [65534, 0o700]);
+      equal((await Deno.stat(join(home, "daemon", "lock"))).uid, 65534);
+      const status = await w.run(["daemon", "status", "--json"]);
+      equal(status.code, 0, status.stderr);
+      equal(JSON.parse(status.stdout).pid, info.pid);
+      const stop = await w.run(["daemon", "stop"]);
+      equal(stop.code, 0, stop.stderr);
+      ok(!alive(info.pid));
     } finally {
-      await Deno.remove(base, { recursive: true }).catch(() => {});
+      await cleanup(home);
     }
   },
 });

@@ -9,12 +9,10 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
-import { type CliRun, runCli, tempDirs } from "./cli.ts";
+import { type CliRun, nobodyWorld, runCli, tempDirs } from "./cli.ts";
 import { connectDaemon } from "../runtime/daemon/client.ts";
 
 const FIXTURES = decodeURIComponent(new URL("../testdata/openclaw", import.meta.url).pathname);
-const LAUNCH = decodeURIComponent(new URL("../runtime/cli/launch.ts", import.meta.url).pathname);
-const CONFIG = decodeURIComponent(new URL("../deno.json", import.meta.url).pathname);
 
 /** The exit codes of runtime/cli/errors.ts, as a user sees them. */
 const EXIT = { ok: 0, usage: 2, denied: 3, deferred: 4 } as const;
@@ -577,75 +575,27 @@ Deno.test({
   name: "as the unprivileged user nobody: compile and call an OpenClaw plugin",
   ignore: !isRoot,
   async fn() {
-    // Outside /root (mode 700) and /tmp: a folder nobody can reach, holding a copy of deno.
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "astrid-oc-nobody-" }),
-    );
-    try {
-      await Deno.chmod(base, 0o755);
-      const deno = join(base, "deno");
-      await Deno.copyFile(Deno.execPath(), deno);
-      await Deno.chmod(deno, 0o755);
-      const home = join(base, "home");
-      const ws = join(base, "ws");
-      const denoDir = join(base, "deno_dir");
-      for (const d of [home, ws, denoDir]) {
-        await Deno.mkdir(d);
-        await Deno.chown(d, 65534, 65534);
-      }
-      const asNobody = async (args: string[]): Promise<CliRun> => {
-        const out = await new Deno.Command("setpriv", {
-          args: [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            deno,
-            "run",
-            "-A",
-            "--quiet",
-            "--config",
-            CONFIG,
-            LAUNCH,
-            ...args,
-          ],
-          cwd: ws,
-          env: {
-            PATH: "/usr/local/bin:/usr/bin:/bin",
-            HOME: home,
-            ASTRID_HOME: home,
-            ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-            DENO_DIR: denoDir,
-            NO_COLOR: "1",
-          },
-          clearEnv: true,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const dec = new TextDecoder();
-        return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-      };
-      const init = await asNobody(["init", ws]);
-      equal(init.code, EXIT.ok, init.stderr);
-      const out = join(home, "forecast-build");
-      const compile = await asNobody(["capsule", "compile", join(FIXTURES, "forecast"), "-o", out]);
-      equal(compile.code, EXIT.ok, compile.stderr);
-      equal((await Deno.stat(join(out, "capsule.wasm"))).uid, 65534);
-      const inst = await asNobody(["capsule", "install", out, "--yes", "--env", "units=imperial"]);
-      equal(inst.code, EXIT.ok, inst.stderr);
-      const call = await asNobody([
-        "tools",
-        "call",
-        "forecast__forecast",
-        "--args",
-        JSON.stringify({ city: "Oslo", days: 2 }),
-        "--approve",
-        "once",
-      ]);
-      equal(call.code, EXIT.ok, call.stderr);
-      match(call.stdout, /day 2: \w+, \d+°F/);
-    } finally {
-      await Deno.remove(base, { recursive: true }).catch(() => {});
-    }
+    await using w = await nobodyWorld("astrid-oc-nobody-", ["ws"]);
+    const home = w.home;
+    const ws = w.dirs.ws!;
+    const init = await w.run(["init", ws], ws);
+    equal(init.code, EXIT.ok, init.stderr);
+    const out = join(home, "forecast-build");
+    const compile = await w.run(["capsule", "compile", join(FIXTURES, "forecast"), "-o", out], ws);
+    equal(compile.code, EXIT.ok, compile.stderr);
+    equal((await Deno.stat(join(out, "capsule.wasm"))).uid, 65534);
+    const inst = await w.run(["capsule", "install", out, "--yes", "--env", "units=imperial"], ws);
+    equal(inst.code, EXIT.ok, inst.stderr);
+    const call = await w.run([
+      "tools",
+      "call",
+      "forecast__forecast",
+      "--args",
+      JSON.stringify({ city: "Oslo", days: 2 }),
+      "--approve",
+      "once",
+    ], ws);
+    equal(call.code, EXIT.ok, call.stderr);
+    match(call.stdout, /day 2: \w+, \d+°F/);
   },
 });
