@@ -13,8 +13,14 @@
  *   `--vs DIR` also runs each command from another checkout at DIR (e.g. a copy of the tree
  *   before a change) in the same rounds, right after this one's, for a before/after table
  *   measured side by side. `ASTRID_PROFILE=1` in the environment is passed on.
+ *
+ * The launcher caches its flags in `$ASTRID_HOME/cache/launch-flags.json` (_launch_cache.ts), so
+ * after the warm-up every round measures a repeat run; `--cold` removes that file before each
+ * run, to measure the first run after a change (the flags computed).
  */
 const HERE = new URL("..", import.meta.url).pathname;
+/** `--cold`: no cached launcher flags (see above). */
+const COLD = Deno.args.includes("--cold");
 
 const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-home-" }));
 const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }));
@@ -86,6 +92,13 @@ async function runOnce(
   args: readonly string[] | null,
   root = HERE,
 ): Promise<{ wall: number; cpu: number }> {
+  if (COLD) {
+    try {
+      Deno.removeSync(`${home}/cache/launch-flags.json`);
+    } catch {
+      // not written yet (or `--help`, which never computes flags)
+    }
+  }
   const cpu = childrenCpuMs();
   const start = performance.now();
   const { code } = await command(args, root).output();
@@ -134,7 +147,8 @@ class Samples {
 if (import.meta.main) {
   const vsAt = Deno.args.indexOf("--vs");
   const vs = vsAt === -1 ? null : (await Deno.realPath(Deno.args[vsAt + 1]!)).replace(/\/?$/, "/");
-  const rest = vsAt === -1 ? Deno.args : Deno.args.filter((_, i) => i !== vsAt && i !== vsAt + 1);
+  const rest = (vsAt === -1 ? Deno.args : Deno.args.filter((_, i) => i !== vsAt && i !== vsAt + 1))
+    .filter((a) => a !== "--cold");
   const rounds = Number(rest[0] ?? 10);
   const roots = vs === null ? [HERE] : [HERE, vs];
   for (const root of roots) {
@@ -151,7 +165,10 @@ if (import.meta.main) {
     }
   }
   const head = "median ms | CPU ms | × deno eval 1";
-  console.log(`Medians of ${rounds} interleaved rounds; ratios are per round, wall time.`);
+  console.log(
+    `Medians of ${rounds} interleaved rounds; ratios are per round, wall time` +
+      (COLD ? "; launcher flags computed on every run (--cold)." : "."),
+  );
   if (vs === null) {
     console.log(`| command | ${head} |\n|---|---|---|---|`);
     for (const [label] of COMMANDS) console.log(`| ${label} | ${samples[0]!.cells(label)} |`);

@@ -5,9 +5,88 @@
  * mirrors commander's rules for the options that matter; a path it misses is simply not
  * granted, and the command then fails with `NotCapable` (closed, never open).
  *
+ * It imports nothing (node:path alone costs the launcher about 4 ms at start-up): the POSIX
+ * path helpers it needs ({@link resolvePath}, {@link dirnameOf}, {@link joinPath}) are here.
+ *
  * @module
  */
-import { dirname, resolve } from "node:path";
+
+/** `path` with `.`, `..`, repeated and trailing slashes resolved (node:path's `normalize`, less the trailing slash). */
+function normalize(path: string): string {
+  const absolute = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > 0 && out.at(-1) !== "..") out.pop();
+      else if (!absolute) out.push("..");
+    } else out.push(part);
+  }
+  const joined = out.join("/");
+  return absolute ? `/${joined}` : joined === "" ? "." : joined;
+}
+
+/**
+ * The absolute path of `paths` resolved right to left, as node:path's POSIX `resolve`
+ * (the process's folder when none is absolute).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { resolvePath } from "./_launch_args.ts";
+ * equal(resolvePath("/u/proj", "../x/./y/"), "/u/x/y");
+ * equal(resolvePath("/u/proj", "/etc//a"), "/etc/a");
+ * ```
+ */
+export function resolvePath(...paths: string[]): string {
+  let path = "";
+  for (let i = paths.length - 1; i >= 0 && !path.startsWith("/"); i--) {
+    if (paths[i] !== "") path = path === "" ? paths[i]! : `${paths[i]}/${path}`;
+  }
+  if (!path.startsWith("/")) path = `${Deno.cwd()}/${path}`;
+  return normalize(path);
+}
+
+/**
+ * The parent folder of `path` (as node:path's POSIX `dirname`).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { dirnameOf } from "./_launch_args.ts";
+ * equal(dirnameOf("/a/b/"), "/a");
+ * equal(dirnameOf("/a"), "/");
+ * ```
+ */
+export function dirnameOf(path: string): string {
+  if (path === "") return ".";
+  let end = -1;
+  let trailing = true; // still in the trailing slashes
+  for (let i = path.length - 1; i >= 1; i--) {
+    if (path[i] !== "/") trailing = false;
+    else if (!trailing) {
+      end = i;
+      break;
+    }
+  }
+  if (end === -1) return path.startsWith("/") ? "/" : ".";
+  return path.startsWith("/") && end === 1 ? "//" : path.slice(0, end);
+}
+
+/**
+ * `paths` joined with `/` and normalized (as node:path's POSIX `join`, without a trailing slash).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { joinPath } from "./_launch_args.ts";
+ * equal(joinPath("/h", ".astrid", "cache"), "/h/.astrid/cache");
+ * ```
+ */
+export function joinPath(...paths: string[]): string {
+  const joined = paths.filter((p) => p !== "").join("/");
+  return joined === "" ? "." : normalize(joined);
+}
 
 /** How an argument is used (`listen`: an address the command binds, granted as a net host). */
 type Use = "read" | "write" | "folder" | "value" | "variadic" | "listen";
@@ -153,10 +232,10 @@ export function scanArgs(
   const read: string[] = [];
   const write: string[] = [];
   for (const { use, value } of values) {
-    const path = resolve(cwd, value);
+    const path = resolvePath(cwd, value);
     if (use === "write") write.push(path);
     else if (use === "read") read.push(path);
-    else if (use === "folder") read.push(isFile(path) ? dirname(path) : path);
+    else if (use === "folder") read.push(isFile(path) ? dirnameOf(path) : path);
   }
   const command = key === "" ? words.slice(0, 1) : key.split(" ");
   const listen = values.flatMap((v) => v.use === "listen" ? [v.value.toLowerCase()] : []);
@@ -168,8 +247,8 @@ export function scanArgs(
     return { kind: "runtime", command, workspace, read, write, net, ...called };
   }
   const project = key === "capsule new"
-    ? write[0] ?? resolve(cwd, positionals[0] ?? ".")
-    : read[0] ?? resolve(cwd);
+    ? write[0] ?? resolvePath(cwd, positionals[0] ?? ".")
+    : read[0] ?? resolvePath(cwd);
   const out = key === "capsule new" ? project : write[0] ?? `${project}/dist`;
   return {
     kind: "toolchain",

@@ -81,3 +81,38 @@ Deno.test("scanArgs() names the registry hosts of oci:// references and capsule 
   equal(call.capsuleDir, "/u/proj/build/hello");
   equal(scanArgs(["tools", "call", "x"], CWD).capsuleDir, undefined);
 });
+
+Deno.test("resolvePath(), dirnameOf() and joinPath() agree with node:path's POSIX forms", async () => {
+  const { dirnameOf, joinPath, resolvePath } = await import("./_launch_args.ts");
+  const { posix } = await import("node:path");
+  const cases = [
+    ".",
+    "..",
+    "a",
+    "./a",
+    "../a",
+    "a/b/../c",
+    "/",
+    "//",
+    "/a//b/",
+    "/a/./b/..",
+    "/../x",
+    "a/..",
+    "../../..",
+    "x/y/z/../../..",
+    "/etc/astrid/config.toml",
+    "a b/c",
+    "..a/.b/c..",
+    "~/x",
+  ];
+  for (const cwd of ["/", "/u/proj", "/u/proj/"]) {
+    for (const p of cases) equal(resolvePath(cwd, p), posix.resolve(cwd, p), `${cwd} ${p}`);
+  }
+  equal(resolvePath("/a", "/b", "c"), posix.resolve("/a", "/b", "c"));
+  equal(resolvePath("/a", "", "c"), posix.resolve("/a", "", "c"));
+  for (const p of [...cases, "/a/b/", "a", "a/", "/a"]) {
+    equal(dirnameOf(p), posix.dirname(p), p);
+    const joined = posix.join("/h", p);
+    equal(joinPath("/h", p), joined.length > 1 ? joined.replace(/\/$/, "") : joined, p);
+  }
+});

@@ -27,8 +27,14 @@
  * start-up, the permission computation (and, within it, loading the launcher's own modules) and
  * the child's whole run (start-up included).
  *
- * This module stays tiny: it imports nothing at start-up; the configuration loader is loaded
- * only to compute the flags, and the runtime only in the narrowed child.
+ * The flags are cached in `$ASTRID_HOME/cache/launch-flags.json` (_launch_cache.ts): a repeat
+ * run whose recorded inputs (files, folders, PATH lookups, environment, folder, command line,
+ * code) are all unchanged reuses them without loading the configuration loader; anything
+ * changed, missing or untrusted recomputes them. `ASTRID_PROFILE=1` says which happened.
+ *
+ * This module stays tiny: it imports nothing at start-up; the cache check imports only
+ * the argument scanner (no node: module), the configuration loader is loaded only to compute the
+ * flags on a miss, and the runtime only in the narrowed child.
  *
  * @module
  */
@@ -43,6 +49,15 @@ const LAUNCHER_PID = "ASTRID_LAUNCHER_PID";
 const WATCH_MS = 200;
 /** The status of a process killed by SIGKILL (128 + 9). */
 const KILLED = 137;
+
+/**
+ * Imports a module of this folder by a computed specifier. A literal `import("./x.ts")` makes
+ * Deno build that module's whole graph when this file loads, which is what the launcher must
+ * not pay for: measured about 13 ms on every launcher and child start.
+ */
+function load<T>(relative: string): Promise<T> {
+  return import(new URL(relative, import.meta.url).href) as Promise<T>;
+}
 
 /**
  * True when this process runs without any whole grant of write, net, run or ffi: the launcher's
@@ -90,7 +105,7 @@ export function childArgs(flags: readonly string[], args: readonly string[]): st
 export async function launch(args: string[], run?: CliRunner): Promise<number> {
   if (isNarrowed() || (args.length === 1 && PRINT_ONLY.has(args[0]!))) {
     watchLauncher();
-    return await (run ?? (await import("./main.ts")).run)(args);
+    return await (run ?? (await load<typeof import("./main.ts")>("./main.ts")).run)(args);
   }
   if (launcherPid() === Deno.ppid) {
     // The launcher's own child is still wide: never re-execute again (fail closed).
@@ -101,14 +116,23 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
   let flags: string[];
   let profile = false;
   let loaded = start;
+  let source = "";
   try {
-    const [{ launchPermissions }, { denoFlags }] = await Promise.all([
-      import("./_launch_inputs.ts"),
-      import("./launch_flags.ts"),
-    ]);
-    loaded = performance.now();
     const env = Deno.env.toObject();
-    flags = denoFlags(await launchPermissions(args, env, env.INIT_CWD ?? Deno.cwd()));
+    const cwd = env.INIT_CWD ?? Deno.cwd();
+    const { cachedFlags } = await load<typeof import("./_launch_cache.ts")>("./_launch_cache.ts");
+    loaded = performance.now();
+    // Only on a miss: the configuration loader and the flag computation.
+    const compute = async (recorded: Readonly<Record<string, string | undefined>>) => {
+      const [{ launchPermissions }, { denoFlags }] = await Promise.all([
+        load<typeof import("./_launch_inputs.ts")>("./_launch_inputs.ts"),
+        load<typeof import("./launch_flags.ts")>("./launch_flags.ts"),
+      ]);
+      return denoFlags(await launchPermissions(args, recorded, cwd));
+    };
+    const got = await cachedFlags(args, env, cwd, compute);
+    flags = got.flags;
+    source = got.source;
     if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
     profile = env.ASTRID_PROFILE === "1";
   } catch (err) {
@@ -122,9 +146,10 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     const ms = (n: number) => `${n.toFixed(1)} ms`;
     const end = performance.now();
     console.error(
-      `profile: launcher start ${ms(start)}, permissions ${ms(computed - start)}, ` +
+      `profile: launcher start ${ms(start)}, permissions ${ms(computed - start)} (${source}), ` +
         `child ${ms(end - computed)}, total ${ms(end)}; of the permissions, loading the ` +
-        `launcher's modules ${ms(loaded - start)} (the config loader's load is in the rest)`,
+        `launcher's cache module ${ms(loaded - start)} (the config loader's load, on a miss, ` +
+        `is in the rest)`,
     );
   }
   return code;
@@ -154,7 +179,9 @@ function watchLauncher(): void {
 async function relaunch(flags: readonly string[], args: readonly string[]): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
     args: childArgs(flags, args),
-    env: { [LAUNCHER_PID]: String(Deno.pid) },
+    // The child is the runtime, not a user's `deno`: no background check for a newer Deno (a DNS
+    // lookup of dl.deno.land on every command, measured).
+    env: { [LAUNCHER_PID]: String(Deno.pid), DENO_NO_UPDATE_CHECK: "1" },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -121,6 +121,34 @@ Deno.test("the launcher passes the runtime's exit codes through (0, 2, 3, 4, 5)"
   equal(verify.code, 5, verify.stderr);
 });
 
+Deno.test("the launcher's cached flags follow a config edit between two runs", async () => {
+  const { home, ws, tmp, outside, env } = await layout();
+  try {
+    const debug = { ...env, ASTRID_DEBUG: "1", ASTRID_PROFILE: "1" };
+    const cli = () => runCli(["config", "paths"], { home, cwd: ws, env: debug });
+    const netOf = (stderr: string) => /--allow-net=(\S+)/.exec(stderr)?.[1] ?? "";
+    const first = await cli();
+    equal(first.code, 0, first.stderr);
+    match(first.stderr, /\(computed\)/);
+    const second = await cli();
+    match(second.stderr, /\(cached\)/);
+    equal(netOf(second.stderr), netOf(first.stderr));
+    await Deno.writeTextFile(
+      join(home, "config.toml"),
+      '[runtime]\nallow_net = ["e2e.example.com"]\n',
+    );
+    const edited = await cli();
+    equal(edited.code, 0, edited.stderr);
+    match(edited.stderr, /\(computed\)/);
+    ok(netOf(edited.stderr).split(",").includes("e2e.example.com"), edited.stderr);
+    await Deno.remove(join(home, "config.toml"));
+    const removed = await cli();
+    ok(!netOf(removed.stderr).split(",").includes("e2e.example.com"), removed.stderr);
+  } finally {
+    for (const dir of [home, ws, tmp, outside]) await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the launcher forwards SIGTERM and exits as its child did", async () => {
   const { ws, env } = await layout();
   const fake = startFakeAnthropic([{ text: "never", fault: { after: 1, kind: "hang" } }]);
