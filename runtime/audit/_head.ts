@@ -21,6 +21,7 @@ import {
   canonicalBytes,
   fromBase64Url,
   fromHex,
+  type SignedBytes,
   type Signer,
   toBase64Url,
   toHex,
@@ -88,6 +89,35 @@ export function signHead(
  * key. Never throws. `value` must not be null (no head at all is the empty log).
  */
 export function checkHead(value: unknown, trustedKey: Uint8Array): HeadState {
+  const claim = claimHead(value, trustedKey);
+  if (claim.kind !== "claim") return claim;
+  const { head, sig } = claim;
+  if (!sig || !verify(fromHex(head.key), headBytes(head), sig)) {
+    return {
+      kind: "bad",
+      code: "BAD_HEAD",
+      reason: `the head (seq ${head.seq}) signature does not verify: the head was rewritten`,
+    };
+  }
+  return { kind: "signed", head };
+}
+
+/**
+ * The signature {@link checkHead} would verify for `value` (its shape and key are right), or
+ * null: for `verifyAhead` (crypto/ed25519.ts), which only ever adds exact triples that verify.
+ */
+export function headSignature(value: unknown, trustedKey: Uint8Array): SignedBytes | null {
+  const claim = claimHead(value, trustedKey);
+  if (claim.kind !== "claim" || !claim.sig) return null;
+  const { head, sig } = claim;
+  return { publicKey: fromHex(head.key), message: headBytes(head), signature: sig };
+}
+
+/** checkHead's checks before the signature: a verdict, or the signed head and its signature. */
+function claimHead(
+  value: unknown,
+  trustedKey: Uint8Array,
+): HeadState | { kind: "claim"; head: SignedHead; sig: Uint8Array | null } {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { kind: "bad", code: "MALFORMED", reason: "the head record is not an object" };
   }
@@ -123,13 +153,6 @@ export function checkHead(value: unknown, trustedKey: Uint8Array): HeadState {
   let sig: Uint8Array | null = null;
   try {
     sig = fromBase64Url(head.sig);
-  } catch { /* reported below */ }
-  if (!sig || !verify(fromHex(head.key), headBytes(head), sig)) {
-    return {
-      kind: "bad",
-      code: "BAD_HEAD",
-      reason: `the head (seq ${head.seq}) signature does not verify: the head was rewritten`,
-    };
-  }
-  return { kind: "signed", head };
+  } catch { /* reported by checkHead */ }
+  return { kind: "claim", head, sig };
 }

@@ -36,6 +36,7 @@ import {
 import { AuditIntegrityError, problemLabel, type VerifyReport } from "./verify.ts";
 import { verifyStore } from "./verify_store.ts";
 import { appendWitness, signWitnessLine } from "./witness.ts";
+import { verifyStoredAhead, verifyWitnessAhead } from "./_verify_ahead.ts";
 
 type Bad = NonNullable<VerifyReport["firstBad"]>;
 
@@ -47,6 +48,8 @@ export async function openHead(
   location: string | null,
 ): Promise<Head> {
   const key = signer.publicKey;
+  // The head's and the newest checkpoint's signatures are verified ahead meanwhile (_verify_ahead).
+  const ahead = verifyStoredAhead(store, key);
   let log = await storedLogName(store);
   let newest: WitnessedCheckpoint | null = null;
   if (witnessPath !== null && (log !== null || location !== null)) {
@@ -75,8 +78,10 @@ export async function openHead(
       throw refuse(witnessPath, placeProblem({ ...w, here: { ...here, log: w.here!.log } }, log)!);
     }
     newest = w.newest;
+    await ahead;
     if (newest && log !== null) await checkNotBehind(store, key, log, newest, witnessPath);
   }
+  await ahead;
   let head = await loadVerifiedHead(store, key, { legacy: newest === null });
   if (newest && witnessPath !== null) await checkSameAt(store, head, newest, witnessPath);
   if (head.legacy) head = await signLegacyHead(store, signer, head);
@@ -110,6 +115,7 @@ async function witnessTail(
     (location === null || lines.some((l) => field(l.value, "store") === location));
   try {
     const tail = (await readWitnessTail(path, enough)) ?? [];
+    await verifyWitnessAhead(tail, log, location, key);
     return witnessedLog(tail.reverse(), log, key, {
       every: false,
       ...(location === null ? {} : { store: location }),

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../config/path.ts";
 import { canonicalJson } from "../crypto/mod.ts";
 import { decodeStored, entryShapeProblem } from "./_chain.ts";
 import type { AuditEntry, AuditInput } from "./types.ts";

@@ -16,6 +16,7 @@
 import {
   canonicalBytes,
   fromBase64Url,
+  type SignedBytes,
   type Signer,
   toBase64Url,
   toHex,
@@ -130,6 +131,22 @@ export function verifyCheckpoint(cp: unknown, publicKey: Uint8Array): Checkpoint
     return { code: "BAD_CHECKPOINT", reason: `checkpoint ${c.size} signature does not verify` };
   }
   return null;
+}
+
+/**
+ * The signature {@link verifyCheckpoint} would verify for this checkpoint (its shape and key are
+ * right), or null: for `verifyAhead` (crypto/ed25519.ts), which only adds exact triples that
+ * verify, so a wrong answer here costs time, never a check.
+ */
+export function checkpointSignature(value: unknown, publicKey: Uint8Array): SignedBytes | null {
+  if (checkpointShapeProblem(value)) return null;
+  const v = value as Checkpoint;
+  if (v.key !== toHex(publicKey)) return null;
+  try {
+    return { publicKey: publicKey, message: checkpointBytes(v), signature: fromBase64Url(v.sig) };
+  } catch {
+    return null;
+  }
 }
 
 /**

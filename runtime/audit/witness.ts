@@ -40,7 +40,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../config/path.ts";
 import {
   canonicalBytes,
   fromBase64Url,

@@ -4,8 +4,6 @@
  *
  * @module
  */
-import type { Command } from "commander";
-import { join } from "node:path";
 import type { AstridConfig, AstridPaths } from "../config/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import type { RuntimeKey } from "../crypto/mod.ts";
@@ -56,6 +54,15 @@ export interface CliIo {
   readLine?(prompt: string): Promise<string | null>;
 }
 
+/**
+ * Where a command reads its options: commander's `Command`, or the few read-only commands
+ * main.ts parses without commander (its `QUICK` table).
+ */
+export interface OptionSource {
+  /** The options of the command merged with its ancestors'. */
+  optsWithGlobals(): Record<string, unknown>;
+}
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   /** `--workspace DIR`: that folder's workspace. */
@@ -79,7 +86,7 @@ export interface Runtime {
 }
 
 /** The options of `cmd` merged with its ancestors' (`--workspace`, `--json`). */
-export function globalOptions(cmd: Command): GlobalOptions {
+export function globalOptions(cmd: OptionSource): GlobalOptions {
   const { workspace, json } = cmd.optsWithGlobals() as {
     workspace?: string | true;
     json?: boolean;
@@ -92,7 +99,7 @@ export function globalOptions(cmd: Command): GlobalOptions {
 }
 
 /** True when `--json` was given anywhere on the command line. */
-export function wantsJson(cmd: Command, _io: CliIo): boolean {
+export function wantsJson(cmd: OptionSource, _io: CliIo): boolean {
   return globalOptions(cmd).json === true;
 }
 
@@ -103,7 +110,7 @@ export function printJson(io: CliIo, value: unknown): void {
 
 /** Resolves paths and loads the layered config, without opening any state. */
 export async function loadCliConfig(
-  cmd: Command,
+  cmd: OptionSource,
   io: CliIo,
 ): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
   const start = performance.now();
@@ -124,32 +131,49 @@ export async function loadCliConfig(
  * (writing the audit log's final checkpoint) even when `fn` throws.
  */
 export async function withRuntime<T>(
-  cmd: Command,
+  cmd: OptionSource,
   io: CliIo,
   fn: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
-  const { paths, config, warnings } = await loadCliConfig(cmd, io);
-  for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  const location = config.storage.kv_url || paths.stateKv;
-  let start = performance.now();
-  const [{ isLocalFile, openStore }, { ensureRuntimeKey }, { AuditLog }] = await Promise.all([
+  // The runtime's modules load while the config does (their files are read off the thread).
+  const libs = Promise.all([
     runtimeModule<typeof import("../storage/mod.ts")>("../storage/mod.ts"),
     runtimeModule<typeof import("../crypto/mod.ts")>("../crypto/mod.ts"),
     runtimeModule<typeof import("../audit/mod.ts")>("../audit/mod.ts"),
   ]);
-  phase("load runtime modules", start);
-  start = performance.now();
-  const store = await openStore(location);
-  phase("open store", start);
+  libs.catch(() => {}); // awaited below, after the config's own failure
+  const { paths, config, warnings } = await loadCliConfig(cmd, io);
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  const location = config.storage.kv_url || paths.stateKv;
+  let start = performance.now();
+  const [storeLib, cryptoLib, auditLib] = await libs;
+  phase("load runtime modules", start); // what is left to wait for once the config has loaded
+  // The store opens while the runtime key is read; a missing key is generated only once the store
+  // has opened, and the store's failure is reported first, as when they ran one after the other.
+  const timed = async <R>(name: string, work: () => Promise<R>): Promise<R> => {
+    const start = performance.now();
+    const result = await work();
+    phase(name, start);
+    return result;
+  };
+  const [opened, loaded] = await Promise.allSettled([
+    timed("open store", () => storeLib.openStore(location)),
+    timed("runtime key", () => cryptoLib.loadRuntimeKey(paths.keysDir)),
+  ]);
+  if (opened.status === "rejected") throw opened.reason;
+  const store = opened.value;
   try {
+    if (loaded.status === "rejected") throw loaded.reason;
+    const key = loaded.value ??
+      await timed("runtime key", () => cryptoLib.ensureRuntimeKey(paths.keysDir));
+    // The walls are worked out while the audit log opens (they only read the file system).
+    const walls = timed("walls", () => runtimeWalls(paths, config, io.env));
+    walls.catch(() => {}); // awaited below; the audit log's failure comes first
     start = performance.now();
-    const key = await ensureRuntimeKey(paths.keysDir);
-    phase("runtime key", start);
-    start = performance.now();
-    const audit = await AuditLog.open(store, key, {
+    const audit = await auditLib.AuditLog.open(store, key, {
       checkpointEvery: config.audit.checkpoint_every,
       checkpointSeconds: config.audit.checkpoint_seconds,
-      ...(isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
+      ...(storeLib.isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
       // Every checkpoint is also appended to the witness outside state.kv (audit/witness.ts).
       ...(location === ":memory:" ? {} : {
         witnessPath: (await configLib()).resolveWitnessPath(
@@ -168,10 +192,7 @@ export async function withRuntime<T>(
     }
     phase("open audit", start);
     try {
-      start = performance.now();
-      const walls = await runtimeWalls(paths, config, io.env);
-      phase("walls", start);
-      return await fn({ paths, config, warnings, store, key, audit, io, walls });
+      return await fn({ paths, config, warnings, store, key, audit, io, walls: await walls });
     } finally {
       start = performance.now();
       await audit.close();
@@ -226,10 +247,15 @@ export async function requireWorkspace(
   return { root: paths.workspaceRoot, id: await workspaceId(paths.workspaceRoot) };
 }
 
+/** `<root>/.astrid/workspace.json` (without `node:path`, whose load costs a few ms). */
+function workspaceFile(root: string): string {
+  return `${root.endsWith("/") ? root : `${root}/`}.astrid/workspace.json`;
+}
+
 /** Reads the id from `<root>/.astrid/workspace.json`; a folder without one gets a path-derived id. */
 export async function workspaceId(root: string): Promise<string> {
   try {
-    const parsed = JSON.parse(await Deno.readTextFile(join(root, ".astrid", "workspace.json")));
+    const parsed = JSON.parse(await Deno.readTextFile(workspaceFile(root)));
     if (typeof parsed?.id === "string" && parsed.id) return parsed.id;
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {

@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { Command, CommanderError, Help } from "commander";
-import { type CliIo, processIo, PROFILE_MARK } from "./context.ts";
+import type { Command } from "commander";
+import { type CliIo, type OptionSource, processIo, PROFILE_MARK } from "./context.ts";
 import { CliError, ExitCode } from "./errors.ts";
+
+// commander loads by a computed specifier, when a command needs the tree: its node:* imports
+// cost about 20 ms at start-up, more than the read-only commands of QUICK take to run.
+const COMMANDER: string = "commander";
+const commanderLib = () => import(COMMANDER) as Promise<typeof import("commander")>;
 
 /**
  * The commands in help order: the module that builds each, its factory, and the line
@@ -215,6 +220,7 @@ async function buildTree(
   args: readonly string[],
   opts: { readonly lazy: boolean; readonly profile: Profile | null },
 ): Promise<Command> {
+  const { Command, Help } = await commanderLib();
   const stubs = new Map<Command, string>();
   const program = new Command("astrid")
     .description(
@@ -279,7 +285,10 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
 }
 
 async function runTree(args: string[], io: CliIo, profile: Profile | null): Promise<number> {
+  const quick = quickCommand(args);
+  if (quick) return await runQuick(quick, args, io, profile);
   const program = await buildTree(io, args, { lazy: true, profile });
+  const { CommanderError } = await commanderLib();
   const start = performance.now();
   try {
     await program.parseAsync(args, { from: "user" });
@@ -292,6 +301,107 @@ async function runTree(args: string[], io: CliIo, profile: Profile | null): Prom
       if (err.code === "commander.help") return ExitCode.Ok;
       return ExitCode.Usage;
     }
+    return reportError(err, io, debugWanted(args, io));
+  } finally {
+    profile?.ran(performance.now() - start);
+  }
+}
+
+// ---- Read-only commands run without commander -------------------------------------------------
+
+/**
+ * Read-only commands main.ts parses itself, without commander: `[noun, verb]`, the module that
+ * runs it (a `(io, opts, cmd: OptionSource) => Promise<void>` export that the command's commander
+ * action also calls), and its options: a flag (`true`) or an option that takes a value (a parser
+ * returning null when commander should judge the value). Any command line these do not cover
+ * exactly (help, an unknown or repeated option, `--opt=value`, `--`) goes to commander, so every
+ * message and exit code stays commander's.
+ */
+const QUICK: readonly (readonly [
+  words: readonly [string, string],
+  module: string,
+  fn: string,
+  options: Readonly<Record<string, true | ((value: string) => unknown)>>,
+])[] = [
+  [["audit", "list"], "./commands/_audit_list.ts", "listAudit", {
+    "--json": true,
+    "--session": (v) => v,
+    // commander's positiveInt (audit.ts) takes more forms; those go to commander.
+    "--limit": (v) => /^[1-9][0-9]{0,14}$/.test(v) ? Number(v) : null,
+  }],
+  [["approvals", "list"], "./commands/_approvals_list.ts", "listApprovals", {
+    "--json": true,
+    "--all": true,
+  }],
+];
+
+/** A command line of {@link QUICK}: which entry, its options, and the global ones. */
+interface QuickCall {
+  readonly entry: (typeof QUICK)[number];
+  readonly opts: Record<string, unknown>;
+  readonly globals: { workspace?: string; json?: boolean };
+}
+
+/** The {@link QUICK} command `args` name exactly, or null to let commander parse them. */
+function quickCommand(args: readonly string[]): QuickCall | null {
+  const globals: { workspace?: string; json?: boolean } = {};
+  let i = 0;
+  // Global options before the command: --json, --debug, -w/--workspace DIR.
+  for (; i < args.length && args[i]!.startsWith("-"); i++) {
+    const arg = args[i]!;
+    if (arg === "--json") globals.json = true;
+    else if (arg === "--debug") continue;
+    else if ((arg === "-w" || arg === "--workspace") && globals.workspace === undefined) {
+      const dir = args[i + 1];
+      if (dir === undefined || dir === "" || dir.startsWith("-")) return null;
+      globals.workspace = dir;
+      i++;
+    } else return null;
+  }
+  const entry = QUICK.find(([[noun, verb]]) => args[i] === noun && args[i + 1] === verb);
+  if (!entry) return null;
+  const opts: Record<string, unknown> = {};
+  for (i += 2; i < args.length; i++) {
+    const arg = args[i]!;
+    const camel = arg.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const spec = Object.hasOwn(entry[3], arg) ? entry[3][arg] : undefined;
+    if (spec === undefined || (spec !== true && Object.hasOwn(opts, camel))) return null;
+    if (spec === true) {
+      opts[camel] = true;
+      continue;
+    }
+    const value = args[++i];
+    if (value === undefined || value.startsWith("-")) return null;
+    const parsed = spec(value);
+    if (parsed === null) return null;
+    opts[camel] = parsed;
+  }
+  return { entry, opts, globals };
+}
+
+/**
+ * Runs a {@link QUICK} command as its commander action would, through the same error path. Its
+ * `--json` is global-or-own as in commander (`optsWithGlobals`: the command's own wins).
+ */
+async function runQuick(
+  call: QuickCall,
+  args: readonly string[],
+  io: CliIo,
+  profile: Profile | null,
+): Promise<number> {
+  const [[noun, verb], module, fn] = call.entry;
+  let start = performance.now();
+  try {
+    const loaded = await import(new URL(module, import.meta.url).href) as Record<
+      string,
+      (io: CliIo, opts: Record<string, unknown>, cmd: OptionSource) => Promise<void>
+    >;
+    profile?.loaded(`${noun} ${verb} (without commander)`, performance.now() - start);
+    start = performance.now();
+    const merged = { ...call.globals, ...call.opts };
+    await loaded[fn]!(io, call.opts, { optsWithGlobals: () => merged });
+    return ExitCode.Ok;
+  } catch (err) {
     return reportError(err, io, debugWanted(args, io));
   } finally {
     profile?.ran(performance.now() - start);
@@ -344,6 +454,10 @@ function expected(err: unknown): boolean {
 
 if (import.meta.main) {
   // Re-executed under permission flags computed from the configuration unless already narrowed.
-  const { launch } = await import("./launch.ts");
+  // A computed specifier: a literal one puts the launcher's graph (and the `node:*` modules in
+  // it) in main.ts's start-up graph, which then initialises Node compatibility (about 10 ms).
+  const { launch } = await import(
+    new URL("./launch.ts", import.meta.url).href
+  ) as typeof import("./launch.ts");
   Deno.exit(await launch(Deno.args, run));
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { readEnvLayer } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { type LayerName, mergeLayer } from "./merge.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "./path.ts";
 import { ConfigError } from "./errors.ts";
 
 /** The system-wide config file. */

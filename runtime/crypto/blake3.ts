@@ -1,50 +1,39 @@
 /**
- * BLAKE3 hashing, by whichever maintained implementation is fastest for the size (measured side
- * by side in bench/capsule_bench.ts, group "blake3"; issue 15):
+ * BLAKE3 hashing, by whichever maintained implementation is fastest for the job (measured side
+ * by side in bench/capsule_bench.ts, group "blake3", and on start-up; issue 15):
  *
- * - 4 KiB and more, in one buffer (a capsule's wasm, blobs): blake3-jit's one-shot `hash()`,
- *   whose runtime-generated wasm SIMD hashes about 1.2–1.3 GB/s on 1 MiB and 64 MiB buffers,
- *   against hash-wasm's 0.8 GB/s. Several parts of that size are joined first (one copy is
- *   cheaper than blake3-jit's incremental hasher, which is slower than hash-wasm's).
- * - Smaller inputs (audit entries of about 300 bytes, tokens, keys): hash-wasm's reusable
- *   synchronous hasher, about 1.3× faster there than blake3-jit's JS path.
- * - Files, streamed in 1 MiB chunks: hash-wasm's incremental hasher.
+ * - One buffer or a few parts, of any size: blake3-jit's one-shot `hash()`. From 4 KiB on, its
+ *   runtime-generated wasm SIMD hashes about 1.2–1.3 GB/s on 1 MiB and 64 MiB buffers, against
+ *   hash-wasm's 0.8 GB/s; below that its JS path is as fast as hash-wasm's reusable hasher (32 B:
+ *   0.53 against 0.59 µs, 300 B: 0.81 against 0.89 µs, 4 KB: 4.7 µs both). Several parts are
+ *   joined first (one copy is cheaper than blake3-jit's incremental hasher).
+ * - Files, streamed in 1 MiB chunks: hash-wasm's incremental hasher, loaded on the first call.
+ *   Loading it and compiling its wasm cost about 30 ms, which every command paid at start-up
+ *   while it was the small-input hasher.
  *
  * @module
  */
-import { createBLAKE3 } from "hash-wasm";
 import { hash as oneShot } from "blake3-jit";
 import { toHex } from "./encoding.ts";
 
-// One synchronous hasher per isolate. It is only ever used between init() and digest()
-// with no await in between, so it is never shared across suspended calls.
-const hasher = await createBLAKE3(256);
 const encoder = new TextEncoder();
-/** From this many bytes on, blake3-jit's SIMD one-shot hash is the faster one. */
-const LARGE = 4096;
+// A computed specifier keeps hash-wasm out of the start-up module graph (a literal one would be
+// resolved, and its package prepared, when the graph is built).
+const HASH_WASM: string = "hash-wasm";
 
-/** The large one-shot digest of `bytes` (joined), or null when they are small. */
-function large(bytes: Uint8Array[]): Uint8Array | null {
+/** The parts as one buffer (the only part itself when there is one). */
+function joined(parts: (Uint8Array | string)[]): Uint8Array {
+  const bytes = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+  if (bytes.length === 1) return bytes[0]!;
   let total = 0;
   for (const b of bytes) total += b.length;
-  if (total < LARGE) return null;
-  if (bytes.length === 1) return oneShot(bytes[0]!);
-  const joined = new Uint8Array(total);
+  const all = new Uint8Array(total);
   let at = 0;
   for (const b of bytes) {
-    joined.set(b, at);
+    all.set(b, at);
     at += b.length;
   }
-  return oneShot(joined);
-}
-
-function encode(parts: (Uint8Array | string)[]): Uint8Array[] {
-  return parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
-}
-
-function small(bytes: Uint8Array[]): void {
-  hasher.init();
-  for (const b of bytes) hasher.update(b);
+  return all;
 }
 
 /**
@@ -62,11 +51,7 @@ function small(bytes: Uint8Array[]): void {
  * ```
  */
 export function blake3(...parts: (Uint8Array | string)[]): Uint8Array {
-  const bytes = encode(parts);
-  const big = large(bytes);
-  if (big) return big;
-  small(bytes);
-  return hasher.digest("binary");
+  return oneShot(joined(parts));
 }
 
 /**
@@ -80,11 +65,7 @@ export function blake3(...parts: (Uint8Array | string)[]): Uint8Array {
  * ```
  */
 export function blake3Hex(...parts: (Uint8Array | string)[]): string {
-  const bytes = encode(parts);
-  const big = large(bytes);
-  if (big) return toHex(big);
-  small(bytes);
-  return hasher.digest("hex");
+  return toHex(oneShot(joined(parts)));
 }
 
 /**
@@ -101,6 +82,7 @@ export function blake3Hex(...parts: (Uint8Array | string)[]): string {
  * ```
  */
 export async function blake3File(path: string): Promise<string> {
+  const { createBLAKE3 } = await import(HASH_WASM) as typeof import("hash-wasm");
   const own = await createBLAKE3(256);
   own.init();
   using file = await Deno.open(path, { read: true });

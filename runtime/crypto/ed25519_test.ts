@@ -1,8 +1,8 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { canonicalBytes } from "./canonical.ts";
-import { signerFromSeed, verify } from "./ed25519.ts";
+import { loadSigner, signerFromSeed, verify, verifyAhead } from "./ed25519.ts";
 import { fromHex, toHex } from "./encoding.ts";
 
 ed.hashes.sha512 = sha512;
@@ -66,6 +66,14 @@ for (const v of VECTORS) {
     ok(verify(fromHex(v.publicKey), message, fromHex(v.signature)));
   });
 
+  Deno.test(`loadSigner() reproduces RFC 8032 §7.1 ${v.name}, signing twice alike`, async () => {
+    const signer = await loadSigner(fromHex(v.seed));
+    const message = fromHex(v.message);
+    equal(toHex(signer.publicKey), v.publicKey);
+    equal(toHex(signer.sign(message)), v.signature);
+    equal(toHex(signer.sign(message)), v.signature);
+  });
+
   Deno.test(`verify() rejects RFC 8032 ${v.name} with one bit flipped`, () => {
     const sig = fromHex(v.signature);
     sig[0]! ^= 1;
@@ -114,4 +122,98 @@ Deno.test("verify() returns false for keys and signatures of the wrong length", 
   );
   equal(verify(fromHex(v.publicKey), new Uint8Array(), fromHex(v.signature).subarray(1)), false);
   equal(verify(new Uint8Array(32), new Uint8Array(), fromHex(v.signature)), false);
+});
+
+Deno.test("loadSigner() refuses seeds of the wrong length and leaves no copy of the seed", async () => {
+  for (const n of [0, 31, 33, 64]) {
+    await rejects(() => loadSigner(new Uint8Array(n)), RangeError);
+  }
+  const seed = fromHex(VECTORS[0]!.seed);
+  const signer = await loadSigner(seed);
+  // The caller's seed is the caller's to wipe; the signer does not depend on it afterwards.
+  seed.fill(0);
+  equal(toHex(signer.sign(new Uint8Array())), VECTORS[0]!.signature);
+});
+
+/** Signatures on the edges of RFC 8032 §5.1.7: non-canonical scalars and points, small orders. */
+function edgeCases(): [
+  name: string,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  sig: Uint8Array,
+][] {
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const p = (1n << 255n) - 19n;
+  const le = (n: bigint) => {
+    const out = new Uint8Array(32);
+    for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 255n);
+    return out;
+  };
+  const v = VECTORS[1]!;
+  const [pub, msg, sig] = [fromHex(v.publicKey), fromHex(v.message), fromHex(v.signature)];
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
+  const sPlusL = sig.slice();
+  sPlusL.set(le(s + L), 32);
+  const identity = le(1n);
+  const rIdentity = new Uint8Array(64);
+  rIdentity.set(identity);
+  const rNonCanonical = new Uint8Array(64);
+  rNonCanonical.set(le(p + 1n));
+  const highS = sig.slice();
+  highS[63]! |= 0x80;
+  const flippedA = pub.slice();
+  flippedA[31]! ^= 0x80;
+  return [
+    ["the RFC vector", pub, msg, sig],
+    ["S + L", pub, msg, sPlusL],
+    ["S with its top bit set", pub, msg, highS],
+    ["A with its sign bit flipped", flippedA, msg, sig],
+    ["identity A, identity R, S = 0", identity, msg, rIdentity],
+    ["order-2 A, identity R, S = 0", le(p - 1n), msg, rIdentity],
+    ["non-canonical A (y = p + 1)", le(p + 1n), msg, rIdentity],
+    ["identity A, non-canonical R", identity, msg, rNonCanonical],
+    ["an all-zero key and signature", new Uint8Array(32), msg, new Uint8Array(64)],
+  ];
+}
+
+/** WebCrypto's answer (a key it cannot import: false). */
+async function webVerify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  const key = await crypto.subtle.importKey("raw", pub.slice(), "Ed25519", false, ["verify"])
+    .catch(() => null);
+  return key ? await crypto.subtle.verify("Ed25519", key, sig.slice(), msg.slice()) : false;
+}
+
+Deno.test("WebCrypto and node:crypto accept and reject the same edge-case signatures", async () => {
+  for (const [name, publicKey, message, sig] of edgeCases()) {
+    const web = await webVerify(publicKey, message, sig);
+    equal(web, verify(publicKey, message, sig), name);
+  }
+});
+
+Deno.test("verifyAhead() lets verify() answer what verified, and nothing else", async () => {
+  const v = VECTORS[2]!;
+  const [publicKey, message, signature] = [
+    fromHex(v.publicKey),
+    fromHex(v.message),
+    fromHex(v.signature),
+  ];
+  const forged = signature.slice();
+  forged[10]! ^= 1;
+  const otherMessage = new Uint8Array([...message, 1]);
+  await verifyAhead([
+    { publicKey, message, signature },
+    { publicKey, message, signature: forged },
+    { publicKey, message: otherMessage, signature },
+    { publicKey: publicKey.subarray(1), message, signature },
+    { publicKey, message, signature: signature.subarray(1) },
+    { publicKey: new Uint8Array(32).fill(0xff), message, signature },
+  ]);
+  ok(verify(publicKey, message, signature));
+  equal(verify(publicKey, message, forged), false);
+  equal(verify(publicKey, otherMessage, signature), false);
+  for (const [name, pub, msg, sig] of edgeCases()) {
+    await verifyAhead([{ publicKey: pub, message: msg, signature: sig }]);
+    equal(verify(pub, msg, sig), await webVerify(pub, msg, sig), name);
+  }
 });

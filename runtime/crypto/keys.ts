@@ -3,10 +3,9 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { blake3 } from "./blake3.ts";
 import { fromHex, toBase64Url, toHex } from "./encoding.ts";
-import { generateSeed, type Signer, signerFromSeed } from "./ed25519.ts";
+import { generateSeed, loadSigner, type Signer } from "./ed25519.ts";
 
 /** The runtime key file name inside `$ASTRID_HOME/keys/`. */
 export const RUNTIME_KEY_FILE = "runtime.key";
@@ -46,8 +45,14 @@ export function fingerprint(publicKey: Uint8Array): string {
   return `b3:${toBase64Url(blake3(publicKey).subarray(0, 16))}`;
 }
 
-function toRuntimeKey(seed: Uint8Array, path: string): RuntimeKey {
-  const signer = signerFromSeed(seed);
+/** `dir/file` (without `node:path`, whose load costs a few ms at start-up). */
+function joinPath(dir: string, file: string): string {
+  return dir.endsWith("/") ? dir + file : `${dir}/${file}`;
+}
+
+async function toRuntimeKey(seed: Uint8Array, path: string): Promise<RuntimeKey> {
+  // WebCrypto derives the public key; node:crypto loads at the first signature (ed25519.ts).
+  const signer = await loadSigner(seed);
   seed.fill(0);
   return {
     ...signer,
@@ -76,7 +81,7 @@ export async function generateRuntimeKey(
   file = RUNTIME_KEY_FILE,
 ): Promise<RuntimeKey> {
   await Deno.mkdir(keysDir, { recursive: true, mode: 0o700 });
-  const path = join(keysDir, file);
+  const path = joinPath(keysDir, file);
   const seed = generateSeed();
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   await Deno.writeTextFile(tmp, toHex(seed) + "\n", { mode: 0o600, createNew: true });
@@ -96,7 +101,7 @@ export async function generateRuntimeKey(
     }
     throw err;
   }
-  return toRuntimeKey(seed, path);
+  return await toRuntimeKey(seed, path);
 }
 
 /**
@@ -117,7 +122,7 @@ export async function loadRuntimeKey(
   keysDir: string,
   file = RUNTIME_KEY_FILE,
 ): Promise<RuntimeKey | null> {
-  const path = join(keysDir, file);
+  const path = joinPath(keysDir, file);
   let text: string;
   try {
     const info = await Deno.lstat(path);
@@ -141,7 +146,7 @@ export async function loadRuntimeKey(
   if (seed.length !== 32) {
     throw new KeyError(`Cannot use ${path}: seed has ${seed.length} bytes, expected 32`);
   }
-  return toRuntimeKey(seed, path);
+  return await toRuntimeKey(seed, path);
 }
 
 /**

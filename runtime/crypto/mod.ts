@@ -15,7 +15,15 @@
  */
 export { blake3, blake3File, blake3Hex } from "./blake3.ts";
 export { CANONICAL_VERSION, canonicalBytes, canonicalJson } from "./canonical.ts";
-export { generateSeed, type Signer, signerFromSeed, verify } from "./ed25519.ts";
+export {
+  generateSeed,
+  loadSigner,
+  type SignedBytes,
+  type Signer,
+  signerFromSeed,
+  verify,
+  verifyAhead,
+} from "./ed25519.ts";
 export { fromBase64Url, fromHex, timingSafeEqual, toBase64Url, toHex } from "./encoding.ts";
 export {
   ensureRuntimeKey,

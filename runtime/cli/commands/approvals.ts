@@ -26,6 +26,7 @@ import {
   workspaceId,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { type ApprovalsListOptions, listApprovals } from "./_approvals_list.ts";
 
 // The executors load by a computed specifier, out of the start-up module graph of `list`/`show`.
 const executorsModule = () =>
@@ -52,19 +53,8 @@ export function approvalsCommand(
     .description("List deferred actions (pending first)")
     .option("--all", "include decided ones")
     .option("--json", "machine-readable output")
-    .action(async (opts: { all?: boolean }, cmd: Command) => {
-      await withRuntime(cmd, io, async (rt) => {
-        const records = await new DeferredQueue(rt.store).list(opts.all ? undefined : "pending");
-        if (wantsJson(cmd, io)) return printJson(io, records);
-        if (records.length === 0) return io.stdout("no pending approvals\n");
-        for (const r of records) {
-          io.stdout(
-            `${r.id}  ${r.status.padEnd(8)} ${
-              r.info.risk.padEnd(8)
-            } ${r.info.summary}\n    why: ${r.reason}\n`,
-          );
-        }
-      });
+    .action(async (opts: ApprovalsListOptions, cmd: Command) => {
+      await listApprovals(io, opts, cmd);
     });
   approvals.command("show")
     .description("Show one deferred action: what, why, its status, decision and result")

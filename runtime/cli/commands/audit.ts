@@ -27,6 +27,9 @@ import { fromHex, loadRuntimeKey } from "../../crypto/mod.ts";
 import { openStore, type Store } from "../../storage/mod.ts";
 import { type CliIo, loadCliConfig, printJson, wantsJson, withRuntime } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { type AuditListOptions, listAudit } from "./_audit_list.ts";
+
+export { formatTable } from "./_audit_list.ts";
 
 const GENESIS = "0".repeat(64);
 
@@ -76,28 +79,6 @@ async function withReadOnly<T>(
   } finally {
     store.close();
   }
-}
-
-function oneLine(text: string, width: number): string {
-  const flat = text.replace(/\p{Cc}+/gu, " ");
-  return flat.length > width ? flat.slice(0, width - 1) + "…" : flat;
-}
-
-/** Renders entries as an aligned text table (control characters flattened). */
-export function formatTable(entries: AuditEntry[]): string {
-  const rows = entries.map((e) => [
-    String(e.seq),
-    new Date(e.ts).toISOString().replace("T", " ").slice(0, 19),
-    oneLine(e.sessionId, 24),
-    e.decision,
-    oneLine(e.action.summary, 48),
-    oneLine(e.proof, 32),
-  ]);
-  const head = ["SEQ", "TIME", "SESSION", "DECISION", "SUMMARY", "PROOF"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows]
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "))
-    .join("\n") + "\n";
 }
 
 async function readText(path: string): Promise<string> {
@@ -150,15 +131,8 @@ export function auditCommand(io: CliIo): Command {
     .option("--session <id>", "only this session's entries")
     .option("--limit <n>", "how many entries (default 50)", positiveInt)
     .option("--json", "machine-readable output")
-    .action(async (opts: { session?: string; limit?: number }, cmd: Command) => {
-      await withRuntime(cmd, io, async (rt) => {
-        const filter = opts.session === undefined ? {} : { sessionId: opts.session };
-        const entries = (await rt.audit.list({ ...filter, limit: opts.limit ?? 50, reverse: true }))
-          .reverse();
-        if (wantsJson(cmd, io)) printJson(io, entries);
-        else if (entries.length === 0) io.stdout("no audit entries\n");
-        else io.stdout(formatTable(entries));
-      });
+    .action(async (opts: AuditListOptions, cmd: Command) => {
+      await listAudit(io, opts, cmd);
     });
 
   audit.command("show")
