@@ -21,8 +21,7 @@
  * @module
  */
 import { CapsuleError } from "./errors.ts";
-import { loadCapsule, type LoadedCapsule, type ModuleCache } from "./loader.ts";
-import { envFilePath, readEnvFile } from "./env_store.ts";
+import type { LoadedCapsule, ModuleCache } from "./loader.ts";
 import type { CapsuleDirs, InstalledCapsule, InstallScope } from "./install.ts";
 import {
   type InstallRecord,
@@ -30,8 +29,35 @@ import {
   manifestHash,
   type RecordRead,
 } from "./install_record.ts";
-import { pinnedSpec, specDiff } from "./record_diff.ts";
 import type { ListCacheEntry } from "./_list_cache.ts";
+
+/**
+ * The capsule loader (manifest parser, cron, env store, record diff), imported when a capsule
+ * folder is loaded: listing a workspace without capsules never evaluates it.
+ */
+const loaderLibs = () =>
+  Promise.all([import("./loader.ts"), import("./env_store.ts"), import("./record_diff.ts")]);
+
+/**
+ * The capsule folders for `$ASTRID_HOME` and (optionally) a workspace root: the same as
+ * install.ts's `capsuleDirs` (a test keeps them equal), for the commands that only list what is
+ * installed and so need not load the installer.
+ *
+ * @example User and workspace folders
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { installedDirs } from "./installed.ts";
+ * equal(installedDirs("/home/a/.astrid", "/ws").workspace, "/ws/.astrid/capsules");
+ * ```
+ */
+export function installedDirs(home: string, workspaceRoot: string | null): CapsuleDirs {
+  return {
+    home,
+    user: `${home}/capsules`,
+    workspaceRoot,
+    workspace: workspaceRoot === null ? null : `${workspaceRoot}/.astrid/capsules`,
+  };
+}
 
 /** Options for {@link listInstalled}. */
 export interface ListOptions {
@@ -110,15 +136,24 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     ["user", dirs.user],
     ["workspace", dirs.workspace],
   ];
-  for (const [scope, root] of scopes) {
-    if (root === null) continue;
-    const folders = await entries(root);
-    // The signed listing cache (_list_cache.ts): never for a full check (`capsule verify`).
-    const cache = opts.full
-      ? new Map<string, ListCacheEntry>()
-      : await opts.records.listCache(scope, dirs.workspaceRoot);
+  // Both scopes' folders, listing caches and records are read at once (nothing below writes
+  // them but each scope's own listing cache); they are then checked in order, user first.
+  const listed = await Promise.all(scopes.map(async ([scope, root]) => {
+    if (root === null) return null;
+    const [folders, cache] = await Promise.all([
+      entries(root),
+      // The signed listing cache (_list_cache.ts): never for a full check (`capsule verify`).
+      opts.full
+        ? new Map<string, ListCacheEntry>()
+        : opts.records.listCache(scope, dirs.workspaceRoot),
+    ]);
     const known = new Map([...cache].map(([name, e]) => [name, e.record]));
     const reads = await opts.records.list(scope, dirs.workspaceRoot, undefined, known);
+    return { scope, root, folders, cache, reads };
+  }));
+  for (const scoped of listed) {
+    if (scoped === null) continue;
+    const { scope, root, folders, cache, reads } = scoped;
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
     for (const name of names) {
@@ -146,6 +181,7 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
             : cacheable(record, read.digest, loaded);
           if (entry) passed.set(name, entry);
         }
+        const [, { envFilePath, readEnvFile }] = await loaderLibs();
         const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
         byName.set(name, { scope, loaded, record, env: await readEnvFile(envPath), envPath });
       } catch (error) {
@@ -250,6 +286,7 @@ async function loadRecorded(
       : e.message;
     return new CapsuleError("INTEGRITY", `${what}; ${again}`);
   };
+  const [{ loadCapsule }, , { pinnedSpec, specDiff }] = await loaderLibs();
   let loaded: LoadedCapsule;
   try {
     loaded = await loadCapsule(dir, {

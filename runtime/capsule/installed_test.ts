@@ -7,7 +7,7 @@ import { openStore, type Store } from "../storage/mod.ts";
 import { canonicalBytes, generateSeed, signerFromSeed, toBase64Url } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { capsuleDirs } from "./install.ts";
-import { installWarnings, listInstalled, verifyInstalled } from "./installed.ts";
+import { installedDirs, installWarnings, listInstalled, verifyInstalled } from "./installed.ts";
 import { type InstallRecord, InstallRecords, RECORD_DOMAIN } from "./install_record.ts";
 import { fileFingerprint } from "./loader.ts";
 import { probeBuild, probeCopy, testInstall, testRecords } from "./_testing.ts";
@@ -338,4 +338,10 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   // Put back, the approved manifest loads again.
   await Deno.writeTextFile(toml, approved);
   equal((await w.list()).capsules.length, 1);
+});
+
+Deno.test("installedDirs() names the folders capsuleDirs() installs into", () => {
+  for (const ws of ["/ws", "/a b/ws", null]) {
+    deepEqual(installedDirs("/home/u/.astrid", ws), capsuleDirs("/home/u/.astrid", ws));
+  }
 });

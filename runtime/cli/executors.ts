@@ -13,7 +13,10 @@ import { CliError, ExitCode } from "./errors.ts";
 
 // What carries an action out (the tools, the capsule engine, the MCP SDK) is imported when an
 // executor runs, not when a command registers the executors: `approvals list` needs none of it.
-const toolsCommandModule = () => import("./commands/tools.ts");
+// The specifiers are computed: a literal `import()` would put those modules in the graph Deno
+// builds when this module loads (see main.ts); the types stay checked.
+const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
+const toolsCommandModule = () => lazy<typeof import("./commands/tools.ts")>("./commands/tools.ts");
 
 function isPayload(value: unknown): value is ToolCallPayload {
   const v = value as Partial<ToolCallPayload> | null;
@@ -38,7 +41,9 @@ function toolExecutor(rt: Runtime): Executor {
     if (!isPayload(payload)) {
       throw new TypeError("Cannot execute: the stored tool call is malformed");
     }
-    const { createToolSession, invokeTool } = await import("../tools/invoke.ts");
+    const { createToolSession, invokeTool } = await lazy<typeof import("../tools/invoke.ts")>(
+      "../tools/invoke.ts",
+    );
     const session = await createToolSession({
       workspaceRoot: env.workspaceRoot,
       sessionId: env.sessionId,
@@ -68,7 +73,7 @@ function capsuleToolExecutor(rt: Runtime): Executor {
     }
     const [{ capsuleHost }, { callCapsuleTool }] = await Promise.all([
       toolsCommandModule(),
-      import("../capsule/mod.ts"),
+      lazy<typeof import("../capsule/mod.ts")>("../capsule/mod.ts"),
     ]);
     const host = await capsuleHost(rt, env.workspaceRoot);
     const outcome = await callCapsuleTool(env.interceptor, host, p.tool, p.args, {
@@ -90,7 +95,7 @@ function mcpExecutor(rt: Runtime): Executor {
     }
     const [{ mcpManager }, { callMcpTool }] = await Promise.all([
       toolsCommandModule(),
-      import("../mcp/mod.ts"),
+      lazy<typeof import("../mcp/mod.ts")>("../mcp/mod.ts"),
     ]);
     await using manager = await mcpManager(rt, env.workspaceRoot);
     return resultOf(

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Sandbox } from "./sandbox.ts";
+import type { Sandbox } from "./sandbox.ts";
 import type { FileCreator, Walls } from "../security/walls.ts";
 import { createInside } from "../security/workspace.ts";
 
@@ -185,9 +185,11 @@ export function workspaceCreator(
 ): FileCreator & AsyncDisposable {
   let walled: Promise<WalledCreator | null> | null = null;
   const open = () =>
-    walled ??= Sandbox.open(walls).then((s) =>
-      s instanceof Sandbox ? new WalledCreator(s, workspace) : null
-    );
+    // The sandbox (its probe and wall builder) loads with the first creation.
+    walled ??= import("./sandbox.ts").then(async ({ Sandbox }) => {
+      const s = await Sandbox.open(walls);
+      return s instanceof Sandbox ? new WalledCreator(s, workspace) : null;
+    });
   return {
     async createFile(path) {
       const creator = await open();

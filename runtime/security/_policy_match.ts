@@ -197,6 +197,60 @@ function operandForms(name: string, a: string): string[] {
   return forms;
 }
 
+/** Characters a shell reads literally in an unquoted word (no quote, expansion, glob or operator). */
+const LITERAL_WORD = /^[A-Za-z0-9_./+,:@%-]+$/;
+/** Words the shell parser reads as syntax or as a declaration, not as a command's argv. */
+const SHELL_KEYWORDS = new Set([
+  "case",
+  "coproc",
+  "declare",
+  "do",
+  "done",
+  "elif",
+  "else",
+  "esac",
+  "export",
+  "fi",
+  "for",
+  "function",
+  "if",
+  "in",
+  "let",
+  "local",
+  "nameref",
+  "readonly",
+  "select",
+  "then",
+  "time",
+  "typeset",
+  "until",
+  "while",
+]);
+
+/**
+ * The argv of a blocked-command entry made only of plain words (letters, digits and
+ * `_ . / + , : @ % -`, separated by spaces or tabs, none a shell keyword), which is exactly what
+ * the shell parser reads from it; undefined for anything else, which the caller gives to the
+ * real parser. Spares loading the shell parser for the usual entries (`sudo`, `rm -rf /`).
+ *
+ * @example Plain words split; anything the shell would interpret is left to the parser
+ * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
+ * import { plainArgv } from "./_policy_match.ts";
+ * deepEqual(plainArgv("rm -rf /"), ["rm", "-rf", "/"]);
+ * equal(plainArgv("sudo 'x"), undefined);
+ * equal(plainArgv("time sudo"), undefined);
+ * ```
+ */
+export function plainArgv(entry: string): string[] | undefined {
+  const words = entry.split(/[ \t]+/).filter((w) => w !== "");
+  if (words.length === 0) return undefined;
+  for (const w of words) {
+    if (!LITERAL_WORD.test(w) || SHELL_KEYWORDS.has(w)) return undefined;
+  }
+  return words;
+}
+
 /**
  * One blocked-command entry, parsed once.
  *

@@ -1,5 +1,13 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { BlockedCommand, commandTokens, normalizePath, PathMatcher } from "./_policy_match.ts";
+import {
+  BlockedCommand,
+  commandTokens,
+  normalizePath,
+  PathMatcher,
+  plainArgv,
+} from "./_policy_match.ts";
+import { CommandLineParser } from "./shell.ts";
+import { DEFAULT_POLICY } from "./policy_types.ts";
 import { HostMatcher } from "./_hosts.ts";
 
 Deno.test("normalizePath() collapses dot segments without climbing above the root", () => {
@@ -49,4 +57,56 @@ Deno.test("commandTokens() and BlockedCommand normalise option spellings", () =>
   ok(new BlockedCommand("mkfs", ["mkfs"]).matches(["mkfs.ext4", "/dev/sda"]));
   ok(!new BlockedCommand("su", ["su"]).matches(["sudo"]));
   throws(() => new BlockedCommand("", []), TypeError);
+});
+
+Deno.test("plainArgv() splits exactly as the shell parser does, and declines everything else", () => {
+  const parser = new CommandLineParser();
+  const plain = [
+    ...DEFAULT_POLICY.blocked_commands,
+    "sudo\tid",
+    "  rm   -rf  /  ",
+    "a:b c,d e@f g%h i+j k.l /m/n -o --x",
+    "bash -c ls",
+    "eval id",
+    "exec sudo",
+    "command sudo",
+  ];
+  for (const entry of plain) {
+    const argv = plainArgv(entry);
+    ok(argv !== undefined, entry);
+    deepEqual(argv, parser.parse(entry).commands[0], entry);
+  }
+  // Quoting, expansion, globs, operators, assignments, comments, newlines and keywords change
+  // what the shell reads: those entries go to the real parser.
+  for (
+    const entry of [
+      "",
+      " \t ",
+      "sudo 'x",
+      'su"do"',
+      "s\\udo",
+      "$SUDO",
+      "`id`",
+      "rm -rf /*",
+      "rm -rf ~",
+      "sudo; id",
+      "sudo|id",
+      "sudo&",
+      "a=b sudo",
+      "#sudo",
+      "sudo\nid",
+      "sudo\rid",
+      "{sudo,su}",
+      "[ x ]",
+      "!sudo",
+      "sudo\u00a0id",
+      "time sudo",
+      "coproc sudo",
+      "declare sudo",
+      "sudo if",
+      "function sudo",
+    ]
+  ) {
+    equal(plainArgv(entry), undefined, JSON.stringify(entry));
+  }
 });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import process from "node:process";
 
 // mvdan-sh is gopherjs output without types. Its public wrappers (syntax.Walk, NodeType and
 // wrapped nodes) cost about 20 µs per node, so we read the underlying gopherjs objects of the
@@ -42,7 +42,10 @@ interface GoSyntax {
   NewParser(): GoParser;
 }
 function loadSyntax(): GoSyntax {
-  syntax ??= (createRequire(import.meta.url)("mvdan-sh") as { syntax: GoSyntax }).syntax;
+  if (syntax) return syntax;
+  // node:module is taken when first needed: importing it costs the start-up of every command.
+  const { createRequire } = process.getBuiltinModule("node:module") as typeof import("node:module");
+  syntax = (createRequire(import.meta.url)("mvdan-sh") as { syntax: GoSyntax }).syntax;
   return syntax;
 }
 

@@ -84,20 +84,24 @@ export async function openGate(opts: GateOptions): Promise<Gate> {
     walls: opts.walls ?? NO_WALLS,
     sandboxed: config.tools.sandbox === "bwrap",
   });
-  const boundary = await WorkspaceBoundary.create(
-    opts.workspaceRoot,
-    config.workspace.mode,
-    config.workspace.escape_policy,
-  );
-  const tokens = await TokenStore.open(opts.store, {
-    trustedIssuers: [toHex(opts.signer.publicKey), ...(opts.trustedIssuers ?? [])],
-  });
-  const budget = await SessionBudget.load(opts.store, opts.sessionId, {
-    sessionUsd: config.budget.session_usd,
-    perActionUsd: config.budget.per_action_usd,
-    warnAt: config.budget.warn_at,
-  });
-  const allowances = await AllowanceStore.load(opts.store, opts.sessionId, opts.signer);
+  // The four parts read independent state (the root's real path, tokens, the session's budget
+  // and allowances): they are read at once. Any failure fails the gate.
+  const [boundary, tokens, budget, allowances] = await Promise.all([
+    WorkspaceBoundary.create(
+      opts.workspaceRoot,
+      config.workspace.mode,
+      config.workspace.escape_policy,
+    ),
+    TokenStore.open(opts.store, {
+      trustedIssuers: [toHex(opts.signer.publicKey), ...(opts.trustedIssuers ?? [])],
+    }),
+    SessionBudget.load(opts.store, opts.sessionId, {
+      sessionUsd: config.budget.session_usd,
+      perActionUsd: config.budget.per_action_usd,
+      warnAt: config.budget.warn_at,
+    }),
+    AllowanceStore.load(opts.store, opts.sessionId, opts.signer),
+  ]);
   if (allowances.rejected.length > 0) {
     // Planted, forged or copied allowances grant nothing; say so on the record.
     const n = allowances.rejected.length + allowances.rejectedOverflow;

@@ -9,7 +9,7 @@ import { type Action, actionHost, actionPath, aliasResources, describeAction } f
 import { compileResourcePattern, execResource, type ResourcePattern } from "./resource.ts";
 import { CommandLineParser, type ParsedCommandLine } from "./shell.ts";
 import { basename, wrapperChain } from "./_argv.ts";
-import { BlockedCommand, EXPANSION_CHARS, PathMatcher } from "./_policy_match.ts";
+import { BlockedCommand, EXPANSION_CHARS, PathMatcher, plainArgv } from "./_policy_match.ts";
 import { HostMatcher, hostsIn, NET_COMMANDS } from "./_hosts.ts";
 import { NO_WALLS, type Walls } from "./walls.ts";
 import { checkConfigWalls } from "./_config_walls.ts";
@@ -65,7 +65,8 @@ export class AdminPolicy {
     this.#paths = new PathMatcher(config.denied_paths);
     this.#hosts = new HostMatcher(config.denied_hosts);
     this.#commands = config.blocked_commands.map((entry) => {
-      const first = this.#shell.parse(entry).commands[0];
+      // Plain entries split as the shell would, without loading the shell parser (mvdan-sh).
+      const first = plainArgv(entry) ?? this.#shell.parse(entry).commands[0];
       return new BlockedCommand(entry, first ?? []);
     });
     this.#rules = config.deny_rules.map((r) => compileResourcePattern(r));

@@ -29,13 +29,21 @@ export interface ChannelEvents {
 }
 
 const WORKER_URL = new URL("./ops/worker.ts", import.meta.url);
+const PLAIN_WORKER_URL = new URL("./ops/plain_worker.ts", import.meta.url);
+
+/**
+ * What a Worker serves: every file tool (`worker.ts`), or the plain ones alone
+ * (`plain_worker.ts`: no `glob` or `grep`, and none of their npm packages to load at start-up).
+ */
+export type WorkerOps = "all" | "plain";
 const CONFIG = new URL("../../deno.json", import.meta.url);
 /** Variables the subprocess's Deno needs to find its cache; nothing else is passed on. */
 const DENO_ENV = ["DENO_DIR", "HOME", "XDG_CACHE_HOME"] as const;
 const STDERR_TAIL = 2000;
 
 /**
- * A Worker with read and write exactly `roots` (no net, run, ffi, sys or import).
+ * A Worker with read and write exactly `roots` (no net, run, ffi, sys or import), serving every
+ * file tool or, with `ops: "plain"`, all but `glob` and `grep`.
  *
  * @example Read a file in a Worker
  * ```ts
@@ -51,8 +59,12 @@ const STDERR_TAIL = 2000;
  * ch.terminate();
  * ```
  */
-export function workerChannel(roots: Roots, events: ChannelEvents): FileChannel {
-  const worker = new Worker(WORKER_URL, {
+export function workerChannel(
+  roots: Roots,
+  events: ChannelEvents,
+  ops: WorkerOps = "all",
+): FileChannel {
+  const worker = new Worker(ops === "plain" ? PLAIN_WORKER_URL : WORKER_URL, {
     type: "module",
     name: "astrid-file-executor",
     deno: {

@@ -19,6 +19,7 @@ import { Sandbox } from "../sandbox/mod.ts";
 import { NO_WALLS, type Walls } from "../security/walls.ts";
 import {
   type BashArgs,
+  MAX_BASH_TIMEOUT_MS,
   type ShellRunner,
   type ShellRunOptions,
   type ToolContext,
@@ -45,10 +46,7 @@ export interface BashExecutorOptions {
   readonly maxOutputChars?: number;
 }
 
-/** The default timeout of one command, in ms. */
-export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
-/** The longest timeout a call may ask for, in ms. */
-export const MAX_BASH_TIMEOUT_MS = 600_000;
+export { DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS } from "./types.ts";
 
 const DEFAULT_ENV: Readonly<Record<string, string>> = {
   PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

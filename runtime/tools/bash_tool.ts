@@ -12,13 +12,15 @@
  * @module
  */
 import type { Action } from "../security/action.ts";
-import { opaqueReasons } from "../security/opaque.ts";
 import { parseCommandLine } from "../security/shell.ts";
 import { canonicalizePath } from "../security/workspace.ts";
 import { argsObject, optInt, reqString } from "./_args.ts";
-import { DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS } from "./bash_executor.ts";
-import { networkTargets } from "./network_need.ts";
-import type { BashArgs, BuiltinTool } from "./types.ts";
+import {
+  type BashArgs,
+  type BuiltinTool,
+  DEFAULT_BASH_TIMEOUT_MS,
+  MAX_BASH_TIMEOUT_MS,
+} from "./types.ts";
 
 const WRITE_OPS: ReadonlySet<string> = new Set([">", ">>", ">|", "&>", "&>>", ">&", "<>"]);
 const READ_OPS: ReadonlySet<string> = new Set(["<"]);
@@ -81,6 +83,11 @@ export const bashTool: BuiltinTool<BashArgs> = {
   async classify(args, ctx) {
     const line = args.command;
     const parsed = parseCommandLine(line); // SyntaxError on a line that does not parse
+    // What only a command line needs loads with the first one: a file tool's call never pays it.
+    const [{ opaqueReasons }, { networkTargets }] = await Promise.all([
+      import("../security/opaque.ts"),
+      import("./network_need.ts"),
+    ]);
     const reasons = opaqueReasons(parsed);
     const actions: Action[] = parsed.commands.map((argv, i) =>
       command(argv, line, ctx.cwd, reasons[i])

@@ -4,11 +4,12 @@
  * wall sits below the interceptor: a path the interceptor should have refused still fails here
  * with `NOT_CAPABLE`.
  *
- * The workspace's executor is a Deno Worker. An executor with escapes ({@link
- * FileExecutor.withGrants}) is a short-lived Deno subprocess instead: a Worker cannot be granted
- * more than its parent, and the runtime process itself is narrowed to the workspace and its own
- * state (runtime/cli/launch.ts), so only a new process can be granted exactly that outside path
- * (see `_file_channel.ts`).
+ * The workspace's executor is a Deno Worker: one serving the plain tools (read, write, edit,
+ * list) until `glob` or `grep` is called, then one serving every tool, both granted the same.
+ * An executor with escapes ({@link FileExecutor.withGrants}) is a short-lived Deno subprocess
+ * instead: a Worker cannot be granted more than its parent, and the runtime process itself is
+ * narrowed to the workspace and its own state (runtime/cli/launch.ts), so only a new process can
+ * be granted exactly that outside path (see `_file_channel.ts`).
  *
  * Deno checks permissions on the path as written, not on where its symlinks lead, so the Worker
  * also opens every file first and verifies its real path (see `ops/_safe_fs.ts`). Write escapes
@@ -30,7 +31,15 @@ import {
 import type { WorkerRequest, WorkerResponse } from "./ops/worker.ts";
 import type { Roots } from "./ops/_safe_fs.ts";
 import type { FileCreator } from "../security/walls.ts";
-import { type FileChannel, processChannel, workerChannel } from "./_file_channel.ts";
+import {
+  type FileChannel,
+  processChannel,
+  workerChannel,
+  type WorkerOps,
+} from "./_file_channel.ts";
+
+/** The file tools only the full Worker (`ops/worker.ts`) serves. */
+const SEARCH_TOOLS: ReadonlySet<string> = new Set(["glob", "grep"]);
 
 /** Options for {@link FileExecutor.create}. */
 export interface FileExecutorOptions {
@@ -121,7 +130,12 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #isolation: "worker" | "process";
-  #channel: FileChannel | undefined;
+  /**
+   * The running Worker(s) or subprocess. A subprocess serves every tool (`all`); a Worker is
+   * started for the plain tools (`plain`) unless one serving every tool is already running, and
+   * `glob` or `grep` start one that does (`all`).
+   */
+  readonly #channels = new Map<WorkerOps, FileChannel>();
   readonly #stopping = new Set<Promise<void>>();
   #nextId = 1;
   #closed = false;
@@ -186,6 +200,33 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
       : { output: text, isError: false };
   }
 
+  /**
+   * Starts the Worker (or subprocess) now rather than at the first call, so that its start-up
+   * runs while the caller does other work (opening the gate, screening the call). It gets the
+   * same grants and no request until a call is made. `tool` (default `read_file`) picks the
+   * Worker its call needs (see {@link FileExecutor.run}). A no-op once started or closed; a start
+   * that fails is reported by the first call.
+   *
+   * @example Start the Worker ahead of the call
+   * ```ts
+   * import { match } from "node:assert/strict";
+   * import { FileExecutor } from "./file_executor.ts";
+   * const root = await Deno.makeTempDir();
+   * await Deno.writeTextFile(`${root}/a.txt`, "hello\n");
+   * using files = FileExecutor.create({ root });
+   * files.start();
+   * match((await files.run("read_file", { file_path: `${root}/a.txt` })).output, /hello/);
+   * ```
+   */
+  start(tool: FileToolName = "read_file"): void {
+    if (this.#closed) return;
+    try {
+      this.#ensureChannel(tool);
+    } catch {
+      // The first call starts it again and reports why it cannot.
+    }
+  }
+
   /** Terminates the Worker or subprocess; pending calls fail with `EXECUTOR_FAILED`. */
   close(): void {
     if (!this.#closed && this.#ownsCreator) {
@@ -231,7 +272,7 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     }
     let channel: FileChannel;
     try {
-      channel = this.#ensureChannel();
+      channel = this.#ensureChannel(tool);
     } catch (err) {
       return Promise.reject(
         new ToolError(
@@ -252,8 +293,13 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     });
   }
 
-  #ensureChannel(): FileChannel {
-    if (this.#channel) return this.#channel;
+  #ensureChannel(tool: string): FileChannel {
+    const ops: WorkerOps = this.#isolation === "process" || SEARCH_TOOLS.has(tool)
+      ? "all"
+      : "plain";
+    const running = this.#channels.get("all") ??
+      (ops === "plain" ? this.#channels.get(ops) : undefined);
+    if (running) return running;
     const roots = this.roots;
     const events = {
       onmessage: (msg: WorkerResponse) => this.#settle(msg),
@@ -262,8 +308,8 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     };
     const channel = this.#isolation === "process"
       ? processChannel(roots, events)
-      : workerChannel(roots, events);
-    this.#channel = channel;
+      : workerChannel(roots, events, ops);
+    this.#channels.set(ops, channel);
     this.#stopping.add(channel.closed);
     channel.closed.finally(() => this.#stopping.delete(channel.closed));
     return channel;
@@ -282,8 +328,8 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
   }
 
   #stop(reason: ToolError): void {
-    this.#channel?.terminate();
-    this.#channel = undefined;
+    for (const channel of this.#channels.values()) channel.terminate();
+    this.#channels.clear();
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(reason);

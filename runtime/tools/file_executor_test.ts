@@ -340,3 +340,49 @@ Deno.test("FileExecutor rejects unknown tools, bad arguments and use after close
   files.close();
   await rejects(files.run("read_file", { file_path: `${root}/a` }), code("EXECUTOR_FAILED"));
 });
+
+Deno.test("FileExecutor.start() starts the same narrowed Worker early, and is harmless when closed", async () => {
+  const root = await workspace();
+  await Deno.writeTextFile(`${root}/a.txt`, "hi\n");
+  await Deno.symlink("/etc/hostname", `${root}/host-link`);
+  using files = FileExecutor.create({ root });
+  files.start();
+  files.start(); // once started, a no-op
+  equal(files.isolation, "worker");
+  match((await files.run("read_file", { file_path: `${root}/a.txt` })).output, /1\thi/);
+  // Started early, it is granted no more than one started by a call.
+  for (const file_path of ["/etc/passwd", `${root}/host-link`, `${root}/../../etc/passwd`]) {
+    await rejects(files.run("read_file", { file_path }), code("NOT_CAPABLE"), file_path);
+  }
+  await rejects(files.run("write_file", { file_path: "/tmp/x", content: "" }), code("NOT_CAPABLE"));
+  // Started and closed before any call: nothing runs, nothing is left running.
+  const early = FileExecutor.create({ root });
+  early.start();
+  early.close();
+  early.start();
+  await rejects(early.run("read_file", { file_path: `${root}/a.txt` }), code("EXECUTOR_FAILED"));
+});
+
+Deno.test("FileExecutor runs plain tools in the plain Worker and starts the full one for glob and grep", async () => {
+  const root = await workspace();
+  await Deno.writeTextFile(`${root}/a.txt`, "needle\n");
+  await Deno.symlink("/etc", `${root}/etc-link`);
+  const files = FileExecutor.create({ root });
+  match((await files.run("read_file", { file_path: `${root}/a.txt` })).output, /needle/);
+  // glob and grep start the Worker that serves them; it is granted no more than the plain one.
+  match((await files.run("glob", { pattern: "*.txt", path: root })).output, /a\.txt/);
+  match((await files.run("grep", { pattern: "needle", path: root })).output, /a\.txt/);
+  await rejects(
+    files.run("grep", { pattern: "root", path: `${root}/etc-link` }),
+    code("NOT_CAPABLE"),
+  );
+  await rejects(files.run("glob", { pattern: "*", path: "/etc" }), code("NOT_CAPABLE"));
+  // Plain tools keep working (now in the Worker that serves every tool), walled as before.
+  await files.run("write_file", { file_path: `${root}/b.txt`, content: "b" });
+  equal(await Deno.readTextFile(`${root}/b.txt`), "b");
+  await rejects(files.run("read_file", { file_path: "/etc/passwd" }), code("NOT_CAPABLE"));
+  // Closing stops both Workers: nothing answers afterwards.
+  files.close();
+  await rejects(files.run("read_file", { file_path: `${root}/a.txt` }), code("EXECUTOR_FAILED"));
+  await rejects(files.run("glob", { pattern: "*", path: root }), code("EXECUTOR_FAILED"));
+});

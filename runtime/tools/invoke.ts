@@ -16,11 +16,10 @@ import type {
 } from "../security/interceptor.ts";
 import { builtinTool } from "./registry.ts";
 import { FileExecutor } from "./file_executor.ts";
-import { BashExecutor } from "./bash_executor.ts";
 import { type ShellRunner, type SubAgentRunner, type ToolContext, ToolError } from "./types.ts";
 import type { ToolResult } from "./types.ts";
 import { NO_WALLS, type Walls } from "../security/walls.ts";
-import { workspaceCreator } from "../sandbox/mod.ts";
+import { workspaceCreator } from "../sandbox/creator.ts";
 
 /** The executors and per-session state one session's tool calls share. */
 export interface ToolSession {
@@ -209,23 +208,45 @@ export interface ToolSessionOptions {
   readonly subAgent?: SubAgentRunner;
 }
 
-/** Creates the executors for one session's tool calls. Close `files` when done. */
-export async function createToolSession(opts: ToolSessionOptions): Promise<ToolSession> {
-  const root = opts.workspaceRoot;
-  const inside = opts.cwd && (opts.cwd === root || opts.cwd.startsWith(`${root}/`));
+/**
+ * Creates the executors for one session's tool calls. Close `files` when done. The file
+ * executor's Worker starts at the first file call (or at `files.start()`), the `bash` executor
+ * at the first command.
+ */
+export function createToolSession(opts: ToolSessionOptions): Promise<ToolSession> {
+  return Promise.resolve().then(() => {
+    const root = opts.workspaceRoot;
+    const inside = opts.cwd && (opts.cwd === root || opts.cwd.startsWith(`${root}/`));
+    return {
+      ctx: { workspaceRoot: root, sessionId: opts.sessionId, cwd: inside ? opts.cwd! : root },
+      files: FileExecutor.create({
+        root,
+        maxOutputChars: opts.outputLimitChars,
+        hidden: opts.walls?.hidden ?? [],
+        creator: workspaceCreator(opts.walls ?? NO_WALLS, root),
+      }),
+      shell: lazyShell(opts),
+      ...(opts.subAgent ? { subAgent: opts.subAgent } : {}),
+    };
+  });
+}
+
+/**
+ * The session's `bash` executor, created at its first command: loading it and probing the
+ * sandbox (a bwrap subprocess) is only paid by a session that runs a command.
+ */
+function lazyShell(opts: ToolSessionOptions): ShellRunner {
+  let shell: Promise<ShellRunner> | undefined;
   return {
-    ctx: { workspaceRoot: root, sessionId: opts.sessionId, cwd: inside ? opts.cwd! : root },
-    files: FileExecutor.create({
-      root,
-      maxOutputChars: opts.outputLimitChars,
-      hidden: opts.walls?.hidden ?? [],
-      creator: workspaceCreator(opts.walls ?? NO_WALLS, root),
-    }),
-    shell: await BashExecutor.create({
-      sandbox: opts.sandbox,
-      maxOutputChars: opts.outputLimitChars,
-      ...(opts.walls ? { walls: opts.walls } : {}),
-    }),
-    ...(opts.subAgent ? { subAgent: opts.subAgent } : {}),
+    async run(args, ctx, options) {
+      shell ??= import("./bash_executor.ts").then(({ BashExecutor }) =>
+        BashExecutor.create({
+          sandbox: opts.sandbox,
+          maxOutputChars: opts.outputLimitChars,
+          ...(opts.walls ? { walls: opts.walls } : {}),
+        })
+      );
+      return await (await shell).run(args, ctx, options);
+    },
   };
 }

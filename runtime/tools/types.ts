@@ -50,6 +50,11 @@ export interface ToolResult {
   readonly truncatedChars?: number;
 }
 
+/** The default timeout of one `bash` command, in ms. */
+export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
+/** The longest timeout a `bash` call may ask for, in ms. */
+export const MAX_BASH_TIMEOUT_MS = 600_000;
+
 /** The names of the tools the file executor runs inside its Worker. */
 export type FileToolName =
   | "read_file"

@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, Option } from "commander";
-import { BUILTIN_TOOLS } from "../../tools/mod.ts";
+import type { FileToolName } from "../../tools/types.ts";
 import { createToolSession, type InvokeOutcome, invokeTool } from "../../tools/invoke.ts";
 import { type Gate, openGate } from "../../security/gate.ts";
 import { type Frontend, PresetFrontend } from "../../security/approval.ts";
@@ -21,20 +21,25 @@ import {
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { TerminalFrontend } from "../prompt.ts";
 // Only what every call needs is imported here: the capsule engine (extism), the MCP SDK and
 // the agent are loaded where a call involves a capsule, an MCP server or an agent session.
 import type { CapsuleHost } from "../../capsule/registry.ts";
-import { capsuleDirs } from "../../capsule/install.ts";
 import { InstallRecords } from "../../capsule/install_record.ts";
-import { installWarnings, listInstalled } from "../../capsule/installed.ts";
+import { installedDirs, installWarnings, listInstalled } from "../../capsule/installed.ts";
 import type { listMcpTools, McpServerManager } from "../../mcp/mod.ts";
 import { parseMcpToolName } from "../../mcp/names.ts";
-import { workspaceCreator } from "../../sandbox/mod.ts";
+import { workspaceCreator } from "../../sandbox/creator.ts";
 import type { CapsuleLlm } from "../../capsule/host/context.ts";
 import { lazyCompleter } from "../../llm/complete.ts";
 import { pricingFromConfig } from "../../llm/pricing.ts";
-import { announceDeferrals } from "../_deferral_link.ts";
+
+/**
+ * Imports a module by a computed specifier, when a call needs it: a literal `import()` would put
+ * it (the capsule engine, the MCP SDK, the agent, the LLM SDKs) in the module graph Deno builds
+ * when this module loads, and building that graph costs more than a built-in tool's call (see
+ * main.ts). The type stays checked: `lazy<typeof import(PATH)>(PATH)`.
+ */
+const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 
 /** Builds the `tools` command tree. */
 export function toolsCommand(io: CliIo): Command {
@@ -56,13 +61,18 @@ export function toolsCommand(io: CliIo): Command {
     .description("List the tools (built-in, capsule and MCP) with their parameters")
     .option("--json", "machine-readable output (definitions with JSON schemas)")
     .action(async (_opts: unknown, cmd: Command) => {
+      const { BUILTIN_TOOLS } = await lazy<typeof import("../../tools/registry.ts")>(
+        "../../tools/registry.ts",
+      );
       const defs: { name: string; description: string; inputSchema: object }[] = BUILTIN_TOOLS
         .map((t) => ({ ...t.definition }));
       await withRuntime(cmd, io, async (rt) => {
         const host = await capsuleHost(rt, rt.paths.workspaceRoot);
         // The capsule registry and the MCP SDK load only when there is something to list.
         if (host.capsules.length > 0) {
-          const { listCapsuleTools } = await import("../../capsule/registry.ts");
+          const { listCapsuleTools } = await lazy<typeof import("../../capsule/registry.ts")>(
+            "../../capsule/registry.ts",
+          );
           const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
             parentEnv: io.env,
             workspaceRoot: host.workspaceRoot,
@@ -107,7 +117,12 @@ export function toolsCommand(io: CliIo): Command {
       await withRuntime(cmd, io, async (rt) => {
         const outcome = await callTool(rt, name, args, opts);
         // With a daemon running: a one-time approval link (and QR code) for the deferred id.
-        if (outcome.status === "deferred") await announceDeferrals(io, rt.paths.home, [outcome.id]);
+        if (outcome.status === "deferred") {
+          const { announceDeferrals } = await lazy<typeof import("../_deferral_link.ts")>(
+            "../_deferral_link.ts",
+          );
+          await announceDeferrals(io, rt.paths.home, [outcome.id]);
+        }
         reportOutcome(io, outcome, wantsJson(cmd, io));
       });
     });
@@ -125,7 +140,7 @@ export async function listWithDeadline(
   manager: McpServerManager,
   timeoutMs: number,
 ): Promise<Awaited<ReturnType<typeof listMcpTools>>> {
-  const { listMcpTools } = await import("../../mcp/mod.ts");
+  const { listMcpTools } = await lazy<typeof import("../../mcp/mod.ts")>("../../mcp/mod.ts");
   const results = await Promise.all(manager.servers.map(async ({ name }) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const slow = new Promise<Awaited<ReturnType<typeof listMcpTools>>>((resolve) => {
@@ -170,10 +185,13 @@ export async function commandGate(
   approve: ApprovalChoice | undefined,
   sessionId: string = crypto.randomUUID(),
 ): Promise<Gate> {
-  const terminal = new TerminalFrontend(rt.io);
+  // The terminal's prompt loads only when no answer was given up front.
+  const terminal = approve
+    ? null
+    : new (await lazy<typeof import("../prompt.ts")>("../prompt.ts")).TerminalFrontend(rt.io);
   const frontend: Frontend | null = approve
     ? new PresetFrontend({ choice: approve })
-    : terminal.canAsk()
+    : terminal?.canAsk()
     ? terminal
     : null;
   return await openGate({
@@ -199,38 +217,59 @@ async function callTool(
   const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
   const sessionId = given ?? crypto.randomUUID();
   let start = performance.now();
-  const gate = await commandGate(rt, ws, opts.approve, sessionId);
-  phase("gate", start);
-  for (const r of gate.allowances.rejected) {
-    rt.io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
-  }
-  start = performance.now();
-  const saved = (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
-  const session = await createToolSession({
-    workspaceRoot: gate.boundary.root,
-    sessionId,
-    cwd: saved?.cwd,
-    sandbox: rt.config.tools.sandbox,
-    outputLimitChars: rt.config.tools.output_limit_chars,
-    walls: rt.walls,
-  });
+  // A fresh session has no saved working directory.
+  const saved = given === null
+    ? null
+    : (await rt.store.get<{ cwd: string }>(["tool_sessions", sessionId])).value;
+  const toolSession = (workspaceRoot: string) =>
+    createToolSession({
+      workspaceRoot,
+      sessionId,
+      cwd: saved?.cwd,
+      sandbox: rt.config.tools.sandbox,
+      outputLimitChars: rt.config.tools.output_limit_chars,
+      walls: rt.walls,
+    });
+  const root = await Deno.realPath(ws.root);
+  let session = await toolSession(root);
   phase("tool session", start);
-  const mcp = parseMcpToolName(name);
-  // The MCP SDK loads only for an MCP tool's call.
-  await using manager = mcp ? await mcpManager(rt, ws.root) : null;
-  // Installed capsules' [[interceptor]] before_tool_call hooks screen every call (capsule/hooks.ts).
-  start = performance.now();
-  const host = await capsuleHost(rt, ws.root, { warnBroken: false }); // the outcome says why
-  if (host.capsules.length > 0) {
-    const { attachCapsuleHooks } = await import("../../capsule/hooks.ts");
-    attachCapsuleHooks({ host, interceptor: gate.interceptor });
-  }
-  phase("capsules", start);
   try {
+    start = performance.now();
+    const opening = commandGate(rt, ws, opts.approve, sessionId);
+    opening.catch(() => {}); // awaited below
+    // A file tool's Worker starts while the gate's reads are under way; its start-up then runs
+    // on its own thread while this one opens the gate and screens the call. It gets no request
+    // unless the call is allowed.
+    if (isFileTool(name)) session.files.start(name);
+    const gate = await opening;
+    phase("gate and worker start", start);
+    for (const r of gate.allowances.rejected) {
+      rt.io.stderr(`warning: session allowance ${r.key} ignored (${r.code}): ${r.reason}\n`);
+    }
+    if (gate.boundary.root !== root) {
+      // The tools act on the root the gate checks paths against, and nothing else.
+      session.files.close();
+      session = await toolSession(gate.boundary.root);
+    }
+    const mcp = parseMcpToolName(name);
+    // The MCP SDK loads only for an MCP tool's call.
+    await using manager = mcp ? await mcpManager(rt, ws.root) : null;
+    // Installed capsules' [[interceptor]] before_tool_call hooks screen every call (capsule/hooks.ts).
+    start = performance.now();
+    const host = await capsuleHost(rt, ws.root, { warnBroken: false }); // the outcome says why
+    if (host.capsules.length > 0) {
+      const { attachCapsuleHooks } = await lazy<typeof import("../../capsule/hooks.ts")>(
+        "../../capsule/hooks.ts",
+      );
+      attachCapsuleHooks({ host, interceptor: gate.interceptor });
+    }
+    phase("capsules", start);
     start = performance.now();
     const capsules = mcp ? null : await capsuleRegistry(name);
     const outcome = mcp && manager
-      ? await (await import("../../agent/external_tools.ts")).screenedMcpCall(
+      ? await (await lazy<typeof import("../../agent/external_tools.ts")>(
+        "../../agent/external_tools.ts",
+      )).screenedMcpCall(
         gate.interceptor,
         manager,
         mcp.server,
@@ -254,6 +293,20 @@ async function callTool(
   }
 }
 
+/** The built-in tools that run in the file executor's Worker. */
+const FILE_TOOLS: ReadonlySet<string> = new Set<FileToolName>([
+  "read_file",
+  "write_file",
+  "edit_file",
+  "glob",
+  "grep",
+  "list_directory",
+]);
+
+function isFileTool(name: string): name is FileToolName {
+  return FILE_TOOLS.has(name);
+}
+
 /**
  * The capsule registry (and with it the capsule engine) when `name` may name a capsule's tool
  * (`<capsule>__<tool>`), else null: a built-in tool's name has no `__`.
@@ -261,7 +314,9 @@ async function callTool(
 async function capsuleRegistry(
   name: string,
 ): Promise<typeof import("../../capsule/registry.ts") | null> {
-  return name.includes("__") ? await import("../../capsule/registry.ts") : null;
+  return name.includes("__")
+    ? await lazy<typeof import("../../capsule/registry.ts")>("../../capsule/registry.ts")
+    : null;
 }
 
 /**
@@ -275,8 +330,8 @@ async function knownSession(rt: Runtime, given: string): Promise<string> {
     if (typeof e.key[1] === "string") ids.push(e.key[1]);
   }
   const [{ SessionStore }, { matchId }] = await Promise.all([
-    import("../../agent/mod.ts"),
-    import("./sessions.ts"),
+    lazy<typeof import("../../agent/mod.ts")>("../../agent/mod.ts"),
+    lazy<typeof import("./sessions.ts")>("./sessions.ts"),
   ]);
   for (const h of await new SessionStore(rt.store).list()) ids.push(h.id);
   return matchId(given, ids, "session") ?? given;
@@ -290,7 +345,7 @@ export async function mcpManager(
   rt: Runtime,
   workspaceRoot: string | null,
 ): Promise<McpServerManager> {
-  const { openServerManager } = await import("./servers.ts");
+  const { openServerManager } = await lazy<typeof import("./servers.ts")>("./servers.ts");
   return openServerManager(rt.config, {
     env: rt.io.env,
     cwd: rt.io.cwd,
@@ -309,7 +364,7 @@ export async function capsuleHost(
   workspaceRoot: string | null,
   opts: { readonly warnBroken?: boolean } = {},
 ): Promise<CapsuleHost> {
-  const list = await listInstalled(capsuleDirs(rt.paths.home, workspaceRoot), {
+  const list = await listInstalled(installedDirs(rt.paths.home, workspaceRoot), {
     requireHash: rt.config.capsules.require_hash,
     records: new InstallRecords(rt.store, rt.key),
   });
@@ -347,7 +402,9 @@ function isCapsuleModel(model: Runtime["config"]["model"]): boolean {
 function configuredModel(rt: Runtime): CapsuleLlm {
   const model = rt.config.model;
   return lazyCompleter(model.provider, model.model, pricingFromConfig(rt.config), async () => {
-    const { createProvider } = await import("../../llm/create_provider.ts");
+    const { createProvider } = await lazy<typeof import("../../llm/create_provider.ts")>(
+      "../../llm/create_provider.ts",
+    );
     return createProvider(model);
   });
 }

@@ -6,9 +6,10 @@
  * the Worker's start-up (paid by the first call of any file tool) evaluates only the small ops;
  * their imports are literal, so they stay in the module graph that needs no read grant.
  *
- * Protocol (postMessage, in order): first `{type:"init", roots}`, then any number of
- * `{type:"call", id, tool, args}`; each call is answered with `{id, ok:true, output}` or
- * `{id, ok:false, error:{code, message}}`.
+ * Protocol (postMessage, in order; `_protocol.ts`): first `{type:"init", roots}`, then any
+ * number of `{type:"call", id, tool, args}`; each call is answered with `{id, ok:true, output}`
+ * or `{id, ok:false, error:{code, message}}`. A Worker for the plain tools alone runs
+ * `plain_worker.ts`, which serves the same protocol without `glob` and `grep`.
  *
  * Run as a main module (`deno run … worker.ts`: the escape subprocess of `_file_channel.ts`,
  * granted exactly the workspace plus the approved paths), it speaks the same protocol as JSON
@@ -16,77 +17,26 @@
  *
  * @module
  */
-import { isToolErrorCode, ToolError, type ToolErrorCode } from "../types.ts";
-import type { Roots } from "./_safe_fs.ts";
-import { editFileOp } from "./edit_file.ts";
-import { listDirectoryOp } from "./list_directory.ts";
-import { readFileOp } from "./read_file.ts";
-import { writeFileOp } from "./write_file.ts";
+import { inWorker, type Op, serveOps, type WorkerRequest, type WorkerScope } from "./_protocol.ts";
+import { PLAIN_OPS } from "./_plain_ops.ts";
 
-/** A message to the Worker. */
-export type WorkerRequest =
-  | { readonly type: "init"; readonly roots: Roots }
-  | { readonly type: "call"; readonly id: number; readonly tool: string; readonly args: unknown };
+export { toWireError, type WorkerRequest, type WorkerResponse } from "./_protocol.ts";
 
-/** A message from the Worker. */
-export type WorkerResponse =
-  | { readonly id: number; readonly ok: true; readonly output: string }
-  | {
-    readonly id: number;
-    readonly ok: false;
-    readonly error: { readonly code: ToolErrorCode; readonly message: string };
-  };
-
-type Op = (raw: unknown, roots: Roots) => Promise<string>;
-
-const OPS: Readonly<Record<string, Op>> = {
-  read_file: readFileOp,
-  write_file: writeFileOp,
-  edit_file: editFileOp,
+/**
+ * Every file tool's op: the plain ones (also served by `plain_worker.ts`), `glob` and `grep`.
+ *
+ * @example The six file tools
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { OPS } from "./worker.ts";
+ * equal(Object.keys(OPS).length, 6);
+ * ```
+ */
+export const OPS: Readonly<Record<string, Op>> = Object.freeze({
+  ...PLAIN_OPS,
   glob: async (raw, roots) => await (await import("./glob.ts")).globOp(raw, roots),
   grep: async (raw, roots) => await (await import("./grep.ts")).grepOp(raw, roots),
-  list_directory: listDirectoryOp,
-};
-
-/** Maps any thrown value to a coded, cloneable error. */
-export function toWireError(err: unknown): { code: ToolErrorCode; message: string } {
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof ToolError && isToolErrorCode(err.code)) return { code: err.code, message };
-  if (err instanceof Deno.errors.NotCapable) return { code: "NOT_CAPABLE", message };
-  if (err instanceof Deno.errors.NotFound) return { code: "NOT_FOUND", message };
-  if (err instanceof TypeError) return { code: "INVALID_ARGS", message };
-  return { code: "IO", message };
-}
-
-interface WorkerScope {
-  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
-  postMessage(message: WorkerResponse): void;
-}
-
-function main(scope: WorkerScope): void {
-  let roots: Roots | undefined;
-  scope.onmessage = async (e) => {
-    const msg = e.data;
-    if (msg.type === "init") {
-      // Set once, never widened.
-      roots ??= {
-        read: [...msg.roots.read],
-        write: [...msg.roots.write],
-        hidden: [...(msg.roots.hidden ?? [])],
-        createdByHost: [...(msg.roots.createdByHost ?? [])],
-      };
-      return;
-    }
-    try {
-      const op = Object.hasOwn(OPS, msg.tool) ? OPS[msg.tool] : undefined;
-      if (!op) throw new ToolError("INVALID_ARGS", `Cannot run ${msg.tool}: no such file tool`);
-      if (!roots) throw new ToolError("EXECUTOR_FAILED", "Cannot run: the worker has no roots");
-      scope.postMessage({ id: msg.id, ok: true, output: await op(msg.args, roots) });
-    } catch (err) {
-      scope.postMessage({ id: msg.id, ok: false, error: toWireError(err) });
-    }
-  };
-}
+});
 
 /** Serves the protocol as JSON lines over stdin/stdout until stdin ends. */
 async function serveStdio(): Promise<void> {
@@ -102,7 +52,7 @@ async function serveStdio(): Promise<void> {
       writes = writes.then(() => writeAll(bytes));
     },
   };
-  main(scope);
+  serveOps(scope, OPS);
   let buffer = "";
   for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;
@@ -117,8 +67,8 @@ async function serveStdio(): Promise<void> {
   await writes;
 }
 
-if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
-  main(globalThis as unknown as WorkerScope);
+if (inWorker()) {
+  serveOps(globalThis as unknown as WorkerScope, OPS);
 } else if (import.meta.main) {
   await serveStdio();
 }
