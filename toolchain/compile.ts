@@ -9,7 +9,9 @@
  *    `typeCheck: false` or `--no-check`), and transpile each TypeScript module with oxc-transform;
  * 3. bundle the project and its npm dependencies with rolldown at es2022 (one IIFE);
  * 4. prepend the shim (toolchain/shim/prelude.js);
- * 5. embed it in the engine and run Wizer (`@bytecodealliance/wizer@10.0.0`);
+ * 5. embed it in the engine and run Wizer (`@bytecodealliance/wizer@10.0.0`), then join the
+ *    snapshot's data segments across small zero gaps (engine/pack_data.ts: fewer segments to
+ *    compile and instantiate, for the same memory);
  * 6. write `capsule.wasm`;
  * 7. run the capsule's `describe` with no host (an entry without a usable default export fails
  *    here; an OpenClaw plugin's `register(api)` runs and yields its tools, hooks and commands);
@@ -26,6 +28,7 @@ import { blake3Hex } from "../runtime/crypto/blake3.ts";
 import { buildEngine, enginePath } from "./engine/build.ts";
 import { embedSource } from "./engine/embed.ts";
 import { wizen, WizerError } from "./engine/wizer.ts";
+import { packDataSegments } from "./engine/pack_data.ts";
 import {
   detectOpenClaw,
   OpenClawDetectError,
@@ -112,6 +115,11 @@ export interface CompileOptions {
   log?: (line: string) => void;
   /** Type-check with `deno check`, alongside the build (default true). */
   typeCheck?: boolean;
+  /**
+   * Pack the Wizer snapshot's data segments (engine/pack_data.ts; default true). False keeps
+   * Wizer's own segments: only to measure what packing saves (bench/capsule_bench.ts).
+   */
+  packData?: boolean;
 }
 
 /** What `compileCapsule` wrote. */
@@ -771,7 +779,8 @@ async function build(
     );
   const wasm = await stage("wizer", async () => {
     try {
-      return await wizen(embedSource(engine, source));
+      const wizened = await wizen(embedSource(engine, source));
+      return options.packData === false ? wizened : packDataSegments(wizened);
     } catch (e) {
       if (e instanceof WizerError && e.code === "INIT") throw new CompileError("INIT", e.message);
       throw e;

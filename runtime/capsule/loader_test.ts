@@ -2,6 +2,7 @@ import { equal, ok, rejects } from "node:assert/strict";
 import { CapsuleError } from "./errors.ts";
 import { fileFingerprint, loadCapsule, ModuleCache } from "./loader.ts";
 import { probeCopy } from "./_testing.ts";
+import { blake3Hex } from "../crypto/mod.ts";
 
 const integrity = (e: unknown) => e instanceof CapsuleError && e.code === "INTEGRITY";
 
@@ -120,4 +121,88 @@ Deno.test("a deferred load refuses a symlink, a missing wasm and disagreeing pin
   );
   await Deno.symlink(elsewhere, `${dir}/capsule.wasm`);
   await rejects(loadCapsule(dir, { requireHash: true, pinnedWasm: pinned, defer }), integrity);
+});
+
+/** Counts the wasm compiles V8 is asked for while `run` runs (the loader's are streaming). */
+async function compiles(run: () => Promise<unknown>): Promise<number> {
+  const original = WebAssembly.compileStreaming;
+  let count = 0;
+  WebAssembly.compileStreaming = (source) => {
+    count++;
+    return original(source);
+  };
+  try {
+    await run();
+  } finally {
+    WebAssembly.compileStreaming = original;
+  }
+  return count;
+}
+
+Deno.test("bytes that fail the hash are refused with INTEGRITY and are never compiled", async () => {
+  const dir = await probeCopy();
+  const path = `${dir}/capsule.wasm`;
+  const cache = new ModuleCache();
+  const pinned = (await loadCapsule(dir, { requireHash: true })).wasm!.hash;
+  const fingerprint = fileFingerprint(await Deno.lstat(path));
+  equal(await compiles(() => loadCapsule(dir, { requireHash: true })), 1, "the count is seen");
+  const bytes = await Deno.readFile(path);
+  // Still valid wasm (a data byte flipped): it would compile, but is refused first.
+  bytes[bytes.length - 1]! ^= 1;
+  await Deno.writeFile(path, bytes);
+  const refused = async (opts: Parameters<typeof loadCapsule>[1]) => {
+    const load = async () => await (await loadCapsule(dir, opts)).wasm!.module();
+    equal(await compiles(() => rejects(load, integrity)), 0);
+  };
+  await refused({ requireHash: true, cache });
+  await refused({ requireHash: false, cache });
+  await refused({ requireHash: true, pinnedWasm: pinned, cache });
+  // Deferred, with the fingerprint recorded before the rewrite: hashed at once and refused.
+  await refused({ requireHash: true, pinnedWasm: pinned, cache, defer: { fingerprint } });
+  // Truncated (not wasm at all, and a wrong hash): INTEGRITY, not ENGINE.
+  await Deno.writeFile(path, bytes.subarray(0, bytes.length >> 1));
+  await refused({ requireHash: true, cache });
+  equal(cache.size, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a module cached for the pinned hash is not handed out for bytes that changed", async () => {
+  const dir = await probeCopy();
+  const path = `${dir}/capsule.wasm`;
+  const cache = new ModuleCache();
+  const good = await loadCapsule(dir, { requireHash: true, cache });
+  equal(cache.size, 1);
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length - 1]! ^= 1;
+  await Deno.writeFile(path, bytes);
+  const opts = { requireHash: true, cache };
+  await rejects(loadCapsule(dir, { ...opts, pinnedWasm: good.wasm!.hash }), integrity);
+  await rejects(loadCapsule(dir, opts), integrity);
+  bytes[bytes.length - 1]! ^= 1;
+  await Deno.writeFile(path, bytes);
+  equal(await (await loadCapsule(dir, opts)).wasm!.module(), await good.wasm!.module());
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bytes that match their pin but are not wasm are refused with ENGINE", async () => {
+  const dir = await probeCopy();
+  const junk = crypto.getRandomValues(new Uint8Array(4096));
+  await Deno.writeFile(`${dir}/capsule.wasm`, junk);
+  const toml = await Deno.readTextFile(`${dir}/Capsule.toml`);
+  const hash = `blake3:${blake3Hex(junk)}`;
+  await Deno.writeTextFile(`${dir}/Capsule.toml`, toml.replace(/^hash = .*$/m, `hash = "${hash}"`));
+  const cache = new ModuleCache();
+  await rejects(
+    loadCapsule(dir, { requireHash: true, pinnedWasm: hash, cache }),
+    (e: unknown) =>
+      e instanceof CapsuleError && e.code === "ENGINE" && /not valid wasm/.test(e.message),
+  );
+  equal(cache.size, 0);
+  const defer = { fingerprint: fileFingerprint(await Deno.lstat(`${dir}/capsule.wasm`)) };
+  const deferred = await loadCapsule(dir, { requireHash: true, pinnedWasm: hash, cache, defer });
+  await rejects(
+    deferred.wasm!.module(),
+    (e: unknown) => e instanceof CapsuleError && e.code === "ENGINE",
+  );
+  await Deno.remove(dir, { recursive: true });
 });
