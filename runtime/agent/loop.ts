@@ -9,11 +9,18 @@
  * Durable commits: a save that is directly followed by a budget change rides in the budget's
  * commit (a `Rider`), so one fsync makes both durable, all or nothing:
  * - the turn's start (prompt, turn record) with the first call's reservation;
- * - each tool round (the model's reply and the tool results) with the next call's reservation;
+ * - each tool round (the model's reply, the tool results and the call's charge) with the next
+ *   call's reservation;
  * - the turn's end with the last call's charge (or refund).
  *
- * A call's charge that is followed by tools or capsule hooks is committed on its own before they
- * run, so no charge ever waits on them. A turn with one tool round thus makes 4 commits.
+ * A call's charge that is followed by tools waits for the next commit only when the budget
+ * charges the call's reservation in full if this process dies first (`chargeIfAbandoned`,
+ * see security/budget.ts "Abandoned reservations") and the charge is within the reservation: a
+ * kill -9 during the tools then leaves the reservation charged, never less than was spent.
+ * Otherwise (a budget that does not promise it, or a call that cost more than reserved) the
+ * charge is committed on its own before the tools run, and so is one followed by the
+ * `message_sending` hook. A turn with one tool round thus makes 3 commits (4 before the charge
+ * waited; 7 before saves rode with the budget).
  *
  * @module
  */
@@ -30,7 +37,7 @@ import type {
   LlmUsage,
 } from "../llm/provider.ts";
 import type { Provenance } from "../security/approval.ts";
-import type { Reservation } from "../security/budget.ts";
+import type { Reservation, ReserveOptions } from "../security/budget.ts";
 import type { InvokeOutcome } from "../tools/invoke.ts";
 import { assistantTrust, provenanceAfter, sourceOf, wrapUntrusted } from "./classify.ts";
 import type { ToolRegistry } from "./registry.ts";
@@ -76,8 +83,11 @@ export interface BudgetLike {
    * that carries `rider` writes it in the same commit (see `SessionBudget.reserve`); one that
    * ignores it leaves it to the loop, which then saves on its own.
    */
-  reserve(amountUsd: number, rider?: Rider): Promise<Reservation>;
+  reserve(amountUsd: number, rider?: Rider, opts?: ReserveOptions): Promise<Reservation>;
 }
+
+/** How the loop reserves a model call: once made, its money may be gone (see the module doc). */
+const MODEL_CALL: ReserveOptions = Object.freeze({ chargeIfAbandoned: true });
 
 /** What the loop reports while it runs (CLI streaming output, `--json` events). */
 export type AgentEvent =
@@ -298,7 +308,9 @@ export class Agent {
     let cost = 0;
     let text = "";
     let rounds = 0;
-    /** Ends the turn; `settle` (the last call's charge) then carries the final save. */
+    /** A call's charge held for the next commit (see the module doc), or null. */
+    let owed: ((rider?: Rider) => Promise<void>) | null = null;
+    /** Ends the turn; `settle` (the last call's charge, or the held one) carries the final save. */
     const end = async (
       status: TurnStatus,
       code: string | null = null,
@@ -308,6 +320,8 @@ export class Agent {
       await announce();
       session.updateTurn({ status, error, costUsd: cost, endedAt: Date.now() });
       if (o.cwd) session.setCwd(o.cwd());
+      settle ??= owed ?? undefined;
+      owed = null;
       if (settle) {
         const save = await session.prepareSave();
         await settle(save);
@@ -348,10 +362,18 @@ export class Agent {
       // saves it.
       const save = pending;
       pending = null;
+      // The held charge of the last call is queued in the same tick as the reservation, so the
+      // budget writes both (and the save) in one commit. `charged` never rejects: it holds the
+      // error, thrown once the reservation is decided.
+      let charged: Promise<unknown> = Promise.resolve(null);
       try {
         estimate = o.costs.estimate(req);
-        reservation = await o.budget.reserve(estimate, save ?? undefined);
+        if (owed) charged = owed().then(() => null, (err: unknown) => err ?? new Error("failed"));
+        owed = null;
+        reservation = await o.budget.reserve(estimate, save ?? undefined, MODEL_CALL);
       } catch (err) {
+        const failed = await charged;
+        if (failed) throw failed;
         const code = (err as { code?: unknown }).code === "BUDGET_EXCEEDED"
           ? "BUDGET_EXCEEDED"
           : "COST_UNKNOWN";
@@ -360,6 +382,11 @@ export class Agent {
           code,
           `Cannot call the model: ${(err as Error).message}`,
         );
+      }
+      const failed = await charged;
+      if (failed) {
+        await reservation.refund().catch(() => {});
+        throw failed;
       }
       if (save && !save.done) await session.save(); // a budget that carries no writes
       start.saved = true;
@@ -404,8 +431,13 @@ export class Agent {
         return end("completed", null, null, buffer && hooks && got.text ? undefined : settle);
       }
 
-      // Tools run next: the charge is durable before them.
-      await settle();
+      // Tools run next: the charge waits for the next commit only when a crash before it would
+      // charge the reservation instead (module doc); otherwise it is durable before them.
+      if (held.chargedIfAbandoned === true && toMicros(spent) <= toMicros(held.amountUsd)) {
+        owed = settle;
+      } else {
+        await settle();
+      }
       session.updateTurn({ costUsd: cost });
       if (buffer && got.text) o.onEvent?.({ type: "text", text: got.text });
       const results: LlmContent[] = [];
@@ -519,6 +551,9 @@ export class Agent {
     return got;
   }
 }
+
+/** USD as whole micro-dollars, the budget's unit. */
+const toMicros = (usd: number): number => Math.round(usd * 1e6);
 
 function errorOf(err: unknown): { code: string; message: string } {
   const e = err as Partial<LlmError> | null;

@@ -68,7 +68,7 @@ const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const limits = { sessionUsd: 10, perActionUsd: 1, warnAt: 1 };
 const costs = { estimate: () => 0.01, actual: () => 0.001 };
 
-Deno.test("Agent.run() makes 4 durable commits for a turn with one tool round (was 7)", async () => {
+Deno.test("Agent.run() makes 3 durable commits for a turn with one tool round (was 7)", async () => {
   using kv = await openStore(":memory:");
   const { store, commits } = counting(kv);
   const session = new SessionStore(store).create({
@@ -91,7 +91,8 @@ Deno.test("Agent.run() makes 4 durable commits for a turn with one tool round (w
   const before = commits();
   const result = await agent.run("list the files");
   equal(result.status, "completed");
-  equal(commits() - before, 4);
+  // Turn start + reservation 1; round + charge 1 + reservation 2; charge 2 + turn end.
+  equal(commits() - before, 3);
   deepEqual(events, ["turn_start", "tool_start", "tool_end", "text", "turn_end"]);
   const back = await new SessionStore(kv).load(session.id);
   equal(back.messages.length, 4);
@@ -129,6 +130,120 @@ Deno.test("Agent.run() saves on its own when the budget does not carry writes", 
   const back = await new SessionStore(kv).load(session.id);
   equal(back.messages.length, 4);
   equal(back.turns[0]?.status, "completed");
+});
+
+Deno.test("Agent.run() commits a charge above its reservation before the tools run", async () => {
+  using kv = await openStore(":memory:");
+  const { store, commits } = counting(kv);
+  const session = new SessionStore(store).create({
+    provider: "scripted",
+    model: "m",
+    workspaceRoot: "/ws",
+    workspaceId: "w",
+  });
+  const budget = await SessionBudget.load(store, session.id, limits);
+  let charged = -1;
+  const agent = new Agent({
+    provider,
+    budget,
+    session,
+    system: "s",
+    costs: { estimate: () => 0.01, actual: () => 0.02 },
+    tools: {
+      ...tools,
+      call: (name, args, ctx) => {
+        charged = budget.state().spentUsd; // what every process sees while the tool runs
+        return tools.call(name, args, ctx);
+      },
+    },
+  });
+  const before = commits();
+  equal((await agent.run("list the files")).status, "completed");
+  equal(charged, 0.02);
+  equal(commits() - before, 4);
+  deepEqual([budget.state().spentUsd, budget.state().reservedUsd], [0.04, 0]);
+});
+
+Deno.test("Agent.run() settles a held charge when the turn stops after a tool round", async () => {
+  using store = await openStore(":memory:");
+  const session = new SessionStore(store).create({
+    provider: "scripted",
+    model: "m",
+    workspaceRoot: "/ws",
+    workspaceId: "w",
+  });
+  const budget = await SessionBudget.load(store, session.id, limits);
+  let held = -1;
+  const agent = new Agent({
+    provider,
+    budget,
+    session,
+    system: "s",
+    costs,
+    maxRounds: 1,
+    tools: {
+      ...tools,
+      call: (name, args, ctx) => {
+        held = budget.state().reservedUsd; // the charge waits: the reservation still holds
+        return tools.call(name, args, ctx);
+      },
+    },
+  });
+  const result = await agent.run("list the files");
+  equal(result.status, "max_turns");
+  equal(held, 0.01);
+  deepEqual([budget.state().spentUsd, budget.state().reservedUsd], [0.001, 0]);
+  const back = await new SessionStore(store).load(session.id);
+  deepEqual(back.turns.map((t) => [t.status, t.costUsd]), [["max_turns", 0.001]]);
+  equal(back.messages.length, 3);
+  // A model that is unpriced on the second call: the held charge still lands.
+  let calls = 0;
+  const unpriced = new Agent({
+    provider,
+    tools,
+    budget,
+    session: back,
+    system: "s",
+    costs: {
+      estimate: () => {
+        if (++calls > 1) throw new RangeError("no price");
+        return 0.01;
+      },
+      actual: () => 0.001,
+    },
+  });
+  equal((await unpriced.run("again")).code, "COST_UNKNOWN");
+  deepEqual([budget.state().spentUsd, budget.state().reservedUsd], [0.002, 0]);
+});
+
+Deno.test("Agent.run() over budget at the second call: the held charge and the round still land", async () => {
+  using kv = await openStore(":memory:");
+  const { store, commits } = counting(kv);
+  const session = new SessionStore(store).create({
+    provider: "scripted",
+    model: "m",
+    workspaceRoot: "/ws",
+    workspaceId: "w",
+  });
+  const budget = await SessionBudget.load(store, session.id, { ...limits, sessionUsd: 0.02 });
+  let calls = 0;
+  const agent = new Agent({
+    provider,
+    tools,
+    budget,
+    session,
+    system: "s",
+    costs: { estimate: () => (calls++ ? 0.02 : 0.01), actual: () => 0.001 },
+  });
+  const before = commits();
+  const result = await agent.run("list the files");
+  equal(result.status, "budget_exceeded");
+  // Turn start + reservation 1; round + charge 1 with the refused reservation 2; turn end.
+  equal(commits() - before, 3);
+  deepEqual([budget.state().spentUsd, budget.state().reservedUsd], [0.001, 0]);
+  const back = await new SessionStore(kv).load(session.id);
+  equal(back.messages.length, 3);
+  deepEqual(back.turns.map((t) => [t.status, t.costUsd]), [["budget_exceeded", 0.001]]);
 });
 
 Deno.test("Agent.run() over budget at the first call still saves the turn's start and end", async () => {
@@ -227,12 +342,13 @@ async function killMidTurn(where: "tool" | "stream") {
   }
 }
 
-Deno.test("kill -9 inside a tool: the turn's start and the first call's charge are on disk", async () => {
+Deno.test("kill -9 inside a tool: the turn's start is on disk and the first call's reservation is charged", async () => {
   const { session, state } = await killMidTurn("tool");
   equal(session.header.status, "running");
   equal(session.messages.length, 1);
-  // The first call's charge was committed before the tool ran; its lease was swept.
-  deepEqual([state.spentUsd, state.reservedUsd], [0.001, 0]);
+  // The first call's charge ($0.001) waited for the next commit; the sweep of the dead lease
+  // charged its reservation ($0.01) in full instead: more than was spent, never less.
+  deepEqual([state.spentUsd, state.reservedUsd], [0.01, 0]);
   ok(session.recoverInterrupted());
   equal(session.turns[0]?.status, "interrupted");
 });
@@ -242,7 +358,8 @@ Deno.test("kill -9 in the second model call: the tool round is on disk with its 
   // Prompt, the model's tool call and the tool result: the round rode with reservation 2.
   deepEqual(session.messages.map((m) => m.message.role), ["user", "assistant", "user"]);
   equal(session.turns[0]?.costUsd, 0.001);
-  deepEqual([state.spentUsd, state.reservedUsd], [0.001, 0]);
+  // The first call's charge rode with the round; the call in flight is charged its reservation.
+  deepEqual([state.spentUsd, state.reservedUsd], [0.011, 0]);
   ok(session.recoverInterrupted());
   equal(session.turns[0]?.status, "interrupted");
 });

@@ -33,6 +33,7 @@ export function reservationHandle(
   amount: number,
   settle: (actual: number, rider: Rider | null) => Promise<void>,
   carry: (rider: Rider) => Promise<void>,
+  chargedIfAbandoned = false,
 ): Reservation {
   let open = true;
   let settling: Promise<void> = Promise.resolve();
@@ -52,6 +53,7 @@ export function reservationHandle(
   return Object.freeze({
     id: crypto.randomUUID(),
     amountUsd: fromMicros(amount),
+    chargedIfAbandoned,
     commit: (actualUsd?: number, rider?: Rider): Promise<void> => {
       let actual: number;
       try {

@@ -64,8 +64,12 @@ export function readProcStat(pid: number): { state: string; start: string } | "g
   return { state, start };
 }
 
-/** Describes this process as a lease holder. */
+/** This process, once procfs described it: pid, boot, namespace and start never change. */
+let described: LeaseOwner | null = null;
+
+/** Describes this process as a lease holder (read from procfs once, when it can be). */
 export function currentOwner(): LeaseOwner {
+  if (described !== null) return described;
   const pid = Deno.pid;
   let ns: string | null = null;
   try {
@@ -77,7 +81,10 @@ export function currentOwner(): LeaseOwner {
   }
   const stat = ns === null ? null : readProcStat(pid);
   const start = stat !== null && stat !== "gone" ? stat.start : null;
-  return { ns: start === null ? null : ns, pid, start };
+  const owner = { ns: start === null ? null : ns, pid, start };
+  // Without procfs (or permission to read it yet) it is asked again next time.
+  if (owner.ns !== null) described = Object.freeze(owner);
+  return owner;
 }
 
 /**

@@ -4,13 +4,16 @@
  * these functions, and writes it back with a versionstamp check.
  *
  * ```
- * { spentMicros, warned, updatedAt, leases: { <instance uuid>: { micros, owner, renewedAt } } }
+ * { spentMicros, warned, updatedAt,
+ *   leases: { <instance uuid>: { micros, owner, renewedAt, owed? } } }
  * ```
  *
  * `spentMicros` is money charged; a lease is the money one `SessionBudget` instance (one per
  * process per session) has set aside and not yet settled; the sum of the leases is the
- * reserved total. A record without `leases` (written before leases existed) reads as having
- * none. Values read back are untrusted and parsed strictly.
+ * reserved total. `owed` (present only when > 0) is the part of a lease's money that is charged,
+ * not released, when the lease is swept (reservations made with `chargeIfAbandoned`). A record
+ * without `leases` (written before leases existed) reads as having none. Values read back are
+ * untrusted and parsed strictly.
  *
  * @module
  */
@@ -23,6 +26,8 @@ export interface Lease {
   readonly owner: LeaseOwner;
   /** When the holder last wrote the lease, in ms since the epoch. */
   renewedAt: number;
+  /** The part of `micros` charged when the lease is swept; 0..micros. */
+  owed: number;
 }
 
 /** A parsed budget record. */
@@ -70,15 +75,18 @@ export function parseRecord(value: unknown): BudgetRecord | null {
   let total = 0;
   for (const id of ids) {
     const lease = leases[id];
-    if (!UUID.test(id) || !isPlainObject(lease) || Object.keys(lease).length !== 3) return null;
-    const { micros, owner, renewedAt } = lease;
+    if (!UUID.test(id) || !isPlainObject(lease)) return null;
+    const { micros, owner, renewedAt, owed = 0 } = lease;
+    if (Object.keys(lease).length !== ("owed" in lease ? 4 : 3)) return null;
     if (!isMicros(micros) || micros === 0 || !isLeaseOwner(owner)) return null;
     if (!Number.isSafeInteger(renewedAt) || (renewedAt as number) < 0) return null;
+    if (!isMicros(owed) || owed > micros || ("owed" in lease && owed === 0)) return null;
     total += micros;
     record.leases.set(id, {
       micros,
       owner: { ns: owner.ns, pid: owner.pid, start: owner.start },
       renewedAt: renewedAt as number,
+      owed,
     });
   }
   return Number.isSafeInteger(total) ? record : null;
@@ -88,7 +96,9 @@ export function parseRecord(value: unknown): BudgetRecord | null {
 export function encodeRecord(record: BudgetRecord, now: number): Record<string, unknown> {
   const leases: Record<string, unknown> = {};
   for (const [id, l] of record.leases) {
-    leases[id] = { micros: l.micros, owner: { ...l.owner }, renewedAt: l.renewedAt };
+    leases[id] = l.owed > 0
+      ? { micros: l.micros, owner: { ...l.owner }, renewedAt: l.renewedAt, owed: l.owed }
+      : { micros: l.micros, owner: { ...l.owner }, renewedAt: l.renewedAt };
   }
   return { spentMicros: record.spentMicros, warned: record.warned, leases, updatedAt: now };
 }
@@ -107,33 +117,53 @@ export function reservedOf(record: BudgetRecord): number {
   return total;
 }
 
-/** Adds `micros` to `instance`'s lease (creating it), stamping `now`. */
+/**
+ * Adds `micros` to `instance`'s lease (creating it), stamping `now`; all of it is owed (charged
+ * if the lease is swept) when `owed`.
+ */
 export function hold(
   record: BudgetRecord,
   instance: string,
   owner: LeaseOwner,
   micros: number,
   now: number,
+  owed = false,
 ): void {
   const lease = record.leases.get(instance);
   if (lease) {
     lease.micros += micros;
     lease.renewedAt = now;
+    if (owed) lease.owed += micros;
   } else {
-    record.leases.set(instance, { micros, owner, renewedAt: now });
+    record.leases.set(instance, { micros, owner, renewedAt: now, owed: owed ? micros : 0 });
   }
 }
 
-/** Takes `micros` off `instance`'s lease (removing it when empty). A swept lease is a no-op. */
-export function release(record: BudgetRecord, instance: string, micros: number, now: number) {
+/**
+ * Takes `micros` off `instance`'s lease (removing it when empty), and off its owed part when
+ * `owed`. Returns false when the lease was swept (then nothing changes).
+ */
+export function release(
+  record: BudgetRecord,
+  instance: string,
+  micros: number,
+  now: number,
+  owed = false,
+): boolean {
   const lease = record.leases.get(instance);
-  if (!lease) return;
+  if (!lease) return false;
   lease.micros -= micros;
   lease.renewedAt = now;
+  if (owed) lease.owed = Math.max(0, lease.owed - micros);
+  lease.owed = Math.min(lease.owed, Math.max(0, lease.micros));
   if (lease.micros <= 0) record.leases.delete(instance);
+  return true;
 }
 
-/** Removes every lease but `instance`'s for which `stale` is true; returns how many. */
+/**
+ * Removes every lease but `instance`'s for which `stale` is true, charging each one's owed
+ * part; returns how many.
+ */
 export function sweep(
   record: BudgetRecord,
   instance: string,
@@ -143,6 +173,7 @@ export function sweep(
   for (const [id, lease] of record.leases) {
     if (id !== instance && stale(lease)) {
       record.leases.delete(id);
+      record.spentMicros = Math.min(Number.MAX_SAFE_INTEGER, record.spentMicros + lease.owed);
       removed++;
     }
   }
@@ -177,6 +208,7 @@ export function tryReserve(
   amount: number,
   now: number,
   mark: { changed: boolean; swept: boolean },
+  owed = false,
 ): "held" | "full" | "crowded" {
   const fits = () => record.spentMicros + reservedOf(record) + amount <= t.limit;
   if (!fits() && !mark.swept) {
@@ -185,7 +217,7 @@ export function tryReserve(
   }
   if (!fits()) return "full";
   if (!record.leases.has(t.instance) && record.leases.size >= MAX_LEASES) return "crowded";
-  hold(record, t.instance, t.owner, amount, now);
+  hold(record, t.instance, t.owner, amount, now, owed);
   mark.changed = true;
   return "held";
 }
@@ -194,6 +226,8 @@ export function tryReserve(
  * Releases `reserved` from `t.instance`'s lease and charges `actual`. `overrun` is true when
  * the excess over the reservation did not fit in the headroom left once the reservation was
  * released (the charge is recorded all the same); `crossed` when this charge crossed `warnAt`.
+ * An `owed` reservation whose lease was swept was charged in full by the sweep: only what
+ * `actual` exceeds it by is charged now.
  */
 export function settle(
   record: BudgetRecord,
@@ -201,8 +235,11 @@ export function settle(
   reserved: number,
   actual: number,
   now: number,
+  owed = false,
 ): { overrun: boolean; crossed: boolean } {
-  release(record, t.instance, reserved, now);
+  if (!release(record, t.instance, reserved, now, owed) && owed) {
+    actual = Math.max(0, actual - reserved);
+  }
   if (actual === 0) return { overrun: false, crossed: false };
   const overrun = actual > reserved && record.spentMicros + reservedOf(record) + actual > t.limit;
   record.spentMicros = Math.min(Number.MAX_SAFE_INTEGER, record.spentMicros + actual);

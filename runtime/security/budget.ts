@@ -33,6 +33,18 @@
  * is swept once it has not been renewed for `leaseTtlMs` (default 2 min); holders renew their
  * lease every fifth of that while they hold money.
  *
+ * Abandoned reservations: a sweep releases a dead holder's reservations, except those made with
+ * `chargeIfAbandoned` (the lease's `owed` part), which it charges in full. The agent loop
+ * reserves its model calls so: once the call is made the money may be gone, and the budget
+ * cannot know how much, so a holder killed mid-call or before its charge reached the disk
+ * leaves the most the call was allowed to cost on record, never less than it cost (the
+ * overrun policy's rule: spend is never under-recorded). This is what lets the loop hold a
+ * call's charge (at most the reservation) until its next commit instead of committing it on its
+ * own before the tools run: a crash in between charges the reservation instead of losing the
+ * charge. Its cost is over-counting on a crash: the estimate instead of the actual. A holder
+ * whose owed lease was swept while it lived (an expired ttl) is charged only the excess of
+ * its actual cost over the reservation when it settles, so nothing is counted twice.
+ *
  * @module
  */
 import type { Rider, Store } from "../storage/store.ts";
@@ -55,6 +67,7 @@ import {
   type BudgetOptions,
   type BudgetState,
   type Reservation,
+  type ReserveOptions,
 } from "./budget_types.ts";
 
 export * from "./budget_types.ts";
@@ -161,7 +174,9 @@ export class SessionBudget {
    * Sets `amountUsd` aside. Rejects with `BudgetError` when it exceeds the per-action limit or
    * the session's remaining budget (all processes counted), `RangeError` for a negative, NaN or
    * huge amount. A $0 reservation is decided locally, without a KV commit. `rider` is written in
-   * the commit that decides the reservation (granted or refused; see the module doc).
+   * the commit that decides the reservation (granted or refused; see the module doc). With
+   * `opts.chargeIfAbandoned` the reservation is charged in full if its holder dies unsettled
+   * (module doc, "Abandoned reservations").
    *
    * @example Refund restores the amount
    * ```ts
@@ -176,7 +191,8 @@ export class SessionBudget {
    * equal(budget.state().remainingUsd, 2);
    * ```
    */
-  reserve(amountUsd: number, rider?: Rider): Promise<Reservation> {
+  reserve(amountUsd: number, rider?: Rider, opts: ReserveOptions = {}): Promise<Reservation> {
+    const owed = opts.chargeIfAbandoned === true;
     let amount: number;
     try {
       amount = toMicros(amountUsd, "amountUsd");
@@ -195,15 +211,15 @@ export class SessionBudget {
         const v = this.#ledger.view;
         return v.spentMicros + reservedOf(v) > this.#terms.limit
           ? Promise.reject(this.#refusal(amountUsd, v))
-          : Promise.resolve(this.#reservation(0));
+          : Promise.resolve(this.#reservation(0, owed));
       };
       return rider ? this.#carry(rider).then(decide) : decide();
     }
     return new Promise((resolve, reject) => {
       this.#ledger.submit(
         (r, batch) => {
-          const got = tryReserve(r, this.#terms, amount, Date.now(), batch);
-          if (got === "held") return () => resolve(this.#reservation(amount));
+          const got = tryReserve(r, this.#terms, amount, Date.now(), batch, owed);
+          if (got === "held") return () => resolve(this.#reservation(amount, owed));
           batch.refused = true;
           const err = got === "crowded"
             ? new BudgetError(`Cannot reserve: current holders are ${MAX_LEASES} processes`)
@@ -228,20 +244,21 @@ export class SessionBudget {
     return new BudgetError(`Cannot reserve $${amountUsd}: current remaining budget is $${left}`);
   }
 
-  #reservation(amount: number): Reservation {
+  #reservation(amount: number, owed: boolean): Reservation {
     return reservationHandle(
       amount,
-      (actual, rider) => this.#settle(amount, actual, rider),
+      (actual, rider) => this.#settle(amount, actual, rider, owed),
       (rider) => this.#carry(rider),
+      owed,
     );
   }
 
-  #settle(reserved: number, actual: number, rider: Rider | null): Promise<void> {
+  #settle(reserved: number, actual: number, rider: Rider | null, owed: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#ledger.submit(
         (r, batch) => {
           batch.changed = true;
-          const { overrun, crossed } = settle(r, this.#terms, reserved, actual, Date.now());
+          const { overrun, crossed } = settle(r, this.#terms, reserved, actual, Date.now(), owed);
           const spent = r.spentMicros;
           return () => {
             try {

@@ -329,6 +329,11 @@ Deno.test("load() refuses bad limits, bad session ids and malformed records", as
       },
       { spentMicros: 1, warned: false, leases: { [id]: { ...lease, renewedAt: "now" } } },
       { spentMicros: 1, warned: false, leases: { [id]: { ...lease, more: 1 } } },
+      { spentMicros: 1, warned: false, leases: { [id]: { ...lease, owed: 0 } } },
+      { spentMicros: 1, warned: false, leases: { [id]: { ...lease, owed: 6 } } },
+      { spentMicros: 1, warned: false, leases: { [id]: { ...lease, owed: -1 } } },
+      { spentMicros: 1, warned: false, leases: { [id]: { ...lease, owed: "1" } } },
+      { spentMicros: 1, warned: false, leases: { [id]: { ...lease, owed: 1, more: 1 } } },
     ]
   ) {
     await kv.set(KEY, record);
@@ -727,4 +732,94 @@ Deno.test("a rider of another store is not carried: it stays unwritten for its o
   ok(!(await written(kv, "foreign")));
   ok(!(await written(elsewhere, "foreign")));
   equal((await saved(kv)).spentMicros, 1_000_000);
+});
+
+Deno.test("reserve() with chargeIfAbandoned settles like any other while its holder lives", async () => {
+  using kv = await openStore(":memory:");
+  const budget = await load(kv);
+  const plain = await budget.reserve(1);
+  const owed = await budget.reserve(1, undefined, { chargeIfAbandoned: true });
+  deepEqual([plain.chargedIfAbandoned, owed.chargedIfAbandoned], [false, true]);
+  const lease = Object.values((await saved(kv)).leases)[0] as Record<string, unknown>;
+  deepEqual([lease.micros, lease.owed], [2_000_000, 1_000_000]);
+  await owed.commit(0.25);
+  const after = Object.values((await saved(kv)).leases)[0] as Record<string, unknown>;
+  // Settled: the owed part is gone from the lease (and so from the stored record).
+  deepEqual([after.micros, "owed" in after], [1_000_000, false]);
+  await plain.refund();
+  deepEqual([(await saved(kv)).spentMicros, (await saved(kv)).leases], [250_000, {}]);
+  // A refund of an owed reservation charges nothing.
+  await (await budget.reserve(1, undefined, { chargeIfAbandoned: true })).refund();
+  equal(budget.state().spentUsd, 0.25);
+});
+
+Deno.test("an owed reservation whose lease was swept while its holder lived is not charged twice", async () => {
+  using kv = await openStore(":memory:");
+  const budget = await load(kv);
+  const a = await budget.reserve(1, undefined, { chargeIfAbandoned: true });
+  const b = await budget.reserve(1, undefined, { chargeIfAbandoned: true });
+  // What a sweeper that took this holder for dead writes: the owed part charged, the lease gone.
+  const record = await saved(kv);
+  await kv.set(KEY, { spentMicros: 2_000_000, warned: false, leases: {}, updatedAt: Date.now() });
+  equal(record.spentMicros, 0);
+  await budget.refresh();
+  await a.commit(0.5); // within the reservation: already charged in full
+  await b.commit(1.5); // above it: only the excess
+  equal((await saved(kv)).spentMicros, 2_500_000);
+});
+
+/** A child that reserves $0.3 charged if abandoned and $0.2 plain, says "held", and parks. */
+const ABANDONING = `
+import { openStore } from ${JSON.stringify(import.meta.resolve("../storage/mod.ts"))};
+import { SessionBudget } from ${JSON.stringify(import.meta.resolve("./budget.ts"))};
+const store = await openStore(Deno.args[0]);
+const budget = await SessionBudget.load(store, "s-owed", { sessionUsd: 1, perActionUsd: 1, warnAt: 1 });
+await budget.reserve(0.3, undefined, { chargeIfAbandoned: true });
+await budget.reserve(0.2);
+console.log("held");
+setInterval(() => {}, 1000);
+`;
+
+Deno.test({
+  name:
+    "a process killed holding reservations: those made chargeIfAbandoned are charged, the rest released",
+  ignore: !HAS_PROCFS,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/state.kv`;
+    await Deno.writeTextFile(`${dir}/child.ts`, ABANDONING);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-kv", `--config=${CONFIG}`, `${dir}/child.ts`, path],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const reader = child.stdout.getReader();
+      const { value } = await reader.read();
+      equal(new TextDecoder().decode(value).trim(), "held");
+      reader.releaseLock();
+      using kv = await openStore(path);
+      const limits = { sessionUsd: 1, perActionUsd: 1, warnAt: 1 };
+      // Alive: both are held, nothing is spent.
+      const live = (await SessionBudget.load(kv, "s-owed", limits)).state();
+      deepEqual([live.spentUsd, live.reservedUsd], [0, 0.5]);
+      child.kill("SIGKILL");
+      equal((await child.status).signal, "SIGKILL");
+      // Dead: load() sweeps its lease, charging the owed $0.3 and releasing the $0.2.
+      const budget = await SessionBudget.load(kv, "s-owed", limits);
+      deepEqual([budget.state().spentUsd, budget.state().reservedUsd], [0.3, 0]);
+      await rejects(budget.reserve(0.8), { code: "BUDGET_EXCEEDED" });
+      await (await budget.reserve(0.7)).commit();
+      const record = (await kv.get<Saved>(["budget", "s-owed"])).value!;
+      deepEqual([record.spentMicros, record.leases], [1_000_000, {}]);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -38,6 +38,31 @@ export interface BudgetOptions {
 }
 
 /**
+ * Options of `SessionBudget.reserve()`.
+ *
+ * @example Reserve a model call, charged in full if this process dies before settling it
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openStore } from "../storage/mod.ts";
+ * import { SessionBudget } from "./budget.ts";
+ * using kv = await openStore(":memory:");
+ * const budget = await SessionBudget.load(kv, "s", { sessionUsd: 1, perActionUsd: 1, warnAt: 1 });
+ * const r = await budget.reserve(0.1, undefined, { chargeIfAbandoned: true });
+ * equal(r.chargedIfAbandoned, true);
+ * await r.commit(0.02);
+ * equal(budget.state().spentUsd, 0.02);
+ * ```
+ */
+export interface ReserveOptions {
+  /**
+   * The reservation is charged in full, not released, when its holder dies (or its lease
+   * expires) before settling it: for money that may be gone once the reservation is made, such
+   * as a model call's (see budget.ts, "Abandoned reservations"). Default false.
+   */
+  chargeIfAbandoned?: boolean;
+}
+
+/**
  * A reservation or charge would exceed the budget.
  *
  * @example Match on the code
@@ -66,6 +91,12 @@ export class BudgetError extends Error {
 export interface Reservation {
   readonly id: string;
   readonly amountUsd: number;
+  /**
+   * True when the budget records the reservation so that it is charged in full if its holder
+   * dies unsettled (`ReserveOptions.chargeIfAbandoned`); absent or false otherwise. A holder may
+   * then let the settlement wait for its next commit without risking a lost charge.
+   */
+  readonly chargedIfAbandoned?: boolean;
   /** Charges `actualUsd` (default: the reserved amount). Idempotent; a no-op after refund. */
   commit(actualUsd?: number, rider?: Rider): Promise<void>;
   /** Releases the reservation. Idempotent; a no-op after commit. */
