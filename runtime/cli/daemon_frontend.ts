@@ -9,7 +9,10 @@
  *   answered with `approvals.respond`; when another frontend answers first, the local prompt is
  *   withdrawn and "answered in <by>: <answer>" is printed;
  * - {@link DaemonFrontend.run} sends a turn (`sessions.send` with `wait`), and an aborted
- *   signal (Ctrl-C) becomes `sessions.cancel`.
+ *   signal (Ctrl-C) becomes `sessions.cancel`;
+ * - {@link DaemonSessionModel} is the REPL's `/model` over the daemon session's model
+ *   (`sessions.model`): listing shows the daemon's model and priced ones, and `/model NAME`
+ *   switches the session there, priced and audited by the daemon as the local REPL does.
  *
  * @module
  */
@@ -22,6 +25,8 @@ import type {
   Frontend as SecurityFrontend,
 } from "../security/approval.ts";
 import type { DaemonClient } from "../daemon/client.ts";
+import type { ModelPrice } from "../llm/mod.ts";
+import type { PricedModel } from "./_session_model.ts";
 import type {
   DaemonEvent,
   Frontend,
@@ -267,4 +272,114 @@ function toApprovalRequest(p: PendingApproval): ApprovalRequest {
     ...(p.provenance ? { provenance: p.provenance } : {}),
     suggestions: p.suggestions,
   };
+}
+
+/** `sessions.model`'s answer (runtime/daemon/session_host.ts `SessionModelState`). */
+interface ModelState {
+  readonly provider: string;
+  readonly model: string;
+  readonly configured: string;
+  readonly switchable: boolean;
+  readonly maxTurns: number;
+  readonly price: { readonly inputPerMtok: number; readonly outputPerMtok: number } | null;
+  readonly priced: readonly {
+    readonly model: string;
+    readonly inputPerMtok: number;
+    readonly outputPerMtok: number;
+    readonly current: boolean;
+  }[];
+}
+
+/**
+ * The model of a daemon session, with the surface the REPL's `/model` uses
+ * (cli/_session_model.ts `SessionModel`: `name`, `model`, `configured`, `priced()`,
+ * `switchTo()`). It holds the daemon's last answer; {@link DaemonSessionModel.refresh} reads it
+ * again (after each turn: another frontend may have switched).
+ *
+ * @example The listing is the daemon's
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { DaemonSessionModel } from "./daemon_frontend.ts";
+ * const state = {
+ *   provider: "anthropic", model: "m1", configured: "m1", switchable: true, maxTurns: 5,
+ *   price: { inputPerMtok: 1, outputPerMtok: 2 },
+ *   priced: [{ model: "m1", inputPerMtok: 1, outputPerMtok: 2, current: true }],
+ * };
+ * const client = { call: () => Promise.resolve(state) } as never;
+ * const m = await DaemonSessionModel.open(client, "s1");
+ * equal(m.priced()[0]?.price.output_per_mtok, 2);
+ * equal(m.maxTurns, 5);
+ * ```
+ */
+export class DaemonSessionModel {
+  #client: DaemonClient;
+  #sessionId: string;
+  #state: ModelState;
+
+  private constructor(client: DaemonClient, sessionId: string, state: ModelState) {
+    this.#client = client;
+    this.#sessionId = sessionId;
+    this.#state = state;
+  }
+
+  /** Reads the session's model from the daemon. */
+  static async open(client: DaemonClient, sessionId: string): Promise<DaemonSessionModel> {
+    const state = await client.call<ModelState>("sessions.model", { sessionId });
+    return new DaemonSessionModel(client, sessionId, state);
+  }
+
+  /** The provider's name. */
+  get name(): string {
+    return this.#state.provider;
+  }
+
+  /** The model in use in the daemon session. */
+  get model(): string {
+    return this.#state.model;
+  }
+
+  /** The workspace config's model. */
+  get configured(): string {
+    return this.#state.configured;
+  }
+
+  /** False for a `capsule:<name>` model. */
+  get switchable(): boolean {
+    return this.#state.switchable;
+  }
+
+  /** Model calls allowed per turn in the daemon session. */
+  get maxTurns(): number {
+    return this.#state.maxTurns;
+  }
+
+  /** The priced models as the daemon's table has them, the one in use marked. */
+  priced(): PricedModel[] {
+    return this.#state.priced.map((p) => ({
+      model: p.model,
+      price: { input_per_mtok: p.inputPerMtok, output_per_mtok: p.outputPerMtok },
+      current: p.current,
+    }));
+  }
+
+  /**
+   * Switches the daemon session to `model` (the daemon prices and audits it; `_ctx` is unused:
+   * the audit entry is written by the daemon). Throws with the daemon's reason when refused.
+   */
+  async switchTo(model: string, _ctx?: unknown): Promise<ModelPrice> {
+    const state = await this.#client.call<ModelState>("sessions.model", {
+      sessionId: this.#sessionId,
+      model,
+    });
+    this.#state = state;
+    const p = state.price;
+    return { input_per_mtok: p?.inputPerMtok ?? 0, output_per_mtok: p?.outputPerMtok ?? 0 };
+  }
+
+  /** Reads the daemon's answer again; keeps the last one when the daemon does not answer. */
+  async refresh(): Promise<void> {
+    this.#state = await this.#client.call<ModelState>("sessions.model", {
+      sessionId: this.#sessionId,
+    }).catch(() => this.#state);
+  }
 }

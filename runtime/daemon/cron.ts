@@ -15,7 +15,9 @@
  * - **A run still going when the next is due** makes that occurrence missed (one run per entry
  *   at a time).
  * - {@link CronScheduler.close} clears every timer, aborts the runs in progress and waits for
- *   them.
+ *   them; {@link CronScheduler.remove} does the same for one capsule's entries (removed or
+ *   upgraded while the daemon runs), and {@link CronScheduler.start} may be called again to add
+ *   entries.
  *
  * @module
  */
@@ -96,6 +98,10 @@ interface Entry {
   nextRunAt: number | null;
   timer: ReturnType<typeof setTimeout> | null;
   running: Promise<void> | null;
+  /** Aborts this entry's run when its capsule is removed or upgraded. */
+  readonly abort: AbortController;
+  /** Set once the entry left the schedule: its timer and run must not touch anything again. */
+  removed: boolean;
 }
 
 /** The longest delay `setTimeout` takes; longer waits re-arm. */
@@ -165,12 +171,41 @@ export class CronScheduler {
         seenTo: now,
         lastSessionId: null,
       };
-      const entry: Entry = { job, schedule, record, nextRunAt: null, timer: null, running: null };
+      const entry: Entry = {
+        job,
+        schedule,
+        record,
+        nextRunAt: null,
+        timer: null,
+        running: null,
+        abort: new AbortController(),
+        removed: false,
+      };
       this.#entries.push(entry);
       await this.#accountMissed(entry, now, "the daemon was not running");
       await this.#save(entry);
       this.#arm(entry);
     }
+  }
+
+  /**
+   * Takes every entry of `capsule` off the schedule (the capsule was removed, or is being
+   * upgraded): clears their timers, aborts their runs in progress and waits for them. Their KV
+   * records stay, so a reinstalled capsule's missed runs are still accounted for. Returns how many
+   * entries were removed.
+   */
+  async remove(capsule: string): Promise<number> {
+    const gone = this.#entries.filter((e) => e.job.capsule === capsule);
+    this.#entries = this.#entries.filter((e) => e.job.capsule !== capsule);
+    for (const e of gone) {
+      e.removed = true;
+      if (e.timer !== null) clearTimeout(e.timer);
+      e.timer = null;
+      e.nextRunAt = null;
+      e.abort.abort(new Error(`capsule ${capsule} left the schedule`));
+    }
+    await Promise.all(gone.map((e) => e.running));
+    return gone.length;
   }
 
   /** Every entry with its next run, last run and missed count. */
@@ -228,7 +263,7 @@ export class CronScheduler {
   }
 
   #arm(entry: Entry): void {
-    if (this.#closed) return;
+    if (this.#closed || entry.removed) return;
     const now = this.#now();
     entry.nextRunAt = nextCronRun(entry.schedule, Math.max(now, entry.record.seenTo));
     if (entry.nextRunAt === null) return;
@@ -241,7 +276,7 @@ export class CronScheduler {
   }
 
   async #fire(entry: Entry, due: number): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || entry.removed) return;
     const now = this.#now();
     if (now < due) return this.#arm(entry); // a long wait re-armed in pieces
     if (entry.running) {
@@ -266,7 +301,8 @@ export class CronScheduler {
     this.#publish({ type: "cron.run", capsule, name, sessionId, status: "started" });
     let result: CronRunResult;
     try {
-      result = await this.#opts.run(entry.job, sessionId, this.#abort.signal);
+      const signal = AbortSignal.any([this.#abort.signal, entry.abort.signal]);
+      result = await this.#opts.run(entry.job, sessionId, signal);
     } catch (err) {
       result = { status: "failed", detail: (err as Error).message };
     }

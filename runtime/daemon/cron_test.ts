@@ -202,3 +202,39 @@ Deno.test("CronScheduler: a malformed stored record is replaced, not trusted", a
     equal(row?.lastRunAt, null);
   });
 });
+
+Deno.test("cron: remove() takes a capsule's entries off the schedule and aborts its run in progress", async () => {
+  await withTestDaemon(async (t) => {
+    const started: string[] = [];
+    const aborted: string[] = [];
+    const scheduler = new CronScheduler({
+      store: t.rt.store,
+      audit: t.rt.audit,
+      run: (job, sessionId, signal) => {
+        started.push(`${job.capsule}:${sessionId}`);
+        // Runs until aborted (a run of a capsule being removed or upgraded).
+        return new Promise((resolve) => {
+          signal.addEventListener("abort", () => {
+            aborted.push(job.capsule);
+            resolve({ status: "failed", detail: String(signal.reason) });
+          }, { once: true });
+        });
+      },
+    });
+    try {
+      await scheduler.start([{ capsule: "a", name: "tick", schedule: "@every 1s", action: "t" }]);
+      await scheduler.start([{ capsule: "b", name: "tick", schedule: "@hourly", action: "t" }]);
+      deepEqual(scheduler.list().map((e) => e.capsule), ["a", "b"]);
+      await waitFor("a run of a", () => started.length > 0);
+      equal(await scheduler.remove("a"), 1);
+      deepEqual(aborted, ["a"]);
+      deepEqual(scheduler.list().map((e) => e.capsule), ["b"]);
+      const count = started.length;
+      await new Promise((r) => setTimeout(r, 2200));
+      equal(started.length, count, "no run of a removed entry starts");
+      equal(await scheduler.remove("nope"), 0);
+    } finally {
+      await scheduler.close();
+    }
+  });
+});

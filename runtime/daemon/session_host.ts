@@ -17,9 +17,12 @@ import type { AgentEvent, OpenedAgent, TurnResult } from "../agent/mod.ts";
 import { type SessionHeader, SessionStore } from "../agent/session.ts";
 import { loadConfig, resolvePaths } from "../config/mod.ts";
 import type { LlmProvider, ModelConfig } from "../llm/mod.ts";
+// Only the pricing table here: the provider SDKs load when a session opens.
+import { type ModelPrice, priceOf, type PricingTable } from "../llm/pricing.ts";
 import type { Frontend } from "../security/approval.ts";
 import { type Runtime, runtimeWalls, workspaceId } from "../cli/context.ts";
 import type { ChatWiring } from "../cli/chat_wiring.ts";
+import type { SessionModel } from "../cli/_session_model.ts";
 // The agent, the LLM SDKs, the capsule engine and the chat wiring are loaded when a session
 // opens (literal `import()`s below), so an idle daemon does not hold them in memory.
 import { type DaemonContext, type DaemonEvent, RpcError, RpcErrorCode } from "./types.ts";
@@ -48,6 +51,31 @@ export interface SessionSummary {
   readonly costUsd?: number;
 }
 
+/** A session's model as `sessions.model` answers. */
+export interface SessionModelState {
+  readonly provider: string;
+  /** The model in use. */
+  readonly model: string;
+  /** The workspace config's `[model] model`. */
+  readonly configured: string;
+  /** False for a `capsule:<name>` model. */
+  readonly switchable: boolean;
+  /** Model calls allowed per turn in this session. */
+  readonly maxTurns: number;
+  /** What the model in use costs, USD per million tokens; null when it is not priced. */
+  readonly price: { readonly inputPerMtok: number; readonly outputPerMtok: number } | null;
+  /** The models the pricing table names, USD per million tokens. */
+  readonly priced: readonly {
+    readonly model: string;
+    readonly inputPerMtok: number;
+    readonly outputPerMtok: number;
+    readonly current: boolean;
+  }[];
+}
+
+/** The switchable provider chat_wiring.ts gives a built-in model (`SessionModel`). */
+type Switchable = Pick<SessionModel, "switchTo" | "priced" | "configured">;
+
 /** Test seams. */
 export interface SessionHostOptions {
   /** Builds the built-in provider from a workspace's `[model]` (default `createProvider`). */
@@ -59,6 +87,8 @@ interface Live {
   readonly workspace: string;
   readonly opened: OpenedAgent;
   readonly wiring: ChatWiring;
+  /** Model calls allowed per turn (`maxTurns`, else the workspace's `[agent] max_rounds`). */
+  readonly maxRounds: number;
   turn:
     | { readonly n: number; readonly controller: AbortController; done: Promise<TurnResult> }
     | null;
@@ -120,13 +150,20 @@ export class SessionHost {
     return out;
   }
 
-  /** Starts a session in `workspace` (an initialised workspace folder: it has `.astrid/`). */
-  async create(workspace: string, title?: string): Promise<{ sessionId: string }> {
+  /**
+   * Starts a session in `workspace` (an initialised workspace folder: it has `.astrid/`);
+   * `maxTurns` caps each turn's model calls (default: the workspace's `[agent] max_rounds`).
+   */
+  async create(
+    workspace: string,
+    title?: string,
+    maxTurns?: number,
+  ): Promise<{ sessionId: string }> {
     const root = await initialisedWorkspace(workspace);
     const id = crypto.randomUUID();
     const live = this.#open(id, async () => {
       const { rt, ws } = await this.#workspaceRuntime(root);
-      const wiring = await this.#wire(rt, ws, id);
+      const wiring = await this.#wire(rt, ws, id, maxTurns);
       try {
         const session = this.#sessions.create({
           id,
@@ -140,7 +177,7 @@ export class SessionHost {
         // documented in runtime/agent/session.ts).
         const clean = title?.replace(/\s+/g, " ").trim().slice(0, 60);
         if (clean) await rt.store.set(["agent_sessions", id], { ...session.header, title: clean });
-        return await this.#start(id, ws.root, wiring);
+        return await this.#start(id, ws.root, wiring, maxTurns ?? rt.config.agent.max_rounds);
       } catch (err) {
         await wiring[Symbol.asyncDispose]();
         throw err;
@@ -150,10 +187,29 @@ export class SessionHost {
     return { sessionId: id };
   }
 
-  /** Makes a persisted session live (a no-op when it is); says whether a turn was recovered. */
-  async resume(sessionId: string): Promise<{ sessionId: string; recovered: boolean }> {
+  /**
+   * Makes a persisted session live (a no-op when it is); says whether a turn was recovered.
+   * With `maxTurns`, its turns are capped at that many model calls: a live session with another
+   * cap is reopened with it (a conflict while a turn runs).
+   */
+  async resume(
+    sessionId: string,
+    maxTurns?: number,
+  ): Promise<{ sessionId: string; recovered: boolean }> {
     const existing = this.#live.get(sessionId) ?? await this.#opening.get(sessionId);
-    if (existing) return { sessionId, recovered: false };
+    if (existing && (maxTurns === undefined || existing.maxRounds === maxTurns)) {
+      return { sessionId, recovered: false };
+    }
+    if (existing) {
+      if (existing.turn) {
+        throw new RpcError(
+          RpcErrorCode.Conflict,
+          `Cannot change the turn limit of session ${sessionId}: turn ${existing.turn.n} is ` +
+            "still running",
+        );
+      }
+      await this.unload(sessionId);
+    }
     const header = await this.#header(sessionId);
     if (header.status === "ended") {
       throw new RpcError(RpcErrorCode.Conflict, `Cannot resume session ${sessionId}: it ended`);
@@ -161,9 +217,14 @@ export class SessionHost {
     const live = await this.#open(sessionId, async () => {
       const root = await initialisedWorkspace(header.workspaceRoot);
       const { rt, ws } = await this.#workspaceRuntime(root);
-      const wiring = await this.#wire(rt, ws, sessionId);
+      const wiring = await this.#wire(rt, ws, sessionId, maxTurns);
       try {
-        return await this.#start(sessionId, ws.root, wiring);
+        return await this.#start(
+          sessionId,
+          ws.root,
+          wiring,
+          maxTurns ?? rt.config.agent.max_rounds,
+        );
       } catch (err) {
         await wiring[Symbol.asyncDispose]();
         throw err;
@@ -290,6 +351,53 @@ export class SessionHost {
     };
   }
 
+  /**
+   * The model of a session (resumed first if it is not live) and the priced ones; with `name`,
+   * switches the session to it first, priced and audited as the local REPL's `/model NAME`
+   * (cli/_session_model.ts: an unpriced or malformed name is refused, the switch is an audited
+   * `model_switch` event, no audit no switch). A `capsule:<name>` model cannot be switched.
+   */
+  async model(sessionId: string, name?: string): Promise<SessionModelState> {
+    if (!this.#live.has(sessionId)) await this.resume(sessionId);
+    const live = this.#live.get(sessionId);
+    if (!live) throw notFound(sessionId);
+    const provider = live.wiring.provider;
+    // chat_wiring.ts makes a built-in model switchable (cli/_session_model.ts `SessionModel`).
+    const m = typeof (provider as Partial<Switchable>).switchTo === "function"
+      ? provider as LlmProvider & Switchable
+      : null;
+    let price: ModelPrice | null = null;
+    if (name !== undefined) {
+      if (m === null) {
+        throw new RpcError(
+          RpcErrorCode.Conflict,
+          `Cannot switch the model of session ${sessionId}: its model (${provider.model}) is a ` +
+            "capsule's; set [model] in config",
+        );
+      }
+      try {
+        price = await m.switchTo(name, { audit: this.#ctx.rt.audit, sessionId });
+      } catch (err) {
+        if (err instanceof RangeError) throw new RpcError(RpcErrorCode.InvalidParams, err.message);
+        throw err;
+      }
+    }
+    return {
+      provider: provider.name,
+      model: provider.model,
+      configured: m?.configured ?? provider.model,
+      switchable: m !== null,
+      maxTurns: live.maxRounds,
+      price: priceRow(price ?? priceOrNull(provider.model, live.wiring.pricing)),
+      priced: (m?.priced() ?? []).map((p) => ({
+        model: p.model,
+        inputPerMtok: p.price.input_per_mtok,
+        outputPerMtok: p.price.output_per_mtok,
+        current: p.current,
+      })),
+    };
+  }
+
   /** Ids of the sessions open here. */
   liveIds(): string[] {
     return [...this.#live.keys()];
@@ -385,7 +493,12 @@ export class SessionHost {
     return { rt, ws: { root, id: await workspaceId(root) } };
   }
 
-  async #wire(rt: Runtime, ws: { root: string; id: string }, resume: string): Promise<ChatWiring> {
+  async #wire(
+    rt: Runtime,
+    ws: { root: string; id: string },
+    resume: string,
+    maxTurns: number | undefined,
+  ): Promise<ChatWiring> {
     const human: { frontend: Frontend | null } = { frontend: null };
     const { chatAgentOptions, isCapsuleModel } = await import("../cli/chat_wiring.ts");
     const { createProvider } = await import("../llm/mod.ts");
@@ -394,7 +507,7 @@ export class SessionHost {
       builtIn: isCapsuleModel(rt.config.model) ? null : makeProvider(rt.config.model),
       makeProvider,
       resume,
-      maxRounds: rt.config.agent.max_rounds,
+      maxRounds: maxTurns ?? rt.config.agent.max_rounds,
       human,
       onWarning: (m) => rt.io.stderr(`warning: session ${resume}: ${m}\n`),
     });
@@ -417,7 +530,12 @@ export class SessionHost {
     };
   }
 
-  async #start(id: string, workspace: string, wiring: ChatWiring): Promise<Live> {
+  async #start(
+    id: string,
+    workspace: string,
+    wiring: ChatWiring,
+    maxRounds: number,
+  ): Promise<Live> {
     const holder: { live: Live | null } = { live: null };
     const { openAgent } = await import("../agent/mod.ts");
     const opened = await openAgent({
@@ -425,7 +543,15 @@ export class SessionHost {
       frontend: this.#frontend(id),
       onEvent: (e) => this.#onAgentEvent(id, e, holder.live),
     });
-    const live: Live = { id, workspace, opened, wiring, turn: null, budgetWarned: false };
+    const live: Live = {
+      id,
+      workspace,
+      opened,
+      wiring,
+      maxRounds,
+      turn: null,
+      budgetWarned: false,
+    };
     holder.live = live;
     this.#publish({ type: "session.started", sessionId: id, workspace });
     if (opened.recovered) {
@@ -515,6 +641,18 @@ export function toDaemonEvent(sessionId: string, e: AgentEvent): DaemonEvent | n
     default:
       return null;
   }
+}
+
+function priceOrNull(model: string, table: Readonly<PricingTable>): ModelPrice | null {
+  try {
+    return priceOf(model, table);
+  } catch {
+    return null;
+  }
+}
+
+function priceRow(p: ModelPrice | null) {
+  return p === null ? null : { inputPerMtok: p.input_per_mtok, outputPerMtok: p.output_per_mtok };
 }
 
 function notFound(sessionId: string): RpcError {

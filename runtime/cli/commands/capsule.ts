@@ -298,8 +298,8 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
     .option("--json", "print the result as JSON")
     .action((source: string, opts: InstallOpts, cmd: Command) =>
       guarded(() =>
-        withRuntime(cmd, io, (rt) =>
-          isRegistryRef(source) // capsule_registry.ts: pull, verify, then this folder install
+        withRuntime(cmd, io, async (rt) => {
+          await (isRegistryRef(source) // capsule_registry.ts: pull, verify, then this folder install
             ? registryInstall(
               rt,
               cmd,
@@ -307,7 +307,9 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
               opts,
               (dir) => install(rt, cmd, dir, opts, readSecret),
             )
-            : install(rt, cmd, source, opts, readSecret))
+            : install(rt, cmd, source, opts, readSecret));
+          await notifyDaemon(rt); // a running daemon schedules it now (best effort)
+        })
       )
     );
 
@@ -480,6 +482,7 @@ export function capsuleCommand(io: CliIo, readSecret: SecretReader = readHiddenL
           const { dirs, records } = await installState(rt);
           const scope = await (await lib()).removeCapsule(dirs, name, records);
           io.stdout(`removed ${name} (${scope})\n`);
+          await notifyDaemon(rt); // a running daemon stops its cron entries and services now
         })
       )
     );
@@ -771,4 +774,10 @@ async function install(
     } ${name} ${result.version} (${scope}) in ${result.dir}` +
       ` with ${result.tools.length} tool${result.tools.length === 1 ? "" : "s"}\n`,
   );
+}
+
+/** Tells a running daemon that the installed capsules changed (never fails the command). */
+async function notifyDaemon(rt: Runtime): Promise<void> {
+  const { notifyCapsulesChanged } = await import("./daemon.ts");
+  await notifyCapsulesChanged(rt.paths.home, (line) => rt.io.stderr(`${line}\n`));
 }

@@ -231,7 +231,14 @@ export function registerUpgrade(capsule: Command, io: CliIo, deps: UpgradeDeps):
     .option("--trust-publisher <fingerprint>", "accept a new publisher key (registry references)")
     .option("--json", "print the result as JSON")
     .action((name: string, ref: string | undefined, opts: UpgradeOpts, cmd: Command) =>
-      deps.guarded(() => withRuntime(cmd, io, (rt) => upgrade(rt, cmd, name, ref, opts, deps)))
+      deps.guarded(() =>
+        withRuntime(cmd, io, async (rt) => {
+          await upgrade(rt, cmd, name, ref, opts, deps);
+          // A running daemon restarts the capsule's cron entries and services now (best effort).
+          const { notifyCapsulesChanged } = await import("./daemon.ts");
+          await notifyCapsulesChanged(rt.paths.home, (line) => rt.io.stderr(`${line}\n`));
+        })
+      )
     );
 }
 

@@ -47,8 +47,9 @@ import { chatAgentOptions, type ChatBaseOptions, isCapsuleModel } from "../chat_
 export { subAgentLimitsFromConfig, TOOL_END_OUTPUT_CHARS } from "../chat_wiring.ts";
 import type { AstridConfig, AstridPaths } from "../../config/mod.ts";
 import { connectDaemon, type DaemonClient } from "../../daemon/client.ts";
-import { DaemonFrontend } from "../daemon_frontend.ts";
+import { DaemonFrontend, DaemonSessionModel } from "../daemon_frontend.ts";
 import { announceDeferrals } from "../_deferral_link.ts";
+import type { AuditEntry } from "../../audit/mod.ts";
 
 const KEY_ENV: Record<"anthropic" | "openai", string> = {
   anthropic: "ANTHROPIC_API_KEY",
@@ -383,7 +384,15 @@ async function daemonChat(
         ExitCode.Usage,
       );
     }
-    const sessionId = await daemonSession(client, opts.session, paths);
+    // --max-turns reaches the daemon session (sessions.create / sessions.resume `maxTurns`).
+    const maxTurns = opts.maxTurns === undefined ? undefined : Number(opts.maxTurns);
+    if (maxTurns !== undefined && (!Number.isSafeInteger(maxTurns) || maxTurns < 1)) {
+      throw new CliError(
+        `Cannot use --max-turns: current value is ${opts.maxTurns}`,
+        ExitCode.Usage,
+      );
+    }
+    const sessionId = await daemonSession(client, opts.session, paths, maxTurns);
     const asker = opts.approve ? new PresetFrontend({ choice: opts.approve }) : null;
     if (interactive) return await daemonRepl(io, client, sessionId, asker, paths, config);
     const frontend = new DaemonFrontend({
@@ -431,17 +440,23 @@ async function daemonSession(
   client: DaemonClient,
   given: string | undefined,
   paths: AstridPaths,
+  maxTurns: number | undefined,
 ): Promise<string> {
+  const limit = maxTurns === undefined ? {} : { maxTurns };
   if (given !== undefined) {
     const rows = await client.call<{ id: string }[]>("sessions.list", { all: true });
     const id = matchId(given, rows.map((r) => r.id), "session");
     if (id === null) throw new CliError(`${given}: ${NO_SUCH_SESSION}`, ExitCode.Error);
-    return (await client.call<{ sessionId: string }>("sessions.resume", { sessionId: id }))
-      .sessionId;
+    return (await client.call<{ sessionId: string }>("sessions.resume", {
+      sessionId: id,
+      ...limit,
+    })).sessionId;
   }
   const ws = await requireWorkspace(paths);
-  return (await client.call<{ sessionId: string }>("sessions.create", { workspace: ws.root }))
-    .sessionId;
+  return (await client.call<{ sessionId: string }>("sessions.create", {
+    workspace: ws.root,
+    ...limit,
+  })).sessionId;
 }
 
 /** The REPL over a daemon session: the agent, session and budget it reads are remote views. */
@@ -471,6 +486,17 @@ async function daemonRepl(
   const stop = await frontend.attach();
   type Shown = { session: { title: string; workspace: string }; turns: { costUsd: number }[] };
   let shown = await client.call<Shown>("sessions.show", { sessionId });
+  // /model and /allowances read the daemon session (sessions.model, allowances.list), /audit
+  // the daemon's audit log (audit.list); refreshed after each turn.
+  const model = await DaemonSessionModel.open(client, sessionId);
+  type Allowance = { permission: string; pattern: string };
+  const readAllowances = async () =>
+    (await client.call<{ resource: string; permissions: string[] }[]>("allowances.list", {
+      sessionId,
+    }).catch(() => [])).flatMap((g) =>
+      g.permissions.map((permission) => ({ permission, pattern: g.resource }))
+    );
+  let allowances: Allowance[] = await readAllowances();
   const limitUsd = config.budget.session_usd;
   const session = {
     id: sessionId,
@@ -478,7 +504,7 @@ async function daemonRepl(
       return {
         title: shown.session.title,
         provider: config.model.provider,
-        model: `${config.model.model} (in the daemon)`,
+        model: `${model.model} (in the daemon)`,
         workspaceRoot: shown.session.workspace,
       };
     },
@@ -496,6 +522,8 @@ async function daemonRepl(
           return await frontend.run(prompt, o);
         } finally {
           shown = await client.call<Shown>("sessions.show", { sessionId }).catch(() => shown);
+          await model.refresh();
+          allowances = await readAllowances();
         }
       },
     },
@@ -508,7 +536,7 @@ async function daemonRepl(
           reservedUsd: 0,
         }),
       },
-      allowances: { list: () => [], rejected: [] },
+      allowances: { list: () => allowances, rejected: [] },
     },
   };
   Deno.stdin.setRaw(true);
@@ -520,8 +548,24 @@ async function daemonRepl(
     await repl.run({
       // The REPL reads only these parts of an opened agent; the session lives in the daemon.
       opened: opened as unknown as OpenedAgent,
-      audit: { list: () => Promise.resolve([]) },
+      audit: {
+        // The REPL asks newest first; audit.list answers oldest first.
+        list: async (o: { limit?: number }) =>
+          (await client.call<AuditEntry[]>("audit.list", {
+            session: sessionId,
+            limit: o.limit ?? 10,
+          })).reverse(),
+      },
       model: config.model,
+      ...(model.switchable
+        ? {
+          models: {
+            model: model as unknown as SessionModel,
+            // Never called: the daemon audits the switch (sessions.model).
+            audit: { append: () => Promise.reject(new Error("audited in the daemon")) },
+          },
+        }
+        : {}),
     });
   } finally {
     try {

@@ -323,3 +323,47 @@ export function daemonCommand(io: CliIo): Command {
 
   return daemon;
 }
+
+/** How long `capsule install|remove|upgrade` waits for a running daemon to take the change. */
+export const CAPSULE_NOTIFY_TIMEOUT_MS = 10_000;
+
+/**
+ * Tells a running daemon of `home` that the installed capsules changed (`capsules.sync`), so it
+ * schedules, starts, stops or restarts them now rather than at its next check. Best effort:
+ * with no daemon, nothing happens, and a daemon that does not answer is only mentioned (it
+ * notices the change by itself within seconds); it never fails the command.
+ *
+ * @example No daemon, nothing to do
+ * ```ts
+ * import { notifyCapsulesChanged } from "./daemon.ts";
+ * await notifyCapsulesChanged(await Deno.makeTempDir(), () => {});
+ * ```
+ */
+export async function notifyCapsulesChanged(
+  home: string,
+  say: (line: string) => void,
+): Promise<void> {
+  let client: DaemonClient | null = null;
+  try {
+    client = await connectDaemon(home, "cli", { connectTimeoutMs: CAPSULE_NOTIFY_TIMEOUT_MS });
+    if (client === null) return;
+    const sync = await client.call<{ added: string[]; removed: string[]; upgraded: string[] }>(
+      "capsules.sync",
+      {},
+      { timeoutMs: CAPSULE_NOTIFY_TIMEOUT_MS },
+    );
+    const parts = [
+      ...sync.added.map((n) => `${n} started`),
+      ...sync.upgraded.map((n) => `${n} restarted`),
+      ...sync.removed.map((n) => `${n} stopped`),
+    ];
+    if (parts.length > 0) say(`daemon: ${parts.join(", ")}`);
+  } catch (err) {
+    say(
+      `daemon: not told of the change (${(err as Error).message}); ` +
+        "it picks it up by itself within seconds",
+    );
+  } finally {
+    client?.close();
+  }
+}

@@ -1,7 +1,10 @@
 /**
  * RPC methods `cron.list` and `services.list`, and the daemon's cron service: at start it reads
  * the `[[cron]]` entries of the installed capsules (user and the daemon's workspace; only
- * capsules with a verified install record) and schedules them (../cron.ts).
+ * capsules with a verified install record) and schedules them (../cron.ts). While the daemon
+ * runs, {@link CapsuleWatch} keeps the schedule and the services in line with the install
+ * records: it looks every {@link CAPSULE_POLL_MS} and when told (`capsules.sync`, which the CLI
+ * calls after `capsule install`, `remove` and `upgrade`).
  *
  * Each run is an agent-free session `cron:<capsule>:<name>:<ms>` with its own gate: the
  * entry's `action` (else its `name`) must be a tool of the capsule, called with `{}` as
@@ -28,6 +31,7 @@ import { workspaceId } from "../../cli/context.ts";
 import { openGate } from "../../security/gate.ts";
 import { DeferredQueue } from "../../security/approval.ts";
 import type { CapsuleHost } from "../../capsule/registry.ts";
+import type { SecurityInterceptor } from "../../security/interceptor.ts";
 import { Gateway, gatewayCapsules } from "../gateway.ts";
 
 /** The name the scheduler is registered under in {@link DaemonContext.services}. */
@@ -227,44 +231,190 @@ export async function runCronJob(
   }
 }
 
-/** Loads the installed capsules and starts the scheduler; the closer stops it. */
-async function start(ctx: DaemonContext): Promise<() => Promise<void>> {
-  const host = await capsuleHost(ctx.rt, ctx.rt.paths.workspaceRoot);
-  const scheduler = new CronScheduler({
-    store: ctx.rt.store,
-    audit: ctx.rt.audit,
-    events: ctx.events,
-    run: (job, sessionId, signal) => runCronJob(ctx, host, job, sessionId, signal),
-  });
-  await scheduler.start(cronJobs(host));
-  ctx.services.set(CRON_SERVICE, scheduler);
-  const gateway = new Gateway();
-  if (gatewayCapsules(host).length > 0) {
-    const root = ctx.rt.paths.workspaceRoot ?? ctx.rt.paths.home;
-    const gate = await openGate({
+/** The name the {@link CapsuleWatch} is registered under in {@link DaemonContext.services}. */
+export const CAPSULE_WATCH_SERVICE = "capsule_watch";
+
+/** How often the daemon looks for capsules installed, upgraded or removed by another process. */
+export const CAPSULE_POLL_MS = 2000;
+
+/** What one {@link CapsuleWatch.sync} changed, by capsule name (sorted). */
+export interface CapsuleSync {
+  readonly added: string[];
+  readonly removed: string[];
+  readonly upgraded: string[];
+}
+
+/** What identifies one install of a capsule: a reinstall or upgrade changes it. */
+function pinOf(c: CapsuleHost["capsules"][number]): string {
+  const r = c.record;
+  return [c.scope, r.dir, r.version, r.installedAt, r.manifestHash, r.wasmHash ?? "-"].join("|");
+}
+
+/**
+ * The installed capsules as the daemon runs them: their `[[cron]]` entries in the scheduler
+ * and their services in the gateway. {@link CapsuleWatch.sync} re-reads the install records
+ * (verified as every load verifies them: a refused record is ignored with a warning in the
+ * daemon's log) and brings both in line: a removed capsule's entries leave the schedule and its
+ * `gateway_stop` runs, an added one's entries are scheduled and its `gateway_start` runs, an
+ * upgraded one does both. {@link CapsuleWatch.poll} runs `sync` when the records' KV entries
+ * changed since the last look (their keys and versionstamps: one KV list, no signature check),
+ * so an install by another process takes effect within {@link CAPSULE_POLL_MS}.
+ */
+export class CapsuleWatch {
+  #ctx: DaemonContext;
+  #host: CapsuleHost | null = null;
+  #pins = new Map<string, string>();
+  #seen = "";
+  #queue: Promise<unknown> = Promise.resolve();
+  #gate: Promise<SecurityInterceptor> | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  readonly scheduler: CronScheduler;
+  readonly gateway: Gateway = new Gateway();
+
+  /** A watch over the daemon's runtime; nothing is read until {@link CapsuleWatch.sync}. */
+  constructor(ctx: DaemonContext) {
+    this.#ctx = ctx;
+    this.scheduler = new CronScheduler({
       store: ctx.rt.store,
-      signer: ctx.rt.key,
       audit: ctx.rt.audit,
-      config: ctx.rt.config,
-      workspaceRoot: root,
-      workspaceId: await workspaceId(root),
-      sessionId: `daemon:gateway:${ctx.startedAt}`,
-      frontend: ctx.approvals,
-      walls: ctx.rt.walls,
+      events: ctx.events,
+      run: (job, sessionId, signal) => runCronJob(ctx, this.host(), job, sessionId, signal),
     });
-    const port = Number(new URL(ctx.url).port);
-    await gateway.start(
-      host,
-      gate.interceptor,
-      { port, url: ctx.url },
-      (line) => ctx.rt.io.stderr(`${line}\n`),
-    );
   }
-  ctx.services.set(GATEWAY_SERVICE, gateway);
-  return async () => {
-    await scheduler.close();
-    await gateway.close();
-  };
+
+  /** The capsules as last read. */
+  host(): CapsuleHost {
+    if (this.#host === null) throw new Error("Cannot use the capsules: they were not read yet");
+    return this.#host;
+  }
+
+  /** Re-reads the install records and applies what changed (one sync at a time). */
+  sync(): Promise<CapsuleSync> {
+    const next = this.#queue.then(() => this.#sync());
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Syncs when the install records changed since the last look; null when they did not. */
+  async poll(): Promise<CapsuleSync | null> {
+    if (this.#closed) return null;
+    const now = await this.#recordsFingerprint();
+    if (now === this.#seen) return null;
+    return await this.sync();
+  }
+
+  /** Polls every `ms` until {@link CapsuleWatch.close}; failures are logged, never thrown. */
+  watch(ms: number = CAPSULE_POLL_MS): void {
+    let busy = false;
+    this.#timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.poll().catch((err) => this.#log(`capsule check failed: ${(err as Error).message}`))
+        .finally(() => busy = false);
+    }, ms);
+  }
+
+  /** Stops polling, the schedule and the services. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#queue;
+    await this.scheduler.close();
+    await this.gateway.close();
+  }
+
+  async #sync(): Promise<CapsuleSync> {
+    const empty = { added: [], removed: [], upgraded: [] };
+    if (this.#closed) return empty;
+    const seen = await this.#recordsFingerprint();
+    const host = await capsuleHost(this.#ctx.rt, this.#ctx.rt.paths.workspaceRoot);
+    const pins = new Map(host.capsules.map((c) => [c.record.name, pinOf(c)]));
+    const removed = [...this.#pins.keys()].filter((n) => !pins.has(n));
+    const upgraded = [...this.#pins].filter(([n, p]) => pins.has(n) && pins.get(n) !== p)
+      .map(([n]) => n);
+    const added = [...pins.keys()].filter((n) => !this.#pins.has(n));
+    const first = this.#host === null;
+    for (const name of [...removed, ...upgraded]) {
+      const why = removed.includes(name) ? "removed" : "upgraded";
+      await this.scheduler.remove(name);
+      await this.gateway.stop(name, `capsule ${name} was ${why}`);
+    }
+    this.#host = host;
+    this.#pins = pins;
+    this.#seen = seen;
+    const starting = [...added, ...upgraded];
+    await this.scheduler.start(cronJobs(host).filter((j) => starting.includes(j.capsule)));
+    const services = gatewayCapsules(host).filter((n) => starting.includes(n));
+    if (services.length > 0) {
+      await this.gateway.start(
+        host,
+        await this.#interceptor(),
+        { port: Number(new URL(this.#ctx.url).port), url: this.#ctx.url },
+        (line) => this.#log(line),
+        services,
+      );
+    }
+    const out = { added: added.sort(), removed: removed.sort(), upgraded: upgraded.sort() };
+    if (!first && out.added.length + out.removed.length + out.upgraded.length > 0) {
+      this.#log(
+        `capsules changed: added [${out.added.join(", ")}], removed [${
+          out.removed.join(", ")
+        }], upgraded [${out.upgraded.join(", ")}]`,
+      );
+    }
+    return out;
+  }
+
+  /** The gate of the daemon's gateway session `daemon:gateway:<startedAt>` (opened once). */
+  #interceptor(): Promise<SecurityInterceptor> {
+    this.#gate ??= (async () => {
+      const ctx = this.#ctx;
+      const root = ctx.rt.paths.workspaceRoot ?? ctx.rt.paths.home;
+      const gate = await openGate({
+        store: ctx.rt.store,
+        signer: ctx.rt.key,
+        audit: ctx.rt.audit,
+        config: ctx.rt.config,
+        workspaceRoot: root,
+        workspaceId: await workspaceId(root),
+        sessionId: `daemon:gateway:${ctx.startedAt}`,
+        frontend: ctx.approvals,
+        walls: ctx.rt.walls,
+      });
+      return gate.interceptor;
+    })();
+    return this.#gate;
+  }
+
+  /** The keys and versionstamps of every install record: changes when one is written or removed. */
+  async #recordsFingerprint(): Promise<string> {
+    const parts: string[] = [];
+    for await (const e of this.#ctx.rt.store.list({ prefix: ["capsule_install"] })) {
+      parts.push(`${JSON.stringify(e.key)}@${e.versionstamp}`);
+    }
+    return parts.join("\n");
+  }
+
+  #log(line: string): void {
+    this.#ctx.rt.io.stderr(`astridd: ${line}\n`);
+  }
+}
+
+/** The capsule watch of a daemon, or null before the cron group started. */
+export function capsuleWatch(ctx: DaemonContext): CapsuleWatch | null {
+  return ctx.services.get<CapsuleWatch>(CAPSULE_WATCH_SERVICE) ?? null;
+}
+
+/** Reads the installed capsules, schedules them and watches for changes; the closer stops. */
+async function start(ctx: DaemonContext): Promise<() => Promise<void>> {
+  const watch = new CapsuleWatch(ctx);
+  await watch.sync();
+  ctx.services.set(CRON_SERVICE, watch.scheduler);
+  ctx.services.set(GATEWAY_SERVICE, watch.gateway);
+  ctx.services.set(CAPSULE_WATCH_SERVICE, watch);
+  watch.watch();
+  return async () => await watch.close();
 }
 
 /** The cron methods. */

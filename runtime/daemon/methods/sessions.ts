@@ -1,7 +1,8 @@
 /**
  * RPC methods: `sessions.*`. Sessions run inside the daemon (runtime/daemon/session_host.ts):
  * `create`, `resume`, `send` (a turn), `cancel` (the running turn), `list`, `end`, `close`
- * (unload without ending), `show`.
+ * (unload without ending), `show`, `model` (show or switch the session's model, priced and
+ * audited as the REPL's `/model`). `create` and `resume` take `maxTurns` (`chat --max-turns`).
  * Their events (`turn.start`, `text`, `tool.start`, `tool.end`, `turn.end`, `session.status`,
  * `budget.warning`) reach `events.subscribe` subscribers through the daemon's event bus.
  *
@@ -16,6 +17,13 @@ const SESSION_ID = {
   minLength: 1,
   maxLength: 200,
   description: "The session's id (from sessions.create or sessions.list).",
+} as const;
+
+const MAX_TURNS = {
+  type: "integer",
+  minimum: 1,
+  maximum: 10_000,
+  description: "Model calls allowed in one turn (default: the workspace's [agent] max_rounds).",
 } as const;
 
 const ID_PARAMS: JsonSchema = {
@@ -97,6 +105,7 @@ const create: RpcMethod = {
           "Absolute path of an initialised workspace (it has .astrid/); its config applies.",
       },
       title: { type: "string", maxLength: 200, description: "A title for listings." },
+      maxTurns: MAX_TURNS,
     },
   },
   result: {
@@ -105,14 +114,26 @@ const create: RpcMethod = {
     required: ["sessionId"],
     properties: { sessionId: { type: "string", description: "The new session's id." } },
   },
-  handler: (p: { workspace: string; title?: string }, call) =>
-    hostOf(call.daemon).create(p.workspace, p.title),
+  handler: (p: { workspace: string; title?: string; maxTurns?: number }, call) =>
+    hostOf(call.daemon).create(p.workspace, p.title, p.maxTurns),
 };
 
 const resume: RpcMethod = {
   name: "sessions.resume",
   summary: "Open a persisted session in the daemon (an interrupted turn is recovered).",
-  params: ID_PARAMS,
+  params: {
+    type: "object",
+    additionalProperties: false,
+    required: ["sessionId"],
+    properties: {
+      sessionId: SESSION_ID,
+      maxTurns: {
+        ...MAX_TURNS,
+        description: "Model calls allowed in one turn; a live session with another limit is " +
+          "reopened with this one (a conflict while a turn runs).",
+      },
+    },
+  },
   result: {
     type: "object",
     additionalProperties: false,
@@ -125,7 +146,8 @@ const resume: RpcMethod = {
       },
     },
   },
-  handler: (p: { sessionId: string }, call) => hostOf(call.daemon).resume(p.sessionId),
+  handler: (p: { sessionId: string; maxTurns?: number }, call) =>
+    hostOf(call.daemon).resume(p.sessionId, p.maxTurns),
 };
 
 const send: RpcMethod = {
@@ -271,9 +293,68 @@ const show: RpcMethod = {
   handler: (p: { sessionId: string }, call) => hostOf(call.daemon).show(p.sessionId),
 };
 
+const model: RpcMethod = {
+  name: "sessions.model",
+  summary: "A session's model and the priced ones; with model, switch it (priced, audited).",
+  params: {
+    type: "object",
+    additionalProperties: false,
+    required: ["sessionId"],
+    properties: {
+      sessionId: SESSION_ID,
+      model: {
+        type: "string",
+        minLength: 1,
+        maxLength: 200,
+        description: "Switch the session to this model id (same provider and key); it must be " +
+          "priced (built-in table or [pricing]); the switch is audited (model_switch).",
+      },
+    },
+  },
+  result: {
+    type: "object",
+    additionalProperties: false,
+    required: ["provider", "model", "configured", "switchable", "maxTurns", "price", "priced"],
+    properties: {
+      provider: { type: "string", description: "The provider (anthropic, openai, …)." },
+      model: { type: "string", description: "The model in use (after the switch)." },
+      configured: { type: "string", description: "The workspace config's [model] model." },
+      switchable: { type: "boolean", description: "False for a capsule:<name> model." },
+      maxTurns: { type: "integer", description: "Model calls allowed in one turn." },
+      price: {
+        type: ["object", "null"],
+        additionalProperties: false,
+        required: ["inputPerMtok", "outputPerMtok"],
+        description: "What the model in use costs (USD per million tokens); null: not priced.",
+        properties: {
+          inputPerMtok: { type: "number", description: "Input tokens." },
+          outputPerMtok: { type: "number", description: "Output tokens." },
+        },
+      },
+      priced: {
+        type: "array",
+        description: "The priced models, sorted; current marks the one in use.",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["model", "inputPerMtok", "outputPerMtok", "current"],
+          properties: {
+            model: { type: "string", description: "The model id." },
+            inputPerMtok: { type: "number", description: "USD per million input tokens." },
+            outputPerMtok: { type: "number", description: "USD per million output tokens." },
+            current: { type: "boolean", description: "True for the model in use." },
+          },
+        },
+      },
+    },
+  },
+  handler: (p: { sessionId: string; model?: string }, call) =>
+    hostOf(call.daemon).model(p.sessionId, p.model),
+};
+
 /** The sessions methods; `start` registers the host and recovers interrupted sessions. */
 export const group: MethodGroup = {
-  methods: [create, resume, send, cancel, list, end, close, show],
+  methods: [create, resume, send, cancel, list, end, close, show, model],
   async start(ctx) {
     const host = hostOf(ctx);
     await host.recover();

@@ -1,5 +1,5 @@
 /**
- * RPC methods `tools.list`, `capsules.list`, `capsules.load` and `capsules.unload`.
+ * RPC methods `tools.list`, `capsules.list`, `capsules.load`, `capsules.unload` and `capsules.sync`.
  *
  * `tools.list` gives the same entries as `astrid tools list --json`: the built-in tools, the
  * installed capsules' tools (`<capsule>__<tool>`, from their verified install records) and, when
@@ -10,6 +10,12 @@
  * `capsules.load` verifies a capsule against its signed install record (a changed wasm or
  * manifest is `Integrity`) and keeps it, with its compiled module, in the `capsules` service
  * until `capsules.unload` or shutdown.
+ *
+ * `capsules.sync` re-reads the install records and brings the daemon's `[[cron]]` schedule and
+ * capsule services in line (cron.ts `CapsuleWatch`: a capsule installed since is scheduled and
+ * its services started, a removed one's stopped, an upgraded one's restarted); `capsules.load`
+ * and `capsules.unload` run the same sync (their answers keep their shapes). The daemon also syncs
+ * by itself when the records change (every 2 s).
  *
  * @module
  */
@@ -27,6 +33,7 @@ import { InstallRecords } from "../../capsule/install_record.ts";
 import { type InstalledList, listInstalled } from "../../capsule/installed.ts";
 import { ModuleCache } from "../../capsule/loader.ts";
 import type { McpServerManager } from "../../mcp/mod.ts";
+import { type CapsuleSync, capsuleWatch } from "./cron.ts";
 
 /** The service name of {@link LoadedCapsules}. */
 export const CAPSULES_SERVICE = "capsules";
@@ -249,9 +256,40 @@ function loadedService(ctx: DaemonContext): LoadedCapsules {
   return service;
 }
 
+const names = (description: string) => ({
+  type: "array",
+  items: { type: "string" },
+  description,
+});
+
+const SYNC: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  description: "What the daemon changed to match the install records",
+  properties: {
+    added: names("capsules scheduled and started since the last sync"),
+    removed: names("capsules whose cron entries and services stopped"),
+    upgraded: names("capsules reinstalled or upgraded: stopped, then started again"),
+  },
+  required: ["added", "removed", "upgraded"],
+};
+
+/** Syncs the daemon's capsules; nothing when the cron group does not run (tests). */
+async function syncCapsules(ctx: DaemonContext): Promise<CapsuleSync> {
+  return await capsuleWatch(ctx)?.sync() ?? { added: [], removed: [], upgraded: [] };
+}
+
+const capsulesSync: RpcMethod = {
+  name: "capsules.sync",
+  summary: "Re-read the install records: schedule, start, stop or restart capsules that changed",
+  params: { type: "object", additionalProperties: false, properties: {} },
+  result: SYNC,
+  handler: (_params: Record<string, never>, call) => syncCapsules(call.daemon),
+};
+
 const capsulesLoad: RpcMethod = {
   name: "capsules.load",
-  summary: "Verify an installed capsule against its install record and keep it warm in the daemon",
+  summary: "Verify an installed capsule against its record and keep it warm (syncs capsules first)",
   params: NAME,
   result: {
     ...CAPSULE_ROW,
@@ -263,6 +301,7 @@ const capsulesLoad: RpcMethod = {
   },
   async handler(params: { name: string }, call) {
     const ctx = call.daemon;
+    await syncCapsules(ctx); // the schedule and services follow the records too
     const service = loadedService(ctx);
     const list = await installed(ctx, ctx.rt.paths.workspaceRoot, service.cache);
     const broken = list.broken.find((b) => b.name === params.name);
@@ -288,7 +327,7 @@ const capsulesLoad: RpcMethod = {
 
 const capsulesUnload: RpcMethod = {
   name: "capsules.unload",
-  summary: "Drop a capsule loaded with capsules.load",
+  summary: "Drop a capsule loaded with capsules.load (and sync capsules, as capsules.sync)",
   params: NAME,
   result: {
     type: "object",
@@ -299,18 +338,17 @@ const capsulesUnload: RpcMethod = {
     },
     required: ["name", "unloaded"],
   },
-  handler(params: { name: string }, call) {
+  async handler(params: { name: string }, call) {
     const service = call.daemon.services.get<LoadedCapsules>(CAPSULES_SERVICE);
     if (!service?.loaded.delete(params.name)) {
-      return Promise.reject(
-        new RpcError(RpcErrorCode.NotFound, `Cannot unload ${params.name}: it is not loaded`),
-      );
+      throw new RpcError(RpcErrorCode.NotFound, `Cannot unload ${params.name}: it is not loaded`);
     }
-    return Promise.resolve({ name: params.name, unloaded: true });
+    await syncCapsules(call.daemon); // the schedule and services follow the records too
+    return { name: params.name, unloaded: true };
   },
 };
 
 /** The tools and capsules methods. */
 export const group: MethodGroup = {
-  methods: [toolsList, capsulesList, capsulesLoad, capsulesUnload],
+  methods: [toolsList, capsulesList, capsulesLoad, capsulesUnload, capsulesSync],
 };
