@@ -54,10 +54,38 @@ declare class Headers implements Iterable<[string, string]> {
   [Symbol.iterator](): IterableIterator<[string, string]>;
 }
 
-/** A fully read response of the `http-request` host function. */
+/** Bytes held in memory, with a MIME type. */
+declare class Blob {
+  constructor(
+    parts?: Iterable<string | ArrayBuffer | ArrayBufferView | Blob>,
+    options?: { type?: string },
+  );
+  readonly size: number;
+  readonly type: string;
+  bytes(): Promise<Uint8Array>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+  slice(start?: number, end?: number, type?: string): Blob;
+}
+
+/** A named Blob. */
+declare class File extends Blob {
+  constructor(
+    parts: Iterable<string | ArrayBuffer | ArrayBufferView | Blob>,
+    name: string,
+    options?: { type?: string; lastModified?: number },
+  );
+  readonly name: string;
+  readonly lastModified: number;
+}
+
+/** What a request or response body may be: binary bodies are kept byte for byte. */
+type CapsuleBodyInit = string | ArrayBuffer | ArrayBufferView | Blob;
+
+/** A fully read response of the `http-request` host function (its exact bytes are kept). */
 declare class Response {
   constructor(
-    body?: string | null,
+    body?: CapsuleBodyInit | null,
     init?: { status?: number; statusText?: string; headers?: Record<string, string>; url?: string },
   );
   readonly status: number;
@@ -65,18 +93,27 @@ declare class Response {
   readonly headers: Headers;
   readonly url: string;
   readonly ok: boolean;
+  readonly bodyUsed: boolean;
+  /** A copy whose body can be read separately. */
+  clone(): Response;
+  /** The body as UTF-8 text (invalid sequences become U+FFFD). */
   text(): Promise<string>;
   // As in the web platform's Response: the body's shape is the author's to narrow.
   // deno-lint-ignore no-explicit-any
   json(): Promise<any>;
+  /** The body's exact bytes. */
   arrayBuffer(): Promise<ArrayBuffer>;
+  /** The body's exact bytes. */
+  bytes(): Promise<Uint8Array>;
+  /** The body's exact bytes, typed by its content-type. */
+  blob(): Promise<Blob>;
 }
 
-/** What `fetch` accepts: a string body only. */
+/** What `fetch` accepts: text, or bytes sent byte for byte (at most 8 MiB). */
 interface CapsuleRequestInit {
   method?: string;
   headers?: Headers | Record<string, string>;
-  body?: string | null;
+  body?: CapsuleBodyInit | null;
 }
 
 /** `fetch` over the gated `http-request` host function (hosts limited by `[capabilities] net`). */

@@ -167,18 +167,23 @@ export interface HttpRequest {
   method?: string;
   /** Request headers. */
   headers?: Record<string, string>;
-  /** Request body as text. */
-  body?: string;
+  /** Request body: text (sent as UTF-8) or bytes (sent exactly); at most 8 MiB. */
+  body?: string | Uint8Array;
+  /** `"bytes"` returns the body as its exact bytes; the default `"text"` decodes UTF-8. */
+  responseType?: "text" | "bytes";
 }
 
 /** An HTTP response from `http.request`. */
-export interface HttpResponse {
+export interface HttpResponse<B extends string | Uint8Array = string> {
   /** Status code. */
   status: number;
   /** Response headers (lower-case names). */
   headers: Record<string, string>;
-  /** Response body as text. */
-  body: string;
+  /**
+   * Response body: text (invalid UTF-8 becomes U+FFFD), or the exact bytes with
+   * `responseType: "bytes"`.
+   */
+  body: B;
 }
 
 /**
@@ -208,14 +213,19 @@ export class CapsuleApiError extends Error {
 interface HostApi {
   fs: {
     readFile(path: string): Promise<string>;
-    writeFile(path: string, content: string): Promise<null>;
+    readFileBytes(path: string): Promise<Uint8Array>;
+    writeFile(path: string, content: string | Uint8Array): Promise<null>;
     exists(path: string): Promise<boolean>;
     mkdir(path: string, opts?: { recursive?: boolean }): Promise<null>;
     readdir(path: string): Promise<DirEntry[]>;
     stat(path: string): Promise<FileInfo>;
     unlink(path: string): Promise<null>;
   };
-  http: { request(req: HttpRequest): Promise<HttpResponse> };
+  http: {
+    request(
+      req: Omit<HttpRequest, "responseType"> & { responseEncoding?: "base64" },
+    ): Promise<HttpResponse<string | Uint8Array>>;
+  };
   kv: { get(key: string): Promise<Json>; set(key: string, value: Json): Promise<null> };
   config: { get(key: string): Promise<string | null> };
   log(level: string, message: string): Promise<null>;
@@ -242,20 +252,28 @@ async function host<T>(use: (api: HostApi) => Promise<T>): Promise<T> {
 }
 
 /**
- * Workspace files, confined to the workspace and the manifest's `fs_read`/`fs_write`.
+ * Workspace files, confined to the workspace and the manifest's `fs_read`/`fs_write`. Text by
+ * default; `readFileBytes` and `writeFile` with a `Uint8Array` move exact bytes (binary files).
  *
  * @example Outside a capsule the host is unreachable
  * ```ts
  * import { rejects } from "node:assert/strict";
  * import { fs } from "./mod.ts";
  * await rejects(fs.readFile("notes.md"), /not a capsule/);
+ * await rejects(fs.readFileBytes("logo.png"), /not a capsule/);
+ * await rejects(fs.writeFile("logo.png", new Uint8Array([137, 80, 78, 71])), /not a capsule/);
  * ```
  */
 export const fs = Object.freeze({
-  /** Reads a UTF-8 text file. */
+  /** Reads a UTF-8 text file (invalid sequences become U+FFFD; use `readFileBytes` for binary). */
   readFile: (path: string): Promise<string> => host((a) => a.fs.readFile(path)),
-  /** Writes (creates or replaces) a UTF-8 text file. */
-  writeFile: (path: string, content: string): Promise<void> =>
+  /** Reads a file's exact bytes (at most 16 MiB). */
+  readFileBytes: (path: string): Promise<Uint8Array> => host((a) => a.fs.readFileBytes(path)),
+  /**
+   * Writes (creates or replaces) a file: a string as UTF-8 text, a Uint8Array as its exact bytes
+   * (at most 16 MiB).
+   */
+  writeFile: (path: string, content: string | Uint8Array): Promise<void> =>
     host((a) => a.fs.writeFile(path, content)).then(() => {}),
   /** Tells whether a path exists. */
   exists: (path: string): Promise<boolean> => host((a) => a.fs.exists(path)),
@@ -270,20 +288,31 @@ export const fs = Object.freeze({
   unlink: (path: string): Promise<void> => host((a) => a.fs.unlink(path)).then(() => {}),
 });
 
+/** Sends one request and returns the whole response, its body as exact bytes. */
+function request(req: HttpRequest & { responseType: "bytes" }): Promise<HttpResponse<Uint8Array>>;
+/** Sends one request and returns the whole response, its body as text. */
+function request(req: HttpRequest): Promise<HttpResponse>;
+function request(req: HttpRequest): Promise<HttpResponse<string | Uint8Array>> {
+  const { responseType, ...rest } = req;
+  return host((a) =>
+    a.http.request(responseType === "bytes" ? { ...rest, responseEncoding: "base64" } : rest)
+  );
+}
+
 /**
- * HTTP to the hosts in the manifest's `net` capability (`fetch()` is also available).
+ * HTTP to the hosts in the manifest's `net` capability (`fetch()` is also available). Bodies are
+ * text by default; a `Uint8Array` body is sent byte for byte, and `responseType: "bytes"` returns
+ * the response body's exact bytes.
  *
  * @example Outside a capsule the host is unreachable
  * ```ts
  * import { rejects } from "node:assert/strict";
  * import { http } from "./mod.ts";
  * await rejects(http.request({ url: "https://example.com/" }), /not a capsule/);
+ * await rejects(http.request({ url: "https://example.com/", responseType: "bytes" }), /not a capsule/);
  * ```
  */
-export const http = Object.freeze({
-  /** Sends one request and returns the whole response. */
-  request: (req: HttpRequest): Promise<HttpResponse> => host((a) => a.http.request(req)),
-});
+export const http = Object.freeze({ request });
 
 /**
  * The capsule's own key-value store (isolated per capsule).

@@ -4,14 +4,22 @@
  * action. Files are opened with `openConfined`, which re-checks the path at open time, so a
  * symlink swapped in after the checks is refused.
  *
+ * `read-file` and `write-file` move UTF-8 text by default; with `encoding: "base64"` they move the
+ * exact bytes as base64 (runtime/capsule/host/_encoding.ts), through the same checks, action
+ * and audit.
+ *
  * @module
  */
 import { canonicalizePathSync, openConfined } from "../../security/workspace.ts";
 import { type CapsuleFileAccessAction, describeAction } from "../../security/action.ts";
 import { type CallState, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confinePath, type FileNeed } from "./confine.ts";
+import { decodeContent, encodeResult, encodingArg } from "./_encoding.ts";
 
-/** The largest file read-file returns or write-file accepts. */
+/**
+ * The largest file read-file returns or write-file accepts, in bytes (decoded bytes for the
+ * base64 form: 16 MiB is 22 369 624 base64 characters, inside the 24 MiB JSON argument limit).
+ */
 export const MAX_FILE_BYTES = 16 << 20;
 
 type Capability = CapsuleFileAccessAction["capability"];
@@ -117,22 +125,19 @@ async function makeDir(env: HostEnv, path: string, recursive: boolean): Promise<
 
 /** The file host functions by their import name. */
 export const FS_FUNCTIONS: Readonly<Record<string, FsFn>> = {
-  "read-file": (env, state, args) =>
-    checked(env, state, "read_file", args.path, async (p) => {
+  "read-file": (env, state, args) => {
+    const encoding = encodingArg(args.encoding, "encoding", "read a file");
+    return checked(env, state, "read_file", args.path, async (p) => {
       using file = await openConfined(p, env.workspaceRoot, { read: true });
-      return new TextDecoder().decode(await readAll(file));
-    }),
+      return encodeResult(await readAll(file), encoding).text;
+    });
+  },
   "write-file": (env, state, args) => {
     if (typeof args.content !== "string") {
       throw new HostError("BAD_ARGS", "Cannot write a file: content is not a string");
     }
-    const bytes = new TextEncoder().encode(args.content);
-    if (bytes.length > MAX_FILE_BYTES) {
-      throw new HostError(
-        "TOO_LARGE",
-        `Cannot write ${bytes.length} bytes (max ${MAX_FILE_BYTES})`,
-      );
-    }
+    const encoding = encodingArg(args.encoding, "encoding", "write a file");
+    const bytes = decodeContent(args.content, encoding, MAX_FILE_BYTES, "write a file");
     return checked(env, state, "write_file", args.path, async (p) => {
       using file = await openConfined(p, env.workspaceRoot, {
         write: true,

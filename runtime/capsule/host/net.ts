@@ -2,20 +2,30 @@
  * The `http-request` host function: the URL must be http(s) to a host in the manifest's `net`
  * (first check), then the interceptor decides on a `capsule_http_request` action (second check).
  * Redirects are not followed (a redirect could leave the allowed hosts); the capsule sees the
- * 3xx response. Bodies are text, capped at {@link MAX_HTTP_BODY_BYTES} each way.
+ * 3xx response. Bodies are capped at {@link MAX_HTTP_BODY_BYTES} bytes each way.
+ *
+ * Bodies are UTF-8 text by default. Binary-safe forms (runtime/capsule/host/_encoding.ts):
+ * - `bodyEncoding: "base64"`: the request body is base64 of the exact bytes to send;
+ * - `responseEncoding`: `"utf8"` (default: text, invalid sequences become U+FFFD), `"base64"`
+ *   (always base64 of the exact bytes), or `"auto"` (the exact text when the body is valid UTF-8,
+ *   else base64). The result's `bodyEncoding` names the form its `body` is in.
  *
  * @module
  */
 import { type CallState, flushAudit, gate, type HostEnv, HostError, refuse } from "./context.ts";
 import { confineUrl } from "./confine.ts";
+import { decodeContent, encodeResult, encodingArg } from "./_encoding.ts";
 
-/** The largest request or response body, in bytes. */
+/**
+ * The largest request or response body, in bytes (decoded bytes for base64: 8 MiB is 11 184 812
+ * base64 characters, well inside the 24 MiB JSON argument limit).
+ */
 export const MAX_HTTP_BODY_BYTES = 8 << 20;
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-async function readCapped(res: Response): Promise<string> {
-  if (!res.body) return "";
+async function readCapped(res: Response): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -35,7 +45,11 @@ async function readCapped(res: Response): Promise<string> {
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) out.set(c, (at += c.length) - c.length);
-  return new TextDecoder().decode(out);
+  return out;
+}
+
+function responseEncodingArg(value: unknown): "utf8" | "base64" | "auto" {
+  return value === "auto" ? "auto" : encodingArg(value, "responseEncoding", "send the request");
 }
 
 /**
@@ -80,9 +94,15 @@ export async function httpRequest(
   if (args.body !== undefined && typeof args.body !== "string") {
     throw new HostError("BAD_ARGS", "Cannot send the request: body is not a string");
   }
-  if (typeof args.body === "string" && args.body.length > MAX_HTTP_BODY_BYTES) {
-    throw new HostError("TOO_LARGE", `Cannot send a body over ${MAX_HTTP_BODY_BYTES} bytes`);
-  }
+  const wanted = responseEncodingArg(args.responseEncoding);
+  const body = typeof args.body === "string"
+    ? decodeContent(
+      args.body,
+      encodingArg(args.bodyEncoding, "bodyEncoding", "send the request"),
+      MAX_HTTP_BODY_BYTES,
+      "send the request",
+    )
+    : undefined;
   const url = confineUrl(env.manifest, args.url);
   if (!(url instanceof URL)) {
     throw await refuse(env, state, "http-request", "CONFINED", url.refused);
@@ -100,14 +120,14 @@ export async function httpRequest(
       method,
       headers,
       redirect: "manual",
-      ...(args.body === undefined ? {} : { body: args.body as string }),
+      ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(env.httpTimeoutMs ?? 30_000),
     });
-    const body = await readCapped(res);
+    const got = encodeResult(await readCapped(res), wanted);
     const out: Record<string, string> = {};
     res.headers.forEach((v, k) => (out[k] = v));
     await allowed.complete({ ok: true, detail: { status: res.status } });
-    return { status: res.status, headers: out, body };
+    return { status: res.status, headers: out, body: got.text, bodyEncoding: got.encoding };
   } catch (e) {
     await allowed.complete({ ok: false, detail: (e as Error).message });
     if (e instanceof HostError) throw e;

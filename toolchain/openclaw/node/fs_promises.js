@@ -1,7 +1,8 @@
 // Astrid's `node:fs/promises`: readFile, writeFile, appendFile, mkdir, readdir, stat/lstat,
 // access, rm/unlink, copyFile and rename over the capsule's fs host functions. Paths are
-// workspace-relative and gated by the manifest's fs_read/fs_write. The host moves UTF-8 text:
-// binary files are not preserved. Not provided: file handles (open), streams, watch, symlinks,
+// workspace-relative and gated by the manifest's fs_read/fs_write. Binary-safe: readFile without
+// an encoding returns a Buffer of the file's exact bytes, and Buffer/typed-array data is written
+// byte for byte (base64 over the host boundary; files up to 16 MiB). Not provided: file handles (open), streams, watch, symlinks,
 // chmod/chown, removing folders (rm of a folder fails with ENOTSUP), and the sync/callback APIs.
 import { Buffer } from "./buffer.js";
 
@@ -46,40 +47,49 @@ async function call(syscall, path, run) {
 
 const pathOf = (p) => (p instanceof URL ? decodeURIComponent(p.pathname) : String(p));
 const encodingOf = (opts) => (typeof opts === "string" ? opts : opts?.encoding ?? null);
-const textOf = (data, opts) => {
+const isUtf8 = (enc) => /^utf-?8$/i.test(enc);
+/** What to hand the host: a string (written as UTF-8) or a Uint8Array (written exactly). */
+const contentOf = (data, opts) => {
   if (typeof data === "string") {
     const enc = encodingOf(opts);
-    return enc && !/^utf-?8$/i.test(enc) ? Buffer.from(data, enc).toString("utf8") : data;
+    return enc && !isUtf8(enc) ? Buffer.from(data, enc) : data;
   }
-  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
-    return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString("utf8");
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   return String(data);
 };
+const bufferOf = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Reads a file: a string when an encoding is given, else a Buffer of its UTF-8 text. */
+/** Reads a file: a Buffer of its exact bytes, or a string when an encoding is given. */
 export async function readFile(path, opts) {
   const p = pathOf(path);
-  const text = await call("open", p, (fs) => fs.readFile(p));
   const enc = encodingOf(opts);
-  if (enc === null) return Buffer.from(text, "utf8");
-  return /^utf-?8$/i.test(enc) ? text : Buffer.from(text, "utf8").toString(enc);
+  if (enc !== null && isUtf8(enc)) return await call("open", p, (fs) => fs.readFile(p));
+  const bytes = bufferOf(await call("open", p, (fs) => fs.readFileBytes(p)));
+  return enc === null ? bytes : bytes.toString(enc);
 }
 
-/** Writes (creates or replaces) a file with a string, Buffer or typed array (as UTF-8 text). */
+/**
+ * Writes (creates or replaces) a file: a string in its encoding (UTF-8 by default), or a
+ * Buffer, typed array or ArrayBuffer as its exact bytes.
+ */
 export async function writeFile(path, data, opts) {
   const p = pathOf(path);
-  await call("open", p, (fs) => fs.writeFile(p, textOf(data, opts)));
+  await call("open", p, (fs) => fs.writeFile(p, contentOf(data, opts)));
 }
 
-/** Appends to a file (read, then write: not atomic). */
+/** Appends to a file, byte for byte (read, then write: not atomic). */
 export async function appendFile(path, data, opts) {
   const p = pathOf(path);
-  const before = await readFile(p, "utf8").catch((e) => {
-    if (e.code === "ENOENT") return "";
+  const before = await readFile(p).catch((e) => {
+    if (e.code === "ENOENT") return Buffer.alloc(0);
     throw e;
   });
-  await writeFile(p, before + textOf(data, opts));
+  const more = contentOf(data, opts);
+  const added = typeof more === "string" ? Buffer.from(more, "utf8") : more;
+  await writeFile(p, Buffer.concat([before, added]));
 }
 
 /** Creates a folder (`recursive` creates parents and accepts an existing folder). */
@@ -189,9 +199,9 @@ export async function rm(path, opts = {}) {
   }
 }
 
-/** Copies a file's text. */
+/** Copies a file's exact bytes. */
 export async function copyFile(from, to) {
-  await writeFile(to, await readFile(from, "utf8"));
+  await writeFile(to, await readFile(from));
 }
 
 /** Moves a file (copy, then unlink: not atomic; folders are not supported). */
