@@ -15,8 +15,10 @@
  * `call_tool(input)`, `on_hook(input)` and `on_cron(input)` take the Extism input as a string
  * and return a string, any JSON-serialisable value, or a promise of either.
  * The bundle reaches the host through `globalThis.__astrid_host[name](jsonString)`, which returns
- * the host's reply as a string. Every host function takes and returns an Extism memory offset
- * (i64) to UTF-8 JSON; async host functions suspend the whole wasm stack (JSPI) on the host side.
+ * the host's reply as a string. `globalThis.__astrid_base64` holds the engine's base64 codec
+ * (encode/decode, see "Base64" below), which the prelude keeps for itself and deletes. Every
+ * host function takes and returns an Extism memory offset (i64) to UTF-8 JSON; async host
+ * functions suspend the whole wasm stack (JSPI) on the host side.
  *
  * Errors are reported through Extism's error_set as JSON:
  *   {"code":"DEADLINE"|"MEMORY"|"STACK"|"THROWN"|"TRAPPED"|"ENGINE","message":"...","stack":"..."}
@@ -196,6 +198,302 @@ static JSValue js_get_random_values(JSContext *c, JSValueConst this_val, int arg
     memcpy(p + off + i, &r, len - i < 8 ? len - i : 8);
   }
   return JS_DupValue(c, argv[0]);
+}
+
+/* ---- Base64 (RFC 4648 §4) for binary data through the host functions ----
+   QuickJS has no native base64, and interpreted codecs dominated binary I/O (a 16 MiB file
+   crosses the host boundary as 22 MiB of base64). `globalThis.__astrid_base64` holds the two
+   functions below; the prelude captures them and deletes the global. Both take strings, not
+   values to convert, so no capsule code runs while they hold a pointer into a buffer. */
+static const char B64_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#define B64_STRING_MAX ((size_t)(1u << 30) - 1) /* QuickJS's longest string */
+static uint8_t b64_codes[256];                    /* 0xFF for a character outside the alphabet */
+static int b64_codes_ready;
+
+static const uint8_t *b64_table(void) {
+  if (!b64_codes_ready) {
+    memset(b64_codes, 0xFF, sizeof(b64_codes));
+    for (int i = 0; i < 64; i++) b64_codes[(uint8_t)B64_ALPHABET[i]] = (uint8_t)i;
+    b64_codes_ready = 1;
+  }
+  return b64_codes;
+}
+
+/* Writes the padded base64 of `p[0, n)` to `out` (4 * ceil(n / 3) bytes). */
+static void b64_encode_into(char *out, const uint8_t *p, size_t n) {
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+    *out++ = B64_ALPHABET[v >> 18];
+    *out++ = B64_ALPHABET[(v >> 12) & 63];
+    *out++ = B64_ALPHABET[(v >> 6) & 63];
+    *out++ = B64_ALPHABET[v & 63];
+  }
+  if (i < n) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+    *out++ = B64_ALPHABET[v >> 18];
+    *out++ = B64_ALPHABET[(v >> 12) & 63];
+    *out++ = i + 1 < n ? B64_ALPHABET[(v >> 6) & 63] : '=';
+    *out++ = '=';
+  }
+}
+
+/* An optional string argument as UTF-8 (empty when undefined); NULL with a TypeError otherwise. */
+static const char *b64_string_arg(JSContext *c, JSValueConst v, size_t *plen, const char *what) {
+  if (JS_IsUndefined(v)) {
+    *plen = 0;
+    return "";
+  }
+  if (!JS_IsString(v)) {
+    JS_ThrowTypeError(c, "Cannot encode to base64: the %s is not a string", what);
+    return NULL;
+  }
+  return JS_ToCStringLen(c, plen, v);
+}
+
+static void b64_free_arg(JSContext *c, JSValueConst v, const char *s) {
+  if (!JS_IsUndefined(v) && s) JS_FreeCString(c, s);
+}
+
+/* encode(data, head?, tail?) -> head + base64(data) + tail. `data` is a typed array or an
+   ArrayBuffer (its bytes), or a string whose characters are bytes (Latin-1, for btoa): null when
+   a character is above U+00FF. The head and tail let the prelude build a host call's JSON
+   argument around 22 MiB of base64 without another copy of it. The output is staged in plain
+   malloc memory (freed before returning; the module's memory maximum bounds it) and the string
+   itself is allocated, and counted, by QuickJS. */
+static JSValue js_b64_encode(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  JSValueConst data = argc > 0 ? argv[0] : JS_UNDEFINED;
+  JSValueConst vhead = argc > 1 ? argv[1] : JS_UNDEFINED;
+  JSValueConst vtail = argc > 2 ? argv[2] : JS_UNDEFINED;
+  size_t head_len, tail_len, n = 0;
+  const char *head = b64_string_arg(c, vhead, &head_len, "head");
+  if (!head) return JS_EXCEPTION;
+  const char *tail = b64_string_arg(c, vtail, &tail_len, "tail");
+  if (!tail) return b64_free_arg(c, vhead, head), JS_EXCEPTION;
+  JSValue result = JS_EXCEPTION;
+  const uint8_t *p = NULL;
+  uint8_t *latin1 = NULL;
+  const char *text = NULL;
+  if (JS_IsString(data)) {
+    size_t len;
+    text = JS_ToCStringLen(c, &len, data);
+    if (!text) goto done;
+    latin1 = malloc(len ? len : 1);
+    if (!latin1) {
+      JS_ThrowOutOfMemory(c);
+      goto done;
+    }
+    const uint8_t *u = (const uint8_t *)text;
+    for (size_t i = 0; i < len; i++) {
+      if (u[i] < 0x80) {
+        latin1[n++] = u[i];
+      } else if ((u[i] == 0xC2 || u[i] == 0xC3) && i + 1 < len && (u[i + 1] & 0xC0) == 0x80) {
+        latin1[n++] = (uint8_t)((u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F));
+        i++;
+      } else {
+        result = JS_NULL; /* a character outside Latin-1 */
+        goto done;
+      }
+    }
+    p = latin1;
+  } else {
+    size_t off, size, bpe;
+    JSValue buf = JS_GetTypedArrayBuffer(c, data, &off, &n, &bpe);
+    if (JS_IsException(buf)) {
+      JS_FreeValue(c, JS_GetException(c));
+      off = 0;
+      p = JS_GetArrayBuffer(c, &n, data);
+      if (!p) {
+        JS_FreeValue(c, JS_GetException(c));
+        JS_ThrowTypeError(c, "Cannot encode to base64: the data is not an ArrayBuffer or a "
+                             "typed array (or it is detached)");
+        goto done;
+      }
+    } else {
+      const uint8_t *base = JS_GetArrayBuffer(c, &size, buf);
+      JS_FreeValue(c, buf);
+      if (!base || off + n > size) {
+        if (JS_HasException(c)) JS_FreeValue(c, JS_GetException(c));
+        JS_ThrowTypeError(c, "Cannot encode to base64: the typed array's buffer is detached");
+        goto done;
+      }
+      p = base + off;
+    }
+  }
+  size_t extra = head_len + tail_len;
+  if (extra > B64_STRING_MAX || (n + 2) / 3 > (B64_STRING_MAX - extra) / 4) {
+    JS_ThrowRangeError(c, "Cannot encode to base64: current value is %zu bytes (too long)", n);
+    goto done;
+  }
+  size_t out_len = head_len + (n + 2) / 3 * 4 + tail_len;
+  char *out = malloc(out_len ? out_len : 1);
+  if (!out) {
+    JS_ThrowOutOfMemory(c);
+    goto done;
+  }
+  memcpy(out, head, head_len);
+  b64_encode_into(out + head_len, p, n);
+  memcpy(out + out_len - tail_len, tail, tail_len);
+  result = JS_NewStringLen(c, out, out_len);
+  free(out);
+done:
+  free(latin1);
+  if (text) JS_FreeCString(c, text);
+  b64_free_arg(c, vhead, head);
+  b64_free_arg(c, vtail, tail);
+  return result;
+}
+
+static void b64_free_bytes(JSRuntime *r, void *opaque, void *ptr) {
+  (void)opaque;
+  js_free_rt(r, ptr);
+}
+
+/* Strict decoding of `s[0, n)`: the host's rules (RFC 4648 §4: a multiple of four characters
+   from the standard alphabet, at most two '=' and only at the end, no whitespace, zero padding
+   bits). Returns the byte count written to `out` (3 * n / 4 bytes are enough), or -1. */
+static long b64_decode_strict(const uint8_t *s, size_t n, uint8_t *out) {
+  const uint8_t *t = b64_table();
+  if (n % 4 != 0) return -1;
+  size_t pad = n > 0 && s[n - 1] == '=' ? (n > 1 && s[n - 2] == '=' ? 2 : 1) : 0;
+  size_t whole = pad ? n - 4 : n, at = 0;
+  for (size_t i = 0; i < whole; i += 4) {
+    uint32_t a = t[s[i]], b = t[s[i + 1]], d = t[s[i + 2]], e = t[s[i + 3]];
+    if ((a | b | d | e) & 0xC0) return -1;
+    uint32_t v = a << 18 | b << 12 | d << 6 | e;
+    out[at++] = (uint8_t)(v >> 16);
+    out[at++] = (uint8_t)(v >> 8);
+    out[at++] = (uint8_t)v;
+  }
+  if (pad) {
+    uint32_t a = t[s[whole]], b = t[s[whole + 1]];
+    uint32_t d = pad == 1 ? t[s[whole + 2]] : 0;
+    if ((a | b | d) & 0xC0) return -1;
+    if (pad == 2 ? (b & 15) != 0 : (d & 3) != 0) return -1; /* stray bits */
+    uint32_t v = a << 18 | b << 12 | d << 6;
+    out[at++] = (uint8_t)(v >> 16);
+    if (pad == 1) out[at++] = (uint8_t)(v >> 8);
+  }
+  return (long)at;
+}
+
+/* Forgiving decoding (the HTML standard's, for atob): ASCII whitespace is skipped, padding is
+   optional, leftover bits are dropped. Returns the byte count, or -1. */
+static long b64_decode_forgiving(const uint8_t *s, size_t n, uint8_t *out) {
+  const uint8_t *t = b64_table();
+  size_t len = 0, last = 0, before = 0; /* non-whitespace count; positions of the last two */
+  for (size_t i = 0; i < n; i++) {
+    uint8_t ch = s[i];
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\f' || ch == '\r') continue;
+    before = last, last = i, len++;
+  }
+  size_t pad = 0;
+  if (len % 4 == 0 && len > 0 && s[last] == '=') pad = len > 1 && s[before] == '=' ? 2 : 1;
+  size_t keep = len - pad, seen = 0, at = 0;
+  if (keep % 4 == 1) return -1;
+  uint32_t acc = 0, bits = 0;
+  for (size_t i = 0; i < n && seen < keep; i++) {
+    uint8_t ch = s[i];
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\f' || ch == '\r') continue;
+    uint32_t v = t[ch];
+    if (v & 0xC0) return -1;
+    seen++;
+    acc = (acc << 6 | v) & 0xFFFFFF;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (uint8_t)(acc >> bits);
+    }
+  }
+  return (long)at;
+}
+
+/* decode(text, start?, end?, forgiving?) -> the bytes of text[start, end) as a Uint8Array, or
+   null when that is not valid strict base64. With `forgiving` true: atob's rules, and the bytes
+   as a Latin-1 string. The text is read in place (a JavaScript string of ASCII characters is
+   already UTF-8), so a host reply is decoded without copying it. */
+static JSValue js_b64_decode(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  JSValueConst text = argc > 0 ? argv[0] : JS_UNDEFINED;
+  if (!JS_IsString(text)) return JS_ThrowTypeError(c, "Cannot decode base64: it is not a string");
+  int forgiving = argc > 3 && JS_ToBool(c, argv[3]) > 0;
+  int64_t start = 0, end = 0;
+  int to_end = argc <= 2 || JS_IsUndefined(argv[2]);
+  if (argc > 1 && !JS_IsUndefined(argv[1]) && JS_ToInt64(c, &start, argv[1]) < 0) {
+    return JS_EXCEPTION;
+  }
+  if (!to_end && JS_ToInt64(c, &end, argv[2]) < 0) {
+    return JS_EXCEPTION;
+  }
+  size_t len;
+  const char *s = JS_ToCStringLen(c, &len, text);
+  if (!s) return JS_EXCEPTION;
+  JSValue result = JS_NULL;
+  JSValue vlength = JS_GetPropertyStr(c, text, "length");
+  int64_t chars = -1;
+  JS_ToInt64(c, &chars, vlength);
+  JS_FreeValue(c, vlength);
+  /* A character outside ASCII is never base64; it also makes the UTF-8 longer than the string,
+     so string indexes would not be byte offsets. */
+  if (chars != (int64_t)len) goto done;
+  if (to_end) end = (int64_t)len;
+  if (start < 0 || start > end || end > (int64_t)len) {
+    result = JS_ThrowRangeError(c, "Cannot decode base64: current range is %lld..%lld of %zu",
+                                (long long)start, (long long)end, len);
+    goto done;
+  }
+  const uint8_t *in = (const uint8_t *)s + start;
+  size_t n = (size_t)(end - start);
+  size_t cap = n / 4 * 3 + 3;
+  uint8_t *out = js_malloc(c, cap);
+  if (!out) {
+    result = JS_EXCEPTION;
+    goto done;
+  }
+  long got = forgiving ? b64_decode_forgiving(in, n, out) : b64_decode_strict(in, n, out);
+  if (got < 0) {
+    js_free(c, out);
+    goto done;
+  }
+  if (forgiving) {
+    /* Latin-1 string: bytes above 0x7F become two UTF-8 bytes for JS_NewStringLen. */
+    size_t wide = 0;
+    for (long i = 0; i < got; i++) wide += out[i] >> 7;
+    char *utf8 = malloc((size_t)got + wide + 1);
+    if (!utf8) {
+      js_free(c, out);
+      result = JS_ThrowOutOfMemory(c);
+      goto done;
+    }
+    size_t k = 0;
+    for (long i = 0; i < got; i++) {
+      if (out[i] < 0x80) {
+        utf8[k++] = (char)out[i];
+      } else {
+        utf8[k++] = (char)(0xC0 | out[i] >> 6);
+        utf8[k++] = (char)(0x80 | (out[i] & 0x3F));
+      }
+    }
+    js_free(c, out);
+    result = JS_NewStringLen(c, utf8, k);
+    free(utf8);
+    goto done;
+  }
+  JSValue ab = JS_NewArrayBuffer(c, out, (size_t)got, b64_free_bytes, NULL, 0);
+  if (JS_IsException(ab)) {
+    js_free(c, out);
+    result = JS_EXCEPTION;
+    goto done;
+  }
+  /* The constructor reads all three arguments (buffer, offset, length) whatever argc says. */
+  JSValueConst ta_args[3] = {ab, JS_UNDEFINED, JS_UNDEFINED};
+  result = JS_NewTypedArray(c, 3, ta_args, JS_TYPED_ARRAY_UINT8);
+  JS_FreeValue(c, ab);
+done:
+  JS_FreeCString(c, s);
+  return result;
 }
 
 /* ---- Interrupt handler: the host owns the deadline ---- */
@@ -505,6 +803,10 @@ EXPORT("wizer.initialize") void astrid_initialize(void) {
                       JS_NewCFunctionMagic(ctx, js_host, HOST_NAMES[i], 1, JS_CFUNC_generic_magic, i));
   }
   JS_SetPropertyStr(ctx, global, "__astrid_host", host);
+  JSValue base64 = JS_NewObject(ctx);
+  JS_SetPropertyStr(ctx, base64, "encode", JS_NewCFunction(ctx, js_b64_encode, "encode", 3));
+  JS_SetPropertyStr(ctx, base64, "decode", JS_NewCFunction(ctx, js_b64_decode, "decode", 4));
+  JS_SetPropertyStr(ctx, global, "__astrid_base64", base64);
 
   JSValue r = JS_Eval(ctx, src, len, "capsule.js", JS_EVAL_TYPE_GLOBAL);
   explicit_bzero(src, len); /* freed memory stays in the snapshot: leave no source behind */

@@ -48,7 +48,50 @@ const tools = {
   never: () => new Promise(() => {}),
   bad_host: () => { try { host["fs-stat"]("{}"); } catch (e) { return { error: String(e) }; } },
   throws: () => { throw new TypeError("Cannot greet: current value is 42"); },
+  b64_encode: (args) => args.inputs.map((a) => b64.encode(new Uint8Array(a))),
+  b64_decode: (args) =>
+    args.inputs.map((s) => { const r = b64.decode(s); return r === null ? null : Array.from(r); }),
+  b64_latin1: (args) => args.inputs.map((s) => b64.encode(s)),
+  b64_forgiving: (args) => args.inputs.map((s) => b64.decode(s, 0, undefined, true)),
+  b64_large: (args) => {
+    const bytes = b64.decode(args.text);
+    const again = b64.encode(bytes);
+    const made = new Uint8Array(args.make);
+    for (let i = 0; i < made.length; i++) made[i] = (i * 131 + (i >> 8)) & 255;
+    return { length: bytes.length, same: again === args.text, made: b64.encode(made) };
+  },
+  b64_forms: () => {
+    const bytes = new Uint8Array([9, 0, 255, 128, 7]);
+    const wide = new Uint16Array([0x0100, 0xffff]);
+    const errors = [];
+    for (const f of [
+      () => b64.encode({ length: 3 }),
+      () => b64.encode(new DataView(new ArrayBuffer(2))),
+      () => b64.encode(bytes, 1),
+      () => b64.encode(bytes, "", {}),
+      () => b64.decode(42),
+      () => b64.decode("AAAA", 3, 2),
+      () => b64.decode("AAAA", 0, 5),
+      () => b64.decode("AAAA", -1),
+    ]) {
+      try { f(); errors.push("no error"); } catch (e) { errors.push(e.name); }
+    }
+    return {
+      view: b64.encode(bytes.subarray(1, 4)),
+      buffer: b64.encode(bytes.buffer),
+      wide: b64.encode(wide),
+      framed: b64.encode(new Uint8Array([0, 255]), '{"a":"', '"}'),
+      framedEmpty: b64.encode(new Uint8Array(0), "[", "]"),
+      framedText: b64.encode(new Uint8Array([1]), "é", "€"),
+      slice: Array.from(b64.decode('{"ok":"AP8="}', 7, 11)),
+      sliceBad: b64.decode('{"ok":"AP8="}', 6, 11),
+      isUint8Array: b64.decode("AP8=") instanceof Uint8Array,
+      fresh: b64.decode("AP8=").buffer.byteLength,
+      errors,
+    };
+  },
 };
+const b64 = globalThis.__astrid_base64;
 globalThis.__astrid = {
   describe: () => ({ tools: Object.keys(tools) }),
   call_tool: async (input) => {
@@ -315,4 +358,148 @@ Deno.test("embedSource() refuses malformed modules and sources beyond the memory
   } catch (e) {
     ok(e instanceof EmbedError && e.code === "TOO_LARGE", String(e));
   }
+});
+
+// ---- native base64 (`__astrid_base64`, which the prelude takes off globalThis) ----
+
+/** The host's decoder (runtime/capsule/host/_encoding.ts): padded, standard alphabet, strict. */
+function hostDecode(text: string): number[] | null {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  try {
+    return Array.from(Uint8Array.fromBase64(text, { lastChunkHandling: "strict" }));
+  } catch {
+    return null;
+  }
+}
+
+/** Every string of `length` characters over `alphabet`. */
+function strings(alphabet: string[], length: number): string[] {
+  let out = [""];
+  for (let i = 0; i < length; i++) out = out.flatMap((s) => alphabet.map((c) => s + c));
+  return out;
+}
+
+Deno.test("native base64 encodes every byte value and every length 0..64 like the host", async () => {
+  const host = await load();
+  const inputs: number[][] = [Array.from({ length: 256 }, (_, i) => i)];
+  for (let n = 0; n <= 64; n++) {
+    inputs.push(Array.from({ length: n }, (_, i) => (i * 97 + n) & 255));
+  }
+  for (let n = 0; n <= 64; n++) {
+    inputs.push(Array.from({ length: n }, (_, i) => 255 - ((i + n) & 15)));
+  }
+  const encoded = await host.tool("b64_encode", { inputs }) as string[];
+  deepEqual(encoded, inputs.map((a) => new Uint8Array(a).toBase64()));
+  deepEqual(await host.tool("b64_decode", { inputs: encoded }), inputs);
+});
+
+Deno.test("native base64 round-trips large payloads byte for byte", async () => {
+  const host = await load();
+  for (const size of [(3 << 20) + 1, (1 << 20) + 2, 65536 * 3]) {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    const made = new Uint8Array(size);
+    for (let i = 0; i < size; i++) made[i] = (i * 131 + (i >> 8)) & 255;
+    const out = await host.tool("b64_large", { text: bytes.toBase64(), make: size }) as {
+      length: number;
+      same: boolean;
+      made: string;
+    };
+    deepEqual(out, { length: size, same: true, made: made.toBase64() });
+  }
+});
+
+Deno.test("native base64 rejects exactly what the host decoder rejects", async () => {
+  const host = await load();
+  // Zero and non-zero padding bits (A, B, Q, g), both extra characters, padding, whitespace,
+  // the URL alphabet's "-" and "_", a NUL, and characters outside ASCII and Latin-1.
+  const short = strings(["A", "B", "Q", "g", "/", "+", "=", " ", "-", "\n", "é", "€"], 4);
+  const long = strings(["A", "B", "Q", "=", "_"], 8);
+  const odd = [0, 1, 2, 3, 5, 6, 7, 9].flatMap((n) => strings(["A", "="], n));
+  const inputs = [
+    ...short,
+    ...long,
+    ...odd,
+    "\0AAA",
+    "AAAA\0",
+    "AP8=\n",
+    " AP8=",
+    "AP8=AP8=",
+    "AA=A",
+  ];
+  const got = await host.tool("b64_decode", { inputs }) as (number[] | null)[];
+  const want = inputs.map(hostDecode);
+  const differ = inputs.filter((_, i) => JSON.stringify(got[i]) !== JSON.stringify(want[i]));
+  deepEqual(differ, [], "inputs decoded differently from the host");
+  ok(want.filter((w) => w === null).length > inputs.length / 2, "the corpus is mostly invalid");
+  ok(want.filter((w) => w !== null).length > 1000, "the corpus has valid inputs too");
+});
+
+Deno.test("native base64 backs atob/btoa: forgiving decoding and Latin-1 strings like Deno's", async () => {
+  const host = await load();
+  const latin1 = [
+    "",
+    "a",
+    "hé!",
+    String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i)),
+    "€",
+    "a\ud800",
+    "ÿ\u0100",
+  ];
+  const encoded = await host.tool("b64_latin1", { inputs: latin1 }) as (string | null)[];
+  deepEqual(
+    encoded,
+    latin1.map((s) => {
+      try {
+        return btoa(s);
+      } catch {
+        return null;
+      }
+    }),
+  );
+  const forgiving = [
+    ...strings(["A", "B", "=", " ", "\n", "é", "-"], 5),
+    ...strings(["Q", "=", "\t"], 6),
+    " AP8= ",
+    "AP8",
+    "A",
+    "====",
+    "\f\rAP 8\n=",
+  ];
+  const decoded = await host.tool("b64_forgiving", { inputs: forgiving }) as (string | null)[];
+  const want = forgiving.map((s) => {
+    try {
+      return atob(s);
+    } catch {
+      return null;
+    }
+  });
+  const differ = forgiving.filter((_, i) => decoded[i] !== want[i]);
+  deepEqual(differ, [], "inputs decoded differently from Deno's atob");
+});
+
+Deno.test("native base64 takes views and buffers, frames host arguments, and refuses non-strings", async () => {
+  const host = await load();
+  deepEqual(await host.tool("b64_forms"), {
+    view: new Uint8Array([0, 255, 128]).toBase64(),
+    buffer: new Uint8Array([9, 0, 255, 128, 7]).toBase64(),
+    wide: new Uint8Array(new Uint16Array([0x0100, 0xffff]).buffer).toBase64(),
+    framed: '{"a":"AP8="}',
+    framedEmpty: "[]",
+    framedText: "éAQ==€",
+    slice: [0, 255],
+    sliceBad: null,
+    isUint8Array: true,
+    fresh: 2,
+    errors: [
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "RangeError",
+      "RangeError",
+      "RangeError",
+    ],
+  });
 });

@@ -129,10 +129,22 @@ declare function setTimeout<A extends unknown[]>(
   ...args: A
 ): number;
 declare function clearTimeout(id?: number): void;
-/** Throws: a capsule call is bounded (use `[[cron]]` for periodic work). */
-declare function setInterval(fn: () => void, delay?: number): never;
+/**
+ * Re-arms every `delay` ms until cleared. Inside a call it runs on the call's virtual clock and
+ * ends with the call; in an OpenClaw service run by the daemon it keeps firing in real time (at
+ * most once a second). For periodic work of an ordinary capsule, use `[[cron]]`.
+ */
+declare function setInterval<A extends unknown[]>(
+  fn: (...args: A) => void,
+  delay?: number,
+  ...args: A
+): number;
 declare function clearInterval(id?: number): void;
 declare function queueMicrotask(fn: () => void): void;
+/** Base64 of a string of Latin-1 characters (an `InvalidCharacterError` above U+00FF). */
+declare function btoa(data: string): string;
+/** The Latin-1 string a base64 text encodes (forgiving: whitespace and missing padding). */
+declare function atob(data: string): string;
 
 /** Randomness from the host's CSPRNG. */
 declare const crypto: {

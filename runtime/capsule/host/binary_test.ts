@@ -490,7 +490,7 @@ Deno.test("the interceptor is the second check for binary writes: a deny rule re
   await rejects(Deno.lstat(`${p.gate.root}/out/x.bin`), Deno.errors.NotFound);
 });
 
-// ---- limits, at the host function (payloads this size do not fit a capsule's 64 MiB heap) ----
+// ---- limits, at the host function (hostile arguments a capsule's own codec would never send) ----
 
 Deno.test("a 16 MiB base64 write-file argument fits the 24 MiB JSON limit; 16 MiB + 1 is TOO_LARGE", async () => {
   await using p = await probe();
