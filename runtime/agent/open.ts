@@ -70,6 +70,12 @@ export interface OpenAgentOptions {
    * interceptor (`capsuleToolRegistry` does), if any.
    */
   readonly hooks?: AgentHooks | undefined;
+  /**
+   * True where a daemon runs the capsules' services (its gateway, runtime/daemon/gateway.ts):
+   * the `session_start`/`session_end` hooks then say so (`ctx.servicesHosted`), and an OpenClaw
+   * plugin does not start a second copy of its services for the session.
+   */
+  readonly servicesHosted?: boolean;
 }
 
 /** An assembled agent. Call `close()` when done. */
@@ -203,7 +209,12 @@ export async function openAgent(opts: OpenAgentOptions): Promise<OpenedAgent> {
   const registry = opts.extraTools ? await opts.extraTools(builtin, gate) : builtin;
   const registered = gate.interceptor.hooks;
   const hooks = opts.hooks ?? (registered instanceof CapsuleHooks ? registered : null);
-  const hookCtx = { sessionId: session.id, agentId: "astrid", workspaceDir: hooks?.workspaceDir };
+  const hookCtx = {
+    sessionId: session.id,
+    agentId: "astrid",
+    workspaceDir: hooks?.workspaceDir,
+    ...(opts.servicesHosted ? { servicesHosted: true } : {}),
+  };
   const opened = Date.now();
   if (hooks?.has("session_start")) {
     await hooks.notify("session_start", {

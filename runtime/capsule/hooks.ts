@@ -16,8 +16,12 @@
  * for one event runs once, at its highest priority (the capsule orders its own handlers).
  * A hook's host calls are gated as that capsule's actions; they never trigger hooks.
  *
+ * The daemon's services are the exception to "a fresh instance": {@link ServiceInstance} is one
+ * capsule's long-lived instance, whose timers stay armed between its calls.
+ *
  * @module
  */
+import type { AuditBatch } from "../security/audit_batch.ts";
 import type {
   HookRun,
   HookVerdict,
@@ -239,6 +243,89 @@ export class CapsuleHooks implements ToolCallHooks {
       if (typeof r.content === "string") text = r.content;
     }
     return { kind: "send", content: text };
+  }
+}
+
+/** What `astrid:timers` replies (toolchain/shim/prelude.js). */
+export interface ServiceTimers {
+  /** Ms until the earliest armed timer; null when none is armed. */
+  readonly next: number | null;
+  /** What the timer callbacks threw since the last reply. */
+  readonly errors: readonly string[];
+}
+
+/**
+ * One capsule's long-lived hook instance: the daemon's services (../daemon/gateway.ts) run
+ * `gateway_start`, their timers and `gateway_stop` in it, so closure and `this` state survives
+ * between them. Its calls must not overlap (the gateway serialises them); each is a call like any
+ * other: the capsule's CPU
+ * deadline and memory limit (`[capsules]`, not the shorter hook budget), its host calls gated
+ * by `interceptor` as the capsule's actions, audited through one batch per call, flushed when
+ * the call ends. After its first {@link ServiceInstance.timers} call the instance keeps its
+ * timers armed between calls.
+ */
+export class ServiceInstance {
+  #instance: CapsuleInstance;
+  #batch: { current: AuditBatch };
+  #interceptor: SecurityInterceptor;
+
+  private constructor(
+    instance: CapsuleInstance,
+    batch: { current: AuditBatch },
+    interceptor: SecurityInterceptor,
+  ) {
+    this.#instance = instance;
+    this.#batch = batch;
+    this.#interceptor = interceptor;
+  }
+
+  /** Instantiates `installed` (one of `host`'s capsules). */
+  static async open(
+    host: CapsuleHost,
+    installed: InstalledCapsule,
+    interceptor: SecurityInterceptor,
+  ): Promise<ServiceInstance> {
+    const batch = { current: interceptor.openBatch() };
+    // The instance keeps one env; its audit batch is the current call's.
+    const env = Object.defineProperty(
+      { ...hostEnv(host, installed, interceptor, batch.current) },
+      "auditBatch",
+      { get: () => batch.current, enumerable: true },
+    );
+    const instance = await CapsuleInstance.create(installed.loaded, env, host.limits);
+    return new ServiceInstance(instance, batch, interceptor);
+  }
+
+  /** Runs the capsule's `hooks[event]` handler; throws what the capsule threw. Not re-entrant. */
+  hook(event: string, payload: unknown): Promise<unknown> {
+    return this.#call(() => this.#instance.onHook(event, payload));
+  }
+
+  /**
+   * Moves the instance's clock to `now` (real ms since it was opened) and, when `fire`, runs its
+   * timers due by then (their promise jobs included); replies what is armed next.
+   */
+  async timers(now: number, fire: boolean): Promise<ServiceTimers> {
+    const out = await this.#call(() =>
+      this.#instance.onHook("astrid:timers", { now: Math.max(0, Math.floor(now)), fire })
+    ) as Partial<ServiceTimers> | null;
+    const next = typeof out?.next === "number" && Number.isFinite(out.next) ? out.next : null;
+    const errors = Array.isArray(out?.errors) ? out.errors.map(String) : [];
+    return { next, errors };
+  }
+
+  async #call(run: () => Promise<unknown>): Promise<unknown> {
+    this.#batch.current = this.#interceptor.openBatch();
+    try {
+      return await run();
+    } finally {
+      await this.#batch.current.flush().catch(() => {});
+    }
+  }
+
+  /** Releases the instance (its timers go with it). */
+  async close(): Promise<void> {
+    await this.#instance.close();
   }
 }
 

@@ -540,6 +540,7 @@ export class SessionHost {
     const { openAgent } = await import("../agent/mod.ts");
     const opened = await openAgent({
       ...wiring.base,
+      servicesHosted: true, // the gateway runs the services (gateway.ts), not each session
       frontend: this.#frontend(id),
       onEvent: (e) => this.#onAgentEvent(id, e, holder.live),
     });

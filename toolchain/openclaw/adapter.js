@@ -427,13 +427,19 @@ async function register(entryModule, meta, def) {
     hooks[hookName] = async (payload) => {
       const withEvent = payload && typeof payload === "object" && "event" in payload;
       const event = withEvent ? payload.event : payload;
-      const hctx = withEvent ? (payload.ctx ?? {}) : {};
-      // Services start with the daemon (OpenClaw's gateway) and, without one, with a session.
-      if (hookName === "session_start" || hookName === "gateway_start") {
+      const { servicesHosted, ...hctx } = withEvent ? (payload.ctx ?? {}) : {};
+      // Services start with the daemon (OpenClaw's gateway: one long-lived instance, where their
+      // timers keep running until gateway_stop) and, without a daemon, with each session (a fresh
+      // instance: its timers end with each call). A session inside the daemon says so
+      // (`servicesHosted`): its services already run there.
+      const perSession = servicesHosted !== true;
+      if (hookName === "gateway_start" || (hookName === "session_start" && perSession)) {
         await runServices("start");
       }
       const out = await runHook(hookName, handlers.get(hookName) ?? [], event, hctx, logger);
-      if (hookName === "session_end" || hookName === "gateway_stop") await runServices("stop");
+      if (hookName === "gateway_stop" || (hookName === "session_end" && perSession)) {
+        await runServices("stop");
+      }
       return out;
     };
   };

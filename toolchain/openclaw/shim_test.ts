@@ -715,6 +715,35 @@ Deno.test("registerCommand(), registerService() and unsupported register* calls"
   });
 });
 
+Deno.test("a session inside the daemon (ctx.servicesHosted) does not start a second copy of the services", async () => {
+  await withHost({}, async () => {
+    const events: string[] = [];
+    let seen: Dict | undefined;
+    const cap = await adapt({
+      register(api: LooseApi) {
+        api.registerService({
+          id: "svc",
+          start: () => events.push("start"),
+          stop: () => events.push("stop"),
+        });
+        api.on("session_start", (_e: unknown, c: Dict) => {
+          seen = c;
+          events.push("hook");
+        });
+      },
+    });
+    const hosted = { sessionId: "s1", servicesHosted: true };
+    await cap.hooks.session_start!({ event: {}, ctx: hosted });
+    await cap.hooks.session_end!({ event: {}, ctx: hosted });
+    deepEqual(events, ["hook"], "the plugin's own session hooks still run");
+    equal(seen!.servicesHosted, undefined, "the marker is not handed to the plugin");
+    equal(seen!.sessionId, "s1");
+    await cap.hooks.gateway_start!({ event: {}, ctx: {} });
+    await cap.hooks.gateway_stop!({ event: {}, ctx: {} });
+    deepEqual(events, ["hook", "start", "stop"]);
+  });
+});
+
 Deno.test("api.resolvePath() normalises inside the workspace and refuses escapes", async () => {
   await withHost({}, async () => {
     let resolve: ((p: string) => string) | undefined;

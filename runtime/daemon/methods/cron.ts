@@ -40,8 +40,9 @@ export const CRON_SERVICE = "cron";
 /** What `services.list` says about what a service is here. */
 export const SERVICES_NOTE =
   "OpenClaw services (api.registerService) start in gateway_start when " +
-  "the daemon starts and stop in gateway_stop when it stops; between them a capsule's timers do " +
-  "not run, so a service works in start/stop and through what they leave (capsule KV, files)";
+  "the daemon starts (or the capsule is installed) and stop in gateway_stop when it stops (or the " +
+  "capsule is removed), in one long-lived instance per capsule whose timers keep firing in real " +
+  "time (at most once a second) between them";
 
 /** The name the gateway is registered under in {@link DaemonContext.services}. */
 export const GATEWAY_SERVICE = "gateway";
@@ -109,7 +110,8 @@ const services: RpcMethod = {
             capsule: { type: "string", description: "The capsule." },
             state: {
               enum: ["running", "failed", "stopped"],
-              description: "running: gateway_start ran; failed: it threw; stopped: after shutdown.",
+              description:
+                "running: gateway_start ran; failed: it threw, or its instance hit the CPU deadline or memory limit; stopped: after shutdown or removal.",
             },
             startedAt: { type: "number", description: "When it started, ms since the epoch." },
             detail: { type: "string", description: "Why it failed." },
