@@ -15,8 +15,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "./cli.ts";
+import { alive, daemonCall, until } from "./daemon_helpers.ts";
 import { probeCopy } from "../runtime/capsule/_testing.ts";
-import { connectDaemon } from "../runtime/daemon/client.ts";
 import { openStore } from "../runtime/storage/mod.ts";
 import { generateSeed, signerFromSeed } from "../runtime/crypto/mod.ts";
 import { type InstallRecord, InstallRecords } from "../runtime/capsule/install_record.ts";
@@ -24,35 +24,6 @@ import { type InstallRecord, InstallRecords } from "../runtime/capsule/install_r
 const FIXTURES = decodeURIComponent(new URL("../testdata/openclaw", import.meta.url).pathname);
 
 type CronRow = { capsule: string; name: string; schedule: string; lastStatus: string | null };
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-async function call<T>(home: string, method: string, params: unknown = {}): Promise<T> {
-  const client = await connectDaemon(home, "test");
-  if (!client) throw new Error("no daemon");
-  try {
-    return await client.call<T>(method, params);
-  } finally {
-    client.close();
-  }
-}
-
-/** Polls `read` until `done` holds (the daemon works in the background); returns the last. */
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean) {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A fresh home and workspace with a running daemon; stops it (and cleans up) on dispose. */
 async function daemonWorld(config: string, extra: string[] = []) {
@@ -66,7 +37,7 @@ async function daemonWorld(config: string, extra: string[] = []) {
     home,
     ws,
     cli: (args: string[]) => runCli(args, opts),
-    cron: () => call<CronRow[]>(home, "cron.list"),
+    cron: () => daemonCall<CronRow[]>(home, "cron.list"),
     log: () => Deno.readTextFile(join(home, "daemon", "daemon.log")).catch(() => ""),
     async [Symbol.asyncDispose]() {
       await runCli(["daemon", "stop"], opts);
@@ -159,7 +130,7 @@ Deno.test("the daemon picks up an install it was not told of, and ignores a forg
     (l) => /ignoring capsule folder \S+\/forged: .*not signed by this runtime's key/.test(l),
   );
   deepEqual((await w.cron()).map((r) => r.capsule), ["ticker"]);
-  const sync = await call<{ added: string[] }>(w.home, "capsules.sync");
+  const sync = await daemonCall<{ added: string[] }>(w.home, "capsules.sync");
   deepEqual(sync.added, []);
   deepEqual((await w.cron()).map((r) => r.capsule), ["ticker"]);
 
@@ -201,7 +172,7 @@ Deno.test("an OpenClaw service starts when installed into a running daemon and s
   const install = await w.cli(["capsule", "install", out, "--yes"]);
   equal(install.code, 0, install.stderr);
   match(install.stderr, /daemon: notes started/);
-  const { services } = await call<{ services: { capsule: string; state: string }[] }>(
+  const { services } = await daemonCall<{ services: { capsule: string; state: string }[] }>(
     w.home,
     "services.list",
   );
@@ -211,7 +182,7 @@ Deno.test("an OpenClaw service starts when installed into a running daemon and s
   const removed = await w.cli(["capsule", "remove", "notes"]);
   equal(removed.code, 0, removed.stderr);
   match(removed.stderr, /daemon: notes stopped/);
-  const after = await call<{ services: unknown[] }>(w.home, "services.list");
+  const after = await daemonCall<{ services: unknown[] }>(w.home, "services.list");
   deepEqual(after.services, []);
   // Its data stays: installed again (the daemon told), the stop handler's record is there until
   // the service starts again.

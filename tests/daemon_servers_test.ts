@@ -9,18 +9,11 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "./cli.ts";
+import { alive } from "./daemon_helpers.ts";
 import { probeCopy } from "../runtime/capsule/_testing.ts";
 import { connectDaemon } from "../runtime/daemon/client.ts";
 
 const FIXTURE = new URL("./fixtures/mcp_basic_server.ts", import.meta.url).pathname;
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -13,38 +13,9 @@
 import { equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tempDirs } from "./cli.ts";
-import { connectDaemon } from "../runtime/daemon/client.ts";
+import { alive, daemonCall, until } from "./daemon_helpers.ts";
 
 type Row = { capsule: string; state: string; detail?: string };
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-async function call<T>(home: string, method: string, params: unknown = {}): Promise<T> {
-  const client = await connectDaemon(home, "test");
-  if (!client) throw new Error("no daemon");
-  try {
-    return await client.call<T>(method, params);
-  } finally {
-    client.close();
-  }
-}
-
-/** Polls `read` until `done` holds (the daemon works in the background); returns the last. */
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean) {
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,7 +90,7 @@ async function world(config: string, extra: string[]) {
     async stop() {
       equal((await runCli(["daemon", "stop"], opts)).code, 0);
     },
-    services: async () => (await call<{ services: Row[] }>(home, "services.list")).services,
+    services: async () => (await daemonCall<{ services: Row[] }>(home, "services.list")).services,
     log: () => Deno.readTextFile(join(home, "daemon", "daemon.log")).catch(() => ""),
     /** `/get KEY` of capsule `id` (the value as stored, or null). */
     async get<T>(id: string, key: string): Promise<T | null> {
@@ -192,7 +163,7 @@ Deno.test("a service's timers stop when its capsule is removed while the daemon 
   match(removed.stderr, /daemon: ticker stopped/);
   // The daemon keeps running for several interval periods after the removal.
   await sleep(3_500);
-  equal((await call<{ ok?: unknown }>(w.home, "status")) !== null, true);
+  equal((await daemonCall<{ ok?: unknown }>(w.home, "status")) !== null, true);
   await w.stop();
   const back = await w.cli(["capsule", "install", out, "--yes", "--keep-data"]);
   equal(back.code, 0, back.stderr);
@@ -262,7 +233,7 @@ Deno.test("hostile services: setInterval(fn, 0) is clamped, a refused host call 
   );
   match(spun.find((s) => s.capsule === "spin")!.detail ?? "", /DEADLINE|deadline/);
   // The daemon keeps running: it answers, and the other service still ticks.
-  ok(await call<unknown>(w.home, "status"));
+  ok(await daemonCall<unknown>(w.home, "status"));
   const seen = await w.get<Ticks>("busy", "ticks");
   const more = await until(
     "busy ticks on",

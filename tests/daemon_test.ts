@@ -7,6 +7,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { nobodyWorld, runCli, tempDirs } from "./cli.ts";
+import { alive } from "./daemon_helpers.ts";
 
 interface Info {
   pid: number;
@@ -17,15 +18,6 @@ interface Info {
 
 async function readInfo(home: string): Promise<Info> {
   return JSON.parse(await Deno.readTextFile(join(home, "daemon", "daemon.json")));
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z /s.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { s32, u32 } from "./_leb128.ts";
 
 const PAGE = 65536;
 const MAGIC = new TextEncoder().encode("ASTRJS01");
@@ -66,28 +67,6 @@ function readU32(bytes: Uint8Array, pos: number): [value: number, next: number] 
     }
   }
   throw new EmbedError("MALFORMED", `Cannot read a LEB128 u32: current value is offset ${pos}`);
-}
-
-function u32(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
-}
-
-function s32(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (b & 0x40) === 0) || (value === -1 && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
-  }
 }
 
 function concat(parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { s32, u32 } from "./_leb128.ts";
 
 /** The largest run of zero bytes between two segments that packing fills in. */
 export const MAX_GAP = 16;
@@ -56,28 +57,6 @@ class Reader {
     }
     this.bad = true;
     return 0;
-  }
-}
-
-function u32(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
-}
-
-function s32(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (b & 0x40) === 0) || (value === -1 && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
   }
 }
 
