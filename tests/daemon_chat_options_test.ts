@@ -9,12 +9,10 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import type { FakeTurn } from "../runtime/llm/_replay_sse.ts";
-import { connectDaemon, type DaemonClient } from "../runtime/daemon/client.ts";
+import type { DaemonClient } from "../runtime/daemon/client.ts";
 import { runCli, tempDirs } from "./cli.ts";
 import { Pane } from "./_tmux.ts";
-
-const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
 
 /** A home, an initialised workspace, the fake model and a daemon over them; dispose stops all. */
 async function daemonWorld(script: readonly FakeTurn[]) {
@@ -27,38 +25,13 @@ async function daemonWorld(script: readonly FakeTurn[]) {
     ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
     ASTRID_MODEL_MAX_TOKENS: "1024",
   };
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "daemon", "run"],
-    cwd: home,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
-      HOME: home,
-      ASTRID_HOME: home,
-      ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-      NO_COLOR: "1",
-      ...env,
-    },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const clients: DaemonClient[] = [];
-  let up = false;
-  for (let i = 0; i < 600 && !up; i++) {
-    const c = await connectDaemon(home, "test").catch(() => null);
-    if (c) {
-      clients.push(c);
-      up = true;
-    } else await new Promise((r) => setTimeout(r, 50));
-  }
+  const daemon = spawnDaemonRun(home, home, env);
+  const clients: DaemonClient[] = [await connectWhenUp(home)];
   return {
     home,
     ws,
     env,
     fake,
-    up,
     client: clients[0]!,
     async [Symbol.asyncDispose]() {
       for (const c of clients) c.close();
@@ -88,7 +61,6 @@ Deno.test("chat -p --max-turns caps the daemon session's turn; a bad value is re
     { toolCalls: [{ id: "t1", name: "list_dir", args: { path: "." } }] },
     { text: "never asked for" },
   ]);
-  ok(w.up, "the daemon started");
   const opts = { home: w.home, cwd: w.ws, env: w.env };
   const r = await runCli(["chat", "-p", "look around", "--max-turns", "1"], opts);
   match(r.stderr, /in the daemon at/);
@@ -120,7 +92,6 @@ Deno.test("chat -p --max-turns caps the daemon session's turn; a bad value is re
 
 Deno.test("sessions.model switches the daemon session's model: priced, audited, used by the next turn", async () => {
   await using w = await daemonWorld([{ text: "Answered by haiku." }]);
-  ok(w.up, "the daemon started");
   const { sessionId } = await w.client.call<{ sessionId: string }>("sessions.create", {
     workspace: w.ws,
   });
@@ -169,7 +140,6 @@ Deno.test({
   sanitizeOps: false,
 }, async () => {
   await using w = await daemonWorld([{ text: "Hello from haiku." }]);
-  ok(w.up, "the daemon started");
   const pane = new Pane(join(w.home, "tmux.sock"));
   try {
     let screen = await pane.startChat(w.home, w.ws, "http://127.0.0.1:9");

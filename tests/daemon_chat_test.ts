@@ -12,9 +12,7 @@ import type { DaemonEvent, PendingApproval } from "../runtime/daemon/types.ts";
 import { DaemonFrontend } from "../runtime/cli/daemon_frontend.ts";
 import { runCli, tempDirs } from "./cli.ts";
 import { Pane } from "./_tmux.ts";
-
-const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
 
 interface World {
   home: string;
@@ -39,34 +37,9 @@ async function daemonWorld(script: readonly FakeTurn[]): Promise<World> {
     ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
     ASTRID_MODEL_MAX_TOKENS: "1024",
   };
-  const spawn = () =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "daemon", "run"],
-      cwd: home,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        DENO_DIR: Deno.env.get("DENO_DIR") ??
-          join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
-        HOME: home,
-        ASTRID_HOME: home,
-        ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-        NO_COLOR: "1",
-        ...env,
-      },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+  const spawn = () => spawnDaemonRun(home, home, env);
   const clients: DaemonClient[] = [];
-  const up = async () => {
-    for (let i = 0; i < 600; i++) {
-      const c = await connectDaemon(home, "test").catch(() => null);
-      if (c) return clients.push(c);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("the daemon did not start");
-  };
+  const up = async () => clients.push(await connectWhenUp(home));
   let daemon = spawn();
   await up();
   return {

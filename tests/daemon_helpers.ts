@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { connectDaemon } from "../runtime/daemon/client.ts";
+import { connectDaemon, type DaemonClient } from "../runtime/daemon/client.ts";
 
 /** True while `pid` runs (a zombie counts as gone). */
 export function alive(pid: number): boolean {
@@ -47,4 +47,45 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+/**
+ * `astrid daemon run` (in the foreground, output discarded) for `home`, started in `cwd` with a
+ * clean environment: the test home, no system config, and `env` on top.
+ */
+export function spawnDaemonRun(
+  home: string,
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "daemon", "run"],
+    cwd,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
+      HOME: home,
+      ASTRID_HOME: home,
+      ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
+      NO_COLOR: "1",
+      ...env,
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** A client of the daemon of `home` once it answers (polls for up to 30 s, then throws). */
+export async function connectWhenUp(home: string, name = "test"): Promise<DaemonClient> {
+  for (let i = 0; i < 600; i++) {
+    const c = await connectDaemon(home, name).catch(() => null);
+    if (c) return c;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the daemon did not start");
 }

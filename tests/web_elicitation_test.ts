@@ -8,17 +8,16 @@
  *
  * @module
  */
-import { equal, match, ok } from "node:assert/strict";
+import { equal, match } from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
-import { connectDaemon, type DaemonClient } from "../runtime/daemon/client.ts";
+import type { DaemonClient } from "../runtime/daemon/client.ts";
 import { fixturePath } from "../runtime/mcp/_testing.ts";
 import { runCli, tempDirs } from "./cli.ts";
+import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
 
 const CHROMIUM = "/usr/lib/chromium/chromium";
-const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const required = (Deno.env.get("ASTRID_REQUIRE_BROWSER") ?? "") !== "";
 
@@ -42,34 +41,16 @@ Deno.test({
       { text: "Asking.", toolCalls: [{ id: "t1", name: "mcp__e__ask_name", args: {} }] },
       { text: "Thanks." },
     ]);
-    const daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "daemon", "run"],
-      cwd: ws,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
-        HOME: home,
-        ASTRID_HOME: home,
-        ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-        ANTHROPIC_API_KEY: "sk-test",
-        ANTHROPIC_BASE_URL: fake.url,
-        ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-        ASTRID_MODEL_MAX_TOKENS: "1024",
-        NO_COLOR: "1",
-      },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const daemon = spawnDaemonRun(home, ws, {
+      ANTHROPIC_API_KEY: "sk-test",
+      ANTHROPIC_BASE_URL: fake.url,
+      ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
+      ASTRID_MODEL_MAX_TOKENS: "1024",
+    });
     let client: DaemonClient | null = null;
     let browser: Browser | null = null;
     try {
-      for (let i = 0; i < 600 && client === null; i++) {
-        client = await connectDaemon(home, "test").catch(() => null);
-        if (client === null) await new Promise((r) => setTimeout(r, 50));
-      }
-      ok(client, "the daemon started");
+      client = await connectWhenUp(home);
       const open = await runCli(["daemon", "open", "--print"], { home, cwd: ws });
       equal(open.code, 0, open.stderr);
       browser = await chromium.launch({

@@ -25,6 +25,7 @@ import type {
   Frontend as SecurityFrontend,
 } from "../security/approval.ts";
 import type { DaemonClient } from "../daemon/client.ts";
+import type { SessionModelState as ModelState } from "../daemon/session_host.ts";
 import type { ModelPrice } from "../llm/mod.ts";
 import type { PricedModel } from "./_session_model.ts";
 import type {
@@ -272,22 +273,6 @@ function toApprovalRequest(p: PendingApproval): ApprovalRequest {
     ...(p.provenance ? { provenance: p.provenance } : {}),
     suggestions: p.suggestions,
   };
-}
-
-/** `sessions.model`'s answer (runtime/daemon/session_host.ts `SessionModelState`). */
-interface ModelState {
-  readonly provider: string;
-  readonly model: string;
-  readonly configured: string;
-  readonly switchable: boolean;
-  readonly maxTurns: number;
-  readonly price: { readonly inputPerMtok: number; readonly outputPerMtok: number } | null;
-  readonly priced: readonly {
-    readonly model: string;
-    readonly inputPerMtok: number;
-    readonly outputPerMtok: number;
-    readonly current: boolean;
-  }[];
 }
 
 /**
