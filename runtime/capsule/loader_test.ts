@@ -1,4 +1,4 @@
-import { equal, ok, rejects } from "node:assert/strict";
+import { equal, notEqual, ok, rejects } from "node:assert/strict";
 import { CapsuleError } from "./errors.ts";
 import { fileFingerprint, loadCapsule, ModuleCache } from "./loader.ts";
 import { probeCopy } from "./_testing.ts";
@@ -94,7 +94,11 @@ Deno.test("a deferred load reads no wasm while its fingerprint matches; the firs
 
   const bytes = await Deno.readFile(path);
   bytes[bytes.length - 2]! ^= 1;
-  await Deno.writeFile(path, bytes);
+  // Replaced by a new file (a new inode), so the fingerprint changes even within the clock tick
+  // of the first write (timestamps are kept to the millisecond, and the kernel's are coarser).
+  await Deno.writeFile(`${path}.new`, bytes);
+  await Deno.rename(`${path}.new`, path);
+  notEqual(fileFingerprint(await Deno.lstat(path)), fingerprint);
   // A rewrite changes the fingerprint: hashed at once and refused.
   await rejects(loadCapsule(dir, { ...opts, defer: { fingerprint } }), integrity);
   // An older record (no fingerprint): hashed at once too.
