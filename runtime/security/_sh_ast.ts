@@ -3,8 +3,6 @@
  *
  * @module
  */
-import process from "node:process";
-
 // mvdan-sh is gopherjs output without types. Its public wrappers (syntax.Walk, NodeType and
 // wrapped nodes) cost about 20 µs per node, so we read the underlying gopherjs objects of the
 // pinned 0.10.1 build directly: a node's `constructor.string` is its Go type ("*syntax.Lit"),
@@ -44,7 +42,12 @@ interface GoSyntax {
 function loadSyntax(): GoSyntax {
   if (syntax) return syntax;
   // node:module is taken when first needed: importing it costs the start-up of every command.
-  const { createRequire } = process.getBuiltinModule("node:module") as typeof import("node:module");
+  // The global `process`, not an import of node:process: importing it at start-up switched on
+  // Deno's Node compatibility layer (about 10 ms) for every command that loads this file.
+  const host = globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } };
+  const { createRequire } = host.process.getBuiltinModule(
+    "node:module",
+  ) as typeof import("node:module");
   syntax = (createRequire(import.meta.url)("mvdan-sh") as { syntax: GoSyntax }).syntax;
   return syntax;
 }
