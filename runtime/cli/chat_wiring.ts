@@ -6,7 +6,7 @@
  * prompt (project context, then capsules' context files and skills).
  *
  * It lives in cli/ rather than agent/ because it starts MCP servers and reads installed
- * capsules through the CLI's own helpers (commands/servers.ts, commands/tools.ts).
+ * capsules through the CLI's own helpers (commands/servers.ts, commands/_tools_run.ts).
  *
  * @module
  */
@@ -40,7 +40,7 @@ import { frontendElicitor, gatedSampler, type McpServerManager } from "../mcp/mo
 import type { Runtime } from "./context.ts";
 import { SessionModel } from "./_session_model.ts";
 import { openServerManager } from "./commands/servers.ts";
-import { capsuleHost } from "./commands/tools.ts";
+import { capsuleHost } from "./commands/_tools_run.ts";
 
 /**
  * True when an installed capsule's `[[llm_provider]]` is the model (`capsule:<name>`).

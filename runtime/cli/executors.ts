@@ -16,7 +16,8 @@ import { CliError, ExitCode } from "./errors.ts";
 // The specifiers are computed: a literal `import()` would put those modules in the graph Deno
 // builds when this module loads (see main.ts); the types stay checked.
 const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
-const toolsCommandModule = () => lazy<typeof import("./commands/tools.ts")>("./commands/tools.ts");
+const toolsCommandModule = () =>
+  lazy<typeof import("./commands/_tools_run.ts")>("./commands/_tools_run.ts");
 
 function isPayload(value: unknown): value is ToolCallPayload {
   const v = value as Partial<ToolCallPayload> | null;

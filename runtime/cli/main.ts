@@ -322,6 +322,8 @@ const QUICK: readonly (readonly [
   module: string,
   fn: string,
   options: Readonly<Record<string, true | ((value: string) => unknown)>>,
+  /** The option key of the one positional argument, which must follow the verb at once. */
+  positional?: string,
 ])[] = [
   [["audit", "list"], "./commands/_audit_list.ts", "listAudit", {
     "--json": true,
@@ -333,6 +335,14 @@ const QUICK: readonly (readonly [
     "--json": true,
     "--all": true,
   }],
+  [["tools", "list"], "./commands/_tools_run.ts", "quickListTools", { "--json": true }],
+  [["tools", "call"], "./commands/_tools_run.ts", "quickCallTool", {
+    "--json": true,
+    "--args": (v) => v,
+    // An answer outside the choices gets commander's message.
+    "--approve": (v) => ["once", "session", "always", "deny"].includes(v) ? v : null,
+    "--session": (v) => v,
+  }, "name"],
 ];
 
 /** A command line of {@link QUICK}: which entry, its options, and the global ones. */
@@ -361,7 +371,14 @@ function quickCommand(args: readonly string[]): QuickCall | null {
   const entry = QUICK.find(([[noun, verb]]) => args[i] === noun && args[i + 1] === verb);
   if (!entry) return null;
   const opts: Record<string, unknown> = {};
-  for (i += 2; i < args.length; i++) {
+  i += 2;
+  const positional = entry[4];
+  if (positional !== undefined) {
+    const value = args[i++];
+    if (value === undefined || value.startsWith("-")) return null;
+    opts[positional] = value;
+  }
+  for (; i < args.length; i++) {
     const arg = args[i]!;
     const camel = arg.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const spec = Object.hasOwn(entry[3], arg) ? entry[3][arg] : undefined;

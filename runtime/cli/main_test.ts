@@ -94,6 +94,66 @@ Deno.test("ASTRID_PROFILE=1 reports the launcher's and the CLI's phases on stder
   }
 });
 
+Deno.test("`tools list` and `tools call` run without commander, as commander runs them", async () => {
+  const { home, ws } = await tempDirs();
+  try {
+    equal((await runCli(["init", ws], { home })).code, 0);
+    await Deno.writeTextFile(`${ws}/a.txt`, "alpha\n");
+    const profiled = { home, cwd: ws, env: { ASTRID_PROFILE: "1" } };
+    const read = JSON.stringify({ file_path: "a.txt" });
+    const pairs: [quick: string[], commander: string[]][] = [
+      [["tools", "list"], ["tools", "list", "--debug"]],
+      [["--json", "tools", "list"], ["tools", "list", "--json", "--debug"]],
+      [
+        ["tools", "call", "read_file", "--args", read, "--approve", "once"],
+        ["tools", "call", "--approve=once", "read_file", `--args=${read}`],
+      ],
+      [
+        ["-w", ws, "tools", "call", "read_file", "--json", "--args", read, "--approve", "once"],
+        ["tools", "call", "read_file", "--json", `--args=${read}`, "--approve=once", "-w", ws],
+      ],
+    ];
+    for (const [quick, commander] of pairs) {
+      const a = await runCli(quick, profiled);
+      const b = await runCli(commander, profiled);
+      equal(a.code, b.code, `${a.stderr} | ${b.stderr}`);
+      equal(a.code, 0, a.stderr);
+      // A fresh session id is printed by neither; the outcome is the same.
+      equal(a.stdout, b.stdout, `${quick.join(" ")} | ${commander.join(" ")}`);
+      match(a.stderr, /slowest loads: tools (list|call) \(without commander\)/);
+      match(b.stderr, /slowest loads: tools\.ts /);
+    }
+    // A call that fails in the tool fails the same way on both paths.
+    const missing = JSON.stringify({ file_path: "nope.txt" });
+    const q = await runCli(["tools", "call", "read_file", "--args", missing, "--approve", "once"], {
+      home,
+      cwd: ws,
+    });
+    const c = await runCli(["tools", "call", "read_file", `--args=${missing}`, "--approve=once"], {
+      home,
+      cwd: ws,
+    });
+    equal(q.code, c.code);
+    equal(q.stderr, c.stderr);
+    // What the quick parse does not take exactly goes to commander, with commander's messages.
+    const choice = await runCli(["tools", "call", "read_file", "--approve", "maybe"], {
+      home,
+      cwd: ws,
+    });
+    equal(choice.code, 2);
+    match(choice.stderr, /argument 'maybe' is invalid\. Allowed choices are once, session/);
+    const noName = await runCli(["tools", "call", "--json"], { home, cwd: ws });
+    equal(noName.code, 2);
+    match(noName.stderr, /missing required argument 'name'/);
+    const badJson = await runCli(["tools", "call", "read_file", "--args", "{"], { home, cwd: ws });
+    equal(badJson.code, 2);
+    match(badJson.stderr, /Cannot parse --args/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(ws, { recursive: true });
+  }
+});
+
 Deno.test("`audit list` and `approvals list` run without commander, as commander runs them", async () => {
   const { home, ws } = await tempDirs();
   try {

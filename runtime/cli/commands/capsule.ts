@@ -613,7 +613,7 @@ async function runCommand(
     return;
   }
   const ws = await requireWorkspace(rt.paths);
-  const { capsuleHost, commandGate } = await import("./tools.ts");
+  const { capsuleHost, commandGate } = await import("./_tools_run.ts");
   const gate = await commandGate(rt, ws, opts.approve);
   const host = await capsuleHost(rt, ws.root, { warnBroken: false });
   const run = await L.runCapsuleCommand(gate.interceptor, host, found, args);

@@ -253,7 +253,7 @@ export function registerAuthorCommands(capsule: Command, io: CliIo): void {
       }
       await withRuntime(cmd, io, async (rt) => {
         const outcome = await callUninstalled(rt, resolve(io.cwd, dir), tool, args, opts);
-        const { reportOutcome } = await import("./tools.ts");
+        const { reportOutcome } = await import("./_tools_run.ts");
         reportOutcome(io, outcome, wantsJson(cmd, io));
       });
     });
@@ -372,7 +372,7 @@ async function callUninstalled(
     envPath: "(not installed: --env values are used for this call only)",
   };
   const [{ capsuleHost, commandGate }, hooks] = await Promise.all([
-    import("./tools.ts"),
+    import("./_tools_run.ts"),
     import("../../capsule/hooks.ts"),
   ]);
   const gate = await commandGate(rt, ws, opts.approve);

@@ -17,7 +17,7 @@
 import { Command, Option } from "commander";
 import { type CliIo, type Runtime, withRuntime, workspaceId } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { capsuleHost, mcpManager } from "./tools.ts";
+import { capsuleHost, mcpManager } from "./_tools_run.ts";
 import { listMcpTools } from "../../mcp/mod.ts";
 import {
   buildCatalog,

@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { listWithDeadline } from "./tools.ts";
+import { listWithDeadline } from "./_tools_run.ts";
 import { openServerManager } from "./servers.ts";
 import { runCli, tempDirs } from "../../../tests/cli.ts";
 
