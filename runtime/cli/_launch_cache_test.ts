@@ -338,6 +338,12 @@ Deno.test("the entry records the computation's own source files, Deno and the co
         "runtime/cli/launch_flags.ts",
         "runtime/cli/_launch_inputs.ts",
         "runtime/cli/launch.ts",
+        // The cache's own modules: editing one recomputes too.
+        "runtime/cli/_launch_cache.ts",
+        "runtime/cli/_launch_cache_file.ts",
+        "runtime/cli/_launch_deps.ts",
+        "runtime/cli/_launch_record.ts",
+        "runtime/cli/_launch_args.ts",
         "runtime/config/schema.ts",
         "runtime/capsule/recorded_hosts.ts",
         "deno.json",
