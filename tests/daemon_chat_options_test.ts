@@ -12,19 +12,14 @@ import type { FakeTurn } from "../runtime/llm/_replay_sse.ts";
 import type { DaemonClient } from "../runtime/daemon/client.ts";
 import { runCli, tempDirs } from "./cli.ts";
 import { Pane } from "./_tmux.ts";
-import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
+import { connectWhenUp, fakeModelEnv, spawnDaemonRun } from "./daemon_helpers.ts";
 
 /** A home, an initialised workspace, the fake model and a daemon over them; dispose stops all. */
 async function daemonWorld(script: readonly FakeTurn[]) {
   const { home, ws } = await tempDirs();
   await Deno.mkdir(join(ws, ".astrid"));
   const fake = startFakeAnthropic(script);
-  const env = {
-    ANTHROPIC_API_KEY: "sk-test",
-    ANTHROPIC_BASE_URL: fake.url,
-    ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-    ASTRID_MODEL_MAX_TOKENS: "1024",
-  };
+  const env = fakeModelEnv(fake.url);
   const daemon = spawnDaemonRun(home, home, env);
   const clients: DaemonClient[] = [await connectWhenUp(home)];
   return {

@@ -12,7 +12,7 @@ import type { DaemonEvent, PendingApproval } from "../runtime/daemon/types.ts";
 import { DaemonFrontend } from "../runtime/cli/daemon_frontend.ts";
 import { runCli, tempDirs } from "./cli.ts";
 import { Pane } from "./_tmux.ts";
-import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
+import { connectWhenUp, fakeModelEnv, spawnDaemonRun } from "./daemon_helpers.ts";
 
 interface World {
   home: string;
@@ -31,12 +31,7 @@ async function daemonWorld(script: readonly FakeTurn[]): Promise<World> {
   const { home, ws } = await tempDirs();
   await Deno.mkdir(join(ws, ".astrid"));
   const fake = startFakeAnthropic(script);
-  const env = {
-    ANTHROPIC_API_KEY: "sk-test",
-    ANTHROPIC_BASE_URL: fake.url,
-    ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-    ASTRID_MODEL_MAX_TOKENS: "1024",
-  };
+  const env = fakeModelEnv(fake.url);
   const spawn = () => spawnDaemonRun(home, home, env);
   const clients: DaemonClient[] = [];
   const up = async () => clients.push(await connectWhenUp(home));

@@ -89,3 +89,13 @@ export async function connectWhenUp(home: string, name = "test"): Promise<Daemon
   }
   throw new Error("the daemon did not start");
 }
+
+/** The environment that points the runtime's model at a fake Anthropic server at `url`. */
+export function fakeModelEnv(url: string): Record<string, string> {
+  return {
+    ANTHROPIC_API_KEY: "sk-test",
+    ANTHROPIC_BASE_URL: url,
+    ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
+    ASTRID_MODEL_MAX_TOKENS: "1024",
+  };
+}

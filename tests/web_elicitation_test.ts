@@ -15,7 +15,7 @@ import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 import type { DaemonClient } from "../runtime/daemon/client.ts";
 import { fixturePath } from "../runtime/mcp/_testing.ts";
 import { runCli, tempDirs } from "./cli.ts";
-import { connectWhenUp, spawnDaemonRun } from "./daemon_helpers.ts";
+import { connectWhenUp, fakeModelEnv, spawnDaemonRun } from "./daemon_helpers.ts";
 
 const CHROMIUM = "/usr/lib/chromium/chromium";
 const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -41,12 +41,7 @@ Deno.test({
       { text: "Asking.", toolCalls: [{ id: "t1", name: "mcp__e__ask_name", args: {} }] },
       { text: "Thanks." },
     ]);
-    const daemon = spawnDaemonRun(home, ws, {
-      ANTHROPIC_API_KEY: "sk-test",
-      ANTHROPIC_BASE_URL: fake.url,
-      ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-      ASTRID_MODEL_MAX_TOKENS: "1024",
-    });
+    const daemon = spawnDaemonRun(home, ws, fakeModelEnv(fake.url));
     let client: DaemonClient | null = null;
     let browser: Browser | null = null;
     try {

@@ -66,17 +66,22 @@ const tools: ToolRegistry = {
 };
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const limits = { sessionUsd: 10, perActionUsd: 1, warnAt: 1 };
-const costs = { estimate: () => 0.01, actual: () => 0.001 };
 
-Deno.test("Agent.run() makes 3 durable commits for a turn with one tool round (was 7)", async () => {
-  using kv = await openStore(":memory:");
-  const { store, commits } = counting(kv);
-  const session = new SessionStore(store).create({
+/** A new session of the scripted provider in `store`. */
+function scriptedSession(store: Store) {
+  return new SessionStore(store).create({
     provider: "scripted",
     model: "m",
     workspaceRoot: "/ws",
     workspaceId: "w",
   });
+}
+const costs = { estimate: () => 0.01, actual: () => 0.001 };
+
+Deno.test("Agent.run() makes 3 durable commits for a turn with one tool round (was 7)", async () => {
+  using kv = await openStore(":memory:");
+  const { store, commits } = counting(kv);
+  const session = scriptedSession(store);
   const budget = await SessionBudget.load(store, session.id, limits);
   const events: AgentEvent["type"][] = [];
   const agent = new Agent({
@@ -104,12 +109,7 @@ Deno.test("Agent.run() makes 3 durable commits for a turn with one tool round (w
 Deno.test("Agent.run() saves on its own when the budget does not carry writes", async () => {
   using kv = await openStore(":memory:");
   const { store, commits } = counting(kv);
-  const session = new SessionStore(store).create({
-    provider: "scripted",
-    model: "m",
-    workspaceRoot: "/ws",
-    workspaceId: "w",
-  });
+  const session = scriptedSession(store);
   const real = await SessionBudget.load(store, session.id, limits);
   // A budget that ignores riders: every save is its own commit, as before.
   const plain: BudgetLike = {
@@ -135,12 +135,7 @@ Deno.test("Agent.run() saves on its own when the budget does not carry writes", 
 Deno.test("Agent.run() commits a charge above its reservation before the tools run", async () => {
   using kv = await openStore(":memory:");
   const { store, commits } = counting(kv);
-  const session = new SessionStore(store).create({
-    provider: "scripted",
-    model: "m",
-    workspaceRoot: "/ws",
-    workspaceId: "w",
-  });
+  const session = scriptedSession(store);
   const budget = await SessionBudget.load(store, session.id, limits);
   let charged = -1;
   const agent = new Agent({
@@ -166,12 +161,7 @@ Deno.test("Agent.run() commits a charge above its reservation before the tools r
 
 Deno.test("Agent.run() settles a held charge when the turn stops after a tool round", async () => {
   using store = await openStore(":memory:");
-  const session = new SessionStore(store).create({
-    provider: "scripted",
-    model: "m",
-    workspaceRoot: "/ws",
-    workspaceId: "w",
-  });
+  const session = scriptedSession(store);
   const budget = await SessionBudget.load(store, session.id, limits);
   let held = -1;
   const agent = new Agent({
@@ -219,12 +209,7 @@ Deno.test("Agent.run() settles a held charge when the turn stops after a tool ro
 Deno.test("Agent.run() over budget at the second call: the held charge and the round still land", async () => {
   using kv = await openStore(":memory:");
   const { store, commits } = counting(kv);
-  const session = new SessionStore(store).create({
-    provider: "scripted",
-    model: "m",
-    workspaceRoot: "/ws",
-    workspaceId: "w",
-  });
+  const session = scriptedSession(store);
   const budget = await SessionBudget.load(store, session.id, { ...limits, sessionUsd: 0.02 });
   let calls = 0;
   const agent = new Agent({
@@ -248,12 +233,7 @@ Deno.test("Agent.run() over budget at the second call: the held charge and the r
 
 Deno.test("Agent.run() over budget at the first call still saves the turn's start and end", async () => {
   using store = await openStore(":memory:");
-  const session = new SessionStore(store).create({
-    provider: "scripted",
-    model: "m",
-    workspaceRoot: "/ws",
-    workspaceId: "w",
-  });
+  const session = scriptedSession(store);
   const budget = await SessionBudget.load(store, session.id, { ...limits, sessionUsd: 0.005 });
   const agent = new Agent({ provider, tools, budget, costs, session, system: "s" });
   const result = await agent.run("list the files");
