@@ -2,17 +2,18 @@
  * The trusted file of the launcher's flag cache (runtime/cli/_launch_cache.ts):
  * `$ASTRID_HOME/cache/launch-flags.json`, its entries' shape, and how it is read and written.
  *
- * The file is trusted only when it is a regular file (not a symlink) owned by this uid, with no
- * group or other permission bits, at most {@link MAX_CACHE_BYTES}, read through one handle
- * checked to be that file, in a folder (not a symlink) of this uid's that no one else can write,
- * and well-formed; anything else reads as no entries (recomputed and rewritten), never an error.
- * It is written atomically (a 0600 temp file, then rename) into `$ASTRID_HOME/cache/` (0700),
- * which no agent-side action can write. `$ASTRID_HOME` itself is never created here.
+ * The file is read and written as runtime/config/cache_file.ts says (trusted only when no one but
+ * this user could have written it; written atomically, 0600, into `$ASTRID_HOME/cache/`) and
+ * must be well-formed; anything else reads as no entries (recomputed and rewritten), never an
+ * error.
  *
  * @module
  */
 import { joinPath as join } from "./_launch_args.ts";
-import { type Dep, DEP_KINDS, fs } from "./_launch_deps.ts";
+import { readTrusted, writeTrusted } from "../config/cache_file.ts";
+import { type Dep, DEP_KINDS } from "./_launch_deps.ts";
+
+export { uid } from "../config/cache_file.ts";
 
 /** The cache file's name under `$ASTRID_HOME/cache/`. */
 export const CACHE_FILE = "launch-flags.json";
@@ -50,15 +51,6 @@ export function cachePath(home: string): string {
   return join(home, "cache", CACHE_FILE);
 }
 
-/** This process's uid, or null where there is none. */
-export function uid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
-}
-
 /** The entries of a cache file's text, or null when it is malformed in any way. */
 function parseEntries(text: string): Entry[] | null {
   let data: unknown;
@@ -93,33 +85,8 @@ function parseEntries(text: string): Entry[] | null {
 
 /** The trusted entries of the cache file at `path` (none when it is absent or not trusted). */
 export function readEntries(path: string): Entry[] {
-  const me = uid();
-  const ours = (info: Deno.FileInfo, bits: number) =>
-    (me === null || info.uid === me) && (info.mode === null || (info.mode & bits) === 0);
-  let file: Deno.FsFile | null = null;
-  try {
-    // The folder too: whoever else could write it could swap the file after these checks.
-    const dir = fs.lstat(join(path, ".."));
-    if (!dir.isDirectory || !ours(dir, 0o022)) return [];
-    const info = fs.lstat(path);
-    if (!info.isFile || info.size > MAX_CACHE_BYTES || !ours(info, 0o077)) return [];
-    // Read through one handle, checked to be the file just checked.
-    file = Deno.openSync(path, { read: true });
-    const opened = file.statSync();
-    if (opened.dev !== info.dev || opened.ino !== info.ino || opened.size !== info.size) return [];
-    const bytes = new Uint8Array(opened.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const n = file.readSync(bytes.subarray(at));
-      if (n === null || n === 0) return [];
-      at += n;
-    }
-    return parseEntries(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) ?? [];
-  } catch {
-    return [];
-  } finally {
-    file?.close();
-  }
+  const text = readTrusted(path, MAX_CACHE_BYTES);
+  return text === null ? [] : parseEntries(text) ?? [];
 }
 
 /** True when two entries are for the same run. */
@@ -129,38 +96,11 @@ export function sameHeader(a: Header, b: Header): boolean {
 
 /** Writes `entries` to the cache file at `path` atomically, dropping the last ones to fit; never throws. */
 export function writeEntries(path: string, entries: readonly Entry[]): void {
-  const dir = join(path, "..");
-  try {
-    Deno.mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) return;
+  let text = JSON.stringify({ format: FORMAT, entries });
+  let kept = entries;
+  while (text.length > MAX_CACHE_BYTES && kept.length > 1) {
+    kept = kept.slice(0, -1);
+    text = JSON.stringify({ format: FORMAT, entries: kept });
   }
-  try {
-    // Only into a real folder of this user's (not a symlink), closed to others.
-    const info = fs.lstat(dir);
-    const me = uid();
-    if (!info.isDirectory || (me !== null && info.uid !== me)) return;
-    if (info.mode !== null && (info.mode & 0o077) !== 0) Deno.chmodSync(dir, 0o700);
-  } catch {
-    return;
-  }
-  const temp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  try {
-    let text = JSON.stringify({ format: FORMAT, entries });
-    let kept = entries;
-    while (text.length > MAX_CACHE_BYTES && kept.length > 1) {
-      kept = kept.slice(0, -1);
-      text = JSON.stringify({ format: FORMAT, entries: kept });
-    }
-    if (text.length > MAX_CACHE_BYTES) return;
-    Deno.writeTextFileSync(temp, text, { mode: 0o600, createNew: true });
-    Deno.chmodSync(temp, 0o600); // the umask cannot widen it, but a mode is not trusted blindly
-    Deno.renameSync(temp, path);
-  } catch {
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // never written
-    }
-  }
+  if (text.length <= MAX_CACHE_BYTES) writeTrusted(path, text);
 }

@@ -16,6 +16,9 @@ import { CliError, ExitCode } from "./errors.ts";
 // start faster.
 const runtimeModule = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 const configLib = () => runtimeModule<typeof import("../config/mod.ts")>("../config/mod.ts");
+const pathsLib = () => runtimeModule<typeof import("../config/paths.ts")>("../config/paths.ts");
+const snapshotLib = () =>
+  runtimeModule<typeof import("../config/snapshot.ts")>("../config/snapshot.ts");
 
 /** The `performance` mark main.ts sets while `ASTRID_PROFILE=1` runs a command. */
 export const PROFILE_MARK = "astrid:profile";
@@ -114,15 +117,20 @@ export async function loadCliConfig(
   io: CliIo,
 ): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
   const start = performance.now();
-  const { loadConfig, resolvePaths } = await configLib();
+  const [{ resolvePaths }, { loadConfigCached }] = await Promise.all([pathsLib(), snapshotLib()]);
   const paths = await resolvePaths({
     env: io.env,
     cwd: io.cwd,
     workspace: globalOptions(cmd).workspace,
     systemConfig: io.env.ASTRID_SYSTEM_CONFIG,
   });
-  const loaded = await loadConfig(paths, io.env);
-  phase("config", start);
+  // The loader (zod, TOML) loads only when the snapshot of the last load does not hold.
+  const { loaded, source } = await loadConfigCached(
+    paths,
+    io.env,
+    async (p, env) => (await configLib()).loadConfig(p, env),
+  );
+  phase(`config (${source})`, start);
   return { paths, config: loaded.config, warnings: loaded.warnings };
 }
 
@@ -176,7 +184,7 @@ export async function withRuntime<T>(
       ...(storeLib.isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
       // Every checkpoint is also appended to the witness outside state.kv (audit/witness.ts).
       ...(location === ":memory:" ? {} : {
-        witnessPath: (await configLib()).resolveWitnessPath(
+        witnessPath: (await pathsLib()).resolveWitnessPath(
           config.audit.witness_path,
           paths.home,
           io.env.HOME?.startsWith("/") ? io.env.HOME : undefined,
@@ -216,7 +224,7 @@ export async function runtimeWalls(
   config: AstridConfig,
   env: Record<string, string | undefined>,
 ): Promise<Walls> {
-  const { expandHome, resolveWitnessPath } = await configLib();
+  const { expandHome, resolveWitnessPath } = await pathsLib();
   const userHome = env.HOME && env.HOME.startsWith("/") ? env.HOME : undefined;
   const hidden = new Set([await realOrSelf(paths.home)]);
   hidden.add(await realOrSelf(resolveWitnessPath(config.audit.witness_path, paths.home, userHome)));

@@ -97,11 +97,14 @@ export function readEnvLayer(env: Record<string, string | undefined>): EnvLayer 
   const data: Record<string, Record<string, unknown>> = {};
   const variables: string[] = [];
   for (const name of Object.keys(env).sort()) {
-    const value = env[name];
-    if (value === undefined || !name.startsWith(PREFIX)) continue;
+    // The value is read only for a variable that names a section: what the loader reads is
+    // what its result depends on (snapshot.ts keys the cached configuration by it).
+    if (!name.startsWith(PREFIX)) continue;
     const rest = name.slice(PREFIX.length).toLowerCase();
     const section = SECTIONS_LONGEST_FIRST.find((s) => rest.startsWith(s + "_"));
     if (!section) continue;
+    const value = env[name];
+    if (value === undefined) continue;
     const key = rest.slice(section.length + 1);
     const schema = keySchema(section, key);
     const dotted = `${section}.${key}`;

@@ -13,9 +13,9 @@ import {
   type ConfigSection,
   describeExpected,
 } from "./schema.ts";
+import { MAX_CONFIG_BYTES } from "./defaults.ts";
 
-/** Config files larger than this are refused (a config file is a few KB). */
-export const MAX_CONFIG_BYTES = 1_048_576;
+export { MAX_CONFIG_BYTES } from "./defaults.ts";
 
 /**
  * The parse options of the config's schemas: without zod's JIT, which compiles an object

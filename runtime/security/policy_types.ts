@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { DEFAULT_CONFIG } from "../config/mod.ts";
+import { DEFAULT_CONFIG } from "../config/defaults.ts";
 import type { Walls } from "./walls.ts";
 
 /**
