@@ -18,13 +18,16 @@
  * then validate and trust its fields. A record signed by another key (a regenerated runtime
  * key), edited, planted, or filed under another name or scope is refused.
  *
+ * Validation: strict, hand-written checks (_check.ts, no schema library, so that loading this
+ * module for `astrid tools call` stays cheap): an unknown key anywhere is refused, and an own
+ * `__proto__` key inside `env` or a tool's `inputSchema` is dropped, never copied.
+ *
  * Storage: `["capsule_install", <scope key>, <name>, <part>]`, the signed envelope's JSON split
  * into parts below Deno KV's 64 KiB value limit (a big MCP server's tool list does not fit one
  * value) and written in one atomic commit.
  *
  * @module
  */
-import { z } from "zod";
 import {
   blake3Hex,
   canonicalBytes,
@@ -37,6 +40,19 @@ import {
 import type { Store } from "../storage/mod.ts";
 import { deleteBlob, readBlobs, writeBlob } from "./_record_parts.ts";
 import { type ListCacheEntry, readListCache, writeListCache } from "./_list_cache.ts";
+import {
+  array,
+  boolean,
+  type Check,
+  nullable,
+  oneOf,
+  optional,
+  parse,
+  record,
+  strict,
+  string,
+  unknown,
+} from "./_check.ts";
 import { CapsuleError } from "./errors.ts";
 import type { CapsuleManifest } from "./manifest.ts";
 
@@ -46,57 +62,54 @@ export const RECORD_DOMAIN = "capsule-install";
 export const MANIFEST_DOMAIN = "capsule-manifest";
 
 const PREFIX = "capsule_install";
-const HASH = z.string().regex(/^blake3:[0-9a-f]{64}$/);
-const strings = z.array(z.string());
+const HASH = string(/^blake3:[0-9a-f]{64}$/);
+const strings = array(string());
 
 /** One tool as recorded: `server` names the `[[mcp_server]]` that serves it (else the wasm). */
-const TOOL = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/).refine((n) => !n.includes("..")),
-  description: z.string(),
-  inputSchema: z.record(z.string(), z.unknown()),
-  server: z.string().optional(),
+const TOOL: Check<RecordedTool> = strict({
+  name: string(/^[A-Za-z0-9_.-]{1,128}$/, (n) => !n.includes(".."), ' without ".."'),
+  description: string(),
+  inputSchema: record(unknown),
+  server: optional(string()),
 });
 
-const RECORD = z.strictObject({
-  v: z.literal(1),
-  name: z.string(),
-  version: z.string(),
-  scope: z.enum(["user", "workspace"]),
-  workspace: z.strictObject({ root: z.string(), id: z.string().nullable() }).nullable(),
-  dir: z.string(),
-  wasmHash: HASH.nullable(),
+const RECORD: Check<InstallRecord> = strict({
+  v: oneOf([1]),
+  name: string(),
+  version: string(),
+  scope: oneOf(["user", "workspace"]),
+  workspace: nullable(strict({ root: string(), id: nullable(string()) })),
+  dir: string(),
+  wasmHash: nullable(HASH),
   manifestHash: HASH,
-  capabilities: z.strictObject({
+  capabilities: strict({
     net: strings,
     fs_read: strings,
     fs_write: strings,
-    kv: z.boolean(),
+    kv: boolean,
     host_process: strings,
     // Absent in records written before capsules could call the model: false.
-    llm: z.boolean().optional(),
+    llm: optional(boolean),
   }),
-  env: z.record(
-    z.string(),
-    z.strictObject({
-      type: z.enum(["secret", "string"]),
-      required: z.boolean(),
-      request: z.string().optional(),
-      default: z.string().optional(),
-    }),
-  ),
-  mcpServers: z.array(z.strictObject({ id: z.string(), command: z.string(), args: strings })),
-  tools: z.array(TOOL),
+  env: record(strict({
+    type: oneOf(["secret", "string"]),
+    required: boolean,
+    request: optional(string()),
+    default: optional(string()),
+  })),
+  mcpServers: array(strict({ id: string(), command: string(), args: strings })),
+  tools: array(TOOL),
   // The installed wasm's `dev:ino:size:mtime:ctime` (loader.ts `fileFingerprint`): while it
   // matches, listing does not read the wasm. Absent in older records: the wasm is hashed.
-  wasmFingerprint: z.string().regex(/^-?\d+(:-?\d+){4}$/).optional(),
-  installedAt: z.string(),
+  wasmFingerprint: optional(string(/^-?\d+(:-?\d+){4}$/)),
+  installedAt: string(),
   // Null for a capsule installed from a folder; set when installed from a registry (the
   // publisher key's fingerprint, the reference and the manifest digest that were verified).
-  publisher: z.strictObject({
-    fingerprint: z.string(),
-    ref: z.string(),
-    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-  }).nullable(),
+  publisher: nullable(strict({
+    fingerprint: string(),
+    ref: string(),
+    digest: string(/^sha256:[0-9a-f]{64}$/),
+  })),
 });
 
 /**
@@ -110,10 +123,43 @@ const RECORD = z.strictObject({
  * equal(pick({ scope: "user", name: "hello" } as InstallRecord), "user:hello");
  * ```
  */
-export type InstallRecord = z.output<typeof RECORD>;
+export type InstallRecord = {
+  v: 1;
+  name: string;
+  version: string;
+  scope: "user" | "workspace";
+  workspace: { root: string; id: string | null } | null;
+  dir: string;
+  wasmHash: string | null;
+  manifestHash: string;
+  capabilities: {
+    net: string[];
+    fs_read: string[];
+    fs_write: string[];
+    kv: boolean;
+    host_process: string[];
+    llm?: boolean | undefined;
+  };
+  env: Record<string, {
+    type: "secret" | "string";
+    required: boolean;
+    request?: string | undefined;
+    default?: string | undefined;
+  }>;
+  mcpServers: { id: string; command: string; args: string[] }[];
+  tools: RecordedTool[];
+  wasmFingerprint?: string | undefined;
+  installedAt: string;
+  publisher: { fingerprint: string; ref: string; digest: string } | null;
+};
 
 /** One recorded tool. */
-export type RecordedTool = z.output<typeof TOOL>;
+export type RecordedTool = {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  server?: string | undefined;
+};
 
 /** A record as read back: verified, or refused with the reason. */
 export type RecordRead =
@@ -270,9 +316,14 @@ export class InstallRecords {
     return await writeListCache(this.#store, this.#signer, scopeKey(scope, workspaceRoot), entries);
   }
 
-  /** Signs `record` and stores it in place of any earlier record of the same scope and name. */
+  /**
+   * Signs `record` and stores it in place of any earlier record of the same scope and name.
+   *
+   * @throws {TypeError} when a field does not validate; the message names it (`tools[2].name`)
+   * @throws {CapsuleError} `INSTALL` when the store refuses the record
+   */
   async write(record: InstallRecord): Promise<void> {
-    const valid = RECORD.parse(record);
+    const valid = parse(RECORD, record, "the install record");
     const sig = this.#signer.sign(canonicalBytes(RECORD_DOMAIN, valid));
     const envelope = JSON.stringify({
       record: valid,
@@ -325,9 +376,13 @@ export class InstallRecords {
       ok = false;
     }
     if (!ok) return "its signature does not verify";
-    const parsed = RECORD.safeParse(envelope.record);
-    if (!parsed.success) return "its fields do not validate";
-    return this.#filed(parsed.data, scope, workspaceRoot, name);
+    let valid: InstallRecord;
+    try {
+      valid = parse(RECORD, envelope.record, "the install record");
+    } catch (e) {
+      return `its fields do not validate (${(e as Error).message})`;
+    }
+    return this.#filed(valid, scope, workspaceRoot, name);
   }
 
   /** `r` when it is filed under its own name and scope, else why not. */
