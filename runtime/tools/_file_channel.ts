@@ -118,7 +118,7 @@ function pathFlag(flag: string, paths: readonly string[]): string[] {
  * ok(!args.some((a) => a.startsWith("--allow-net") || a.startsWith("--allow-run")));
  * ```
  */
-export function processArgs(roots: Roots): string[] {
+export function processArgs(roots: Roots, ops: WorkerOps = "all"): string[] {
   const configDirs = roots.write.map((w) => `${w === "/" ? "" : w}/.astrid`);
   return [
     "run",
@@ -132,7 +132,7 @@ export function processArgs(roots: Roots): string[] {
     "--allow-env=TINYGLOBBY_DEBUG",
     ...pathFlag("--deny-read", roots.hidden),
     ...pathFlag("--deny-write", [...roots.hidden, ...configDirs]),
-    decodeURIComponent(WORKER_URL.pathname),
+    decodeURIComponent((ops === "plain" ? PLAIN_WORKER_URL : WORKER_URL).pathname),
   ];
 }
 
@@ -165,6 +165,7 @@ async function* lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGen
 
 /**
  * A subprocess (Deno itself) granted exactly `roots`, speaking JSON lines: the escape path.
+ * `ops` as for a Worker: a plain tool's subprocess loads no `glob`/`grep` packages.
  *
  * @example Read a file through a subprocess
  * ```ts
@@ -183,9 +184,13 @@ async function* lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGen
  * await ch.closed;
  * ```
  */
-export function processChannel(roots: Roots, events: ChannelEvents): FileChannel {
+export function processChannel(
+  roots: Roots,
+  events: ChannelEvents,
+  ops: WorkerOps = "all",
+): FileChannel {
   const child = new Deno.Command(Deno.execPath(), {
-    args: processArgs(roots),
+    args: processArgs(roots, ops),
     cwd: "/",
     env: denoEnv(),
     clearEnv: true,

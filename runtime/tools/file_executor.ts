@@ -294,9 +294,7 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
   }
 
   #ensureChannel(tool: string): FileChannel {
-    const ops: WorkerOps = this.#isolation === "process" || SEARCH_TOOLS.has(tool)
-      ? "all"
-      : "plain";
+    const ops: WorkerOps = SEARCH_TOOLS.has(tool) ? "all" : "plain";
     const running = this.#channels.get("all") ??
       (ops === "plain" ? this.#channels.get(ops) : undefined);
     if (running) return running;
@@ -307,7 +305,7 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
         this.#stop(new ToolError("EXECUTOR_FAILED", `Cannot finish the call: ${message}`)),
     };
     const channel = this.#isolation === "process"
-      ? processChannel(roots, events)
+      ? processChannel(roots, events, ops)
       : workerChannel(roots, events, ops);
     this.#channels.set(ops, channel);
     this.#stopping.add(channel.closed);

@@ -98,3 +98,35 @@ export function serveOps(scope: WorkerScope, ops: Readonly<Record<string, Op>>):
 export function inWorker(): boolean {
   return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
 }
+
+/**
+ * Serves the protocol with `ops` as JSON lines over stdin/stdout until stdin ends: how a Worker
+ * entry runs as a main module (the file subprocess of `_file_channel.ts`).
+ */
+export async function serveStdio(ops: Readonly<Record<string, Op>>): Promise<void> {
+  const encoder = new TextEncoder();
+  let writes = Promise.resolve();
+  const writeAll = async (bytes: Uint8Array) => {
+    while (bytes.length > 0) bytes = bytes.subarray(await Deno.stdout.write(bytes));
+  };
+  const scope: WorkerScope = {
+    onmessage: null,
+    postMessage(message) {
+      const bytes = encoder.encode(JSON.stringify(message) + "\n");
+      writes = writes.then(() => writeAll(bytes));
+    },
+  };
+  serveOps(scope, ops);
+  let buffer = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      // A line that is not a request ends the process: the parent never sends one.
+      if (line !== "") scope.onmessage?.({ data: JSON.parse(line) } as MessageEvent<WorkerRequest>);
+    }
+  }
+  await writes;
+}

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { inWorker, type Op, serveOps, type WorkerRequest, type WorkerScope } from "./_protocol.ts";
+import { inWorker, type Op, serveOps, serveStdio, type WorkerScope } from "./_protocol.ts";
 import { PLAIN_OPS } from "./_plain_ops.ts";
 
 export { toWireError, type WorkerRequest, type WorkerResponse } from "./_protocol.ts";
@@ -38,37 +38,8 @@ export const OPS: Readonly<Record<string, Op>> = Object.freeze({
   grep: async (raw, roots) => await (await import("./grep.ts")).grepOp(raw, roots),
 });
 
-/** Serves the protocol as JSON lines over stdin/stdout until stdin ends. */
-async function serveStdio(): Promise<void> {
-  const encoder = new TextEncoder();
-  let writes = Promise.resolve();
-  const writeAll = async (bytes: Uint8Array) => {
-    while (bytes.length > 0) bytes = bytes.subarray(await Deno.stdout.write(bytes));
-  };
-  const scope: WorkerScope = {
-    onmessage: null,
-    postMessage(message) {
-      const bytes = encoder.encode(JSON.stringify(message) + "\n");
-      writes = writes.then(() => writeAll(bytes));
-    },
-  };
-  serveOps(scope, OPS);
-  let buffer = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let at: number;
-    while ((at = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-      // A line that is not a request ends the process: the parent never sends one.
-      if (line !== "") scope.onmessage?.({ data: JSON.parse(line) } as MessageEvent<WorkerRequest>);
-    }
-  }
-  await writes;
-}
-
 if (inWorker()) {
   serveOps(globalThis as unknown as WorkerScope, OPS);
 } else if (import.meta.main) {
-  await serveStdio();
+  await serveStdio(OPS);
 }
