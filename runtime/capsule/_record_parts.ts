@@ -11,6 +11,11 @@
 import { MAX_MUTATIONS_PER_COMMIT, type Store } from "../storage/mod.ts";
 
 const PART_BYTES = 60_000;
+/**
+ * Deno KV refuses a commit whose keys and values total more than 819,200 bytes; a blob that
+ * leaves less than this margin for keys and encoding is refused before the commit is tried.
+ */
+const MAX_BLOB_BYTES = 800_000;
 
 interface Part {
   readonly n: number;
@@ -45,6 +50,7 @@ export async function writeBlob(
   base: Deno.KvKey,
   bytes: Uint8Array,
 ): Promise<boolean> {
+  if (bytes.length > MAX_BLOB_BYTES) return false;
   const n = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
   const stale: Deno.KvKey[] = [];
   for await (const e of store.list({ prefix: base })) {
@@ -60,7 +66,11 @@ export async function writeBlob(
     );
   }
   for (const key of stale) op.delete(key);
-  return (await op.commit()).ok;
+  try {
+    return (await op.commit()).ok;
+  } catch {
+    return false; // refused by the store (e.g. over its size limit): nothing was written
+  }
 }
 
 /** Deletes the blob at `base`; true when there was one. */
