@@ -134,14 +134,25 @@ export async function loadCliConfig(
   return { paths, config: loaded.config, warnings: loaded.warnings };
 }
 
+/** What {@link withRuntime} knows once the config has loaded, before anything else opens. */
+export interface RuntimeAhead {
+  readonly paths: AstridPaths;
+  readonly config: AstridConfig;
+  /** The runtime's walls, being worked out (rejects as `withRuntime` itself then does). */
+  readonly walls: Promise<Walls>;
+}
+
 /**
  * Opens config, the KV store, the runtime key and the audit log, runs `fn`, and closes them
- * (writing the audit log's final checkpoint) even when `fn` throws.
+ * (writing the audit log's final checkpoint) even when `fn` throws. `ahead` is called once the
+ * config has loaded, before the rest opens: to start what `fn` will need (a tool call's file
+ * executor) while the store and the audit log open. It must not throw.
  */
 export async function withRuntime<T>(
   cmd: OptionSource,
   io: CliIo,
   fn: (rt: Runtime) => Promise<T>,
+  ahead?: (opened: RuntimeAhead) => void,
 ): Promise<T> {
   // The runtime's modules load while the config does (their files are read off the thread).
   const libs = Promise.all([
@@ -152,18 +163,22 @@ export async function withRuntime<T>(
   libs.catch(() => {}); // awaited below, after the config's own failure
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  const location = config.storage.kv_url || paths.stateKv;
-  let start = performance.now();
-  const [storeLib, cryptoLib, auditLib] = await libs;
-  phase("load runtime modules", start); // what is left to wait for once the config has loaded
-  // The store opens while the runtime key is read; a missing key is generated only once the store
-  // has opened, and the store's failure is reported first, as when they ran one after the other.
   const timed = async <R>(name: string, work: () => Promise<R>): Promise<R> => {
     const start = performance.now();
     const result = await work();
     phase(name, start);
     return result;
   };
+  // The walls are worked out while the rest opens (they only read the file system).
+  const walls = timed("walls", () => runtimeWalls(paths, config, io.env));
+  walls.catch(() => {}); // awaited below; the store's and the audit log's failures come first
+  ahead?.({ paths, config, walls });
+  const location = config.storage.kv_url || paths.stateKv;
+  let start = performance.now();
+  const [storeLib, cryptoLib, auditLib] = await libs;
+  phase("load runtime modules", start); // what is left to wait for once the config has loaded
+  // The store opens while the runtime key is read; a missing key is generated only once the store
+  // has opened, and the store's failure is reported first, as when they ran one after the other.
   const [opened, loaded] = await Promise.allSettled([
     timed("open store", () => storeLib.openStore(location)),
     timed("runtime key", () => cryptoLib.loadRuntimeKey(paths.keysDir)),
@@ -174,9 +189,6 @@ export async function withRuntime<T>(
     if (loaded.status === "rejected") throw loaded.reason;
     const key = loaded.value ??
       await timed("runtime key", () => cryptoLib.ensureRuntimeKey(paths.keysDir));
-    // The walls are worked out while the audit log opens (they only read the file system).
-    const walls = timed("walls", () => runtimeWalls(paths, config, io.env));
-    walls.catch(() => {}); // awaited below; the audit log's failure comes first
     start = performance.now();
     const audit = await auditLib.AuditLog.open(store, key, {
       checkpointEvery: config.audit.checkpoint_every,

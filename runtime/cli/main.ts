@@ -335,7 +335,7 @@ const QUICK: readonly (readonly [
     "--json": true,
     "--all": true,
   }],
-  [["tools", "list"], "./commands/_tools_run.ts", "quickListTools", { "--json": true }],
+  [["tools", "list"], "./commands/_tools_host.ts", "quickListTools", { "--json": true }],
   [["tools", "call"], "./commands/_tools_run.ts", "quickCallTool", {
     "--json": true,
     "--args": (v) => v,

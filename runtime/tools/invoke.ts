@@ -16,7 +16,13 @@ import type {
 } from "../security/interceptor.ts";
 import { builtinTool } from "./registry.ts";
 import { FileExecutor } from "./file_executor.ts";
-import { type ShellRunner, type SubAgentRunner, type ToolContext, ToolError } from "./types.ts";
+import {
+  type FileToolName,
+  type ShellRunner,
+  type SubAgentRunner,
+  type ToolContext,
+  ToolError,
+} from "./types.ts";
 import type { ToolResult } from "./types.ts";
 import { NO_WALLS, type Walls } from "../security/walls.ts";
 import { workspaceCreator } from "../sandbox/creator.ts";
@@ -206,6 +212,48 @@ export interface ToolSessionOptions {
   /** What no tool may touch, and what the sandbox hides besides (default: none). */
   readonly walls?: Walls | undefined;
   readonly subAgent?: SubAgentRunner;
+  /**
+   * A file executor made ahead for `workspaceRoot` (see {@link earlyFileExecutor}); default: a
+   * new one. The session owns it from then on.
+   */
+  readonly files?: FileExecutor | undefined;
+}
+
+/** What a session's file executor is made from. */
+type ExecutorOptions = Pick<ToolSessionOptions, "workspaceRoot" | "outputLimitChars" | "walls">;
+
+/**
+ * The file executor of a one-shot command, started before the command has opened the store, the
+ * audit log and the gate: its Worker then loads its ops while those open. Pass it to
+ * {@link createToolSession} as `files`, or close it.
+ *
+ * @example Started ahead, then used by the session
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * import { createToolSession, earlyFileExecutor } from "./invoke.ts";
+ * const root = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.writeTextFile(`${root}/a.txt`, "hello\n");
+ * const files = earlyFileExecutor({ workspaceRoot: root, outputLimitChars: 1000 }, "read_file");
+ * const session = await createToolSession({
+ *   workspaceRoot: root, sessionId: "s", sandbox: "off", outputLimitChars: 1000, files,
+ * });
+ * match((await session.files.run("read_file", { file_path: `${root}/a.txt` })).output, /hello/);
+ * session.files.close();
+ * ```
+ */
+export function earlyFileExecutor(opts: ExecutorOptions, tool: FileToolName): FileExecutor {
+  const files = newFileExecutor(opts);
+  files.start(tool);
+  return files;
+}
+
+function newFileExecutor(opts: ExecutorOptions): FileExecutor {
+  return FileExecutor.create({
+    root: opts.workspaceRoot,
+    maxOutputChars: opts.outputLimitChars,
+    hidden: opts.walls?.hidden ?? [],
+    creator: workspaceCreator(opts.walls ?? NO_WALLS, opts.workspaceRoot),
+  });
 }
 
 /**
@@ -219,12 +267,7 @@ export function createToolSession(opts: ToolSessionOptions): Promise<ToolSession
     const inside = opts.cwd && (opts.cwd === root || opts.cwd.startsWith(`${root}/`));
     return {
       ctx: { workspaceRoot: root, sessionId: opts.sessionId, cwd: inside ? opts.cwd! : root },
-      files: FileExecutor.create({
-        root,
-        maxOutputChars: opts.outputLimitChars,
-        hidden: opts.walls?.hidden ?? [],
-        creator: workspaceCreator(opts.walls ?? NO_WALLS, root),
-      }),
+      files: opts.files ?? newFileExecutor(opts),
       shell: lazyShell(opts),
       ...(opts.subAgent ? { subAgent: opts.subAgent } : {}),
     };

@@ -1,13 +1,20 @@
 /**
- * What `astrid tools list` and `astrid tools call` do, without commander (tools.ts builds the
- * commands; main.ts runs the common command lines of both straight from here: loading commander,
- * which is CommonJS, switched on Deno's Node compatibility layer, about 16 ms of a call), and the
- * helpers other commands share: the capsule host, the MCP manager, the command's gate.
+ * What `astrid tools call` does, without commander (tools.ts builds the commands; main.ts runs
+ * the common command lines straight from here: loading commander, which is CommonJS, switched on
+ * Deno's Node compatibility layer, about 16 ms of a call), and the command's gate other commands
+ * share. `tools list`, the capsule host and the MCP manager are in _tools_host.ts (re-exported
+ * here), which loads none of the gate.
  *
  * @module
  */
 import type { FileToolName } from "../../tools/types.ts";
-import { createToolSession, type InvokeOutcome, invokeTool } from "../../tools/invoke.ts";
+import {
+  createToolSession,
+  earlyFileExecutor,
+  type InvokeOutcome,
+  invokeTool,
+} from "../../tools/invoke.ts";
+import type { FileExecutor } from "../../tools/file_executor.ts";
 import { type Gate, openGate } from "../../security/gate.ts";
 import { type Frontend, PresetFrontend } from "../../security/approval.ts";
 import type { ApprovalChoice } from "../../security/approval.ts";
@@ -18,21 +25,24 @@ import {
   printJson,
   requireWorkspace,
   type Runtime,
+  type RuntimeAhead,
   wantsJson,
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 // Only what every call needs is imported here: the capsule engine (extism), the MCP SDK and
 // the agent are loaded where a call involves a capsule, an MCP server or an agent session.
-import type { CapsuleHost } from "../../capsule/registry.ts";
-import { InstallRecords } from "../../capsule/install_record.ts";
-import { installedDirs, installWarnings, listInstalled } from "../../capsule/installed.ts";
-import type { listMcpTools, McpServerManager } from "../../mcp/mod.ts";
 import { parseMcpToolName } from "../../mcp/names.ts";
-import { workspaceCreator } from "../../sandbox/creator.ts";
-import type { CapsuleLlm } from "../../capsule/host/context.ts";
-import { lazyCompleter } from "../../llm/complete.ts";
-import { pricingFromConfig } from "../../llm/pricing.ts";
+import { capsuleHost, mcpManager } from "./_tools_host.ts";
+
+export {
+  capsuleHost,
+  listToolsAction,
+  listWithDeadline,
+  MCP_LIST_TIMEOUT_MS,
+  mcpManager,
+  quickListTools,
+} from "./_tools_host.ts";
 
 /**
  * Imports a module by a computed specifier, when a call needs it: a literal `import()` would put
@@ -41,42 +51,6 @@ import { pricingFromConfig } from "../../llm/pricing.ts";
  * main.ts). The type stays checked: `lazy<typeof import(PATH)>(PATH)`.
  */
 const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
-
-/** `tools list`: the built-in tools, installed capsules' and configured MCP servers'. */
-export async function listToolsAction(io: CliIo, cmd: OptionSource): Promise<void> {
-  const { BUILTIN_TOOLS } = await lazy<typeof import("../../tools/registry.ts")>(
-    "../../tools/registry.ts",
-  );
-  const defs: { name: string; description: string; inputSchema: object }[] = BUILTIN_TOOLS
-    .map((t) => ({ ...t.definition }));
-  await withRuntime(cmd, io, async (rt) => {
-    const host = await capsuleHost(rt, rt.paths.workspaceRoot);
-    // The capsule registry and the MCP SDK load only when there is something to list.
-    if (host.capsules.length > 0) {
-      const { listCapsuleTools } = await lazy<typeof import("../../capsule/registry.ts")>(
-        "../../capsule/registry.ts",
-      );
-      const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
-        parentEnv: io.env,
-        workspaceRoot: host.workspaceRoot,
-      });
-      for (const t of capsuleTools) defs.push(t);
-    }
-    if (Object.keys(rt.config.servers).length === 0) return;
-    await using manager = await mcpManager(rt, rt.paths.workspaceRoot);
-    const mcp = await listWithDeadline(manager, MCP_LIST_TIMEOUT_MS);
-    for (const e of mcp.errors) io.stderr(`warning: ${e.server}: ${e.code}: ${e.message}\n`);
-    for (const t of mcp.tools) defs.push(t);
-  });
-  if (wantsJson(cmd, io)) return printJson(io, defs);
-  for (const d of defs) {
-    const schema = d.inputSchema as { properties?: object; required?: string[] };
-    const params = Object.keys(schema.properties ?? {}).map((p) =>
-      schema.required?.includes(p) ? p : `[${p}]`
-    );
-    io.stdout(`${d.name.padEnd(24)} ${params.join(" ")}\n`);
-  }
-}
 
 /** `tools call NAME`: one call through the interceptor, its outcome printed. */
 export async function callToolAction(
@@ -91,26 +65,51 @@ export async function callToolAction(
   } catch (err) {
     throw new CliError(`Cannot parse --args: ${(err as Error).message}`, ExitCode.Usage);
   }
-  await withRuntime(cmd, io, async (rt) => {
-    const outcome = await callTool(rt, name, args, opts);
-    // With a daemon running: a one-time approval link (and QR code) for the deferred id.
-    if (outcome.status === "deferred") {
-      const { announceDeferrals } = await lazy<typeof import("../_deferral_link.ts")>(
-        "../_deferral_link.ts",
-      );
-      await announceDeferrals(io, rt.paths.home, [outcome.id]);
+  // A file tool's executor starts as soon as the config has loaded: its Worker loads its ops
+  // while the store, the key and the audit log open.
+  let ahead: Promise<FilesAhead | null> = Promise.resolve(null);
+  const startAhead = isFileTool(name)
+    ? (opened: RuntimeAhead) => {
+      ahead = filesAhead(opened, name);
+      ahead.catch(() => {}); // a failure only means the session makes its own
     }
-    reportOutcome(io, outcome, wantsJson(cmd, io));
-  });
+    : undefined;
+  try {
+    await withRuntime(cmd, io, async (rt) => {
+      const outcome = await callTool(rt, name, args, opts, await ahead.catch(() => null));
+      // With a daemon running: a one-time approval link (and QR code) for the deferred id.
+      if (outcome.status === "deferred") {
+        const { announceDeferrals } = await lazy<typeof import("../_deferral_link.ts")>(
+          "../_deferral_link.ts",
+        );
+        await announceDeferrals(io, rt.paths.home, [outcome.id]);
+      }
+      reportOutcome(io, outcome, wantsJson(cmd, io));
+    }, startAhead);
+  } finally {
+    // Unused (the runtime failed to open, or the call went elsewhere): stopped, never left behind.
+    (await ahead.catch(() => null))?.files.close();
+  }
 }
 
-/** `tools list` as main.ts runs it without commander (its QUICK table). */
-export function quickListTools(
-  io: CliIo,
-  _opts: Record<string, unknown>,
-  cmd: OptionSource,
-): Promise<void> {
-  return listToolsAction(io, cmd);
+/** A file executor started ahead of the call, for the workspace at `root`. */
+interface FilesAhead {
+  readonly root: string;
+  readonly files: FileExecutor;
+}
+
+async function filesAhead(
+  { paths, config, walls }: RuntimeAhead,
+  tool: FileToolName,
+): Promise<FilesAhead | null> {
+  if (paths.workspaceRoot === null) return null;
+  const [root, w] = await Promise.all([Deno.realPath(paths.workspaceRoot), walls]);
+  const files = earlyFileExecutor({
+    workspaceRoot: root,
+    outputLimitChars: config.tools.output_limit_chars,
+    walls: w,
+  }, tool);
+  return { root, files };
 }
 
 /** `tools call NAME` as main.ts runs it without commander (`--args` defaults to `{}`). */
@@ -125,45 +124,6 @@ export function quickCallTool(
     ...(o.approve !== undefined ? { approve: o.approve } : {}),
     ...(o.session !== undefined ? { session: o.session } : {}),
   }, cmd);
-}
-
-/** How long `tools list` waits for each MCP server's tool list. */
-export const MCP_LIST_TIMEOUT_MS = 5000;
-
-/**
- * The tools of every configured MCP server, all started at once; a server that has not answered
- * within `timeoutMs` is left out with a `SLOW` error (it is stopped when the manager closes).
- */
-export async function listWithDeadline(
-  manager: McpServerManager,
-  timeoutMs: number,
-): Promise<Awaited<ReturnType<typeof listMcpTools>>> {
-  const { listMcpTools } = await lazy<typeof import("../../mcp/mod.ts")>("../../mcp/mod.ts");
-  const results = await Promise.all(manager.servers.map(async ({ name }) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const slow = new Promise<Awaited<ReturnType<typeof listMcpTools>>>((resolve) => {
-      timer = setTimeout(() =>
-        resolve({
-          tools: [],
-          errors: [{
-            server: name,
-            code: "SLOW",
-            message: `no tool list within ${
-              timeoutMs / 1000
-            } s; skipped (try \`astrid servers tools ${name}\`)`,
-          }],
-        }), timeoutMs);
-    });
-    try {
-      return await Promise.race([listMcpTools(manager, [name]), slow]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }));
-  return {
-    tools: results.flatMap((r) => r.tools),
-    errors: results.flatMap((r) => r.errors),
-  };
 }
 
 /** `tools call`'s options. */
@@ -211,6 +171,7 @@ async function callTool(
   name: string,
   args: unknown,
   opts: CallToolOpts,
+  ahead: FilesAhead | null = null,
 ): Promise<InvokeOutcome> {
   const ws = await requireWorkspace(rt.paths);
   const given = opts.session === undefined ? null : await knownSession(rt, opts.session);
@@ -228,6 +189,8 @@ async function callTool(
       sandbox: rt.config.tools.sandbox,
       outputLimitChars: rt.config.tools.output_limit_chars,
       walls: rt.walls,
+      // The executor started ahead serves this root only.
+      files: ahead?.root === workspaceRoot ? ahead.files : undefined,
     });
   const root = await Deno.realPath(ws.root);
   let session = await toolSession(root);
@@ -334,78 +297,6 @@ async function knownSession(rt: Runtime, given: string): Promise<string> {
   ]);
   for (const h of await new SessionStore(rt.store).list()) ids.push(h.id);
   return matchId(given, ids, "session") ?? given;
-}
-
-/**
- * A manager for the configured MCP servers; servers start on first use and stop on dispose. The
- * MCP SDK loads here, when a command needs the manager, not when this module does.
- */
-export async function mcpManager(
-  rt: Runtime,
-  workspaceRoot: string | null,
-): Promise<McpServerManager> {
-  const { openServerManager } = await lazy<typeof import("./servers.ts")>("./servers.ts");
-  return openServerManager(rt.config, {
-    env: rt.io.env,
-    cwd: rt.io.cwd,
-    workspaceRoot,
-    walls: rt.walls,
-  });
-}
-
-/**
- * The installed capsules (user and workspace) and their limits, for capsule tool calls. Only
- * folders with a verified install record are used; the others, and capsules that fail their
- * integrity checks, are reported as warnings (calling a broken one is an `INTEGRITY` outcome).
- */
-export async function capsuleHost(
-  rt: Runtime,
-  workspaceRoot: string | null,
-  opts: { readonly warnBroken?: boolean } = {},
-): Promise<CapsuleHost> {
-  const list = await listInstalled(installedDirs(rt.paths.home, workspaceRoot), {
-    requireHash: rt.config.capsules.require_hash,
-    records: new InstallRecords(rt.store, rt.key),
-  });
-  for (const w of installWarnings(list)) rt.io.stderr(`warning: ${w}\n`);
-  for (const b of opts.warnBroken === false ? [] : list.broken) {
-    rt.io.stderr(`warning: capsule at ${b.dir} not loaded: ${b.error.message}\n`);
-  }
-  return {
-    capsules: list.capsules,
-    broken: list.broken,
-    workspaceRoot: workspaceRoot ?? rt.paths.home,
-    store: rt.store,
-    limits: {
-      timeoutMs: rt.config.capsules.timeout_seconds * 1000,
-      memoryMb: rt.config.capsules.memory_mb,
-    },
-    outputLimitChars: rt.config.tools.output_limit_chars,
-    parentEnv: rt.io.env,
-    walls: rt.walls,
-    ...(workspaceRoot === null ? {} : { creator: workspaceCreator(rt.walls, workspaceRoot) }),
-    ...(isCapsuleModel(rt.config.model) ? {} : { llm: configuredModel(rt) }),
-  };
-}
-
-/** True when `[model] provider` names a capsule (`capsule:<name>`). */
-function isCapsuleModel(model: Runtime["config"]["model"]): boolean {
-  return model.provider.startsWith("capsule:");
-}
-
-/**
- * The configured model for capsules' `llm-complete` calls, its provider SDK loaded only when a
- * capsule calls it (a missing API key then fails that call, not the command). `chat` replaces
- * it with the session's own provider.
- */
-function configuredModel(rt: Runtime): CapsuleLlm {
-  const model = rt.config.model;
-  return lazyCompleter(model.provider, model.model, pricingFromConfig(rt.config), async () => {
-    const { createProvider } = await lazy<typeof import("../../llm/create_provider.ts")>(
-      "../../llm/create_provider.ts",
-    );
-    return createProvider(model);
-  });
 }
 
 /**

@@ -26,7 +26,7 @@
 import type { MethodGroup } from "./mod.ts";
 import type { DaemonContext, JsonSchema, RpcMethod } from "../types.ts";
 import { type CronEntryStatus, type CronJob, type CronRunResult, CronScheduler } from "../cron.ts";
-import { capsuleHost } from "../../cli/commands/_tools_run.ts";
+import { capsuleHost } from "../../cli/commands/_tools_host.ts";
 import { workspaceId } from "../../cli/context.ts";
 import { openGate } from "../../security/gate.ts";
 import { DeferredQueue } from "../../security/approval.ts";
