@@ -78,12 +78,20 @@ export async function openHead(
       throw refuse(witnessPath, placeProblem({ ...w, here: { ...here, log: w.here!.log } }, log)!);
     }
     newest = w.newest;
-    await ahead;
-    if (newest && log !== null) await checkNotBehind(store, key, log, newest, witnessPath);
   }
   await ahead;
-  let head = await loadVerifiedHead(store, key, { legacy: newest === null });
-  if (newest && witnessPath !== null) await checkSameAt(store, head, newest, witnessPath);
+  // The reads of steps 2 to 4 (all after the witness's) are issued at once, checked in order.
+  const last = newest && log !== null ? lastEntry(store) : null;
+  const atNewest = newest ? store.get([...ENTRY_PREFIX, newest.size]) : null;
+  const verified = loadVerifiedHead(store, key, { legacy: newest === null });
+  for (const read of [last, atNewest, verified]) read?.catch(() => {}); // awaited below
+  if (newest && log !== null && witnessPath !== null) {
+    await checkNotBehind(store, key, log, newest, witnessPath, await last!);
+  }
+  let head = await verified;
+  if (newest && witnessPath !== null) {
+    await checkSameAt(head, newest, witnessPath, (await atNewest!).value);
+  }
   if (head.legacy) head = await signLegacyHead(store, signer, head);
   const cp = head.checkpoint;
   if (witnessPath !== null && cp && head.log !== null && cp.size > (newest?.size ?? 0)) {
@@ -114,7 +122,7 @@ async function witnessTail(
     (log === null || lines.some((l) => field(l.value, "log") === log)) &&
     (location === null || lines.some((l) => field(l.value, "store") === location));
   try {
-    const tail = (await readWitnessTail(path, enough)) ?? [];
+    const tail = readWitnessTail(path, enough) ?? [];
     await verifyWitnessAhead(tail, log, location, key);
     return witnessedLog(tail.reverse(), log, key, {
       every: false,
@@ -132,17 +140,21 @@ async function withLine(path: string, c: WitnessedCheckpoint): Promise<Witnessed
   return c.line !== undefined ? c : { ...c, line: await lineNumberAt(path, c.offset ?? 0) };
 }
 
-/** Step 2: a store whose last entry is before the newest witnessed size is refused. */
+/** The store's last entry, as stored (undefined when it has none). */
+async function lastEntry(store: Store): Promise<Deno.KvEntry<unknown> | undefined> {
+  const selector = { prefix: [...ENTRY_PREFIX] };
+  return (await Array.fromAsync(store.list(selector, { reverse: true, limit: 1 })))[0];
+}
+
+/** Step 2: a store whose `last` entry is before the newest witnessed size is refused. */
 async function checkNotBehind(
   store: Store,
   key: Uint8Array,
   log: string,
   newest: WitnessedCheckpoint,
   path: string,
+  last: Deno.KvEntry<unknown> | undefined,
 ): Promise<void> {
-  const [last] = await Array.fromAsync(
-    store.list({ prefix: [...ENTRY_PREFIX] }, { reverse: true, limit: 1 }),
-  );
   const end = typeof last?.key[2] === "number" ? last.key[2] : 0;
   if (newest.size <= end) return;
   const raw = (await store.get(HEAD_KEY)).value;
@@ -156,14 +168,14 @@ async function checkNotBehind(
   if (bad) throw refuse(path, bad);
 }
 
-/** Step 4: the entry at the newest witnessed size must have the witnessed hash. */
+/** Step 4: the entry at the newest witnessed size (`stored`) must have the witnessed hash. */
 async function checkSameAt(
-  store: Store,
   head: Head,
   newest: WitnessedCheckpoint,
   path: string,
+  stored: unknown,
 ): Promise<void> {
-  const hash = decodeStored((await store.get([...ENTRY_PREFIX, newest.size])).value).entry?.hash;
+  const hash = decodeStored(stored).entry?.hash;
   if (hash === newest.head && newest.size <= head.seq) return;
   const at = await withLine(path, newest);
   const w: Witnessed = {

@@ -67,9 +67,13 @@ export async function loadVerifiedHead(
   // between (it moves the head in the same commit as its entries) can make them disagree; a
   // failure counts only when the head did not move meanwhile.
   for (let attempt = 1;; attempt++) {
-    const got = await store.get<unknown>(HEAD_KEY);
+    // One read for the head and entry 1 (the log's name); the latest checkpoint, the anchor
+    // unless a known head is, is read meanwhile. Reads that raced a writer fail and are retried.
+    const latest = options.known ? null : latestStored(store);
+    latest?.catch(() => {}); // awaited in verifyHead, unless it failed first
+    const [got, first] = await store.getMany<[unknown, unknown]>([HEAD_KEY, [...ENTRY_PREFIX, 1]]);
     try {
-      return await verifyHead(store, got, trustedKey, options);
+      return await verifyHead(store, got, first.value, latest, trustedKey, options);
     } catch (err) {
       if (!(err instanceof AuditIntegrityError) || attempt >= MAX_READS) throw err;
       if ((await store.get(HEAD_KEY)).versionstamp === got.versionstamp) throw err;
@@ -107,14 +111,22 @@ function storedHead(
   return { seq: state.seq, hash: state.hash, log: null, legacy: true };
 }
 
+/** The latest stored checkpoint (unverified), or undefined when there is none. */
+async function latestStored(store: Store): Promise<Deno.KvEntry<Checkpoint> | undefined> {
+  const selector = { prefix: [...CHECKPOINT_PREFIX] };
+  return (await Array.fromAsync(store.list<Checkpoint>(selector, { reverse: true, limit: 1 })))[0];
+}
+
 async function verifyHead(
   store: Store,
   got: Deno.KvEntryMaybe<unknown>,
+  first: unknown,
+  latest: Promise<Deno.KvEntry<Checkpoint> | undefined> | null,
   trustedKey: Uint8Array,
   options: LoadOptions,
 ): Promise<Head> {
   const head = storedHead(got.value, trustedKey, options.legacy === true);
-  const log = await logName(store, head.seq);
+  const log = logName(first, head.seq);
   if (head.log !== null && head.log !== log) {
     fail(head.seq, "BAD_HEAD", `the head names log ${head.log} but entry 1 hashes to ${log}`);
   }
@@ -127,9 +139,7 @@ async function verifyHead(
   if (known && known.seq <= head.seq) {
     anchor = known;
   } else {
-    const [last] = await Array.fromAsync(
-      store.list<Checkpoint>({ prefix: [...CHECKPOINT_PREFIX] }, { reverse: true, limit: 1 }),
-    );
+    const last = await (latest ?? latestStored(store));
     if (last) {
       const cp = last.value;
       const problem = verifyCheckpoint(cp, trustedKey);
@@ -188,12 +198,12 @@ async function verifyHead(
 }
 
 /**
- * The log's name: the stored hash of entry 1, or null for an empty log (`seq` 0). Fails when
- * entry 1 is missing from a log that has entries.
+ * The log's name: the stored hash of entry 1 (`first`, as stored), or null for an empty log
+ * (`seq` 0). Fails when entry 1 is missing from a log that has entries.
  */
-export async function logName(store: Store, seq: number): Promise<string | null> {
+function logName(first: unknown, seq: number): string | null {
   if (seq === 0) return null;
-  const { entry, body } = decodeStored((await store.get([...ENTRY_PREFIX, 1])).value);
+  const { entry, body } = decodeStored(first);
   if (body === null || entryShapeProblem(entry) !== null) {
     fail(1, "DELETED", "entry 1 is missing or malformed");
   }

@@ -152,6 +152,30 @@ Deno.test("a process appending while another holds the tail waits its turn: one 
   ok((await verifyStore(store, signer.publicKey)).ok);
 });
 
+Deno.test("open() while another process holds the tail waits, then commits what it left", async () => {
+  const { kv, journal } = await tempState();
+  const signer = signerFromSeed(generateSeed());
+  using store = await openStore(kv);
+  const log = await AuditLog.open(store, signer, { ...opts, journalDir: journal });
+  const first = await log.append(input(1));
+  await log.close();
+  // Another process holds the tail's lock, with entry 2 acknowledged and not yet committed.
+  const { entry, stored } = chainEntry(prepareInput(input(2), 1), 2, first.hash);
+  const holder = Deno.openSync(`${journal}/tail.wal`, { read: true, write: true, create: true });
+  holder.lockSync(true);
+  holder.writeSync(new TextEncoder().encode(`{"s":2,"h":"${entry.hash}","e":${stored.body}}\n`));
+  const opening = AuditLog.open(store, signer, { ...opts, journalDir: journal });
+  await new Promise((r) => setTimeout(r, 30)); // open() finds the tail taken, and waits
+  holder.close(); // the holder dies: the kernel drops its lock
+  const late = await opening;
+  deepEqual([late.tailRecovery.recovered, late.tailRecovery.unreadable], [1, 0]);
+  deepEqual((await late.list()).map((e) => [e.seq, e.hash]), [[1, first.hash], [2, entry.hash]]);
+  equal((await late.append(input(3))).seq, 3);
+  await late.close();
+  const report = await verifyStore(store, signer.publicKey);
+  deepEqual([report.ok, report.entries], [true, 3]);
+});
+
 Deno.test("a tampered tail: torn and malformed lines are counted, never trusted, and the chain verifies", async () => {
   const { kv, journal } = await tempState();
   const signer = signerFromSeed(generateSeed());

@@ -19,19 +19,21 @@ const CHUNK = 16 * 1024;
 const MAX_LINE = 64 * 1024;
 const decoder = new TextDecoder();
 
-async function readAt(file: Deno.FsFile, pos: number, dst: Uint8Array): Promise<void> {
-  await file.seek(pos, Deno.SeekMode.Start);
+// The tail is read with synchronous calls: a chunk or two of a local file, read sooner than an
+// async call reaches Deno's thread pool, on the path of every command that opens the log.
+function readAt(file: Deno.FsFile, pos: number, dst: Uint8Array): void {
+  file.seekSync(pos, Deno.SeekMode.Start);
   for (let n = 0; n < dst.length;) {
-    const got = await file.read(dst.subarray(n));
+    const got = file.readSync(dst.subarray(n));
     if (got === null) throw new Error(`Cannot read the witness: it shrank while being read`);
     n += got;
   }
 }
 
 /** Opens `path` for reading; null when it does not exist. */
-async function openIfExists(path: string): Promise<Deno.FsFile | null> {
+function openIfExists(path: string): Deno.FsFile | null {
   try {
-    return await Deno.open(path, { read: true });
+    return Deno.openSync(path, { read: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
@@ -44,15 +46,15 @@ async function openIfExists(path: string): Promise<Deno.FsFile | null> {
  * newline (being written) is left out; lines that are not JSON are skipped. Null when the file
  * does not exist.
  */
-export async function readWitnessTail(
+export function readWitnessTail(
   path: string,
   enough: (lines: readonly TailLine[]) => boolean,
   chunkSize = CHUNK,
-): Promise<TailLine[] | null> {
-  const file = await openIfExists(path);
+): TailLine[] | null {
+  const file = openIfExists(path);
   if (!file) return null;
   try {
-    const info = await file.stat();
+    const info = file.statSync();
     if (!info.isFile) throw new Error(`Cannot read the witness ${path}: it is not a file`);
     const out: TailLine[] = [];
     let end = info.size; // bytes before `end` are not read yet
@@ -62,7 +64,7 @@ export async function readWitnessTail(
     while (end > 0) {
       const start = Math.max(0, end - chunkSize);
       const buf = new Uint8Array(end - start + carry.length);
-      await readAt(file, start, buf.subarray(0, end - start));
+      readAt(file, start, buf.subarray(0, end - start));
       buf.set(carry, end - start);
       let stop: number; // index of the newline that ends the current line
       if (anchored) {
@@ -107,7 +109,7 @@ export async function readWitnessTail(
 
 /** The 1-based line number of the line that starts at byte `offset` of the witness. */
 export async function lineNumberAt(path: string, offset: number): Promise<number> {
-  const file = await openIfExists(path);
+  const file = openIfExists(path);
   if (!file) return 0;
   try {
     const buf = new Uint8Array(1 << 20);

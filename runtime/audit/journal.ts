@@ -56,19 +56,22 @@ export const INTERRUPTED_OUTCOME = {
 export class AuditJournal {
   /** The journal file. */
   readonly path: string;
-  readonly #file: Deno.FsFile;
+  readonly #dir: string;
+  /** Null until the first record when deferred (see {@link AuditJournal.deferred}). */
+  #file: Deno.FsFile | null;
   readonly #headSeq: () => number;
   readonly #pid: number;
   #next = 1;
   #outstanding = 0;
   #closed = false;
 
-  private constructor(path: string, file: Deno.FsFile, headSeq: () => number) {
+  private constructor(dir: string, path: string, file: Deno.FsFile | null, headSeq: () => number) {
+    this.#dir = dir;
     this.path = path;
     this.#file = file;
     this.#headSeq = headSeq;
     this.#pid = Deno.pid;
-    this.#header();
+    if (file) this.#header();
   }
 
   /**
@@ -77,18 +80,35 @@ export class AuditJournal {
    * cannot be locked: an orphan could not be told from a live journal there.
    */
   static open(dir: string, headSeq: () => number): AuditJournal | null {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = `${Deno.pid}-${crypto.randomUUID().slice(0, 12)}.jsonl`;
-    const path = join(dir, name);
-    const file = Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
-    try {
-      if (file.tryLockSync(true)) return new AuditJournal(path, file, headSeq);
-    } catch {
-      // no file locks here
-    }
-    file.close();
-    Deno.removeSync(path);
-    return null;
+    const path = join(dir, journalName());
+    const file = createLocked(dir, path);
+    return file ? new AuditJournal(dir, path, file, headSeq) : null;
+  }
+
+  /**
+   * Like {@link AuditJournal.open}, for a folder where file locks are known to work (the audit
+   * tail's, _tail_wal.ts), but the file is created and locked at the first record: a process
+   * that journals nothing (most commands) creates and deletes no file. Its header then names the
+   * head committed at that moment, which recovery counts from as it would from an earlier one.
+   * The first {@link AuditJournal.record} throws when the file cannot be created or locked.
+   *
+   * @example No file until the first record
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { AuditJournal } from "./journal.ts";
+   * const journal = AuditJournal.deferred(await Deno.makeTempDir(), () => 0);
+   * equal(await Deno.stat(journal.path).catch(() => null), null);
+   * journal.record({
+   *   sessionId: "s", decision: "allowed", proof: "rule:x", ts: 1,
+   *   action: { kind: "capsule_file_access", resource: "capsule://n/fs_write", summary: "w" },
+   * });
+   * equal((await Deno.stat(journal.path)).isFile, true);
+   * journal.release(1);
+   * journal.close();
+   * ```
+   */
+  static deferred(dir: string, headSeq: () => number): AuditJournal {
+    return new AuditJournal(dir, join(dir, journalName()), null, headSeq);
   }
 
   /** Records written and not yet released. */
@@ -124,7 +144,7 @@ export class AuditJournal {
   /** `count` records are now committed to the chain; once none is left the file is emptied. */
   release(count: number): void {
     this.#outstanding = Math.max(0, this.#outstanding - count);
-    if (this.#outstanding > 0 || this.#closed) return;
+    if (this.#outstanding > 0 || this.#closed || this.#file === null) return;
     try {
       this.#file.truncateSync(0);
       this.#header();
@@ -137,6 +157,7 @@ export class AuditJournal {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#file === null) return; // deferred, and nothing was ever recorded
     this.#file.close();
     if (this.#outstanding === 0) Deno.removeSync(this.path);
   }
@@ -148,10 +169,40 @@ export class AuditJournal {
 
   #write(value: unknown): void {
     if (this.#closed) throw new Error("Cannot write to the audit journal: it is closed");
+    if (this.#file === null) {
+      const file = createLocked(this.#dir, this.path);
+      if (!file) {
+        throw new Error(`Cannot create the audit journal ${this.path}: its file cannot be locked`);
+      }
+      this.#file = file;
+      this.#header();
+    }
     const bytes = encoder.encode(JSON.stringify(value) + "\n");
     let done = 0;
     while (done < bytes.length) done += this.#file.writeSync(bytes.subarray(done));
   }
+}
+
+/** A new journal's file name: this process's pid and a random part. */
+function journalName(): string {
+  return `${Deno.pid}-${crypto.randomUUID().slice(0, 12)}.jsonl`;
+}
+
+/**
+ * Creates `path` in `dir` (made 0700 when missing), 0600, and locks it; null (the file removed
+ * again) where files cannot be locked.
+ */
+function createLocked(dir: string, path: string): Deno.FsFile | null {
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
+  try {
+    if (file.tryLockSync(true)) return file;
+  } catch {
+    // no file locks here
+  }
+  file.close();
+  Deno.removeSync(path);
+  return null;
 }
 
 /** What recovering one orphaned journal did (also the detail of its audit event). */

@@ -4,7 +4,7 @@ import { generateSeed, signerFromSeed, toHex } from "../crypto/mod.ts";
 import { openStore } from "../storage/mod.ts";
 import { AuditBatch } from "../security/audit_batch.ts";
 import { type AuditInput, AuditLog, INTERRUPTED_OUTCOME, verifyStore } from "./mod.ts";
-import { AuditJournal } from "./journal.ts";
+import { AuditJournal, recoverJournals } from "./journal.ts";
 
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 const CRASH = fromFileUrl(new URL("../../tests/fixtures/audit_crash.ts", import.meta.url));
@@ -54,6 +54,67 @@ Deno.test("AuditJournal empties its file once every record is released, and clos
   journal.close();
   throws(() => Deno.statSync(journal.path), Deno.errors.NotFound);
   throws(() => journal.record(write("c")), /closed/);
+});
+
+Deno.test("AuditJournal.deferred() creates and locks its file at the first record only", async () => {
+  const { dir, journal: folder } = await tempState();
+  try {
+    Deno.mkdirSync(folder, { mode: 0o700 });
+    const unused = AuditJournal.deferred(folder, () => 1);
+    unused.release(0);
+    unused.close();
+    deepEqual([...Deno.readDirSync(folder)], []); // nothing recorded: no file, ever
+    let head = 3;
+    const journal = AuditJournal.deferred(folder, () => head);
+    throws(() => Deno.statSync(journal.path), Deno.errors.NotFound);
+    head = 5;
+    journal.record(write("a"));
+    const lines = Deno.readTextFileSync(journal.path).trim().split("\n").map((l) => JSON.parse(l));
+    deepEqual([lines[0].baseSeq, lines[1].i.action.summary], [5, "a"]); // the head at creation
+    equal(Deno.statSync(journal.path).mode! & 0o777, 0o600);
+    // Its lock is held: recovery leaves a live journal alone.
+    const log = {
+      append: () => Promise.reject(new Error("unused")),
+      list: () => Promise.resolve([]),
+    };
+    deepEqual(await recoverJournals(folder, log, null), []);
+    journal.release(1);
+    journal.close();
+    throws(() => Deno.statSync(journal.path), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditJournal.deferred() fails its first record when the file cannot be created", async () => {
+  const { dir } = await tempState();
+  try {
+    Deno.writeTextFileSync(`${dir}/file`, "x");
+    const journal = AuditJournal.deferred(`${dir}/file`, () => 0);
+    throws(() => journal.record(write("a"))); // the caller must not run the effect
+    equal(journal.outstanding, 0);
+    journal.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditLog.open() with a journal folder leaves no file behind when nothing is journaled", async () => {
+  const { dir, kv, journal } = await tempState();
+  try {
+    const signer = signerFromSeed(generateSeed());
+    using store = await openStore(kv);
+    const first = await AuditLog.open(store, signer, { ...opts, journalDir: journal });
+    await first.append(write("x"));
+    await first.close();
+    const log = await AuditLog.open(store, signer, { ...opts, journalDir: journal });
+    deepEqual([...Deno.readDirSync(journal)].map((e) => e.name), ["tail.wal"]);
+    equal((await log.list()).length, 1);
+    await log.close();
+    deepEqual([...Deno.readDirSync(journal)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("AuditJournal.record() refuses an entry without ts (it could not be matched later)", async () => {

@@ -54,6 +54,13 @@ import type {
 import { AuditJournal, type JournalRecovery, recoverJournals } from "./journal.ts";
 import { AuditTail, type TailState, uncommitted } from "./_tail_wal.ts";
 
+function journalFailed(dir: string, err: unknown): Error {
+  return new Error(
+    `Cannot open the audit log: the journal in ${dir} failed (${(err as Error).message})`,
+    { cause: err },
+  );
+}
+
 interface Pending {
   input: PreparedInput;
   resolve(entry: AuditEntry): void;
@@ -125,6 +132,8 @@ export class AuditLog {
   #draining: Promise<void> | null = null;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Seconds between timed checkpoints (0: none); the timer starts with the first commit. */
+  readonly #seconds: number;
   #timerError: unknown = null;
   #cpChain: Promise<unknown> = Promise.resolve();
   #journal: AuditJournal | null = null;
@@ -143,14 +152,22 @@ export class AuditLog {
     this.#location = options.storeLocation ?? "";
     this.#every = options.checkpointEvery ?? 256;
     this.#now = options.now ?? Date.now;
-    const seconds = options.checkpointSeconds ?? 5;
-    if (seconds > 0) {
-      const timer = setInterval(() => {
-        this.checkpoint().catch((err) => this.#timerError ??= err);
-      }, seconds * 1000);
-      Deno.unrefTimer(timer);
-      this.#timer = timer;
-    }
+    this.#seconds = options.checkpointSeconds ?? 5;
+  }
+
+  /**
+   * Starts the checkpoint timer, once, when this log first commits entries (while that commit is
+   * in flight): a log that only reads (`astrid audit list`) never needs one, and a process's
+   * first timer costs a few ms of Deno's start-up. Entries of other processes are covered by
+   * their own timers and by {@link AuditLog.close}, which always checkpoints.
+   */
+  #startTimer(): void {
+    if (this.#timer !== undefined || this.#seconds <= 0 || this.#closed) return;
+    const timer = setInterval(() => {
+      this.checkpoint().catch((err) => this.#timerError ??= err);
+    }, this.#seconds * 1000);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
   }
 
   /**
@@ -188,28 +205,50 @@ export class AuditLog {
       );
     }
     const location = options.storeLocation ?? null;
-    const head = await openHead(store, signer, options.witnessPath ?? null, location);
+    const dir = options.journalDir;
+    // The shared tail's lock is taken, when free, before the head is loaded: no cooperating
+    // writer can then commit until it is released, so the head verified below is still the
+    // committed one and need not be loaded again (see _tail_wal.ts).
+    let tail: AuditTail | null = null;
+    let early: TailState | null = null;
+    try {
+      tail = dir === undefined ? null : AuditTail.open(dir);
+      early = tail?.tryTake() ?? null;
+    } catch (err) {
+      tail?.close();
+      throw journalFailed(dir!, err);
+    }
+    let head: Head;
+    try {
+      head = await openHead(store, signer, options.witnessPath ?? null, location);
+    } catch (err) {
+      tail?.close();
+      throw err;
+    }
     const log = new AuditLog(store, signer, head, options);
-    if (options.journalDir !== undefined) {
-      const dir = options.journalDir;
+    if (dir !== undefined) {
       try {
-        log.#tail = AuditTail.open(dir);
-        if (log.#tail) {
-          // Commit what a dead process acknowledged before anything else reads the chain.
+        log.#tail = tail;
+        if (tail && early && early.records.length === 0 && early.bad.length === 0) {
+          tail.release(head.seq, head.hash); // nothing acknowledged is left uncommitted
+          log.#tailRecovery = { file: tail.path, recovered: 0, unreadable: 0 };
+        } else if (tail) {
+          // Commit what a dead process acknowledged before anything else reads the chain. The
+          // drain runs now, not a timer tick later as for an append: open() waits for it.
           log.#reconcileDue = true;
-          log.#kick();
+          log.#draining = log.#drain();
           await log.#settled();
           if (log.#failure) throw log.#failure;
         }
-        log.#journal = AuditJournal.open(dir, () => log.#head.seq);
+        // With a tail, file locks work in `dir`: the journal file waits for a first record.
+        log.#journal = tail
+          ? AuditJournal.deferred(dir, () => log.#head.seq)
+          : AuditJournal.open(dir, () => log.#head.seq);
         log.#recovered = await recoverJournals(dir, log, log.#journal?.path ?? null);
         await log.flush(); // what was recovered is committed before open() returns
       } catch (err) {
         await log.close();
-        throw new Error(
-          `Cannot open the audit log: the journal in ${dir} failed (${(err as Error).message})`,
-          { cause: err },
-        );
+        throw journalFailed(dir, err);
       }
     }
     return log;
@@ -376,9 +415,12 @@ export class AuditLog {
   async #checkpointNow(): Promise<Checkpoint | null> {
     await this.#settled();
     // Only sign a head that links to one already trusted (see _tail.ts).
+    // The latest checkpoint is read while the head is verified (both are KV reads).
+    const newest = latestCheckpoint(this.#store);
+    newest.catch(() => {}); // awaited below, after the head's own failure
     const head = await loadVerifiedHead(this.#store, this.#signer.publicKey, { known: this.#head });
     if (head.seq === 0 || head.log === null) return null;
-    const latest = await latestCheckpoint(this.#store);
+    const latest = await newest;
     if (latest && latest.size >= head.seq) return null;
     const cp = signCheckpoint(this.#signer, head.seq, head.hash, this.#now());
     const key = [...CHECKPOINT_PREFIX, cp.size];
@@ -622,6 +664,7 @@ export class AuditLog {
           const commit = this.#commitNext();
           // Chain the next batch while KV writes this one (on its own thread).
           if (!tail) this.#chainAhead();
+          this.#startTimer();
           await commit;
         }
       }

@@ -68,7 +68,10 @@ export interface AuditEntry {
 export interface AuditLogOptions {
   /** Checkpoint whenever a seq that is a multiple of this is appended (default 256). */
   checkpointEvery?: number;
-  /** Checkpoint uncovered entries at least this often, in seconds (default 5; 0 disables). */
+  /**
+   * Checkpoint uncovered entries at least this often, in seconds (default 5; 0 disables). The
+   * timer starts with this log's first commit: a log that only reads is checkpointed on close.
+   */
   checkpointSeconds?: number;
   /** Clock in ms (default `Date.now`). */
   now?: () => number;

@@ -56,14 +56,14 @@ Deno.test("readWitnessTail() returns complete lines newest first across chunk bo
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/w.jsonl`;
-    equal(await readWitnessTail(path, () => true), null);
+    equal(readWitnessTail(path, () => true), null);
     const lines = Array.from({ length: 40 }, (_, i) => line(i + 1));
     const junk = "x".repeat(200_000); // longer than any witness line: skipped, never kept
     const text = lines.slice(0, 10).map((l) => JSON.stringify(l) + "\n").join("") + junk + "\n" +
       lines.slice(10).map((l) => JSON.stringify(l) + "\n").join("") + '{"partial":';
     await Deno.writeTextFile(path, text);
     for (const chunk of [50, 333, 4096, 1 << 20]) {
-      const all = await readWitnessTail(path, () => false, chunk);
+      const all = readWitnessTail(path, () => false, chunk);
       deepEqual(
         all!.map((l) => (l.value as { size: number }).size),
         lines.map((_, i) => 40 - i),
@@ -76,13 +76,13 @@ Deno.test("readWitnessTail() returns complete lines newest first across chunk bo
           `offset at chunk ${chunk}`,
         );
       }
-      const some = await readWitnessTail(path, (got) => got.length > 0, chunk);
+      const some = readWitnessTail(path, (got) => got.length > 0, chunk);
       ok(
         some!.length >= 1 && (chunk > text.length || some!.length < 40),
         `stops at chunk ${chunk}`,
       );
     }
-    const all = (await readWitnessTail(path, () => false))!;
+    const all = readWitnessTail(path, () => false)!;
     equal(await lineNumberAt(path, all.at(-1)!.offset), 1);
     equal(await lineNumberAt(path, all[0]!.offset), 41); // 10 lines, the junk line, 30 more
   } finally {

@@ -82,7 +82,8 @@ export const MAX_MUTATIONS_PER_COMMIT = 1000;
 export async function openStore(location: string): Promise<Store> {
   if (isLocalFile(location)) {
     const dir = location.replace(/\/[^/]*$/, "");
-    if (dir && dir !== location) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Synchronous: one quick call, instead of a trip to the thread pool before the KV opens.
+    if (dir && dir !== location) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   return new LockRetryingStore(await Deno.openKv(location));
 }
