@@ -17,10 +17,34 @@
  * The launcher caches its flags in `$ASTRID_HOME/cache/launch-flags.json` (_launch_cache.ts), so
  * after the warm-up every round measures a repeat run; `--cold` removes that file before each
  * run, to measure the first run after a change (the flags computed).
+ *
+ * `--installed` runs each command as the installed `astrid` instead (scripts/install.ts writes
+ * it into a temporary folder for each checkout that has the script; a checkout without it runs
+ * the launcher as above): after the warm-up, a repeat run starts the CLI straight under the
+ * flags the launcher last used in the folder (runtime/cli/_launch_direct.ts).
  */
 const HERE = new URL("..", import.meta.url).pathname;
 /** `--cold`: no cached launcher flags (see above). */
 const COLD = Deno.args.includes("--cold");
+/** `--installed`: through the installed `astrid` script (see above). */
+const INSTALLED = Deno.args.includes("--installed");
+/** The installed script of each checkout (by root), when it has one and `--installed` is given. */
+const shims = new Map<string, string | null>();
+
+async function shimOf(root: string): Promise<string | null> {
+  if (!INSTALLED) return null;
+  if (!shims.has(root)) {
+    let path: string | null = null;
+    try {
+      const { installShim } = await import(`${root}scripts/install.ts`);
+      path = await installShim(await Deno.makeTempDir({ prefix: "astrid-bench-bin-" }));
+    } catch {
+      path = null; // a checkout before the installed script: its launcher
+    }
+    shims.set(root, path);
+  }
+  return shims.get(root)!;
+}
 
 const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-home-" }));
 const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }));
@@ -54,9 +78,13 @@ const COMMANDS: readonly [label: string, args: readonly string[] | null][] = [
 ];
 
 /** `astrid …args` as run from the checkout at `root` (a folder ending in `/`), or the floor. */
-function command(args: readonly string[] | null, root = HERE): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: args === null ? ["eval", "1"] : [
+function command(
+  args: readonly string[] | null,
+  root = HERE,
+  shim: string | null = null,
+): Deno.Command {
+  return new Deno.Command(args !== null && shim !== null ? shim : Deno.execPath(), {
+    args: args === null ? ["eval", "1"] : shim !== null ? [...args] : [
       "run",
       "-A",
       "--quiet",
@@ -99,9 +127,10 @@ async function runOnce(
       // not written yet (or `--help`, which never computes flags)
     }
   }
+  const shim = await shimOf(root);
   const cpu = childrenCpuMs();
   const start = performance.now();
-  const { code } = await command(args, root).output();
+  const { code } = await command(args, root, shim).output();
   const wall = performance.now() - start;
   if (code !== 0) throw new Error(`${label} exited with ${code}`);
   return { wall, cpu: childrenCpuMs() - cpu };
@@ -109,6 +138,9 @@ async function runOnce(
 
 globalThis.addEventListener("unload", () => {
   for (const dir of [home, ws]) Deno.removeSync(dir, { recursive: true });
+  for (const shim of shims.values()) {
+    if (shim !== null) Deno.removeSync(shim.slice(0, -"/bin/astrid".length), { recursive: true });
+  }
 });
 
 const init = await command(["init", "."]).output();
@@ -148,7 +180,7 @@ if (import.meta.main) {
   const vsAt = Deno.args.indexOf("--vs");
   const vs = vsAt === -1 ? null : (await Deno.realPath(Deno.args[vsAt + 1]!)).replace(/\/?$/, "/");
   const rest = (vsAt === -1 ? Deno.args : Deno.args.filter((_, i) => i !== vsAt && i !== vsAt + 1))
-    .filter((a) => a !== "--cold");
+    .filter((a) => a !== "--cold" && a !== "--installed");
   const rounds = Number(rest[0] ?? 10);
   const roots = vs === null ? [HERE] : [HERE, vs];
   for (const root of roots) {
@@ -167,7 +199,8 @@ if (import.meta.main) {
   const head = "median ms | CPU ms | × deno eval 1";
   console.log(
     `Medians of ${rounds} interleaved rounds; ratios are per round, wall time` +
-      (COLD ? "; launcher flags computed on every run (--cold)." : "."),
+      (COLD ? "; launcher flags computed on every run (--cold)" : "") +
+      (INSTALLED ? "; through the installed astrid script (--installed)." : "."),
   );
   if (vs === null) {
     console.log(`| command | ${head} |\n|---|---|---|---|`);

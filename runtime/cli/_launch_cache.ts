@@ -78,6 +78,8 @@ export interface CachedFlags {
   readonly flags: string[];
   /** `cached`: reused; `computed`: computed and stored; `uncached`: computed, not storable. */
   readonly source: "cached" | "computed" | "uncached";
+  /** The `$ASTRID_HOME` the flags are cached in (not for an `uncached` result). */
+  readonly home?: string;
 }
 
 const REPO = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
@@ -164,6 +166,73 @@ function codeDeps(): Dep[] {
   });
 }
 
+/** The cache entry's key for `astrid …args` in `cwd`, or null when the run cannot be cached. */
+function headerOf(args: readonly string[], env: Env, cwd: string): Header | null {
+  const home = homeOf(env, cwd);
+  let scan: ScannedArgs | null = null;
+  try {
+    scan = scanArgs(args, cwd, (p) => {
+      try {
+        return fs.stat(p).isFile;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    scan = null;
+  }
+  let pwd: string | null = null;
+  try {
+    pwd = Deno.cwd();
+  } catch {
+    pwd = null; // the process's folder was removed
+  }
+  if (home === null || pwd === null || scan === null || scan.kind !== "runtime") return null;
+  return {
+    uid: uid(),
+    deno: Deno.execPath(),
+    repo: REPO,
+    home,
+    cwd,
+    pwd,
+    scan: JSON.stringify(scan),
+  };
+}
+
+/** The cached entry for `header` whose recorded inputs all still hold, and the file's entries. */
+async function lookup(header: Header, env: Env): Promise<{ hit: Entry | null; entries: Entry[] }> {
+  const entries = readEntries(cachePath(header.home));
+  for (const entry of entries) {
+    if (sameHeader(entry.header, header) && await holds(entry, env)) return { hit: entry, entries };
+  }
+  return { hit: null, entries };
+}
+
+/**
+ * The cached flags of `astrid …args` in `cwd` with `env` when every input recorded with them is
+ * unchanged, else null (nothing is computed). What a process started straight under flags it
+ * was handed (launch.ts, the installed `astrid`) checks them against.
+ *
+ * @example Nothing cached yet
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { lookupFlags } from "./_launch_cache.ts";
+ * const home = await Deno.makeTempDir();
+ * equal(await lookupFlags(["audit", "list"], { ASTRID_HOME: home }, "/"), null);
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export async function lookupFlags(
+  args: readonly string[],
+  env: Env,
+  cwd: string,
+): Promise<string[] | null> {
+  const header = headerOf(args, env, cwd);
+  if (header === null) return null;
+  const { hit } = await lookup(header, env);
+  return hit === null ? null : [...hit.flags];
+}
+
 /**
  * The flags of `astrid …args` in `cwd` with `env`: from the cache when every input recorded
  * with them is unchanged, else from `compute` (recorded and stored when it can be). Never
@@ -187,44 +256,12 @@ export async function cachedFlags(
   cwd: string,
   compute: ComputeFlags,
 ): Promise<CachedFlags> {
-  const home = homeOf(env, cwd);
-  let scan: ScannedArgs | null = null;
-  try {
-    scan = scanArgs(args, cwd, (p) => {
-      try {
-        return fs.stat(p).isFile;
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    scan = null;
-  }
-  let pwd: string | null = null;
-  try {
-    pwd = Deno.cwd();
-  } catch {
-    pwd = null; // the process's folder was removed
-  }
-  if (home === null || pwd === null || scan === null || scan.kind !== "runtime") {
-    return { flags: await compute(env), source: "uncached" };
-  }
-  const header: Header = {
-    uid: uid(),
-    deno: Deno.execPath(),
-    repo: REPO,
-    home,
-    cwd,
-    pwd,
-    scan: JSON.stringify(scan),
-  };
+  const header = headerOf(args, env, cwd);
+  if (header === null) return { flags: await compute(env), source: "uncached" };
+  const home = header.home;
   const path = cachePath(home);
-  const entries = readEntries(path);
-  for (const entry of entries) {
-    if (sameHeader(entry.header, header) && await holds(entry, env)) {
-      return { flags: [...entry.flags], source: "cached" };
-    }
-  }
+  const { hit, entries } = await lookup(header, env);
+  if (hit !== null) return { flags: [...hit.flags], source: "cached", home };
   const code = codeDeps();
   const { flags, deps, envValues } = await record(compute, env);
   if (deps === null) return { flags, source: "uncached" };
@@ -251,5 +288,5 @@ export async function cachedFlags(
   const same = entries.filter((e) => sameHeader(e.header, header)).slice(0, PER_HEADER - 1);
   const others = entries.filter((e) => !sameHeader(e.header, header));
   writeEntries(path, [entry, ...same, ...others].slice(0, MAX_ENTRIES));
-  return { flags, source: "computed" };
+  return { flags, source: "computed", home };
 }

@@ -103,16 +103,30 @@ export function childArgs(flags: readonly string[], args: readonly string[]): st
  * ```
  */
 export async function launch(args: string[], run?: CliRunner): Promise<number> {
-  if (isNarrowed() || (args.length === 1 && PRINT_ONLY.has(args[0]!))) {
+  const start = performance.now();
+  // Started straight by the installed `astrid` (_launch_direct.ts): the flags it was handed must
+  // be the launcher's own for this run, else this process does the launcher's work.
+  const direct = await loadDirect();
+  const inPlace = async () => {
     watchLauncher();
     return await (run ?? (await load<typeof import("./main.ts")>("./main.ts")).run)(args);
-  }
-  if (launcherPid() === Deno.ppid) {
+  };
+  if (args.length === 1 && PRINT_ONLY.has(args[0]!)) return await inPlace();
+  if (isNarrowed()) {
+    const held = direct === null || await directHolds(args, direct.flags);
+    if (direct !== null && Deno.env.get("ASTRID_PROFILE") === "1") {
+      const ms = (performance.now() - start).toFixed(1);
+      console.error(
+        `profile: direct start: the flags ${held ? "held" : "did not hold (relaunched)"}, ` +
+          `checked in ${ms} ms`,
+      );
+    }
+    if (held) return await inPlace();
+  } else if (launcherPid() === Deno.ppid) {
     // The launcher's own child is still wide: never re-execute again (fail closed).
     console.error("error: Cannot start the runtime: its permissions were not narrowed");
     return 1;
   }
-  const start = performance.now();
   let flags: string[];
   let profile = false;
   let loaded = start;
@@ -133,6 +147,10 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     const got = await cachedFlags(args, env, cwd, compute);
     flags = got.flags;
     source = got.source;
+    // For the installed `astrid`'s next run in this folder (_launch_direct.ts).
+    if (got.home !== undefined && env.INIT_CWD === undefined) {
+      (direct ?? await loadDirect(false))?.remember(got.home, cwd, flags);
+    }
     if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
     profile = env.ASTRID_PROFILE === "1";
   } catch (err) {
@@ -153,6 +171,38 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     );
   }
   return code;
+}
+
+/**
+ * The flags the installed `astrid` started this process under and the means to remember new
+ * ones, or null when it was not started so (`take`: read the variable; false: only load).
+ */
+async function loadDirect(take = true): Promise<
+  { flags: string[]; remember: typeof import("./_launch_direct.ts").rememberDirect } | null
+> {
+  let handed = false;
+  try {
+    handed = Deno.env.get("ASTRID_DIRECT_FLAGS") !== undefined;
+  } catch {
+    handed = false;
+  }
+  if (take && !handed) return null;
+  const mod = await load<typeof import("./_launch_direct.ts")>("./_launch_direct.ts");
+  const flags = take ? mod.takeDirectFlags() : [];
+  return flags === null ? null : { flags, remember: mod.rememberDirect };
+}
+
+/** True when `flags` are exactly the launcher's cached flags for this run, all inputs unchanged. */
+async function directHolds(args: readonly string[], flags: readonly string[]): Promise<boolean> {
+  try {
+    const env = Deno.env.toObject();
+    const { lookupFlags } = await load<typeof import("./_launch_cache.ts")>("./_launch_cache.ts");
+    const cached = await lookupFlags(args, env, env.INIT_CWD ?? Deno.cwd());
+    return cached !== null && cached.length === flags.length &&
+      cached.every((f, i) => f === flags[i]);
+  } catch {
+    return false;
+  }
 }
 
 /** The pid in `ASTRID_LAUNCHER_PID`, or null (unset, or no env permission). */

@@ -1,0 +1,114 @@
+/**
+ * Installs the `astrid` command: a POSIX shell script in `$DENO_INSTALL_ROOT/bin` (default
+ * `~/.deno/bin`, or `--root DIR`), run as `deno task install [--root DIR]`.
+ *
+ * The script runs this checkout with this Deno (`Deno.execPath()`). In a folder where the
+ * launcher has run before, it starts the CLI straight under the permission flags the launcher
+ * last used there (runtime/cli/_launch_direct.ts), which the CLI checks against the launcher's
+ * trusted cache before anything else; otherwise it starts the launcher (runtime/cli/launch.ts),
+ * as `deno install -A … launch.ts` would. Paths are written into the script single-quoted.
+ *
+ * @module
+ */
+
+const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+
+/** `value` as one single-quoted shell word. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The script's text for the Deno at `deno` and the checkout at `repo`.
+ *
+ * @example It starts the launcher unless the cached flags apply
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { shimScript } from "./install.ts";
+ * const text = shimScript("/opt/deno", "/src/astrid");
+ * ok(text.startsWith("#!/bin/sh\n"));
+ * ok(text.includes("'/src/astrid/runtime/cli/launch.ts'"));
+ * ```
+ */
+export function shimScript(deno: string, repo: string): string {
+  const config = quote(`${repo}/deno.json`);
+  return `#!/bin/sh
+# astrid: written by \`deno task install\` (scripts/install.ts) for the checkout at ${repo}.
+# A repeat run in a folder starts the CLI straight under the permission flags the launcher last
+# used there; the CLI checks them against the launcher's trusted cache before anything else and
+# does the launcher's work itself when they do not hold (runtime/cli/_launch_direct.ts).
+launch() {
+  exec ${quote(deno)} run -A --quiet --config ${config} ${
+    quote(`${repo}/runtime/cli/launch.ts`)
+  } "$@"
+}
+[ -z "\${INIT_CWD:-}" ] || launch "$@"
+home=\${ASTRID_HOME:-\${HOME:-}/.astrid}
+case $home in /*) ;; *) launch "$@" ;; esac
+file=$home/cache/launch-direct
+{ [ -f "$file" ] && [ ! -L "$file" ] && [ -O "$file" ]; } || launch "$@"
+cd -P . 2>/dev/null || launch "$@"
+nl='
+'
+state=look
+flags=
+{
+  IFS= read -r magic || magic=
+  [ "$magic" = "astrid-direct 1" ] || state=bad
+  while [ "$state" = look ] || [ "$state" = take ]; do
+    IFS= read -r line || { state=bad; break; }
+    if [ "$state" = look ]; then
+      [ "$line" = "dir $PWD" ] && state=take
+      continue
+    fi
+    case $line in
+      end) state=found ;;
+      --allow-all*) state=bad ;;
+      --no-prompt | --allow-read | --allow-env | --allow-net | --allow-sys | \\
+        --allow-read=?* | --allow-write=?* | --allow-run=?* | --allow-net=?* | \\
+        --allow-env=?* | --allow-sys=?* | --deny-[a-z]*=?*)
+        flags=$flags$line$nl ;;
+      *) state=bad ;;
+    esac
+  done
+} < "$file"
+[ "$state" = found ] && [ -n "$flags" ] || launch "$@"
+set -f
+IFS=$nl
+# shellcheck disable=SC2086 # split on line breaks only, no globbing: one word per flag
+set -- $flags ${quote(`${repo}/runtime/cli/main.ts`)} "$@"
+unset IFS
+ASTRID_DIRECT_FLAGS=\${flags%"$nl"}
+export ASTRID_DIRECT_FLAGS
+exec ${quote(deno)} run --quiet --config ${config} "$@"
+`;
+}
+
+/** Writes the script as `DIR/bin/astrid` (mode 0755) and returns its path. */
+export async function installShim(root: string, deno = Deno.execPath()): Promise<string> {
+  const bin = `${root}/bin`;
+  await Deno.mkdir(bin, { recursive: true });
+  const path = `${bin}/astrid`;
+  const temp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temp, shimScript(deno, REPO), { mode: 0o755 });
+  await Deno.chmod(temp, 0o755);
+  await Deno.rename(temp, path);
+  return path;
+}
+
+if (import.meta.main) {
+  const at = Deno.args.indexOf("--root");
+  const home = Deno.env.get("HOME");
+  const root = at >= 0
+    ? Deno.args[at + 1]
+    : Deno.env.get("DENO_INSTALL_ROOT") ?? (home ? `${home}/.deno` : undefined);
+  if (!root) {
+    console.error("error: Cannot install: pass --root DIR (no HOME or DENO_INSTALL_ROOT)");
+    Deno.exit(2);
+  }
+  const path = await installShim(root);
+  console.log(`installed ${path}`);
+  if (!(Deno.env.get("PATH") ?? "").split(":").includes(`${root}/bin`)) {
+    console.log(`add ${root}/bin to PATH to run \`astrid\``);
+  }
+}
