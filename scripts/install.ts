@@ -63,10 +63,8 @@ flags=
     fi
     case $line in
       end) state=found ;;
-      --allow-all*) state=bad ;;
-      --no-prompt | --allow-read | --allow-env | --allow-net | --allow-sys | \\
-        --allow-read=?* | --allow-write=?* | --allow-run=?* | --allow-net=?* | \\
-        --allow-env=?* | --allow-sys=?* | --deny-[a-z]*=?*)
+      --no-prompt | --allow-read | --allow-env | --allow-read=?* | --allow-write=?* | \\
+        --allow-run=?* | --allow-net=?* | --allow-sys=?*)
         flags=$flags$line$nl ;;
       *) state=bad ;;
     esac

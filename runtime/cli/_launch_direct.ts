@@ -7,8 +7,8 @@
  * The launcher keeps those flags per folder in `$ASTRID_HOME/cache/launch-direct`
  * ({@link rememberDirect}), written like the flag cache (config/cache_file.ts). The script reads
  * them only from a regular file of its user's, accepts only `--no-prompt`, `--allow-read`,
- * `--allow-write`, `--allow-run`, `--allow-net`, `--allow-env`, `--allow-sys` and `--deny-*`
- * lines (anything else, `--allow-all` included, sends it to the launcher), and hands the exact
+ * `--allow-env` and `--allow-{read,write,run,net,sys}=LIST` lines (anything else, `--allow-all`,
+ * `--deny-*` or a whole write, run or net included, sends it to the launcher), and hands the exact
  * list on in `ASTRID_DIRECT_FLAGS`. Nothing is trusted from that: before running anything, the
  * CLI (launch.ts) takes the variable out of its environment ({@link takeDirectFlags}) and checks
  * that the launcher's trusted flag cache holds, for this very command line, folder and
@@ -33,9 +33,12 @@ export const MAX_FOLDERS = 16;
 const MAGIC = "astrid-direct 1";
 const MAX_BYTES = 256 << 10;
 
-/** A flag the installed script accepts (it checks the same with a shell `case`). */
-const ACCEPTED =
-  /^(--no-prompt|--allow-(read|env|net|sys)|--allow-(read|write|run|net|env|sys)=.+|--deny-[a-z]+=.+)$/;
+/**
+ * A flag the installed script accepts (it checks the same with a shell `case`): the forms the
+ * runtime's set takes (launch_flags.ts `denoFlags`). No `--deny-*` (`--deny-env` could hide the
+ * variable from the check) and no whole write, run or net.
+ */
+const ACCEPTED = /^(--no-prompt|--allow-read|--allow-env|--allow-(read|write|run|net|sys)=.+)$/;
 
 /** The folder → flags blocks of the file's text, or null when it is not one. */
 function parse(text: string): Map<string, string[]> | null {
