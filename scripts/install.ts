@@ -52,6 +52,7 @@ nl='
 '
 state=look
 flags=
+env=no
 {
   IFS= read -r magic || magic=
   [ "$magic" = "astrid-direct 1" ] || state=bad
@@ -63,14 +64,16 @@ flags=
     fi
     case $line in
       end) state=found ;;
-      --no-prompt | --allow-read | --allow-env | --allow-read=?* | --allow-write=?* | \\
+      --allow-env) env=yes; flags=$flags$line$nl ;;
+      --no-prompt | --allow-read | --allow-read=?* | --allow-write=?* | \\
         --allow-run=?* | --allow-net=?* | --allow-sys=?*)
         flags=$flags$line$nl ;;
       *) state=bad ;;
     esac
   done
 } < "$file"
-[ "$state" = found ] && [ -n "$flags" ] || launch "$@"
+# Without --allow-env the CLI could not read ASTRID_DIRECT_FLAGS, and so could not check them.
+[ "$state" = found ] && [ "$env" = yes ] || launch "$@"
 set -f
 IFS=$nl
 # shellcheck disable=SC2086 # split on line breaks only, no globbing: one word per flag

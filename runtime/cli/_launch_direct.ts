@@ -7,8 +7,10 @@
  * The launcher keeps those flags per folder in `$ASTRID_HOME/cache/launch-direct`
  * ({@link rememberDirect}), written like the flag cache (config/cache_file.ts). The script reads
  * them only from a regular file of its user's, accepts only `--no-prompt`, `--allow-read`,
- * `--allow-env` and `--allow-{read,write,run,net,sys}=LIST` lines (anything else, `--allow-all`,
- * `--deny-*` or a whole write, run or net included, sends it to the launcher), and hands the exact
+ * `--allow-env` and `--allow-{read,write,run,net,sys}=LIST` lines, and only a block with
+ * `--allow-env` (without it the CLI could not read the variable below, so could not check the
+ * flags); anything else (`--allow-all`, `--deny-*`, a whole write, run or net) sends it to the
+ * launcher. It hands the exact
  * list on in `ASTRID_DIRECT_FLAGS`. Nothing is trusted from that: before running anything, the
  * CLI (launch.ts) takes the variable out of its environment ({@link takeDirectFlags}) and checks
  * that the launcher's trusted flag cache holds, for this very command line, folder and
@@ -64,7 +66,8 @@ function parse(text: string): Map<string, string[]> | null {
 /**
  * Remembers `flags` as the launcher's flags for folder `cwd` of the `$ASTRID_HOME` at `home`,
  * most recent first (when they differ from what is there). Flags the installed script would not
- * accept, or a folder or flag holding a line break, are not remembered. Never throws.
+ * accept (or without `--allow-env`), or a folder or flag holding a line break, are not
+ * remembered. Never throws.
  *
  * @example Remembered for the folder
  * ```ts
@@ -77,7 +80,7 @@ function parse(text: string): Map<string, string[]> | null {
  * ```
  */
 export function rememberDirect(home: string, cwd: string, flags: readonly string[]): void {
-  if (!cwd.startsWith("/") || cwd.includes("\n") || flags.length === 0) return;
+  if (!cwd.startsWith("/") || cwd.includes("\n") || !flags.includes("--allow-env")) return;
   if (!flags.every((f) => ACCEPTED.test(f) && !f.includes("\n"))) return;
   const path = `${home}/cache/${DIRECT_FILE}`;
   const text = readTrusted(path, MAX_BYTES);

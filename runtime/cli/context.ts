@@ -294,7 +294,7 @@ export function processIo(): CliIo {
   };
   return {
     env: Deno.env.toObject(),
-    cwd: Deno.env.get("INIT_CWD") ?? Deno.cwd(),
+    cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
     isTty: Deno.stdin.isTerminal(),
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),

@@ -133,7 +133,7 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
   let source = "";
   try {
     const env = Deno.env.toObject();
-    const cwd = env.INIT_CWD ?? Deno.cwd();
+    const cwd = env.INIT_CWD || Deno.cwd();
     const { cachedFlags } = await load<typeof import("./_launch_cache.ts")>("./_launch_cache.ts");
     loaded = performance.now();
     // Only on a miss: the configuration loader and the flag computation.
@@ -148,7 +148,7 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     flags = got.flags;
     source = got.source;
     // For the installed `astrid`'s next run in this folder (_launch_direct.ts).
-    if (got.home !== undefined && env.INIT_CWD === undefined) {
+    if (got.home !== undefined && !env.INIT_CWD) {
       (direct ?? await loadDirect(false))?.remember(got.home, cwd, flags);
     }
     if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
@@ -197,7 +197,7 @@ async function directHolds(args: readonly string[], flags: readonly string[]): P
   try {
     const env = Deno.env.toObject();
     const { lookupFlags } = await load<typeof import("./_launch_cache.ts")>("./_launch_cache.ts");
-    const cached = await lookupFlags(args, env, env.INIT_CWD ?? Deno.cwd());
+    const cached = await lookupFlags(args, env, env.INIT_CWD || Deno.cwd());
     return cached !== null && cached.length === flags.length &&
       cached.every((f, i) => f === flags[i]);
   } catch {
