@@ -32,7 +32,7 @@
  * (synchronous compile, Wizer's segments), interleaved.
  */
 import createPlugin, { type CallContext } from "@extism/extism";
-import { blake3Hex } from "../runtime/crypto/blake3.ts";
+import { blake3Hex, loadFastBlake3 } from "../runtime/crypto/blake3.ts";
 import { compileCapsule } from "../toolchain/compile.ts";
 import { buildEngine } from "../toolchain/engine/build.ts";
 import { openStore } from "../runtime/storage/mod.ts";
@@ -46,6 +46,10 @@ import { CapsuleInstance, type HostEnv, loadCapsule, ModuleCache } from "../runt
 import { fileFingerprint } from "../runtime/capsule/loader.ts";
 import { createBLAKE3 } from "hash-wasm";
 import { hash as blake3Jit } from "blake3-jit";
+
+// The capsule loader awaits this before it hashes a wasm (runtime/crypto/blake3.ts): BLAKE3 of a
+// large buffer by blake3-jit, as every hash below measures.
+await loadFastBlake3();
 import { ALL_HOST_FUNCTION_NAMES } from "../toolchain/engine/abi.ts";
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);

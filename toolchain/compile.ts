@@ -24,7 +24,7 @@
  * @module
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { blake3Hex } from "../runtime/crypto/blake3.ts";
+import { blake3Hex, loadFastBlake3 } from "../runtime/crypto/blake3.ts";
 import { buildEngine, enginePath } from "./engine/build.ts";
 import { embedSource } from "./engine/embed.ts";
 import { wizen, WizerError } from "./engine/wizer.ts";
@@ -644,6 +644,7 @@ export async function compileCapsule(
     (d) => d.summary,
   );
   for (const note of described.notes) log(`compile: note: ${note}`);
+  await loadFastBlake3(); // large input (runtime/crypto/blake3.ts)
   const hash = `blake3:${blake3Hex(wasm)}`;
   const wasmPath = `${out}/capsule.wasm`;
   const sourceMapPath = `${wasmPath}.map`;

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { loadFastBlake3 } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { GENESIS_HASH, hashBody } from "./_chain.ts";
 import { checkHead } from "./_head.ts";
@@ -63,6 +64,8 @@ export async function verifyStore(
   publicKey: Uint8Array,
   options: VerifyStoreOptions = {},
 ): Promise<VerifyReport> {
+  // A whole chain is many hashes: by blake3-jit rather than the written-out start-up hasher.
+  await loadFastBlake3();
   // The witness first: each of its lines was appended after the KV commit that stored its
   // checkpoint, so the store read afterwards is at least as new as anything it names.
   const path = options.witnessPath;

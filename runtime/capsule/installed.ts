@@ -31,12 +31,21 @@ import {
 } from "./install_record.ts";
 import type { ListCacheEntry } from "./_list_cache.ts";
 
+/** Imports a module of this folder by a computed specifier (see {@link loaderLibs}). */
+const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
+
 /**
  * The capsule loader (manifest parser, cron, env store, record diff), imported when a capsule
- * folder is loaded: listing a workspace without capsules never evaluates it.
+ * folder is loaded: listing a workspace without capsules never evaluates it. Computed
+ * specifiers: a literal `import()` makes Deno build the whole graph behind it (zod, the TOML
+ * parser) when this module loads, which every `tools call` and `tools list` would pay.
  */
 const loaderLibs = () =>
-  Promise.all([import("./loader.ts"), import("./env_store.ts"), import("./record_diff.ts")]);
+  Promise.all([
+    lazy<typeof import("./loader.ts")>("./loader.ts"),
+    lazy<typeof import("./env_store.ts")>("./env_store.ts"),
+    lazy<typeof import("./record_diff.ts")>("./record_diff.ts"),
+  ]);
 
 /**
  * The capsule folders for `$ASTRID_HOME` and (optionally) a workspace root: the same as

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { blake3Hex } from "../crypto/mod.ts";
+import { blake3Hex, loadFastBlake3 } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import { type CapsuleManifest, type ParsedManifest, parseManifest } from "./manifest.ts";
 
@@ -298,6 +298,7 @@ async function verifiedModule(
   verify: () => string,
   cache: ModuleCache | undefined,
 ): Promise<{ hash: string; module: WebAssembly.Module }> {
+  await loadFastBlake3(); // a capsule's wasm is large: BLAKE3 at 1.2 GB/s (crypto/blake3.ts)
   const hash = verify();
   const hit = cache?.peek(hash);
   if (hit) return { hash, module: hit };

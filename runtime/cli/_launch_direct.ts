@@ -74,8 +74,9 @@ function parse(text: string): Map<string, string[]> | null {
  * import { equal } from "node:assert/strict";
  * import { rememberDirect } from "./_launch_direct.ts";
  * const home = await Deno.makeTempDir();
- * rememberDirect(home, "/work/project", ["--no-prompt", "--allow-read"]);
- * equal(Deno.readTextFileSync(`${home}/cache/launch-direct`).includes("dir /work/project\n--no-prompt\n--allow-read\nend"), true);
+ * rememberDirect(home, "/work/project", ["--no-prompt", "--allow-env"]);
+ * const text = Deno.readTextFileSync(`${home}/cache/launch-direct`);
+ * equal(text.includes("dir /work/project\n--no-prompt\n--allow-env\nend"), true);
  * await Deno.remove(home, { recursive: true });
  * ```
  */

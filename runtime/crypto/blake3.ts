@@ -1,25 +1,59 @@
 /**
- * BLAKE3 hashing, by whichever maintained implementation is fastest for the job (measured side
- * by side in bench/capsule_bench.ts, group "blake3", and on start-up; issue 15):
+ * BLAKE3 hashing, by whichever implementation is fastest for the job (measured side by side in
+ * bench/capsule_bench.ts, group "blake3", and on start-up; issue 15):
  *
- * - One buffer or a few parts, of any size: blake3-jit's one-shot `hash()`. From 4 KiB on, its
- *   runtime-generated wasm SIMD hashes about 1.2–1.3 GB/s on 1 MiB and 64 MiB buffers, against
- *   hash-wasm's 0.8 GB/s; below that its JS path is as fast as hash-wasm's reusable hasher (32 B:
- *   0.53 against 0.59 µs, 300 B: 0.81 against 0.89 µs, 4 KB: 4.7 µs both). Several parts are
- *   joined first (one copy is cheaper than blake3-jit's incremental hasher).
+ * - Small inputs on a command's path (an audit entry, a key, a manifest): `_blake3_small.ts`,
+ *   BLAKE3 written out in TypeScript (a 200-byte entry in about 1 µs). Loading blake3-jit, the
+ *   only npm package a command's start-up would otherwise load, costs about 5 ms (Deno's npm
+ *   resolver and the package's set-up) on every command.
+ * - Large buffers (a capsule's wasm, an engine build): blake3-jit's one-shot `hash()`, whose
+ *   runtime-generated wasm SIMD hashes about 1.2–1.3 GB/s on 1 MiB and 64 MiB buffers (against
+ *   about 0.4 GB/s written out here, and hash-wasm's 0.8 GB/s). It is loaded by
+ *   {@link loadFastBlake3}, which the code that hashes large buffers awaits first (the capsule
+ *   loader, a registry pull, the compiler); once loaded, every hash of this process uses it.
+ *   Several parts are joined first (one copy is cheaper than an incremental hasher).
  * - Files, streamed in 1 MiB chunks: hash-wasm's incremental hasher, loaded on the first call.
- *   Loading it and compiling its wasm cost about 30 ms, which every command paid at start-up
- *   while it was the small-input hasher.
+ *
+ * Both one-shot implementations give the same bytes (blake3_test.ts compares them on every length
+ * around the block and chunk boundaries).
  *
  * @module
  */
-import { hash as oneShot } from "blake3-jit";
+import { blake3Small } from "./_blake3_small.ts";
 import { toHex } from "./encoding.ts";
 
 const encoder = new TextEncoder();
-// A computed specifier keeps hash-wasm out of the start-up module graph (a literal one would be
-// resolved, and its package prepared, when the graph is built).
+// Computed specifiers keep the packages out of the start-up module graph (a literal one would
+// be resolved, and its package prepared, when the graph is built).
 const HASH_WASM: string = "hash-wasm";
+const BLAKE3_JIT: string = "blake3-jit";
+
+/** blake3-jit's one-shot hash, once {@link loadFastBlake3} has loaded it. */
+let fast: ((input: Uint8Array) => Uint8Array) | null = null;
+let loading: Promise<void> | null = null;
+
+/**
+ * Loads blake3-jit, after which {@link blake3} and {@link blake3Hex} use it for every input.
+ * Await it before hashing large buffers; it settles at once when loaded.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { blake3Hex, loadFastBlake3 } from "./blake3.ts";
+ * await loadFastBlake3();
+ * equal(blake3Hex("").length, 64);
+ * ```
+ */
+export function loadFastBlake3(): Promise<void> {
+  return loading ??= (import(BLAKE3_JIT) as Promise<typeof import("blake3-jit")>).then((m) => {
+    fast = m.hash;
+  });
+}
+
+/** The one-shot hash of one buffer. */
+function oneShot(input: Uint8Array): Uint8Array {
+  return fast === null ? blake3Small(input) : fast(input);
+}
 
 /** The parts as one buffer (the only part itself when there is one). */
 function joined(parts: (Uint8Array | string)[]): Uint8Array {

@@ -67,3 +67,38 @@ Deno.test("1 MiB and 3 MiB + 1 buffers and files agree with hash-wasm's streamin
     }
   }
 });
+
+Deno.test("the written-out BLAKE3 equals blake3-jit on every length around block and chunk boundaries", async () => {
+  const { hash } = await import("blake3-jit");
+  const { blake3Small } = await import("./_blake3_small.ts");
+  const lengths = new Set<number>();
+  for (let n = 0; n <= 2100; n++) lengths.add(n);
+  for (const chunks of [2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100]) {
+    for (const d of [-65, -64, -63, -1, 0, 1, 63, 64, 65]) lengths.add(chunks * 1024 + d);
+  }
+  lengths.add(1 << 20);
+  lengths.add((1 << 20) + 12345);
+  for (const n of lengths) {
+    const input = new Uint8Array(n);
+    for (let i = 0; i < n; i++) input[i] = (i * 31 + (i >> 8)) & 255;
+    const got = blake3Small(input).toHex();
+    const want = hash(input).toHex();
+    if (got !== want) throw new Error(`length ${n}: ${got} != ${want}`);
+  }
+  for (let k = 0; k < 200; k++) {
+    const input = crypto.getRandomValues(new Uint8Array(Math.floor(Math.random() * 9000)));
+    equal(blake3Small(input).toHex(), hash(input).toHex(), `random input of ${input.length} bytes`);
+  }
+});
+
+Deno.test("blake3() gives the same bytes before and after loadFastBlake3()", async () => {
+  const { blake3Small } = await import("./_blake3_small.ts");
+  const { blake3, blake3Hex, loadFastBlake3 } = await import("./blake3.ts");
+  const parts = ["astrid", new Uint8Array([1, 2, 3]), "x".repeat(5000)];
+  const joined = new TextEncoder().encode("astrid\u0001\u0002\u0003" + "x".repeat(5000));
+  const small = blake3Small(joined).toHex();
+  await loadFastBlake3();
+  await loadFastBlake3(); // settles at once the second time
+  equal(blake3Hex(...parts), small);
+  equal(blake3(...parts).toHex(), small);
+});

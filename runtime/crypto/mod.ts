@@ -13,7 +13,7 @@
  *
  * @module
  */
-export { blake3, blake3File, blake3Hex } from "./blake3.ts";
+export { blake3, blake3File, blake3Hex, loadFastBlake3 } from "./blake3.ts";
 export { CANONICAL_VERSION, canonicalBytes, canonicalJson } from "./canonical.ts";
 export {
   generateSeed,

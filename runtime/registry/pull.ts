@@ -11,7 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { blake3Hex } from "../crypto/mod.ts";
+import { blake3Hex, loadFastBlake3 } from "../crypto/mod.ts";
 import { type CapsuleManifest, readManifest } from "../capsule/mod.ts";
 import {
   type CapsuleMetadata,
@@ -106,6 +106,7 @@ export async function pullCapsule(ref: string, opts: PullOptions = {}): Promise<
       if (!wasm) {
         throw new RegistryError("INTEGRITY", `Cannot use ${source.text}: it has no wasm layer`);
       }
+      await loadFastBlake3(); // large input (crypto/blake3.ts)
       const actual = `blake3:${blake3Hex(wasm)}`;
       if (manifest.component.hash !== actual) {
         throw new RegistryError(

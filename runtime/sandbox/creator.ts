@@ -185,8 +185,11 @@ export function workspaceCreator(
 ): FileCreator & AsyncDisposable {
   let walled: Promise<WalledCreator | null> | null = null;
   const open = () =>
-    // The sandbox (its probe and wall builder) loads with the first creation.
-    walled ??= import("./sandbox.ts").then(async ({ Sandbox }) => {
+    // The sandbox (its probe and wall builder) loads with the first creation, by a computed
+    // specifier: a literal one makes Deno build its graph whenever this module loads.
+    walled ??= (import(new URL("./sandbox.ts", import.meta.url).href) as Promise<
+      typeof import("./sandbox.ts")
+    >).then(async ({ Sandbox }) => {
       const s = await Sandbox.open(walls);
       return s instanceof Sandbox ? new WalledCreator(s, workspace) : null;
     });

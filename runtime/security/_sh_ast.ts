@@ -33,7 +33,9 @@ export interface GoParser {
  * mvdan-sh's `syntax` namespace, loaded on first use: evaluating the package is the largest
  * single cost of the runtime's module graph, and most commands never parse a shell line. It is
  * CommonJS, so a synchronous `require` from this file's folder finds it in the project's
- * node_modules (`nodeModulesDir: auto`; the runtime's read grant covers it).
+ * node_modules (`nodeModulesDir: auto`, which installs every package of deno.json's imports; the
+ * runtime's read grant covers it). No literal `import("mvdan-sh")` anywhere: Deno would prepare
+ * the package whenever this file loads (about 3 ms of every command that screens an action).
  */
 let syntax: GoSyntax | undefined;
 interface GoSyntax {
@@ -52,22 +54,6 @@ function loadSyntax(): GoSyntax {
   return syntax;
 }
 
-/**
- * Loads mvdan-sh ahead of its first use (optional: {@link newGoParser} loads it when needed).
- * Its literal specifier also keeps the package in this module's graph, so Deno installs it into
- * node_modules even for a program that imports no other npm package (the `require` above is
- * invisible to Deno's graph).
- *
- * @example
- * ```ts
- * import { preloadShellParser } from "./_sh_ast.ts";
- * await preloadShellParser();
- * ```
- */
-export async function preloadShellParser(): Promise<void> {
-  const sh = await import("mvdan-sh");
-  syntax ??= (sh.default as unknown as { syntax: GoSyntax }).syntax;
-}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { blake3Hex } from "../../runtime/crypto/blake3.ts";
+import { blake3Hex, loadFastBlake3 } from "../../runtime/crypto/blake3.ts";
 import { ensureSource, QUICKJS_SHA256, QUICKJS_VERSION, TARBALL } from "./_source.ts";
 import { EngineBuildError, exists, run } from "./_util.ts";
 
@@ -332,6 +332,7 @@ export async function buildEngine(options: BuildOptions = {}): Promise<EngineBui
   const bytes = await Deno.readFile(cachedPath);
   const path = enginePath(root);
   const current = await Deno.readFile(path).catch(() => null);
+  await loadFastBlake3(); // large inputs (runtime/crypto/blake3.ts)
   if (!current || blake3Hex(current) !== blake3Hex(bytes)) {
     await Deno.writeFile(`${path}.${Deno.pid}.tmp`, bytes);
     await Deno.rename(`${path}.${Deno.pid}.tmp`, path);
