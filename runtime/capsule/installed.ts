@@ -165,8 +165,34 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const { scope, root, folders, cache, reads } = scoped;
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
-    for (const name of names) {
+    const [, { envFilePath, readEnvFile }] = await loaderLibs();
+    // Each capsule of the scope is checked at once (their file reads overlap), then the results
+    // are taken in name order.
+    const checked = await Promise.all(names.map(async (name) => {
       const found = resolve(scope, `${root}/${name}`, folders.get(name), reads.get(name));
+      if ("ignored" in found || "missing" in found) return { name, found };
+      const { record, dir } = found;
+      try {
+        const read = reads.get(name);
+        const hit = cache.get(name);
+        const cached = read?.ok && hit?.record === read.digest ? hit : undefined;
+        const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
+        const [loaded, env] = await Promise.all([
+          loadRecorded(dir, record, opts, cached),
+          readEnvFile(envPath),
+        ]);
+        if (read?.ok && read.digest && loaded.manifestText) {
+          const entry = cached?.manifestText === loaded.manifestText
+            ? cached
+            : cacheable(record, read.digest, loaded);
+          if (entry) passed.set(name, entry);
+        }
+        return { name, found, installed: { scope, loaded, record, env, envPath } };
+      } catch (error) {
+        return { name, found, error: error as Error };
+      }
+    }));
+    for (const { name, found, installed, error } of checked) {
       if ("ignored" in found) {
         out.ignored.push(found.ignored);
         continue;
@@ -175,26 +201,12 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
         out.missing.push(found.missing);
         continue;
       }
-      const { record, dir } = found;
-      if (record.wasmHash !== null && record.wasmFingerprint === undefined) {
+      if (found.record.wasmHash !== null && found.record.wasmFingerprint === undefined) {
         out.unfingerprinted.push(`${scope}:${name}`);
       }
-      try {
-        const read = reads.get(name);
-        const hit = cache.get(name);
-        const cached = read?.ok && hit?.record === read.digest ? hit : undefined;
-        const loaded = await loadRecorded(dir, record, opts, cached);
-        if (read?.ok && read.digest && loaded.manifestText) {
-          const entry = cached?.manifestText === loaded.manifestText
-            ? cached
-            : cacheable(record, read.digest, loaded);
-          if (entry) passed.set(name, entry);
-        }
-        const [, { envFilePath, readEnvFile }] = await loaderLibs();
-        const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
-        byName.set(name, { scope, loaded, record, env: await readEnvFile(envPath), envPath });
-      } catch (error) {
-        out.broken.push({ scope, name, dir, error: error as Error });
+      if (installed) byName.set(name, installed);
+      else {
+        out.broken.push({ scope, name, dir: found.dir, error: error! });
         byName.delete(name); // a broken workspace install still shadows the user one: fail closed
       }
     }

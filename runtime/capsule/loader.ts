@@ -27,7 +27,17 @@
  */
 import { blake3Hex, loadFastBlake3 } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
-import { type CapsuleManifest, type ParsedManifest, parseManifest } from "./manifest.ts";
+import type { CapsuleManifest, ParsedManifest } from "./manifest.ts";
+
+/**
+ * The manifest parser (zod and the TOML parser: about 25 ms to load), imported by a computed
+ * specifier when a manifest is actually parsed: a listing whose manifests the signed listing
+ * cache holds never loads it.
+ */
+const manifestLib = () =>
+  import(new URL("./manifest.ts", import.meta.url).href) as Promise<
+    typeof import("./manifest.ts")
+  >;
 
 /** The largest capsule.wasm the loader reads (the engine caps memory at 128 MiB anyway). */
 export const MAX_WASM_BYTES = 64 << 20;
@@ -223,7 +233,7 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
       `Cannot load capsule: current value ${dir} is not a folder`,
     );
   }
-  const { parsed: { manifest, warnings }, manifestText } = manifestOf(root, opts.known);
+  const { parsed: { manifest, warnings }, manifestText } = await manifestOf(root, opts.known);
   const name = manifest.package.name;
   if (!manifest.component) return { dir: root, manifest, warnings, wasm: null, manifestText };
   const path = `${root}/${manifest.component.entrypoint}`;
@@ -404,10 +414,10 @@ const parsedManifests = new Map<string, { text: string; parsed: ParsedManifest |
  * copy of the earlier result otherwise: the file is read every time, the TOML and schema work is
  * what a daemon or a warm call skips).
  */
-function manifestOf(
+async function manifestOf(
   root: string,
   known: LoadOptions["known"],
-): { parsed: ParsedManifest; manifestText: string } {
+): Promise<{ parsed: ParsedManifest; manifestText: string }> {
   const path = `${root}/Capsule.toml`;
   let text: string;
   try {
@@ -424,7 +434,7 @@ function manifestOf(
   if (hit?.text === text && hit.parsed) {
     return { parsed: structuredClone(hit.parsed), manifestText };
   }
-  const parsed = parseManifest(text, path);
+  const parsed = (await manifestLib()).parseManifest(text, path);
   if (parsedManifests.size >= 256) parsedManifests.clear();
   // Kept (a copy) from the second read of the same text on: a one-shot CLI process reads each
   // manifest once and pays no copy.

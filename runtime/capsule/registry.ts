@@ -25,17 +25,18 @@ import type { BrokenCapsule } from "./installed.ts";
 import type { FileCreator, Walls } from "../security/walls.ts";
 import { capsuleConfig } from "./env_store.ts";
 import { checkArgs } from "./_args_check.ts";
-import { callSkillTool, isSkillTool, skillTools } from "./skills.ts";
 
-/** One capsule tool, as listed to the model. */
-export interface CapsuleToolInfo {
-  /** `<capsule>__<tool>`. */
-  readonly name: string;
-  readonly capsule: string;
-  readonly tool: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-}
+import { callSkillTool } from "./skills.ts";
+import { isSkillTool } from "./tool_list.ts";
+
+export { type CapsuleToolInfo, listCapsuleTools } from "./tool_list.ts";
+
+/**
+ * Imports an engine (the wasm engine with Extism, the MCP engine with the MCP SDK) by a computed
+ * specifier, when a call needs it: a literal `import()` makes Deno build the engine's whole graph
+ * whenever this module loads (about 35 ms, measured on `tools list` with capsules installed).
+ */
+const engine = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 
 /** What capsule tool calls need besides the interceptor. */
 export interface CapsuleHost {
@@ -84,49 +85,6 @@ export function splitToolName(name: string): { capsule: string; tool: string } |
   const at = name.indexOf("__");
   if (at <= 0 || at + 2 >= name.length || name.startsWith("mcp__")) return null;
   return { capsule: name.slice(0, at), tool: name.slice(at + 2) };
-}
-
-/**
- * Lists the tools of `capsules` from their install records: no wasm instance, no process.
- * (The other parameters are accepted for older callers and unused.)
- *
- * @example Tools come from the record
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { capsuleDirs } from "./install.ts";
- * import { listInstalled } from "./installed.ts";
- * import { listCapsuleTools } from "./registry.ts";
- * import { testInstall, testRecords } from "./_testing.ts";
- * using records = await testRecords();
- * const src = await Deno.makeTempDir();
- * await Deno.writeTextFile(`${src}/Capsule.toml`,
- *   '[package]\nname = "docs"\nversion = "1"\n[[tool]]\nname = "search"\ndescription = "Search"\n');
- * const dirs = capsuleDirs(await Deno.makeTempDir(), null);
- * await testInstall(dirs, src, records);
- * const { capsules } = await listInstalled(dirs, { requireHash: true, records });
- * const tools = await listCapsuleTools(capsules);
- * equal(tools[0]?.name, "docs__search");
- * ```
- */
-export function listCapsuleTools(
-  capsules: readonly InstalledCapsule[],
-  _limits?: WasmLimits,
-  _mcp?: unknown,
-): Promise<CapsuleToolInfo[]> {
-  const out: CapsuleToolInfo[] = [];
-  for (const { record } of capsules) {
-    for (const t of record.tools) {
-      out.push({
-        name: `${record.name}__${t.name}`,
-        capsule: record.name,
-        tool: t.name,
-        description: t.description,
-        inputSchema: t.inputSchema,
-      });
-    }
-  }
-  out.push(...skillTools(capsules)); // skills.ts: `<capsule>__skill_<name>`
-  return Promise.resolve(out);
 }
 
 /**
@@ -296,7 +254,9 @@ export async function runInInstance(
   let instance: CapsuleInstance | undefined;
   const batch = interceptor.openBatch();
   try {
-    const { CapsuleInstance } = await import("./engines/wasm.ts");
+    const { CapsuleInstance } = await engine<typeof import("./engines/wasm.ts")>(
+      "./engines/wasm.ts",
+    );
     instance = await CapsuleInstance.create(
       installed.loaded,
       hostEnv(host, installed, interceptor, batch),
@@ -351,7 +311,9 @@ async function runViaMcp(
   summary: string,
 ): Promise<InvokeOutcome> {
   try {
-    const { callCapsuleMcpTool, withCapsuleMcp } = await import("./engines/mcp.ts");
+    const { callCapsuleMcpTool, withCapsuleMcp } = await engine<
+      typeof import("./engines/mcp.ts")
+    >("./engines/mcp.ts");
     const result = await withCapsuleMcp(
       installed,
       { parentEnv: host.parentEnv ?? {}, workspaceRoot: host.workspaceRoot, walls: host.walls },

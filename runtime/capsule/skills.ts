@@ -13,67 +13,9 @@ import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "../tools/output.ts";
 import type { SecurityInterceptor } from "../security/interceptor.ts";
 import type { InstalledCapsule } from "./install.ts";
 import { readStatic } from "./engines/static.ts";
+import { SKILL_TOOL_PREFIX } from "./tool_list.ts";
 
-/** The prefix that marks a skill tool after `<capsule>__`. */
-export const SKILL_TOOL_PREFIX = "skill_";
-
-/** One skill tool, shaped as registry.ts lists capsule tools. */
-export interface SkillToolInfo {
-  /** `<capsule>__skill_<name>`. */
-  readonly name: string;
-  readonly capsule: string;
-  /** `skill_<name>`. */
-  readonly tool: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-}
-
-const NO_ARGS = { type: "object", properties: {}, additionalProperties: false };
-
-/**
- * The skill tools of `capsules`, from their manifests (no file is read).
- *
- * @example One tool per skill
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { skillTools } from "./skills.ts";
- * const capsule = {
- *   record: { name: "notes" },
- *   loaded: { manifest: { skill: [{ name: "style", path: "s.md", description: "House style" }] } },
- * };
- * const [tool] = skillTools([capsule as never]);
- * equal(tool?.name, "notes__skill_style");
- * ```
- */
-export function skillTools(capsules: readonly InstalledCapsule[]): SkillToolInfo[] {
-  return capsules.flatMap(({ record, loaded }) =>
-    loaded.manifest.skill.map((s) => ({
-      name: `${record.name}__${SKILL_TOOL_PREFIX}${s.name}`,
-      capsule: record.name,
-      tool: `${SKILL_TOOL_PREFIX}${s.name}`,
-      description: `Load the skill "${s.name}" of capsule ${record.name}` +
-        (s.description ? `: ${s.description}` : "") + ". Returns the skill's instructions.",
-      inputSchema: NO_ARGS,
-    }))
-  );
-}
-
-/**
- * True when `tool` (the part after `<capsule>__`) names a skill of `installed`.
- *
- * @example
- * ```ts
- * import { equal } from "node:assert/strict";
- * import { isSkillTool } from "./skills.ts";
- * const capsule = { loaded: { manifest: { skill: [{ name: "style" }] } } };
- * equal(isSkillTool(capsule as never, "skill_style"), true);
- * equal(isSkillTool(capsule as never, "style"), false);
- * ```
- */
-export function isSkillTool(installed: InstalledCapsule, tool: string): boolean {
-  return tool.startsWith(SKILL_TOOL_PREFIX) &&
-    installed.loaded.manifest.skill.some((s) => `${SKILL_TOOL_PREFIX}${s.name}` === tool);
-}
+export { isSkillTool, SKILL_TOOL_PREFIX, type SkillToolInfo, skillTools } from "./tool_list.ts";
 
 /**
  * Runs a skill tool: interceptor first (`capsule_tool_call`), then the skill's file is read.

@@ -41,15 +41,13 @@ export async function listToolsAction(io: CliIo, cmd: OptionSource): Promise<voi
     .map((t) => ({ ...t.definition }));
   await withRuntime(cmd, io, async (rt) => {
     const host = await capsuleHost(rt, rt.paths.workspaceRoot);
-    // The capsule registry and the MCP SDK load only when there is something to list.
+    // The capsules' tool lists (no engine) and the MCP SDK load only when there is something to
+    // list.
     if (host.capsules.length > 0) {
-      const { listCapsuleTools } = await lazy<typeof import("../../capsule/registry.ts")>(
-        "../../capsule/registry.ts",
+      const { listCapsuleTools } = await lazy<typeof import("../../capsule/tool_list.ts")>(
+        "../../capsule/tool_list.ts",
       );
-      const capsuleTools = await listCapsuleTools(host.capsules, host.limits, {
-        parentEnv: io.env,
-        workspaceRoot: host.workspaceRoot,
-      });
+      const capsuleTools = await listCapsuleTools(host.capsules);
       for (const t of capsuleTools) defs.push(t);
     }
     if (Object.keys(rt.config.servers).length === 0) return;

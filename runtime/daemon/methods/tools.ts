@@ -157,7 +157,7 @@ const toolsList: RpcMethod = {
     const root = await workspaceOf(ctx, params.workspace);
     const tools: object[] = BUILTIN_TOOLS.map((t) => ({ ...t.definition }));
     const list = await installed(ctx, root);
-    const { listCapsuleTools } = await import("../../capsule/registry.ts");
+    const { listCapsuleTools } = await import("../../capsule/tool_list.ts");
     for (const t of await listCapsuleTools(list.capsules)) {
       tools.push({ name: t.name, description: t.description, inputSchema: t.inputSchema });
     }
