@@ -220,10 +220,17 @@ function watchLauncher(): void {
   const launcher = launcherPid();
   if (launcher === null || launcher !== Deno.ppid) return;
   Deno.env.delete(LAUNCHER_PID); // not handed on to the processes this one starts
-  const timer = setInterval(() => {
-    if (Deno.ppid !== launcher) Deno.exit(KILLED);
-  }, WATCH_MS);
-  Deno.unrefTimer(timer);
+  // Ticks of `AbortSignal.timeout`, not `setInterval`: a process's first `setTimeout` or
+  // `setInterval` costs 4–8 ms in Deno 2.9 (measured), paid by every command that sets no other
+  // timer, where `AbortSignal.timeout` costs 0.3 ms. Its timer keeps the event loop alive; the
+  // CLI always ends with `Deno.exit` (main.ts), which stops it.
+  const tick = () => {
+    AbortSignal.timeout(WATCH_MS).addEventListener("abort", () => {
+      if (Deno.ppid !== launcher) Deno.exit(KILLED);
+      tick();
+    }, { once: true });
+  };
+  tick();
 }
 
 async function relaunch(flags: readonly string[], args: readonly string[]): Promise<number> {

@@ -180,6 +180,47 @@ Deno.test("the launcher forwards SIGTERM and exits as its child did", async () =
   }
 });
 
+Deno.test("a runtime whose launcher is killed with SIGKILL exits on its own", async () => {
+  const { ws, env } = await layout();
+  const fake = startFakeAnthropic([{ text: "never", fault: { after: 1, kind: "hang" } }]);
+  try {
+    const launcher = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "chat", "-p", "hi"],
+      cwd: ws,
+      env: {
+        ...env,
+        ANTHROPIC_API_KEY: "sk-test",
+        ANTHROPIC_BASE_URL: fake.url,
+        ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
+      },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (let i = 0; i < 600 && fake.requests.length < 1; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    equal(fake.requests.length, 1); // the narrowed child is waiting on the model
+    launcher.kill("SIGKILL");
+    await launcher.status;
+    // The child sees it was re-parented and exits: its connection to the model closes. (A
+    // liveness bound, not a timing target: the child checks every 200 ms.)
+    const gone = await Promise.race([
+      fake.close().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 20_000)),
+    ]);
+    if (!gone) {
+      // Do not leave it running (nor hang on the fake server): it is the process in `ws`.
+      await new Deno.Command("pkill", { args: ["-9", "-f", "--", "cli/main.ts chat -p hi"] })
+        .output();
+    }
+    ok(gone, "the runtime outlived its killed launcher");
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("a process that is already narrowed runs the CLI in place; a wide one re-executes", async () => {
   const { home, ws, env } = await layout();
   const run = async (permissions: string[], args: string[]) => {
