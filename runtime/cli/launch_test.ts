@@ -149,28 +149,41 @@ Deno.test("the launcher's cached flags follow a config edit between two runs", a
   }
 });
 
+/**
+ * `astrid chat -p hi` through the launcher against `fake`, once its narrowed child has sent the
+ * model request the fake server never answers.
+ */
+async function chatWaitingOnModel(
+  ws: string,
+  env: Record<string, string>,
+  fake: { url: string; requests: unknown[] },
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "chat", "-p", "hi"],
+    cwd: ws,
+    env: {
+      ...env,
+      ANTHROPIC_API_KEY: "sk-test",
+      ANTHROPIC_BASE_URL: fake.url,
+      ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 600 && fake.requests.length < 1; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  equal(fake.requests.length, 1);
+  return child;
+}
+
 Deno.test("the launcher forwards SIGTERM and exits as its child did", async () => {
   const { ws, env } = await layout();
   const fake = startFakeAnthropic([{ text: "never", fault: { after: 1, kind: "hang" } }]);
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "chat", "-p", "hi"],
-      cwd: ws,
-      env: {
-        ...env,
-        ANTHROPIC_API_KEY: "sk-test",
-        ANTHROPIC_BASE_URL: fake.url,
-        ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-      },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    for (let i = 0; i < 600 && fake.requests.length < 1; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    equal(fake.requests.length, 1);
+    const child = await chatWaitingOnModel(ws, env, fake);
     child.kill("SIGTERM");
     const status = await child.status;
     equal(status.code, 128 + 15);
@@ -184,24 +197,7 @@ Deno.test("a runtime whose launcher is killed with SIGKILL exits on its own", as
   const { ws, env } = await layout();
   const fake = startFakeAnthropic([{ text: "never", fault: { after: 1, kind: "hang" } }]);
   try {
-    const launcher = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, "chat", "-p", "hi"],
-      cwd: ws,
-      env: {
-        ...env,
-        ANTHROPIC_API_KEY: "sk-test",
-        ANTHROPIC_BASE_URL: fake.url,
-        ASTRID_MODEL_MODEL: "claude-sonnet-4-6",
-      },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    for (let i = 0; i < 600 && fake.requests.length < 1; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    equal(fake.requests.length, 1); // the narrowed child is waiting on the model
+    const launcher = await chatWaitingOnModel(ws, env, fake);
     launcher.kill("SIGKILL");
     await launcher.status;
     // The child sees it was re-parented and exits: its connection to the model closes. (A
