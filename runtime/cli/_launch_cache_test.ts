@@ -194,9 +194,26 @@ Deno.test("a changed environment variable, folder, workspace or command line rec
     const layer = await flagsOf(LIST, { ...env, ASTRID_MODEL_API_URL: "https://m.example" }, ws);
     equal(layer.source, "computed");
     ok(layer.flags.some((f) => f.includes("m.example:443")));
-    // Any other variable, added or changed, also counts (the config loader reads them all).
+    // Any other variable added or removed also counts (the config loader lists them all)...
     equal((await flagsOf(LIST, { ...env, UNRELATED: "1" }, ws)).source, "computed");
     equal((await flagsOf(LIST, env, ws)).source, "cached");
+    // ...but the value of one nothing reads may change (a shell's OLDPWD, a terminal's pane).
+    equal((await flagsOf(LIST, { ...env, OLDPWD: "/a" }, ws)).source, "computed");
+    equal((await flagsOf(LIST, { ...env, OLDPWD: "/b" }, ws)).source, "cached");
+    // A value read through a descriptor is still an input.
+    const viaDescriptor = async (e: Readonly<Record<string, string | undefined>>) => [
+      `--x=${Object.getOwnPropertyDescriptor(e, (Object.keys(e), "OLDPWD"))?.get?.call(e) ?? ""}`,
+    ];
+    equal(
+      (await cachedFlags(["tools", "list"], { ...env, OLDPWD: "/a" }, ws, viaDescriptor))
+        .source,
+      "computed",
+    );
+    deepEqual(
+      (await cachedFlags(["tools", "list"], { ...env, OLDPWD: "/b" }, ws, viaDescriptor))
+        .flags,
+      ["--x=/b"],
+    );
     const moved = await flagsOf(LIST, env, other);
     equal(moved.source, "computed");
     ok(moved.flags.some((f) => f.includes(other)));

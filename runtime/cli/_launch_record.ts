@@ -52,14 +52,29 @@ export async function record(
     add("env", name, env[name] === undefined ? "0" : "1");
     envValues.push(env[name] ?? "");
   };
+  let namesRecorded = false;
   const proxy = new Proxy(env as Record<string, string | undefined>, {
     get: (t, n) => (typeof n === "string" && readEnv(n), Reflect.get(t, n)),
     has: (t, n) => (typeof n === "string" && readEnv(n), Reflect.has(t, n)),
-    getOwnPropertyDescriptor: (t, n) => (
-      typeof n === "string" && readEnv(n), Reflect.getOwnPropertyDescriptor(t, n)
-    ),
+    getOwnPropertyDescriptor: (t, n) => {
+      const found = Reflect.getOwnPropertyDescriptor(t, n);
+      if (typeof n !== "string") return found;
+      // Once the names are recorded, a present variable's descriptor says nothing new until its
+      // value is read: `Object.keys` asks for every one, and must not make every value an input
+      // (a changed `OLDPWD` would then recompute the flags). Its value is read through a getter.
+      if (!namesRecorded || found === undefined) {
+        readEnv(n);
+        return found;
+      }
+      return {
+        configurable: true,
+        enumerable: found.enumerable ?? true,
+        get: () => (readEnv(n), Reflect.get(t, n)),
+      };
+    },
     ownKeys: (t) => {
       add("envkeys", "", Object.keys(t).sort().join("\0"));
+      namesRecorded = true;
       return Reflect.ownKeys(t);
     },
     set: (t, n, v) => (recordable = false, Reflect.set(t, n, v)),
