@@ -201,9 +201,10 @@ Deno.test("a changed environment variable, folder, workspace or command line rec
     equal((await flagsOf(LIST, { ...env, OLDPWD: "/a" }, ws)).source, "computed");
     equal((await flagsOf(LIST, { ...env, OLDPWD: "/b" }, ws)).source, "cached");
     // A value read through a descriptor is still an input.
-    const viaDescriptor = async (e: Readonly<Record<string, string | undefined>>) => [
-      `--x=${Object.getOwnPropertyDescriptor(e, (Object.keys(e), "OLDPWD"))?.get?.call(e) ?? ""}`,
-    ];
+    const viaDescriptor = (e: Readonly<Record<string, string | undefined>>) =>
+      Promise.resolve([
+        `--x=${Object.getOwnPropertyDescriptor(e, (Object.keys(e), "OLDPWD"))?.get?.call(e) ?? ""}`,
+      ]);
     equal(
       (await cachedFlags(["tools", "list"], { ...env, OLDPWD: "/a" }, ws, viaDescriptor))
         .source,
