@@ -308,7 +308,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     };
 
     const info: DaemonInfo = { pid: Deno.pid, port: addr.port, url, startedAt };
-    await writeDaemonInfo(home, info);
     for (const group of groups) {
       if (!group.start) continue;
       try {
@@ -322,6 +321,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         );
       }
     }
+    // Written once every group has started (capsule services, cron): a frontend finds the
+    // daemon (and `daemon start` returns) only when what it started is there to be listed.
+    await writeDaemonInfo(home, info);
     log(`astridd: started pid ${Deno.pid} at ${url} (home ${home})`);
     return { info, token, context, stop, stopped: done.promise };
   } catch (err) {
