@@ -170,3 +170,13 @@ export async function nobodyWorld(prefix: string, extra: string[] = []): Promise
     },
   };
 }
+
+/** True when something (a file, folder or symlink) is at `path`. */
+export function lexists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

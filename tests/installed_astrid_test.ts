@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { installShim } from "../scripts/install.ts";
-import { runCli, tempDirs } from "./cli.ts";
+import { lexists, runCli, tempDirs } from "./cli.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const CONFIG = `${REPO}/deno.json`;
@@ -149,22 +149,13 @@ const HOSTILE_ARGS = [
   "-A",
 ];
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // --- the shell logic, with a fake deno -----------------------------------------------------------
 
 Deno.test("installed astrid: no direct file starts the launcher with the arguments unchanged", async () => {
   await using w = await fakeWorld();
   deepEqual(await w.run(HOSTILE_ARGS), launcher(HOSTILE_ARGS));
   deepEqual(await w.run([]), launcher([]));
-  ok(!exists(`${w.ws}/pwned`) && !exists(`${w.ws}/pwned2`));
+  ok(!lexists(`${w.ws}/pwned`) && !lexists(`${w.ws}/pwned2`));
 });
 
 Deno.test("installed astrid: a block for this folder starts main.ts under exactly its flags", async () => {
@@ -172,7 +163,7 @@ Deno.test("installed astrid: a block for this folder starts main.ts under exactl
   await w.writeDirect(directText([["/elsewhere", ["--allow-read=/x"]], [w.ws, FLAGS]]));
   deepEqual(await w.run(HOSTILE_ARGS), direct(FLAGS, HOSTILE_ARGS));
   deepEqual(await w.run([]), direct(FLAGS, []));
-  ok(!exists(`${w.ws}/pwned`) && !exists(`${w.ws}/pwned2`));
+  ok(!lexists(`${w.ws}/pwned`) && !lexists(`${w.ws}/pwned2`));
   // A caller's own ASTRID_DIRECT_FLAGS is replaced on the direct path…
   const forged = { ASTRID_DIRECT_FLAGS: "--allow-all" };
   deepEqual(await w.run(["x"], { env: forged }), direct(FLAGS, ["x"]));
@@ -372,7 +363,7 @@ Deno.test("installed astrid: a flag whose path holds spaces, *, quotes or $(…)
   ];
   await w.writeDirect(directText([[w.ws, flags]]));
   deepEqual(await w.run(["a b", "*"]), direct(flags, ["a b", "*"]));
-  ok(!exists(`${w.ws}/pwned`) && !exists(`${w.ws}/pwned2`));
+  ok(!lexists(`${w.ws}/pwned`) && !lexists(`${w.ws}/pwned2`));
 });
 
 Deno.test({
@@ -507,8 +498,8 @@ Deno.test("installed astrid: end to end, the direct start holds, is rechecked an
   const { home, ws, file, astrid, profiled } = w;
   const init = await astrid(["init"]);
   equal(init.code, 0, init.stderr);
-  ok(exists(`${ws}/.astrid`), "init ran in the folder");
-  ok(exists(file), "the launcher remembered the folder's flags");
+  ok(lexists(`${ws}/.astrid`), "init ran in the folder");
+  ok(lexists(file), "the launcher remembered the folder's flags");
   equal(Deno.lstatSync(file).mode! & 0o777, 0o600);
 
   // The first `audit list` may find flags of `init` (another command line); the second holds.

@@ -1,4 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { lexists } from "../../tests/cli.ts";
 import {
   DIRECT_ENV,
   DIRECT_FILE,
@@ -37,15 +38,6 @@ function blocksOf(file: string): [string, string[]][] {
   }
   equal(current, null, "every block ends");
   return out;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("rememberDirect() writes a 0600 file in a 0700 cache folder", async () => {
@@ -149,13 +141,13 @@ Deno.test("rememberDirect() refuses flags the installed script would not accept"
   await withHome((home, file) => {
     for (const flag of refused) {
       rememberDirect(home, "/work", ["--no-prompt", flag, "--allow-env"]);
-      ok(!exists(file), `remembered ${JSON.stringify(flag)}`);
+      ok(!lexists(file), `remembered ${JSON.stringify(flag)}`);
     }
     rememberDirect(home, "/work", []);
-    ok(!exists(file), "remembered no flags");
+    ok(!lexists(file), "remembered no flags");
     // Without --allow-env the CLI could not read the flags it was handed: never remembered.
     rememberDirect(home, "/work", ["--no-prompt", "--allow-read", "--allow-write=/w"]);
-    ok(!exists(file), "remembered flags without --allow-env");
+    ok(!lexists(file), "remembered flags without --allow-env");
     // With a file already there, a refused flag leaves it as it was.
     rememberDirect(home, "/work", FLAGS);
     const text = Deno.readTextFileSync(file);
@@ -187,7 +179,7 @@ Deno.test("rememberDirect() refuses a relative folder or one holding a line brea
   await withHome((home, file) => {
     for (const cwd of ["", ".", "work", "./work", "~/work", "/work\ndir /evil", "/a\n"]) {
       rememberDirect(home, cwd, FLAGS);
-      ok(!exists(file), `remembered folder ${JSON.stringify(cwd)}`);
+      ok(!lexists(file), `remembered folder ${JSON.stringify(cwd)}`);
     }
   });
 });
@@ -253,8 +245,8 @@ Deno.test("rememberDirect() does not write through a symlinked cache folder", as
     Deno.mkdirSync(elsewhere, { mode: 0o700 });
     Deno.symlinkSync(elsewhere, `${home}/cache`);
     rememberDirect(home, "/new", FLAGS);
-    ok(!exists(`${elsewhere}/${DIRECT_FILE}`));
-    ok(!exists(file));
+    ok(!lexists(`${elsewhere}/${DIRECT_FILE}`));
+    ok(!lexists(file));
   });
 });
 
