@@ -64,8 +64,8 @@ Deno.bench({
 });
 
 let seq = 1;
-Deno.bench("head: sign the head record (once per group commit)", () => {
-  signHead(signer, "ab".repeat(32), seq++, "cd".repeat(32), 0);
+Deno.bench("head: sign the head record (once per group commit)", async () => {
+  await signHead(signer, "ab".repeat(32), seq++, "cd".repeat(32), 0);
 });
 
 const witnessed = await openStore(`${dir}/witnessed.kv`);

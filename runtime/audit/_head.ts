@@ -68,20 +68,20 @@ export function headBytes(body: Omit<SignedHead, "sig">): Uint8Array {
 }
 
 /** Signs the head `{log, seq, hash}` at time `ts`. */
-export function signHead(
+export async function signHead(
   signer: Signer,
   log: string,
   seq: number,
   hash: string,
   ts: number,
-): SignedHead {
+): Promise<SignedHead> {
   if (!isHex64(log) || !isHex64(hash) || !Number.isSafeInteger(seq) || seq < 1) {
     throw new TypeError(
       `Cannot sign the audit head: current value is log ${log}, seq ${seq}, hash ${hash}`,
     );
   }
   const body = { v: 1 as const, log, seq, hash, ts, key: toHex(signer.publicKey) };
-  return { ...body, sig: toBase64Url(signer.sign(headBytes(body))) };
+  return { ...body, sig: toBase64Url(await signer.signAsync(headBytes(body))) };
 }
 
 /**

@@ -95,7 +95,7 @@ export async function openHead(
   if (head.legacy) head = await signLegacyHead(store, signer, head);
   const cp = head.checkpoint;
   if (witnessPath !== null && cp && head.log !== null && cp.size > (newest?.size ?? 0)) {
-    await appendWitness(witnessPath, [signWitnessLine(signer, head.log, cp, location ?? "")]);
+    await appendWitness(witnessPath, [await signWitnessLine(signer, head.log, cp, location ?? "")]);
   }
   return head;
 }
@@ -211,7 +211,7 @@ async function signLegacyHead(store: Store, signer: Signer, head: Head): Promise
     );
   }
   const last = decodeStored((await store.get([...ENTRY_PREFIX, head.seq])).value).entry;
-  const record = signHead(signer, head.log, head.seq, head.hash, last.ts);
+  const record = await signHead(signer, head.log, head.seq, head.hash, last.ts);
   const res = await store.atomic().check({ key: HEAD_KEY, versionstamp: head.versionstamp })
     .set(HEAD_KEY, record).commit();
   if (res.ok) return { ...head, legacy: false, versionstamp: res.versionstamp };

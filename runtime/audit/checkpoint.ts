@@ -70,11 +70,16 @@ export function checkpointBytes(body: Omit<Checkpoint, "sig">): Uint8Array {
  * import { generateSeed, signerFromSeed } from "../crypto/mod.ts";
  * import { signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
  * const signer = signerFromSeed(generateSeed());
- * const cp = signCheckpoint(signer, 3, "ab".repeat(32), Date.now());
+ * const cp = await signCheckpoint(signer, 3, "ab".repeat(32), Date.now());
  * ok(verifyCheckpoint(cp, signer.publicKey) === null);
  * ```
  */
-export function signCheckpoint(signer: Signer, size: number, head: string, ts: number): Checkpoint {
+export async function signCheckpoint(
+  signer: Signer,
+  size: number,
+  head: string,
+  ts: number,
+): Promise<Checkpoint> {
   if (!Number.isSafeInteger(size) || size < 1) {
     throw new RangeError(
       `Cannot sign a checkpoint: size must be a positive integer, current value is ${size}`,
@@ -86,7 +91,7 @@ export function signCheckpoint(signer: Signer, size: number, head: string, ts: n
     );
   }
   const body = { v: 1 as const, size, head, ts, key: toHex(signer.publicKey) };
-  return { ...body, sig: toBase64Url(signer.sign(checkpointBytes(body))) };
+  return { ...body, sig: toBase64Url(await signer.signAsync(checkpointBytes(body))) };
 }
 
 /** Why a checkpoint failed {@link verifyCheckpoint}. */

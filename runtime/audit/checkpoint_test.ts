@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { canonicalBytes, generateSeed, signerFromSeed, toBase64Url } from "../crypto/mod.ts";
 import {
   type Checkpoint,
@@ -10,15 +10,15 @@ import {
 const signer = signerFromSeed(generateSeed());
 const head = "cd".repeat(32);
 
-Deno.test("signCheckpoint() output verifies and names the signer's key", () => {
-  const cp = signCheckpoint(signer, 7, head, 1234);
+Deno.test("signCheckpoint() output verifies and names the signer's key", async () => {
+  const cp = await signCheckpoint(signer, 7, head, 1234);
   deepEqual([cp.v, cp.size, cp.head, cp.ts], [1, 7, head, 1234]);
   equal(cp.key.length, 64);
   equal(verifyCheckpoint(cp, signer.publicKey), null);
 });
 
-Deno.test("verifyCheckpoint() rejects every tampered field as BAD_CHECKPOINT", () => {
-  const cp = signCheckpoint(signer, 7, head, 1234);
+Deno.test("verifyCheckpoint() rejects every tampered field as BAD_CHECKPOINT", async () => {
+  const cp = await signCheckpoint(signer, 7, head, 1234);
   const tampered: Checkpoint[] = [
     { ...cp, size: 8 },
     { ...cp, head: "ce".repeat(32) },
@@ -38,16 +38,16 @@ Deno.test("verifyCheckpoint() refuses a signature made for another domain", () =
   equal(verifyCheckpoint({ ...body, sig: good }, signer.publicKey), null);
 });
 
-Deno.test("verifyCheckpoint() checks the key before the signature", () => {
+Deno.test("verifyCheckpoint() checks the key before the signature", async () => {
   const other = signerFromSeed(generateSeed());
-  const cp = signCheckpoint(other, 1, head, 0);
+  const cp = await signCheckpoint(other, 1, head, 0);
   equal(verifyCheckpoint(cp, signer.publicKey)?.code, "WRONG_KEY");
   // Claiming the trusted key does not help when the signature is someone else's.
   equal(verifyCheckpoint({ ...cp, key: signerKeyHex() }, signer.publicKey)?.code, "BAD_CHECKPOINT");
 });
 
-Deno.test("verifyCheckpoint() reports malformed shapes without throwing", () => {
-  const cp = signCheckpoint(signer, 1, head, 0);
+Deno.test("verifyCheckpoint() reports malformed shapes without throwing", async () => {
+  const cp = await signCheckpoint(signer, 1, head, 0);
   const bad: unknown[] = [
     null,
     [],
@@ -64,10 +64,10 @@ Deno.test("verifyCheckpoint() reports malformed shapes without throwing", () => 
   for (const b of bad) equal(verifyCheckpoint(b, signer.publicKey)?.code, "MALFORMED");
 });
 
-Deno.test("signCheckpoint() refuses a bad size or head", () => {
-  throws(() => signCheckpoint(signer, 0, head, 0), RangeError);
-  throws(() => signCheckpoint(signer, 1, "abc", 0), TypeError);
-  ok(signCheckpoint(signer, Number.MAX_SAFE_INTEGER, head, 0));
+Deno.test("signCheckpoint() refuses a bad size or head", async () => {
+  await rejects(signCheckpoint(signer, 0, head, 0), RangeError);
+  await rejects(signCheckpoint(signer, 1, "abc", 0), TypeError);
+  ok(await signCheckpoint(signer, Number.MAX_SAFE_INTEGER, head, 0));
 });
 
 function signerKeyHex(): string {

@@ -422,7 +422,7 @@ export class AuditLog {
     if (head.seq === 0 || head.log === null) return null;
     const latest = await newest;
     if (latest && latest.size >= head.seq) return null;
-    const cp = signCheckpoint(this.#signer, head.seq, head.hash, this.#now());
+    const cp = await signCheckpoint(this.#signer, head.seq, head.hash, this.#now());
     const key = [...CHECKPOINT_PREFIX, cp.size];
     const res = await this.#store.atomic().check({ key, versionstamp: null }).set(key, cp).commit();
     if (!res.ok) return (await this.#store.get<Checkpoint>(key)).value; // another writer covered it
@@ -439,7 +439,7 @@ export class AuditLog {
     try {
       await appendWitness(
         this.#witnessPath,
-        cps.map((cp) => signWitnessLine(this.#signer, log, cp, this.#location)),
+        await Promise.all(cps.map((cp) => signWitnessLine(this.#signer, log, cp, this.#location))),
       );
     } catch (err) {
       this.#witnessError ??= new Error(
@@ -801,7 +801,7 @@ export class AuditLog {
         const { entry, stored } = this.#pending[i]!;
         op.set([...ENTRY_PREFIX, entry.seq], stored);
         if (entry.seq % this.#every === 0) {
-          const cp = signCheckpoint(this.#signer, entry.seq, entry.hash, this.#now());
+          const cp = await signCheckpoint(this.#signer, entry.seq, entry.hash, this.#now());
           op.set([...CHECKPOINT_PREFIX, entry.seq], cp);
           cps.push(cp);
         }
@@ -809,7 +809,7 @@ export class AuditLog {
       }
       // One head signature per commit (not per entry): the log is named by its entry 1.
       const log = head.log ?? this.#pending[0]!.entry.hash;
-      op.set(HEAD_KEY, signHead(this.#signer, log, last!.seq, last!.hash, last!.ts));
+      op.set(HEAD_KEY, await signHead(this.#signer, log, last!.seq, last!.hash, last!.ts));
       const res = await op.commit();
       if (res.ok) {
         this.#head = {

@@ -157,7 +157,7 @@ Deno.test("verify names a forged checkpoint (store and export)", async () => {
 Deno.test("verify names checkpoints re-signed with another key (store and export)", async () => {
   using store = await fixture();
   for await (const { key, value } of store.list<Checkpoint>({ prefix: ["audit", "c"] })) {
-    await store.set(key, signCheckpoint(other, value.size, value.head, value.ts));
+    await store.set(key, await signCheckpoint(other, value.size, value.head, value.ts));
   }
   expectBad(await verifyStore(store, signer.publicKey), "WRONG_KEY", 5, 1);
   // The same tampered set exported under the runtime's key header: still WRONG_KEY.
@@ -186,12 +186,12 @@ Deno.test("verify names malformed records (store and export)", async () => {
   expectBad(verifyExport(""), "MALFORMED", 0, 0);
 });
 
-Deno.test("verifyChain() refuses checkpoints out of order and empty input is ok", () => {
+Deno.test("verifyChain() refuses checkpoints out of order and empty input is ok", async () => {
   deepEqual(verifyChain([], [], signer.publicKey), { ok: true, entries: 0, checkpoints: 0 });
   const head = "ab".repeat(32);
-  const cps = [signCheckpoint(signer, 2, head, 0), signCheckpoint(signer, 1, head, 0)];
+  const cps = [await signCheckpoint(signer, 2, head, 0), await signCheckpoint(signer, 1, head, 0)];
   expectBad(verifyChain([], cps, signer.publicKey), "BAD_CHECKPOINT", 1, 2);
-  const truncated = verifyChain([], [signCheckpoint(signer, 3, head, 0)], signer.publicKey);
+  const truncated = verifyChain([], [await signCheckpoint(signer, 3, head, 0)], signer.publicKey);
   expectBad(truncated, "TRUNCATED", 1);
 });
 

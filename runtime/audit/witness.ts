@@ -110,16 +110,17 @@ export function witnessLineBytes(body: Omit<WitnessLine, "sig">): Uint8Array {
  * import { signCheckpoint } from "./checkpoint.ts";
  * import { signWitnessLine, verifyWitnessLine } from "./witness.ts";
  * const signer = signerFromSeed(generateSeed());
- * const cp = signCheckpoint(signer, 3, "ab".repeat(32), 0);
- * equal(verifyWitnessLine(signWitnessLine(signer, "cd".repeat(32), cp), signer.publicKey), null);
+ * const cp = await signCheckpoint(signer, 3, "ab".repeat(32), 0);
+ * const line = await signWitnessLine(signer, "cd".repeat(32), cp);
+ * equal(verifyWitnessLine(line, signer.publicKey), null);
  * ```
  */
-export function signWitnessLine(
+export async function signWitnessLine(
   signer: Signer,
   log: string,
   cp: Checkpoint,
   store = "",
-): WitnessLine {
+): Promise<WitnessLine> {
   if (!isHex64(log)) {
     throw new TypeError(
       `Cannot witness a checkpoint: log must be 64 hex digits, current value is ${log}`,
@@ -139,7 +140,7 @@ export function signWitnessLine(
     ts: cp.ts,
     key: toHex(signer.publicKey),
   };
-  return { ...body, sig: toBase64Url(signer.sign(witnessLineBytes(body))) };
+  return { ...body, sig: toBase64Url(await signer.signAsync(witnessLineBytes(body))) };
 }
 
 /**
@@ -153,7 +154,8 @@ export function signWitnessLine(
  * import { signCheckpoint } from "./checkpoint.ts";
  * import { signWitnessLine, verifyWitnessLine } from "./witness.ts";
  * const other = signerFromSeed(generateSeed());
- * const line = signWitnessLine(other, "cd".repeat(32), signCheckpoint(other, 1, "ab".repeat(32), 0));
+ * const cp = await signCheckpoint(other, 1, "ab".repeat(32), 0);
+ * const line = await signWitnessLine(other, "cd".repeat(32), cp);
  * equal(verifyWitnessLine(line, signerFromSeed(generateSeed()).publicKey)?.code, "WRONG_KEY");
  * ```
  */
@@ -224,7 +226,8 @@ function witnessShapeProblem(value: unknown): string | null {
  * import { appendWitness, parseWitness, signWitnessLine } from "./witness.ts";
  * const signer = signerFromSeed(generateSeed());
  * const path = `${await Deno.makeTempDir()}/w/witness.jsonl`;
- * await appendWitness(path, [signWitnessLine(signer, "cd".repeat(32), signCheckpoint(signer, 4, "ab".repeat(32), 0))]);
+ * const cp = await signCheckpoint(signer, 4, "ab".repeat(32), 0);
+ * await appendWitness(path, [await signWitnessLine(signer, "cd".repeat(32), cp)]);
  * equal(parseWitness(await Deno.readTextFile(path)).lines.length, 1);
  * equal((await Deno.stat(path)).mode! & 0o777, 0o600);
  * ```

@@ -116,7 +116,7 @@ Deno.test("a stripped, forged or foreign-key head is an integrity failure", asyn
     [{ seq: head.seq, hash: head.hash }, "BAD_HEAD"], // the same head, signature stripped
     [{ ...head, ts: head.ts + 1 }, "BAD_HEAD"],
     [{ ...head, sig: head.sig.slice(0, -4) + "AAAA" }, "BAD_HEAD"],
-    [signHead(other, head.log, head.seq, head.hash, head.ts), "WRONG_KEY"],
+    [await signHead(other, head.log, head.seq, head.hash, head.ts), "WRONG_KEY"],
     [{ ...head, sig: undefined }, "MALFORMED"],
   ];
   for (const [value, code] of cases) {
@@ -162,7 +162,11 @@ Deno.test("a tampered witness line is reported with its line number and never tr
   await refusesOpen(store, signer, t.witness, "BAD_CHECKPOINT", /witness line 3.*evidence/);
   // A line for this log signed by another key.
   const log = (await entryAt(store, 1)).hash;
-  const foreign = signWitnessLine(other, log, signCheckpoint(other, 30, "ab".repeat(32), 0));
+  const foreign = await signWitnessLine(
+    other,
+    log,
+    await signCheckpoint(other, 30, "ab".repeat(32), 0),
+  );
   await Deno.writeTextFile(t.witness, original + JSON.stringify(foreign) + "\n");
   report = await verifyStore(store, key, { witnessPath: t.witness });
   deepEqual([report.firstBad?.code, report.firstBad?.witnessLine], ["WRONG_KEY", 4]);

@@ -8,11 +8,15 @@ import { appendWitness, parseWitness, signWitnessLine, verifyWitnessLine } from 
 const signer = signerFromSeed(generateSeed());
 const other = signerFromSeed(generateSeed());
 const LOG = "aa".repeat(32);
-const line = (size: number, log = LOG, by = signer) =>
-  signWitnessLine(by, log, signCheckpoint(by, size, size.toString(16).padStart(64, "0"), size));
+const line = async (size: number, log = LOG, by = signer) =>
+  await signWitnessLine(
+    by,
+    log,
+    await signCheckpoint(by, size, size.toString(16).padStart(64, "0"), size),
+  );
 
-Deno.test("verifyWitnessLine() checks shape, then key, then signature", () => {
-  const good = line(5);
+Deno.test("verifyWitnessLine() checks shape, then key, then signature", async () => {
+  const good = await line(5);
   equal(verifyWitnessLine(good, signer.publicKey), null);
   equal(verifyWitnessLine({ ...good, size: 6 }, signer.publicKey)?.code, "BAD_CHECKPOINT");
   equal(
@@ -20,7 +24,7 @@ Deno.test("verifyWitnessLine() checks shape, then key, then signature", () => {
     "BAD_CHECKPOINT",
   );
   equal(verifyWitnessLine({ ...good, sig: "%%" }, signer.publicKey)?.code, "BAD_CHECKPOINT");
-  equal(verifyWitnessLine(line(5, LOG, other), signer.publicKey)?.code, "WRONG_KEY");
+  equal(verifyWitnessLine(await line(5, LOG, other), signer.publicKey)?.code, "WRONG_KEY");
   for (const bad of [null, [], { ...good, extra: 1 }, { ...good, size: 0 }, { ...good, v: 2 }]) {
     equal(verifyWitnessLine(bad, signer.publicKey)?.code, "MALFORMED");
   }
@@ -30,8 +34,8 @@ Deno.test("appendWitness() creates a 0600 file in a 0700 folder and only ever ap
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/new/folder/witness.jsonl`;
-    await appendWitness(path, [line(1)]);
-    await appendWitness(path, [line(2), line(3)]);
+    await appendWitness(path, [await line(1)]);
+    await appendWitness(path, [await line(2), await line(3)]);
     await appendWitness(path, []);
     equal((await Deno.stat(path)).mode! & 0o777, 0o600);
     equal((await Deno.stat(`${dir}/new/folder`)).mode! & 0o777, 0o700);
@@ -42,9 +46,9 @@ Deno.test("appendWitness() creates a 0600 file in a 0700 folder and only ever ap
   }
 });
 
-Deno.test("parseWitness() lists junk and leaves out a last line without its newline", () => {
-  const text = `${JSON.stringify(line(1))}\n\n\0\0\0\n{"v":1,"log":"x"}\n${
-    JSON.stringify(line(2)).slice(0, 40)
+Deno.test("parseWitness() lists junk and leaves out a last line without its newline", async () => {
+  const text = `${JSON.stringify(await line(1))}\n\n\0\0\0\n{"v":1,"log":"x"}\n${
+    JSON.stringify(await line(2)).slice(0, 40)
   }`;
   const parsed = parseWitness(text);
   deepEqual(parsed.lines.map((l) => l.line), [1, 4]);
@@ -57,7 +61,7 @@ Deno.test("readWitnessTail() returns complete lines newest first across chunk bo
   try {
     const path = `${dir}/w.jsonl`;
     equal(readWitnessTail(path, () => true), null);
-    const lines = Array.from({ length: 40 }, (_, i) => line(i + 1));
+    const lines = await Promise.all(Array.from({ length: 40 }, (_, i) => line(i + 1)));
     const junk = "x".repeat(200_000); // longer than any witness line: skipped, never kept
     const text = lines.slice(0, 10).map((l) => JSON.stringify(l) + "\n").join("") + junk + "\n" +
       lines.slice(10).map((l) => JSON.stringify(l) + "\n").join("") + '{"partial":';
@@ -90,14 +94,14 @@ Deno.test("readWitnessTail() returns complete lines newest first across chunk bo
   }
 });
 
-Deno.test("witnessedLog() takes the largest valid size of the log, in any line order", () => {
+Deno.test("witnessedLog() takes the largest valid size of the log, in any line order", async () => {
   const lines = [
-    line(14),
-    line(7),
-    line(28),
-    line(21),
-    line(5, "bb".repeat(32)),
-    line(99, "cc".repeat(32), other),
+    await line(14),
+    await line(7),
+    await line(28),
+    await line(21),
+    await line(5, "bb".repeat(32)),
+    await line(99, "cc".repeat(32), other),
   ]
     .map((value, i) => ({ line: i + 1, value }));
   const every = witnessedLog(lines, LOG, signer.publicKey, { every: true });
@@ -107,21 +111,24 @@ Deno.test("witnessedLog() takes the largest valid size of the log, in any line o
   deepEqual([newest.newest?.size, newest.checkpoints.length], [28, 1]);
 });
 
-Deno.test("witnessedLog() reports a tampered line of the log instead of trusting it", () => {
-  const forged = { ...line(50), size: 60 };
-  const lines = [line(14), forged, line(7, LOG, other)].map((value, i) => ({ line: i + 1, value }));
+Deno.test("witnessedLog() reports a tampered line of the log instead of trusting it", async () => {
+  const forged = { ...(await line(50)), size: 60 };
+  const lines = [await line(14), forged, await line(7, LOG, other)].map((value, i) => ({
+    line: i + 1,
+    value,
+  }));
   const every = witnessedLog(lines, LOG, signer.publicKey, { every: true });
   deepEqual([every.bad?.code, every.bad?.line, every.newest?.size], ["BAD_CHECKPOINT", 2, 14]);
   const newest = witnessedLog(lines, LOG, signer.publicKey, { every: false });
   deepEqual([newest.bad?.code, newest.bad?.line], ["BAD_CHECKPOINT", 2]);
   const foreign = witnessedLog(
-    [{ line: 1, value: line(7, LOG, other) }],
+    [{ line: 1, value: await line(7, LOG, other) }],
     LOG,
     signer.publicKey,
     { every: true },
   );
   deepEqual([foreign.bad?.code, foreign.bad?.line], ["WRONG_KEY", 1]);
-  const relabelled = { ...line(9, "bb".repeat(32)), log: "dd".repeat(32) };
+  const relabelled = { ...(await line(9, "bb".repeat(32))), log: "dd".repeat(32) };
   const hidden = witnessedLog([{ line: 1, value: relabelled }], LOG, signer.publicKey, {
     every: true,
   });

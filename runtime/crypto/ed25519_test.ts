@@ -72,6 +72,8 @@ for (const v of VECTORS) {
     equal(toHex(signer.publicKey), v.publicKey);
     equal(toHex(signer.sign(message)), v.signature);
     equal(toHex(signer.sign(message)), v.signature);
+    equal(toHex(await signer.signAsync(message)), v.signature);
+    equal(toHex(await signerFromSeed(fromHex(v.seed)).signAsync(message)), v.signature);
   });
 
   Deno.test(`verify() rejects RFC 8032 ${v.name} with one bit flipped`, () => {
@@ -216,4 +218,32 @@ Deno.test("verifyAhead() lets verify() answer what verified, and nothing else", 
     await verifyAhead([{ publicKey: pub, message: msg, signature: sig }]);
     equal(verify(pub, msg, sig), await webVerify(pub, msg, sig), name);
   }
+});
+
+Deno.test("signAsync() in a fresh process (WebCrypto, node:crypto not loaded) matches RFC 8032 §7.1", async () => {
+  // In this test process node:crypto is loaded already, so signAsync() takes the native path;
+  // a fresh process signs with WebCrypto first, then natively once sign() has loaded it.
+  const script = `
+    import { loadSigner } from ${JSON.stringify(new URL("./ed25519.ts", import.meta.url).href)};
+    import { fromHex, toHex } from ${
+    JSON.stringify(new URL("./encoding.ts", import.meta.url).href)
+  };
+    const out = [];
+    for (const v of ${JSON.stringify(VECTORS)}) {
+      const signer = await loadSigner(fromHex(v.seed));
+      const web = toHex(await signer.signAsync(fromHex(v.message)));
+      const sync = toHex(signer.sign(fromHex(v.message)));
+      const after = toHex(await signer.signAsync(fromHex(v.message)));
+      out.push([web, sync, after]);
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", "--no-config", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  const got: string[][] = JSON.parse(new TextDecoder().decode(run.stdout));
+  deepEqual(got, VECTORS.map((v) => [v.signature, v.signature, v.signature]));
 });
