@@ -28,6 +28,7 @@
  */
 import type { Signer } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
+import { every } from "../storage/deadline.ts";
 import {
   chainEntry,
   CHECKPOINT_PREFIX,
@@ -131,7 +132,8 @@ export class AuditLog {
   #tailRecovery: TailRecovery = { file: "", recovered: 0, unreadable: 0 };
   #draining: Promise<void> | null = null;
   #closed = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Stops the checkpoint timer, while it runs. */
+  #timer: (() => void) | undefined;
   /** Seconds between timed checkpoints (0: none); the timer starts with the first commit. */
   readonly #seconds: number;
   #timerError: unknown = null;
@@ -157,17 +159,16 @@ export class AuditLog {
 
   /**
    * Starts the checkpoint timer, once, when this log first commits entries (while that commit is
-   * in flight): a log that only reads (`astrid audit list`) never needs one, and a process's
-   * first timer costs a few ms of Deno's start-up. Entries of other processes are covered by
-   * their own timers and by {@link AuditLog.close}, which always checkpoints.
+   * in flight): a log that only reads (`astrid audit list`) never needs one. It does not keep
+   * the process alive, and is not a `setInterval` (see storage/deadline.ts). Entries of other
+   * processes are covered by their own timers and by {@link AuditLog.close}, which always
+   * checkpoints.
    */
   #startTimer(): void {
     if (this.#timer !== undefined || this.#seconds <= 0 || this.#closed) return;
-    const timer = setInterval(() => {
+    this.#timer = every(this.#seconds * 1000, () => {
       this.checkpoint().catch((err) => this.#timerError ??= err);
-    }, this.#seconds * 1000);
-    Deno.unrefTimer(timer);
-    this.#timer = timer;
+    });
   }
 
   /**
@@ -564,7 +565,7 @@ export class AuditLog {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     await this.#settled();
     this.#journal?.close();
@@ -631,9 +632,7 @@ export class AuditLog {
     // With a tail the caller already has its acknowledgement: the group commit starts on the
     // next turn of the event loop, so its CPU work (the head signature) does not run before the
     // caller resumes, and more appends join it.
-    this.#draining = this.#tail
-      ? new Promise<void>((r) => setTimeout(r, 0)).then(() => this.#drain())
-      : this.#drain();
+    this.#draining = this.#tail ? nextTurn().then(() => this.#drain()) : this.#drain();
   }
 
   async #settled(): Promise<void> {
@@ -827,4 +826,20 @@ export class AuditLog {
     }
     throw new Error(`Cannot append: the chain head kept moving for ${MAX_ATTEMPTS} attempts`);
   }
+}
+
+/**
+ * Resolves on the next turn of the event loop (a message to itself), without `setTimeout`: in
+ * Deno 2.9 the first `setTimeout` of a process loads Node's timer layer (about 4 ms), which a
+ * one-shot command paid for its first append.
+ */
+function nextTurn(): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
 }

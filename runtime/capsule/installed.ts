@@ -165,6 +165,7 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const { scope, root, folders, cache, reads } = scoped;
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
+    if (names.length === 0 && cache.size === 0) continue; // nothing installed in this scope
     const [, { envFilePath, readEnvFile }] = await loaderLibs();
     // Each capsule of the scope is checked at once (their file reads overlap), then the results
     // are taken in name order.

@@ -10,15 +10,17 @@ import type { RuntimeKey } from "../crypto/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
 import type { Walls } from "../security/walls.ts";
 import { CliError, ExitCode } from "./errors.ts";
+// Path resolution and the config snapshot are small and import no npm package: in the start-up
+// graph they cost less than a module graph Deno builds for a dynamic import when a command opens
+// the runtime.
+import { expandHome, resolvePaths, resolveWitnessPath } from "../config/paths.ts";
+import { loadConfigCached } from "../config/snapshot.ts";
 
-// The runtime's modules load when a command first opens it, by computed specifiers that keep
-// them out of the start-up module graph, so commands that need none of it (`capsule compile`)
+// The rest of the runtime loads when a command first opens it, by computed specifiers that keep
+// it out of the start-up module graph, so commands that need none of it (`capsule compile`)
 // start faster.
 const runtimeModule = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 const configLib = () => runtimeModule<typeof import("../config/mod.ts")>("../config/mod.ts");
-const pathsLib = () => runtimeModule<typeof import("../config/paths.ts")>("../config/paths.ts");
-const snapshotLib = () =>
-  runtimeModule<typeof import("../config/snapshot.ts")>("../config/snapshot.ts");
 
 /** The `performance` mark main.ts sets while `ASTRID_PROFILE=1` runs a command. */
 export const PROFILE_MARK = "astrid:profile";
@@ -117,7 +119,6 @@ export async function loadCliConfig(
   io: CliIo,
 ): Promise<{ paths: AstridPaths; config: AstridConfig; warnings: string[] }> {
   const start = performance.now();
-  const [{ resolvePaths }, { loadConfigCached }] = await Promise.all([pathsLib(), snapshotLib()]);
   const paths = await resolvePaths({
     env: io.env,
     cwd: io.cwd,
@@ -196,7 +197,7 @@ export async function withRuntime<T>(
       ...(storeLib.isLocalFile(location) ? { journalDir: `${location}-audit-journal` } : {}),
       // Every checkpoint is also appended to the witness outside state.kv (audit/witness.ts).
       ...(location === ":memory:" ? {} : {
-        witnessPath: (await pathsLib()).resolveWitnessPath(
+        witnessPath: resolveWitnessPath(
           config.audit.witness_path,
           paths.home,
           io.env.HOME?.startsWith("/") ? io.env.HOME : undefined,
@@ -236,7 +237,6 @@ export async function runtimeWalls(
   config: AstridConfig,
   env: Record<string, string | undefined>,
 ): Promise<Walls> {
-  const { expandHome, resolveWitnessPath } = await pathsLib();
   const userHome = env.HOME && env.HOME.startsWith("/") ? env.HOME : undefined;
   const hidden = new Set([await realOrSelf(paths.home)]);
   hidden.add(await realOrSelf(resolveWitnessPath(config.audit.witness_path, paths.home, userHome)));

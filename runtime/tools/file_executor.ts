@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { deadline } from "../storage/deadline.ts";
 import { capOutput, DEFAULT_MAX_OUTPUT_CHARS } from "./output.ts";
 import {
   type FileRunner,
@@ -83,7 +84,8 @@ export interface FileGrants {
 interface Pending {
   resolve(output: string): void;
   reject(err: ToolError): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** Cancels the call's deadline. */
+  cancel(): void;
 }
 
 /** Returns the canonical form of `path`; a missing final component keeps its name. */
@@ -283,12 +285,12 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     }
     const id = this.#nextId++;
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancel = deadline(this.#timeoutMs, () => {
         this.#stop(
           new ToolError("TIMEOUT", `Cannot finish ${tool}: it ran past ${this.#timeoutMs} ms`),
         );
-      }, this.#timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      });
+      this.#pending.set(id, { resolve, reject, cancel });
       channel.post({ type: "call", id, tool, args } satisfies WorkerRequest);
     });
   }
@@ -317,7 +319,7 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     this.#pending.delete(msg.id);
-    clearTimeout(pending.timer);
+    pending.cancel();
     if (msg.ok) pending.resolve(msg.output);
     else {
       const code = isToolErrorCode(msg.error.code) ? msg.error.code : "EXECUTOR_FAILED";
@@ -329,7 +331,7 @@ export class FileExecutor implements FileRunner, Disposable, AsyncDisposable {
     for (const channel of this.#channels.values()) channel.terminate();
     this.#channels.clear();
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
+      pending.cancel();
       pending.reject(reason);
       this.#pending.delete(id);
     }
