@@ -1,5 +1,5 @@
 import { equal, ok } from "node:assert/strict";
-import { workerChannel, type WorkerOps } from "./_file_channel.ts";
+import { processArgs, processChannel, workerChannel, type WorkerOps } from "./_file_channel.ts";
 import type { WorkerResponse } from "./ops/worker.ts";
 
 /** A Worker channel whose answers arrive in order, one `next()` per call. */
@@ -66,5 +66,52 @@ Deno.test("workerChannel() ignores a later init that would widen its roots, in e
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(other, { recursive: true });
+  }
+});
+
+Deno.test("processChannel(plain) starts without the project's config and is walled by Deno's flags", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-ch-" }));
+  const outside = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-out-" }));
+  try {
+    await Deno.writeTextFile(`${root}/a.txt`, "hi\n");
+    await Deno.mkdir(`${root}/secret`);
+    await Deno.writeTextFile(`${root}/secret/key.txt`, "secret\n");
+    await Deno.writeTextFile(`${outside}/b.txt`, "outside\n");
+    const roots = { read: [root], write: [root], hidden: [`${root}/secret`] };
+    const args = processArgs(roots, "plain");
+    ok(args.includes("--no-config") && !args.includes("--config"));
+    ok(processArgs(roots, "all").includes("--config")); // glob and grep's packages need it
+    const answers = new Map<number, Promise<WorkerResponse>>();
+    const settle = new Map<number, (m: WorkerResponse) => void>();
+    const ch = processChannel(roots, {
+      onmessage: (m) => settle.get(m.id)?.(m),
+      onerror: () => {},
+    }, "plain");
+    let id = 0;
+    const call = (tool: string, toolArgs: unknown) => {
+      const n = ++id;
+      answers.set(n, new Promise((r) => settle.set(n, r)));
+      ch.post({ type: "call", id: n, tool, args: toolArgs });
+      return answers.get(n)!;
+    };
+    try {
+      const read = await call("read_file", { file_path: `${root}/a.txt` });
+      ok(read.ok && /1\thi/.test(read.output), JSON.stringify(read));
+      for (const path of [`${root}/secret/key.txt`, `${outside}/b.txt`, "/etc/hostname"]) {
+        const refused = await call("read_file", { file_path: path });
+        equal(refused.ok, false, path);
+      }
+      const written = await call("write_file", { file_path: `${root}/secret/x`, content: "x" });
+      equal(written.ok, false);
+      const glob = await call("glob", { pattern: "*", path: root });
+      equal(glob.ok ? "ok" : glob.error.code, "INVALID_ARGS");
+    } finally {
+      ch.terminate();
+      await ch.closed;
+    }
+    equal(await Deno.readTextFile(`${root}/secret/key.txt`), "secret\n");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
   }
 });
