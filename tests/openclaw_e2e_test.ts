@@ -220,6 +220,17 @@ Deno.test("quotes: a defineToolPlugin's plain result and its factory tool run", 
   match(list.stdout, /ZZZ: \d+(\.\d+)?/);
 });
 
+Deno.test("quotes: a config schema declared only in code is asked for at install and reaches the tool", async () => {
+  await using w = await world();
+  await install(w, "quotes", { currency: "EUR" });
+  const q = await w.call("quotes__quote", { symbol: "acme" }, "--approve", "once");
+  equal(q.code, EXIT.ok, q.stderr);
+  equal(jsonIn(q.stdout).currency, "EUR");
+  // A key the schema does not declare is named, not silently dropped.
+  const again = await install(w, "quotes", { currency: "EUR", region: "eu" });
+  match(again.stderr, /--env region ignored: quotes declares no such \[env\] entry/);
+});
+
 Deno.test("quotes: a symbol that breaks the tool's pattern is a usage error naming the field", async () => {
   await using w = await world();
   await install(w, "quotes");

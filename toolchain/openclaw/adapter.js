@@ -84,6 +84,34 @@ function findRegister(mod) {
   return null;
 }
 
+/**
+ * The JSON Schema of a config schema the plugin declares in code (`definePluginEntry` or
+ * `defineToolPlugin`'s `configSchema`: an object carrying `jsonSchema`, or a JSON Schema such as
+ * TypeBox's), when it has properties; else null.
+ */
+function codeConfigSchema(entry) {
+  const declared = entry?.configSchema;
+  const schema = declared && typeof declared.jsonSchema === "object"
+    ? declared.jsonSchema
+    : declared;
+  if (!schema || typeof schema !== "object" || !schema.properties) return null;
+  if (typeof schema.properties !== "object" || Object.keys(schema.properties).length === 0) {
+    return null;
+  }
+  const json = JSON.parse(JSON.stringify(schema)); // plain data: no TypeBox symbols, no functions
+  const hints = declared?.uiHints;
+  if (hints && typeof hints === "object") json["x-uiHints"] = JSON.parse(JSON.stringify(hints));
+  return json;
+}
+
+/** The keys of a config JSON Schema, typed as the compiler types `openclaw.plugin.json`'s. */
+function configKeysOf(schema) {
+  return Object.entries(schema.properties).map(([key, prop]) => {
+    const t = prop && typeof prop === "object" ? prop.type : undefined;
+    return { key, type: typeof t === "string" ? t : Array.isArray(t) ? String(t[0]) : "string" };
+  });
+}
+
 /** A config value as the host stores it (text), parsed by the schema type of its key. */
 function parseValue(raw, type) {
   if (typeof raw !== "string" || type === "string") return raw;
@@ -318,7 +346,13 @@ async function register(entryModule, meta, def) {
   };
   const id = String(meta.id ?? found.entry.id ?? "plugin");
   const name = String(meta.name ?? found.entry.name ?? id);
-  const pluginConfig = await loadPluginConfig(meta);
+  // A config schema declared only in code (none in openclaw.plugin.json) is read the same way;
+  // `describe` reports it, so that the compiler writes its [env] entries.
+  const declared = (meta.configKeys ?? []).length === 0 ? codeConfigSchema(found.entry) : null;
+  if (declared) def.config = declared;
+  const pluginConfig = await loadPluginConfig(
+    declared ? { ...meta, configSchema: declared, configKeys: configKeysOf(declared) } : meta,
+  );
   const config = deepFreeze({
     plugins: { entries: { [id]: { config: structuredClone(pluginConfig) } } },
   });

@@ -32,6 +32,12 @@ export interface Description {
   readonly providers: readonly { id: string; models?: string[] }[];
   /** What the capsule reported while registering (refusals, skipped tools). */
   readonly notes: readonly string[];
+  /**
+   * The JSON Schema of an OpenClaw plugin's config when it is declared only in code (its
+   * `definePluginEntry`/`defineToolPlugin` `configSchema`), with the schema's UI hints under
+   * `x-uiHints`; absent otherwise.
+   */
+  readonly config?: Record<string, unknown>;
   /** Log lines written while describing. */
   readonly logs: readonly string[];
 }
@@ -76,6 +82,7 @@ export async function describeWasm(wasm: Uint8Array<ArrayBuffer>): Promise<Descr
       commands: raw.commands ?? [],
       providers: raw.providers ?? [],
       notes: raw.notes ?? [],
+      ...(isObject(raw.config) ? { config: raw.config } : {}),
       logs,
     };
   } catch (e) {
@@ -85,4 +92,8 @@ export async function describeWasm(wasm: Uint8Array<ArrayBuffer>): Promise<Descr
   } finally {
     await plugin.close();
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

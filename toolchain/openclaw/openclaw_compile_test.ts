@@ -160,6 +160,10 @@ Deno.test("a defineToolPlugin package that ships only dist/*.js compiles, factor
     equal(toml.package.name, "quotes", "the npm name's openclaw- prefix is dropped");
     deepEqual(toml.tool?.map((t) => t.name), ["quote", "quote_text", "watchlist"]);
     ok(res.notes.some((n) => /desk_ticker/.test(n)), res.notes.join("|"));
+    // Its config schema is declared only in code (no openclaw.plugin.json): still [env].
+    deepEqual(toml.env, {
+      currency: { type: "string", request: "Currency code", required: false },
+    });
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -258,4 +262,34 @@ Deno.test("registeredSections() skips names Capsule.toml cannot hold, with a not
   deepEqual((sections.tool as { name: string }[]).map((t) => t.name), ["ok_tool"]);
   equal(sections.command, undefined);
   equal(notes.filter((n) => /skipped/.test(n)).length, 3);
+});
+
+Deno.test("registeredSections() turns a config schema declared in code into [env], hints and all", () => {
+  const described = {
+    tools: [{ name: "t", description: "", input_schema: { type: "object" } }],
+    hooks: [],
+    cron: [],
+    commands: [],
+    providers: [],
+    notes: [],
+    logs: [],
+    config: {
+      type: "object",
+      required: ["token", "region"],
+      properties: {
+        token: { type: "string" },
+        region: { type: "string", default: "eu" },
+        "not a name": { type: "string" },
+      },
+      "x-uiHints": { token: { label: "API token", sensitive: true }, region: "junk" },
+    },
+  };
+  const { sections } = registeredSections(described, {});
+  deepEqual(sections.env, {
+    token: { type: "secret", request: "API token", required: true },
+    region: { type: "string", default: "eu", required: false },
+  });
+  // An [env] from openclaw.plugin.json or the overlay is kept as it is.
+  const kept = registeredSections(described, { env: { other: { type: "string" } } });
+  equal(kept.sections.env, undefined);
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Description } from "./describe.ts";
+import { envFromConfig, type UiHint } from "./detect.ts";
 
 /** What Capsule.toml accepts as a tool or command name (runtime/capsule/manifest.ts). */
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -81,6 +82,13 @@ export function registeredSections(
     })),
   ];
   const sections: Record<string, unknown> = {};
+  // A config schema declared only in code becomes [env], as openclaw.plugin.json's would (an
+  // [env] the manifest or the overlay has already is kept as it is).
+  if (d.config && overlay.env === undefined) {
+    const { "x-uiHints": hints, ...schema } = d.config;
+    const env = envFromConfig(schema, hintsOf(hints));
+    if (Object.keys(env).length > 0) sections.env = env;
+  }
   if (tool.length > 0) sections.tool = tool;
   if (interceptor.length > 0) sections.interceptor = interceptor;
   if (command.length > 0) sections.command = command;
@@ -92,4 +100,16 @@ export function registeredSections(
     count(d.commands.length, "command")
   }${notes.length ? `, ${count(notes.length, "note")}` : ""}`;
   return { sections, notes, summary };
+}
+
+/** UI hints as `envFromConfig` takes them (anything else is dropped). */
+function hintsOf(value: unknown): Record<string, UiHint> {
+  const out: Record<string, UiHint> = {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return out;
+  for (const [key, hint] of Object.entries(value)) {
+    if (typeof hint === "object" && hint !== null && !Array.isArray(hint)) {
+      out[key] = hint as UiHint;
+    }
+  }
+  return out;
 }

@@ -1457,6 +1457,7 @@
             models: Array.isArray(p.models) ? p.models : [],
           })),
           notes: (Array.isArray(c.notes) ? c.notes : []).map(String),
+          ...(c.config && typeof c.config === "object" ? { config: c.config } : {}),
         })
       );
     },

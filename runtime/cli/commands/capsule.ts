@@ -160,6 +160,14 @@ async function collectEnv(
   readSecret: SecretReader,
 ): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(loaded.manifest.env, key)) {
+      io.stderr(
+        `warning: --env ${key} ignored: ${loaded.manifest.package.name} declares no such [env] ` +
+          `entry (it declares ${Object.keys(loaded.manifest.env).join(", ") || "none"})\n`,
+      );
+    }
+  }
   for (const [key, spec] of Object.entries(loaded.manifest.env)) {
     if (Object.hasOwn(given, key)) {
       values[key] = given[key]!;
