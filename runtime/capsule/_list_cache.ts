@@ -2,8 +2,10 @@
  * The listing cache (private; issue 15): what a full check of the installed capsules of one scope
  * found, so the next command need not repeat it. One entry per capsule that passed:
  *
- * - `record`: BLAKE3 of its install record's stored bytes (the signed envelope, as read);
- * - `manifestText`: BLAKE3 of its `Capsule.toml` bytes;
+ * - `record`: SHA-256 of its install record's stored bytes (the signed envelope, as read);
+ * - `manifestText`: SHA-256 of its `Capsule.toml` bytes (both `sha256:<hex>`, crypto/sha256.ts:
+ *   native, where a listing hashed with the start-up's TypeScript BLAKE3 paid about 70 µs a
+ *   text; a cache written with BLAKE3 digests by an earlier version simply misses once);
  * - `manifest` and `warnings`: what parsing that text gave, checked against the record's
  *   manifest pin.
  *

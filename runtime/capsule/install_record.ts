@@ -32,6 +32,7 @@ import {
   blake3Hex,
   canonicalBytes,
   fromBase64Url,
+  sha256Tagged,
   type SignedBytes,
   type Signer,
   toBase64Url,
@@ -282,9 +283,11 @@ export class InstallRecords {
     const out = new Map<string, RecordRead>();
     const blobs = await readBlobs(this.#store, [PREFIX, scopeKey(scope, workspaceRoot)], only);
     const digests = new Map(
-      [...blobs].map((
-        [name, blob],
-      ) => [name, typeof blob === "string" ? undefined : blake3Hex(blob)]),
+      await Promise.all(
+        [...blobs].map(async ([name, blob]) =>
+          [name, typeof blob === "string" ? undefined : await sha256Tagged(blob)] as const
+        ),
+      ),
     );
     // The signatures still to check, by WebCrypto first: the synchronous check in #check then
     // needs no `node:crypto` (15 ms to load) for records that verify.

@@ -25,6 +25,7 @@ export {
   verifyAhead,
 } from "./ed25519.ts";
 export { fromBase64Url, fromHex, timingSafeEqual, toBase64Url, toHex } from "./encoding.ts";
+export { sha256Tagged } from "./sha256.ts";
 export {
   ensureRuntimeKey,
   fingerprint,
