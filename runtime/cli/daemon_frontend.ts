@@ -12,7 +12,11 @@
  *   signal (Ctrl-C) becomes `sessions.cancel`;
  * - {@link DaemonSessionModel} is the REPL's `/model` over the daemon session's model
  *   (`sessions.model`): listing shows the daemon's model and priced ones, and `/model NAME`
- *   switches the session there, priced and audited by the daemon as the local REPL does.
+ *   switches the session there, priced and audited by the daemon as the local REPL does;
+ * - {@link daemonCapsuleCommands} are the REPL's capsule slash commands over the daemon
+ *   session (`commands.list`, `commands.run`): a wasm command runs in the daemon through the
+ *   session's interceptor, a prompt command comes back expanded and the REPL sends it as its
+ *   next turn ({@link DaemonFrontend.run}), as it sends a typed one.
  *
  * @module
  */
@@ -28,6 +32,9 @@ import type { DaemonClient } from "../daemon/client.ts";
 import type { SessionModelState as ModelState } from "../daemon/session_host.ts";
 import type { ModelPrice } from "../llm/mod.ts";
 import type { PricedModel } from "./_session_model.ts";
+import type { ReplCapsuleCommands } from "./repl.ts";
+import type { CommandRow } from "../daemon/methods/commands.ts";
+import { type CommandRun, findSlashCommand, type SlashCommand } from "../capsule/commands.ts";
 import type {
   DaemonEvent,
   Frontend,
@@ -367,4 +374,62 @@ export class DaemonSessionModel {
       sessionId: this.#sessionId,
     }).catch(() => this.#state);
   }
+}
+
+/**
+ * The capsule slash commands of daemon session `sessionId`, for the REPL: listed once
+ * (`commands.list`; a session's capsules are fixed when it opens), each run in the daemon
+ * (`commands.run`). A daemon without these methods offers none. Ctrl-C stops waiting here; a
+ * command already running in the daemon finishes there.
+ *
+ * @example Listed from the daemon, run there
+ * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
+ * import { daemonCapsuleCommands } from "./daemon_frontend.ts";
+ * const calls: unknown[] = [];
+ * const client = {
+ *   call: (method: string, params: unknown) => {
+ *     calls.push([method, params]);
+ *     return Promise.resolve(method === "commands.list"
+ *       ? [{ slash: "note", capsule: "notes", command: "note", description: "Save", kind: "wasm" }]
+ *       : { kind: "prompt", prompt: "x" });
+ *   },
+ * } as never;
+ * const cmds = await daemonCapsuleCommands(client, "s1");
+ * equal(cmds.find("notes:note")?.slash, "note");
+ * await cmds.run(cmds.list[0]!, "hi", new AbortController().signal);
+ * deepEqual(calls[1], ["commands.run", { sessionId: "s1", slash: "note", args: "hi" }]);
+ * ```
+ */
+export async function daemonCapsuleCommands(
+  client: DaemonClient,
+  sessionId: string,
+): Promise<ReplCapsuleCommands> {
+  const rows = await client.call<CommandRow[]>("commands.list", { sessionId }).catch(() => []);
+  const list: SlashCommand[] = rows.map((r) => ({
+    slash: r.slash,
+    capsule: r.capsule,
+    name: r.command,
+    description: r.description,
+    // The template stays in the daemon: commands.run expands it.
+    ...(r.kind === "prompt" ? { kind: "prompt", prompt: "" } as const : { kind: "wasm" } as const),
+  }));
+  return {
+    list,
+    find: (word) => findSlashCommand(list, word),
+    run: (command, args, signal) =>
+      new Promise<CommandRun>((resolve, reject) => {
+        const stop = () =>
+          reject(
+            new Error(
+              `Cannot wait for /${command.slash}: cancelled (it may still finish in the daemon)`,
+            ),
+          );
+        if (signal.aborted) return stop();
+        signal.addEventListener("abort", stop, { once: true });
+        client.call<CommandRun>("commands.run", { sessionId, slash: command.slash, args }, {
+          timeoutMs: TURN_TIMEOUT_MS,
+        }).then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+      }),
+  };
 }

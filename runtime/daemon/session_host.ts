@@ -398,6 +398,20 @@ export class SessionHost {
     };
   }
 
+  /**
+   * What a session's capsule commands run with (it is resumed first if it is not live): the
+   * capsule host it was opened with and its interceptor (runtime/daemon/methods/commands.ts).
+   */
+  async commandScope(sessionId: string): Promise<{
+    readonly host: ChatWiring["host"];
+    readonly interceptor: OpenedAgent["gate"]["interceptor"];
+  }> {
+    if (!this.#live.has(sessionId)) await this.resume(sessionId);
+    const live = this.#live.get(sessionId);
+    if (!live) throw notFound(sessionId);
+    return { host: live.wiring.host, interceptor: live.opened.gate.interceptor };
+  }
+
   /** Ids of the sessions open here. */
   liveIds(): string[] {
     return [...this.#live.keys()];

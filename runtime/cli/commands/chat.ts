@@ -47,7 +47,7 @@ import { chatAgentOptions, type ChatBaseOptions, isCapsuleModel } from "../chat_
 export { subAgentLimitsFromConfig, TOOL_END_OUTPUT_CHARS } from "../chat_wiring.ts";
 import type { AstridConfig, AstridPaths } from "../../config/mod.ts";
 import { connectDaemon, type DaemonClient } from "../../daemon/client.ts";
-import { DaemonFrontend, DaemonSessionModel } from "../daemon_frontend.ts";
+import { daemonCapsuleCommands, DaemonFrontend, DaemonSessionModel } from "../daemon_frontend.ts";
 import { announceDeferrals } from "../_deferral_link.ts";
 import type { AuditEntry } from "../../audit/mod.ts";
 
@@ -497,6 +497,9 @@ async function daemonRepl(
       g.permissions.map((permission) => ({ permission, pattern: g.resource }))
     );
   let allowances: Allowance[] = await readAllowances();
+  // Capsule slash commands run in the daemon through the session's interceptor (commands.*);
+  // a prompt command comes back expanded and goes out as a turn through `opened.agent.run`.
+  const capsuleCommands = await daemonCapsuleCommands(client, sessionId);
   const limitUsd = config.budget.session_usd;
   const session = {
     id: sessionId,
@@ -557,6 +560,7 @@ async function daemonRepl(
           })).reverse(),
       },
       model: config.model,
+      capsuleCommands,
       ...(model.switchable
         ? {
           models: {

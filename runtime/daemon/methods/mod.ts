@@ -17,6 +17,7 @@ import { group as servers } from "./servers.ts";
 import { group as cron } from "./cron.ts";
 import { group as web } from "./web.ts";
 import { group as elicitations } from "./elicitations.ts";
+import { group as commands } from "./commands.ts";
 
 /** One group of methods and what it starts with the daemon. */
 export interface MethodGroup {
@@ -33,6 +34,7 @@ export const GROUPS: readonly MethodGroup[] = [
   approvals,
   elicitations,
   tools,
+  commands,
   grants,
   audit,
   servers,
