@@ -25,6 +25,7 @@
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { blake3Hex, loadFastBlake3 } from "../runtime/crypto/blake3.ts";
+import { ALL_HOST_FUNCTION_NAMES } from "./engine/abi.ts";
 import { buildEngine, enginePath } from "./engine/build.ts";
 import { embedSource } from "./engine/embed.ts";
 import { wizen, WizerError } from "./engine/wizer.ts";
@@ -754,6 +755,24 @@ async function describeCompiled(
 
 type Stage = <T>(name: string, fn: () => Promise<T>, detail: (v: T) => string) => Promise<T>;
 
+/**
+ * The engine built by the setup (`.build/engine/engine.wasm`), or a fresh build when there is
+ * none or it is older than this checkout's engine.c: one that lacks a host function the runtime
+ * offers (a checkout updated since the setup ran) would compile capsules without it.
+ */
+async function builtEngine(log: (line: string) => void): Promise<Uint8Array<ArrayBuffer>> {
+  const current = await Deno.readFile(enginePath()).catch(() => null);
+  if (current) {
+    const imported = new Set(
+      WebAssembly.Module.imports(new WebAssembly.Module(current)).map((i) => i.name),
+    );
+    const missing = ALL_HOST_FUNCTION_NAMES.filter((n) => !imported.has(n));
+    if (missing.length === 0) return current;
+    log(`engine: the built engine lacks ${missing.join(", ")}: rebuilding it`);
+  }
+  return await Deno.readFile((await buildEngine({ log })).path);
+}
+
 /** Bundles the entry, prepends the shim and runs Wizer: the capsule's wasm bytes. */
 async function build(
   root: string,
@@ -774,10 +793,7 @@ async function build(
     () => Promise.resolve(`${prelude}\n${bundled.code}`),
     (s) => `${s.length} bytes`,
   );
-  const engine = options.engine ??
-    await Deno.readFile(enginePath()).catch(async () =>
-      await Deno.readFile((await buildEngine({ log })).path)
-    );
+  const engine = options.engine ?? await builtEngine(log);
   const wasm = await stage("wizer", async () => {
     try {
       const wizened = await wizen(embedSource(engine, source));

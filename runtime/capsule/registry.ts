@@ -110,6 +110,12 @@ export function hostEnv(
     interceptor,
     store: host.store,
     config: values,
+    // `capsule author`'s one-off runs name no real file: set-config is then unavailable.
+    envPath: installed.envPath.startsWith("/") ? installed.envPath : undefined,
+    // An approved set-config also reaches the session's later calls of this capsule.
+    configWritten: (key, value) => {
+      (installed.env as Record<string, string>)[key] = value;
+    },
     secretKeys,
     log: host.log,
     fetch: host.fetch,

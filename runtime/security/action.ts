@@ -119,6 +119,20 @@ export interface CapsuleLlmCallAction {
   /** The capsule's stated reason, shown to the human (at most 200 characters). */
   readonly purpose?: string;
 }
+/**
+ * A capsule host call changing one of its own `[env]` config values (`set-config`). The value
+ * of a secret key is never part of the action (nor its summary, audit entry or prompt).
+ */
+export interface CapsuleConfigWriteAction {
+  readonly kind: "capsule_config_write";
+  readonly capsule: string;
+  /** The `[env]` key, an identifier the capsule's manifest declares. */
+  readonly key: string;
+  /** True when the manifest types the key `secret`: `value` is then absent. */
+  readonly secret: boolean;
+  /** The new value, only for a key that is not secret. */
+  readonly value?: string;
+}
 /** Spawn a sub-agent. */
 export interface SubAgentSpawnAction {
   readonly kind: "sub_agent_spawn";
@@ -156,6 +170,7 @@ export type Action =
   | CapsuleFileAccessAction
   | CapsuleHttpRequestAction
   | CapsuleLlmCallAction
+  | CapsuleConfigWriteAction
   | SubAgentSpawnAction
   | TransmitDataAction
   | FinancialTransactionAction
@@ -257,6 +272,13 @@ export function describeAction(action: Action): ActionInfo {
           action.purpose ? ` for: ${action.purpose}` : ""
         }`,
       );
+    case "capsule_config_write":
+      return info(
+        `capsule://${action.capsule}/config/${action.key}`,
+        "write",
+        "medium",
+        configWriteSummary(action),
+      );
     case "sub_agent_spawn":
       return info(
         `agent://${action.parentSession}/spawn`,
@@ -290,6 +312,20 @@ export function describeAction(action: Action): ActionInfo {
 
 function info(resource: string, permission: Permission, risk: Risk, summary: string): ActionInfo {
   return { resource, permission, risk, summary };
+}
+
+/** The longest part of a non-secret config value a summary shows, in characters. */
+const CONFIG_PREVIEW_CHARS = 60;
+
+/** What a config write shows a human: a secret's value never, any other value quoted, short. */
+function configWriteSummary(action: CapsuleConfigWriteAction): string {
+  const head = `Capsule ${action.capsule}: change its`;
+  if (action.secret) return `${head} secret config key ${action.key} (value hidden)`;
+  const value = action.value ?? "";
+  const shown = value.length > CONFIG_PREVIEW_CHARS
+    ? `${value.slice(0, CONFIG_PREVIEW_CHARS)}…`
+    : value;
+  return `${head} config key ${action.key} to ${JSON.stringify(shown)}`;
 }
 
 /**

@@ -48,19 +48,36 @@ export const LLM_HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * The host functions the engine imports beyond the design's twelve that change the capsule's
+ * own config: `set-config` (one declared `[env]` value, through an approved action).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { CONFIG_HOST_FUNCTION_NAMES } from "./abi.ts";
+ * deepEqual(CONFIG_HOST_FUNCTION_NAMES, ["set-config"]);
+ * ```
+ */
+export const CONFIG_HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
+  "set-config",
+]);
+
+/**
  * Every `extism:host/user` JSON host function the engine imports, in the engine's order (its
- * `HOST_NAMES`): the twelve, then the model functions. A host must register all of them, or the
- * capsule does not instantiate.
+ * `HOST_NAMES`): the twelve, then the model functions, then `set-config`. A host must register
+ * all of them, or the capsule does not instantiate.
  *
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { ALL_HOST_FUNCTION_NAMES } from "./abi.ts";
- * equal(ALL_HOST_FUNCTION_NAMES.length, 14);
+ * equal(ALL_HOST_FUNCTION_NAMES.length, 15);
  * equal(ALL_HOST_FUNCTION_NAMES[12], "llm-complete");
+ * equal(ALL_HOST_FUNCTION_NAMES[14], "set-config");
  * ```
  */
 export const ALL_HOST_FUNCTION_NAMES: readonly string[] = Object.freeze([
   ...HOST_FUNCTION_NAMES,
   ...LLM_HOST_FUNCTION_NAMES,
+  ...CONFIG_HOST_FUNCTION_NAMES,
 ]);

@@ -73,6 +73,8 @@ IMPORT(USER, "log") uint64_t host_log(uint64_t);
    `[[llm_provider]]` answer. */
 IMPORT(USER, "llm-complete") uint64_t host_llm_complete(uint64_t);
 IMPORT(USER, "llm-emit") uint64_t host_llm_emit(uint64_t);
+/* And an approved change of one of the capsule's own declared `[env]` config values. */
+IMPORT(USER, "set-config") uint64_t host_set_config(uint64_t);
 /* Internal helpers: milliseconds of CPU budget left in this call (<= 0 interrupts the capsule),
    64 bits from the host's CSPRNG (Math.random's seed and crypto.getRandomValues), and the wall
    clock in microseconds since the Unix epoch. */
@@ -83,7 +85,7 @@ IMPORT(USER, "astrid-now") int64_t host_now(void);
 static const char *const HOST_NAMES[] = {
   "read-file", "write-file", "http-request", "fs-exists", "fs-mkdir", "fs-readdir",
   "fs-stat", "fs-unlink", "kv-get", "kv-set", "get-config", "log",
-  "llm-complete", "llm-emit",
+  "llm-complete", "llm-emit", "set-config",
 };
 #define HOST_COUNT ((int)(sizeof(HOST_NAMES) / sizeof(HOST_NAMES[0])))
 
@@ -569,7 +571,8 @@ static uint64_t call_host(int which, uint64_t arg) {
   case 10: return host_get_config(arg);
   case 11: return host_log(arg);
   case 12: return host_llm_complete(arg);
-  default: return host_llm_emit(arg);
+  case 13: return host_llm_emit(arg);
+  default: return host_set_config(arg);
   }
 }
 

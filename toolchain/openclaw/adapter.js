@@ -122,6 +122,46 @@ function parseValue(raw, type) {
   }
 }
 
+/**
+ * A config value as `set-config` stores it (text), so that `parseValue` reads it back unchanged:
+ * a string of a `string`-typed key as is, anything else as JSON text. Null when it is not JSON.
+ */
+function storedValue(value, type) {
+  if (typeof value === "string" && type === "string") return value;
+  const text = JSON.stringify(value);
+  return typeof text === "string" ? text : null;
+}
+
+const isPlainObject = (v) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) &&
+  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/** True when two JSON values are equal (key order aside). */
+function sameJson(a, b) {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length &&
+      a.every((v, i) => sameJson(v, b[i]));
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (!sameJson(a[k], b[k])) return false;
+  return true;
+}
+
+/** The first dotted path where `a` and `b` differ, never looking under `skip`; null if none. */
+function firstDifference(a, b, path, skip) {
+  if (path === skip) return null;
+  if (isPlainObject(a) && isPlainObject(b)) {
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      const found = firstDifference(a[k], b[k], path ? `${path}.${k}` : k, skip);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  return sameJson(a, b) ? null : path || "the whole configuration";
+}
+
 /** Reads META.configKeys through the host and fills JSON Schema defaults. */
 async function loadPluginConfig(meta) {
   const config = {};
@@ -350,10 +390,12 @@ async function register(entryModule, meta, def) {
   // `describe` reports it, so that the compiler writes its [env] entries.
   const declared = (meta.configKeys ?? []).length === 0 ? codeConfigSchema(found.entry) : null;
   if (declared) def.config = declared;
+  const configKeys = declared ? configKeysOf(declared) : meta.configKeys ?? [];
   const pluginConfig = await loadPluginConfig(
-    declared ? { ...meta, configSchema: declared, configKeys: configKeysOf(declared) } : meta,
+    declared ? { ...meta, configSchema: declared, configKeys } : meta,
   );
-  const config = deepFreeze({
+  // The snapshot runtime.config.current() returns; an approved write replaces it.
+  let config = deepFreeze({
     plugins: { entries: { [id]: { config: structuredClone(pluginConfig) } } },
   });
   const logAt = (level) => (message) => {
@@ -533,14 +575,89 @@ async function register(entryModule, meta, def) {
     };
   };
 
+  // ---- runtime.config: writes go through set-config, an approved action per changed key ----
+  const keyTypes = new Map(configKeys.map(({ key, type }) => [key, type]));
+  const ownPath = `plugins.entries.${id}.config`;
+  // Checks `next` against the current snapshot, then writes each changed key of this plugin's
+  // own config (in key order); a change anywhere else, or a removed key, writes nothing.
+  // Returns the changed keys; current() and api.pluginConfig then hold the new values.
+  const writeConfig = async (next) => {
+    if (!isPlainObject(next)) {
+      throw new TypeError(
+        "Cannot change the configuration: the new configuration is not an object",
+      );
+    }
+    const outside = firstDifference(config, next, "", ownPath);
+    if (outside !== null) {
+      throw new Error(
+        `Cannot change ${outside}: not supported by Astrid (a plugin may change only ${ownPath})`,
+      );
+    }
+    const before = config.plugins.entries[id].config;
+    const after = next.plugins?.entries?.[id]?.config;
+    if (!isPlainObject(after)) {
+      throw new TypeError(`Cannot change ${ownPath}: it must stay an object`);
+    }
+    for (const key of Object.keys(before).sort()) {
+      if (!Object.hasOwn(after, key) || after[key] === undefined) {
+        throw new Error(`Cannot remove ${ownPath}.${key}: not supported by Astrid (set a value)`);
+      }
+    }
+    const changed = Object.keys(after).sort().filter((k) => !sameJson(before[k], after[k]));
+    const writes = changed.map((key) => {
+      if (!keyTypes.has(key)) {
+        throw new Error(
+          `Cannot change ${ownPath}.${key}: the plugin's configSchema does not declare it`,
+        );
+      }
+      const text = storedValue(after[key], keyTypes.get(key));
+      if (text === null) throw new TypeError(`Cannot change ${ownPath}.${key}: it is not JSON`);
+      return [key, text];
+    });
+    const written = {};
+    try {
+      for (const [key, text] of writes) {
+        await host().config.set(key, text);
+        written[key] = parseValue(text, keyTypes.get(key));
+      }
+    } finally {
+      // What was approved and stored stays visible, even when a later key is refused.
+      if (Object.keys(written).length > 0) {
+        Object.assign(pluginConfig, structuredClone(written));
+        config = deepFreeze({
+          plugins: { entries: { [id]: { config: { ...structuredClone(before), ...written } } } },
+        });
+      }
+    }
+    return changed;
+  };
+  // OpenClaw's mutateConfigFile({ mutate(draft), afterWrite?, writeOptions? }) or a bare
+  // mutate function: `mutate` edits a deep copy of current(). Resolves with
+  // { ok: true, changed: [keys], nextConfig: current(), result: what mutate returned }.
+  // afterWrite and writeOptions are accepted and ignored (there is no gateway to reload).
+  const mutateConfigFile = async (arg) => {
+    const mutate = typeof arg === "function" ? arg : arg?.mutate;
+    if (typeof mutate !== "function") {
+      throw new TypeError("Cannot mutate the configuration: no mutate(draft) function given");
+    }
+    const draft = structuredClone(config);
+    const result = await mutate(draft);
+    const changed = await writeConfig(draft);
+    return { ok: true, changed, nextConfig: config, result };
+  };
+  // OpenClaw's replaceConfigFile({ nextConfig }) (or { config }, or the configuration itself).
+  // Resolves with { ok: true, changed: [keys], nextConfig: current() }.
+  const replaceConfigFile = async (arg) => {
+    const next = isPlainObject(arg) && Object.hasOwn(arg, "nextConfig")
+      ? arg.nextConfig
+      : isPlainObject(arg) && Object.hasOwn(arg, "config") && !Object.hasOwn(arg, "plugins")
+      ? arg.config
+      : arg;
+    const changed = await writeConfig(structuredClone(next));
+    return { ok: true, changed, nextConfig: config };
+  };
+
   // ---- runtime ----
-  const readOnly = () =>
-    Promise.reject(
-      new Error(
-        "Cannot change the configuration from a capsule: it is read-only; ask the user to run " +
-          "astrid capsule config",
-      ),
-    );
   const complete = async (params = {}) => {
     const request = {};
     for (const k of ["messages", "systemPrompt", "model", "maxTokens", "temperature", "purpose"]) {
@@ -572,8 +689,8 @@ async function register(entryModule, meta, def) {
     version: "astrid",
     config: {
       current: () => config,
-      mutateConfigFile: readOnly,
-      replaceConfigFile: readOnly,
+      mutateConfigFile,
+      replaceConfigFile,
     },
     state: {
       resolveStateDir: () => STATE_DIR,

@@ -277,6 +277,8 @@ Deno.test("SUBPATHS and NODE_COMPAT point at files that exist", async () => {
 
 interface FakeHost {
   config: Record<string, string>;
+  /** Every `config.set` the adapter made, in order (key, stored text). */
+  sets: [string, unknown][];
   kv: Map<string, Json>;
   logs: string[];
   llm: Dict[];
@@ -287,13 +289,20 @@ async function withHost(
   config: Record<string, string>,
   fn: (host: FakeHost) => Promise<void>,
 ): Promise<void> {
-  const host: FakeHost = { config, kv: new Map(), logs: [], llm: [] };
+  const host: FakeHost = { config, sets: [], kv: new Map(), logs: [], llm: [] };
   const api = {
     config: {
       get: (key: string) =>
         key === "broken"
           ? Promise.reject(Object.assign(new Error("nope"), { code: "DENIED" }))
           : Promise.resolve(config[key] ?? null),
+      // As set-config answers: the human says no to `tags`.
+      set: (key: string, value: unknown) => {
+        host.sets.push([key, value]);
+        if (key === "tags") return Promise.reject(new Error("Cannot proceed: no (DENIED)"));
+        config[key] = String(value);
+        return Promise.resolve(null);
+      },
     },
     kv: {
       get: (key: string) => Promise.resolve(structuredClone(host.kv.get(key) ?? null)),
@@ -416,10 +425,168 @@ Deno.test("toCapsule() registers lazily, loads pluginConfig by type with default
     };
     equal(runtime.version, "astrid");
     equal(runtime.config.current(), api.config);
+    await rejects(runtime.config.mutateConfigFile(), /no mutate\(draft\) function given/);
+  });
+});
+
+/** Prepares a plugin over META and returns its `api.runtime.config` and `api.pluginConfig`. */
+async function runtimeConfig(): Promise<{
+  rc: {
+    current(): { plugins: { entries: Record<string, { config: Dict }> } };
+    mutateConfigFile(arg: unknown): Promise<Dict>;
+    replaceConfigFile(arg: unknown): Promise<Dict>;
+  };
+  pluginConfig: Dict;
+}> {
+  let seen: Dict | undefined;
+  const cap = toCapsule(
+    {
+      default: definePluginEntry({
+        id: "demo",
+        name: "Demo",
+        register: (api: Dict) => {
+          seen = api;
+        },
+      }),
+    },
+    META,
+  ) as Capsule;
+  await cap.prepare();
+  const api = seen!;
+  return {
+    rc: (api.runtime as { config: never }).config,
+    pluginConfig: api.pluginConfig as Dict,
+  };
+}
+
+Deno.test("runtime.config.mutateConfigFile() writes each changed key through config.set, as parseValue reads it back", async () => {
+  await withHost({ limit: "7" }, async (host) => {
+    const { rc, pluginConfig } = await runtimeConfig();
+    const before = rc.current();
+    const res = await rc.mutateConfigFile({
+      afterWrite: { mode: "auto" },
+      mutate: (draft: { plugins: { entries: Record<string, { config: Dict }> } }) => {
+        const c = draft.plugins.entries.demo!.config;
+        c.limit = 9;
+        c.flag = false;
+        c.greeting = "Hi";
+        c.raw = { a: 1 };
+        return "done";
+      },
+    });
+    deepEqual(host.sets, [
+      ["flag", "false"],
+      ["greeting", "Hi"],
+      ["limit", "9"],
+      ["raw", '{"a":1}'],
+    ]);
+    deepEqual(res.changed, ["flag", "greeting", "limit", "raw"]);
+    equal(res.ok, true);
+    equal(res.result, "done");
+    const now = rc.current();
+    equal(res.nextConfig, now);
+    ok(now !== before && Object.isFrozen(now.plugins.entries.demo!.config));
+    deepEqual(now.plugins.entries.demo!.config, {
+      greeting: "Hi",
+      limit: 9,
+      flag: false,
+      raw: { a: 1 },
+    });
+    equal(before.plugins.entries.demo!.config.limit, 7, "an earlier snapshot is unchanged");
+    equal(pluginConfig.limit, 9, "api.pluginConfig follows");
+    // A bare function is a mutate; nothing changed means nothing written.
+    const none = await rc.mutateConfigFile(() => {});
+    deepEqual(none.changed, []);
+    equal(host.sets.length, 4);
+  });
+});
+
+Deno.test("runtime.config.replaceConfigFile() takes { nextConfig }, { config } or the configuration itself", async () => {
+  await withHost({}, async (host) => {
+    const { rc } = await runtimeConfig();
+    const next = (limit: number) => {
+      const c = structuredClone(rc.current());
+      c.plugins.entries.demo!.config.limit = limit;
+      return c;
+    };
+    await rc.replaceConfigFile({ nextConfig: next(4) });
+    await rc.replaceConfigFile({ config: next(5) });
+    await rc.replaceConfigFile(next(6));
+    deepEqual(host.sets, [["limit", "4"], ["limit", "5"], ["limit", "6"]]);
+    equal(rc.current().plugins.entries.demo!.config.limit, 6);
+  });
+});
+
+Deno.test("runtime.config refuses changes outside the plugin's own config, removals and undeclared keys, writing nothing", async () => {
+  await withHost({}, async (host) => {
+    const { rc } = await runtimeConfig();
+    type Draft = Dict & { plugins: Dict & { entries: Record<string, { config: Dict }> } };
+    const own = (d: Draft) => d.plugins.entries.demo!.config;
+    const cases: [(d: Draft) => void, RegExp][] = [
+      [(d) => {
+        d.gateway = { port: 1 };
+      }, /Cannot change gateway: not supported by Astrid/],
+      [
+        (d) => {
+          d.plugins.entries.other = { config: { x: 1 } };
+        },
+        /Cannot change plugins\.entries\.other: not supported by Astrid/,
+      ],
+      [(d) => {
+        d.plugins.load = ["x"];
+      }, /Cannot change plugins\.load: not supported/],
+      [
+        (d) => {
+          (d.plugins.entries.demo as Dict).enabled = false;
+        },
+        /Cannot change plugins\.entries\.demo\.enabled: not supported/,
+      ],
+      [(d) => {
+        delete own(d).limit;
+      }, /Cannot remove plugins\.entries\.demo\.config\.limit/],
+      [(d) => {
+        own(d).limit = undefined;
+      }, /Cannot remove plugins\.entries\.demo\.config\.limit/],
+      [(d) => {
+        own(d).sneaky = "x";
+      }, /configSchema does not declare it/],
+      [(d) => {
+        own(d).limit = () => 1;
+      }, /DataCloneError|could not be cloned|not JSON/i],
+      [(d) => {
+        d.plugins.entries.demo!.config = [] as never;
+      }, /must stay an object/],
+    ];
+    for (const [mutate, message] of cases) {
+      await rejects(
+        rc.mutateConfigFile((d: Draft) => {
+          own(d).greeting = "changed too";
+          mutate(d);
+        }),
+        message,
+      );
+    }
+    await rejects(rc.replaceConfigFile(null), /not an object/);
+    await rejects(rc.replaceConfigFile({ nextConfig: "x" }), /not an object/);
+    deepEqual(host.sets, [], "nothing reached the host");
+    equal(rc.current().plugins.entries.demo!.config.greeting, "Hello");
+  });
+});
+
+Deno.test("runtime.config: a refused key stops the write; what was approved before it stays visible", async () => {
+  await withHost({}, async (host) => {
+    const { rc, pluginConfig } = await runtimeConfig();
     await rejects(
-      runtime.config.mutateConfigFile(),
-      /read-only; ask the user to run astrid capsule config/,
+      rc.mutateConfigFile((d: { plugins: { entries: Record<string, { config: Dict }> } }) => {
+        Object.assign(d.plugins.entries.demo!.config, { tags: ["t"], greeting: "Yo", limit: 1 });
+      }),
+      /DENIED/,
     );
+    deepEqual(host.sets, [["greeting", "Yo"], ["limit", "1"], ["tags", '["t"]']]);
+    const now = rc.current().plugins.entries.demo!.config;
+    deepEqual(now, { greeting: "Yo", limit: 1 });
+    equal(pluginConfig.greeting, "Yo");
+    equal(pluginConfig.tags, undefined);
   });
 });
 

@@ -227,7 +227,10 @@ interface HostApi {
     ): Promise<HttpResponse<string | Uint8Array>>;
   };
   kv: { get(key: string): Promise<Json>; set(key: string, value: Json): Promise<null> };
-  config: { get(key: string): Promise<string | null> };
+  config: {
+    get(key: string): Promise<string | null>;
+    set(key: string, value: string): Promise<null>;
+  };
   log(level: string, message: string): Promise<null>;
   llm: { complete(req: LlmCompleteRequest): Promise<LlmCompleteResult> };
 }
@@ -340,11 +343,19 @@ export const kv = Object.freeze({
  * import { rejects } from "node:assert/strict";
  * import { config } from "./mod.ts";
  * await rejects(config.get("API_KEY"), /not a capsule/);
+ * await rejects(config.set("UNITS", "metric"), /not a capsule/);
  * ```
  */
 export const config = Object.freeze({
   /** Reads one value (null when unset). */
   get: (key: string): Promise<string | null> => host((a) => a.config.get(key)),
+  /**
+   * Changes one `[env]` value the manifest declares (a string of at most 4096 characters, no
+   * NUL). It is an approved action (`capsule_config_write`): it waits for the human's approval
+   * and rejects when denied or deferred; the value of a secret key is never shown or audited.
+   */
+  set: (key: string, value: string): Promise<void> =>
+    host((a) => a.config.set(key, value)).then(() => {}),
 });
 
 /**

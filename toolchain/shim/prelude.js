@@ -1091,6 +1091,16 @@
     },
     config: {
       get: (key) => later(() => hostCall("get-config", { key: String(key) })),
+      // An approved action: the host asks the human (or a rule) first; the value is not coerced,
+      // so a non-string is refused by the host rather than silently stringified.
+      set: (key, value) =>
+        typeof raw?.["set-config"] === "function"
+          ? later(() => hostCall("set-config", { key: String(key), value }))
+          : Promise.reject(
+            new Error(
+              "Cannot change config from this capsule: this engine has no set-config host function",
+            ),
+          ),
     },
     llm: {
       complete: (req) =>

@@ -30,8 +30,21 @@ export interface HostEnv {
   readonly interceptor: SecurityInterceptor;
   /** Holds the capsule's KV (prefix `["capsule_kv", <capsule>]`). */
   readonly store: Store;
-  /** This capsule's config and `[env]` values (get-config sees nothing else). */
-  readonly config: Readonly<Record<string, string>>;
+  /**
+   * This capsule's config and `[env]` values (get-config sees nothing else). An approved
+   * `set-config` updates it in place, so later host calls of the instance see the new value.
+   */
+  readonly config: Record<string, string>;
+  /**
+   * The capsule's env file (runtime/capsule/env_store.ts), which `set-config` rewrites. Absent
+   * (a capsule that is not installed): `set-config` is refused with `UNAVAILABLE`.
+   */
+  readonly envPath?: string | undefined;
+  /**
+   * Told after an approved `set-config` stored `value`, so that later calls of a long-lived
+   * session (the REPL, the daemon) see it too (registry.ts: the installed capsule's values).
+   */
+  readonly configWritten?: ((key: string, value: string) => void) | undefined;
   /** Names of `config` keys that are secrets: never logged, redacted from capsule logs. */
   readonly secretKeys: ReadonlySet<string>;
   /** Receives capsule log lines (default: dropped). */
@@ -144,7 +157,7 @@ export class HostError extends Error {
   /**
    * `DENIED`, `DEFERRED`, `CAPABILITY`, `CONFINED`, `BAD_ARGS`, `NOT_FOUND`, `TOO_LARGE`, `IO`,
    * `AUDIT_FAILED`, `BUDGET_EXCEEDED`, `NO_PROVIDER`, `COST_UNKNOWN`, `LLM_FAILED`,
-   * `NOT_STREAMING`.
+   * `NOT_STREAMING`, `UNAVAILABLE`.
    */
   readonly code: string;
   /** Creates the error. */

@@ -1,6 +1,7 @@
 /**
  * The Extism host functions of one capsule instance, under `extism:host/user`: the twelve of the
- * design, the model functions (`llm-complete`, `llm-emit`: host/llm.ts) and the engine's helpers
+ * design, the model functions (`llm-complete`, `llm-emit`: host/llm.ts), `set-config` (an
+ * approved change of the capsule's own `[env]` value: host/config.ts) and the engine's helpers
  * (`astrid-deadline`, `astrid-random-seed`, `astrid-now`).
  * Every host function takes a JSON argument and replies `{"ok": value}` or
  * `{"error": {"code", "message"}}`; the twelve are `async`, so the capsule's wasm stack is
@@ -17,14 +18,21 @@ import { fileBases } from "./confine.ts";
 import { httpRequest } from "./net.ts";
 import { KV_FUNCTIONS } from "./kv.ts";
 import { LLM_FUNCTIONS } from "./llm.ts";
+import { CONFIG_FUNCTIONS } from "./config.ts";
 import {
   ALL_HOST_FUNCTION_NAMES,
+  CONFIG_HOST_FUNCTION_NAMES,
   HOST_FUNCTION_NAMES,
   LLM_HOST_FUNCTION_NAMES,
 } from "../../../toolchain/engine/abi.ts";
 
 /** The host function names of the engine's ABI (toolchain/engine/abi.ts). */
-export { ALL_HOST_FUNCTION_NAMES, HOST_FUNCTION_NAMES, LLM_HOST_FUNCTION_NAMES };
+export {
+  ALL_HOST_FUNCTION_NAMES,
+  CONFIG_HOST_FUNCTION_NAMES,
+  HOST_FUNCTION_NAMES,
+  LLM_HOST_FUNCTION_NAMES,
+};
 
 /** The largest JSON argument a host function accepts, in bytes. */
 export const MAX_HOST_ARG_BYTES = 24 << 20;
@@ -59,6 +67,7 @@ const IMPLS: Readonly<Record<string, Impl>> = {
   "http-request": httpRequest,
   ...KV_FUNCTIONS,
   ...LLM_FUNCTIONS,
+  ...CONFIG_FUNCTIONS,
 };
 
 /** An Extism host function as the foreground plugin calls it. */
