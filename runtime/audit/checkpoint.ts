@@ -111,7 +111,7 @@ export type CheckpointProblem = {
  * import { signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
  * const mine = signerFromSeed(generateSeed());
  * const other = signerFromSeed(generateSeed());
- * const cp = signCheckpoint(other, 1, "ab".repeat(32), 0);
+ * const cp = await signCheckpoint(other, 1, "ab".repeat(32), 0);
  * deepEqual(verifyCheckpoint(cp, mine.publicKey)?.code, "WRONG_KEY");
  * ```
  */
