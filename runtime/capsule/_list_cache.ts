@@ -2,10 +2,12 @@
  * The listing cache (private; issue 15): what a full check of the installed capsules of one scope
  * found, so the next command need not repeat it. One entry per capsule that passed:
  *
- * - `record`: SHA-256 of its install record's stored bytes (the signed envelope, as read);
- * - `manifestText`: SHA-256 of its `Capsule.toml` bytes (both `sha256:<hex>`, crypto/sha256.ts:
- *   native, where a listing hashed with the start-up's TypeScript BLAKE3 paid about 70 µs a
- *   text; a cache written with BLAKE3 digests by an earlier version simply misses once);
+ * - `record`: SHA-256 of its install record's stored bytes (the signed envelope, as read;
+ *   `sha256:<hex>`, crypto/sha256.ts: all of a scope's records are hashed at once, natively,
+ *   where the start-up's TypeScript BLAKE3 paid about 70 µs a record; a cache written with BLAKE3
+ *   record digests by an earlier version simply misses once);
+ * - `manifestText`: BLAKE3 of its `Capsule.toml` bytes (synchronous: loading one capsule waits
+ *   for no asynchronous hash);
  * - `manifest` and `warnings`: what parsing that text gave, checked against the record's
  *   manifest pin.
  *

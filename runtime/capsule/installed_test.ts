@@ -295,7 +295,7 @@ Deno.test("an older record without a fingerprint still loads (its wasm hashed) w
 });
 
 Deno.test("the signed listing cache skips re-checks only for the same record bytes and manifest text", async () => {
-  const { sha256Tagged } = await import("../crypto/mod.ts");
+  const { blake3Hex } = await import("../crypto/mod.ts");
   const { parseManifest } = await import("./manifest.ts");
   const { readListCache, writeListCache } = await import("./_list_cache.ts");
   using w = await world(false);
@@ -317,7 +317,7 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   // A cache forged under another key, mapping the edited text to the approved parse, is ignored.
   const entry = {
     record: own.get("probe")!.record,
-    manifestText: await sha256Tagged(edited),
+    manifestText: blake3Hex(edited),
     parsed: parseManifest(approved),
   };
   await writeListCache(
@@ -334,7 +334,7 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   const stored = new TextDecoder().decode(part.data);
   const head = stored.slice(0, stored.indexOf("\n"));
   const body = JSON.parse(stored.slice(head.length + 1));
-  body.probe.manifestText = await sha256Tagged(edited);
+  body.probe.manifestText = blake3Hex(edited);
   const forged = `${head}\n${JSON.stringify(body)}`;
   await w.store.set(key, { n: 1, data: new TextEncoder().encode(forged) });
   ok(integrity((await w.list()).broken[0]?.error));

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { blake3Hex, loadFastBlake3, sha256Tagged } from "../crypto/mod.ts";
+import { blake3Hex, loadFastBlake3 } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import type { CapsuleManifest, ParsedManifest } from "./manifest.ts";
 
@@ -428,7 +428,7 @@ async function manifestOf(
     }
     throw e;
   }
-  const manifestText = await sha256Tagged(text);
+  const manifestText = blake3Hex(text);
   if (known?.manifestText === manifestText) return { parsed: known.parsed, manifestText };
   const hit = parsedManifests.get(path);
   if (hit?.text === text && hit.parsed) {
