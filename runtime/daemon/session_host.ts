@@ -115,6 +115,16 @@ export class SessionHost {
   #opening = new Map<string, Promise<Live>>();
   #closed = false;
 
+  /** The daemon's host, registered under {@link SESSIONS_SERVICE} at its first use. */
+  static of(ctx: DaemonContext): SessionHost {
+    let host = ctx.services.get<SessionHost>(SESSIONS_SERVICE);
+    if (!host) {
+      host = new SessionHost(ctx);
+      ctx.services.set(SESSIONS_SERVICE, host);
+    }
+    return host;
+  }
+
   /** A host over the daemon's runtime; nothing opens until a session is created or resumed. */
   constructor(ctx: DaemonContext, opts: SessionHostOptions = {}) {
     this.#ctx = ctx;

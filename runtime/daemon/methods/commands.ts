@@ -27,7 +27,7 @@ import {
   RpcErrorCode,
   type RpcMethod,
 } from "../types.ts";
-import { SessionHost, SESSIONS_SERVICE } from "../session_host.ts";
+import { SessionHost } from "../session_host.ts";
 import type { SlashCommand } from "../../capsule/commands.ts";
 
 const text = (description: string) => ({ type: "string", description });
@@ -90,14 +90,7 @@ const OUTCOME: JsonSchema = {
   },
 };
 
-const hostOf = (ctx: DaemonContext): SessionHost => {
-  let host = ctx.services.get<SessionHost>(SESSIONS_SERVICE);
-  if (!host) {
-    host = new SessionHost(ctx);
-    ctx.services.set(SESSIONS_SERVICE, host);
-  }
-  return host;
-};
+const hostOf = (ctx: DaemonContext): SessionHost => SessionHost.of(ctx);
 
 /** The session's commands, named against the REPL's built-ins; warnings go to the daemon log. */
 async function sessionCommands(ctx: DaemonContext, sessionId: string) {

@@ -10,7 +10,7 @@
  */
 import type { DaemonContext, JsonSchema, RpcMethod } from "../types.ts";
 import type { MethodGroup } from "./mod.ts";
-import { SessionHost, SESSIONS_SERVICE } from "../session_host.ts";
+import { SessionHost } from "../session_host.ts";
 
 const SESSION_ID = {
   type: "string",
@@ -80,14 +80,7 @@ export const TURN_RESULT_SCHEMA: JsonSchema = {
   },
 };
 
-const hostOf = (ctx: DaemonContext): SessionHost => {
-  let host = ctx.services.get<SessionHost>(SESSIONS_SERVICE);
-  if (!host) {
-    host = new SessionHost(ctx);
-    ctx.services.set(SESSIONS_SERVICE, host);
-  }
-  return host;
-};
+const hostOf = (ctx: DaemonContext): SessionHost => SessionHost.of(ctx);
 
 const create: RpcMethod = {
   name: "sessions.create",
