@@ -180,3 +180,11 @@ export function lexists(path: string): boolean {
     return false;
   }
 }
+
+/** The first JSON object a command printed in `text` (tool output may be framed by other lines). */
+export function jsonIn(text: string): Record<string, unknown> {
+  const start = text.indexOf("{");
+  const end = text.lastIndexOf("}");
+  if (start < 0 || end <= start) throw new Error(`no JSON object in: ${text}`);
+  return JSON.parse(text.slice(start, end + 1));
+}

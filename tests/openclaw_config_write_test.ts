@@ -10,7 +10,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { buildEngine } from "../toolchain/engine/build.ts";
 import { envFilePath, readEnvFile } from "../runtime/capsule/env_store.ts";
-import { type CliRun, runCli, tempDirs } from "./cli.ts";
+import { type CliRun, jsonIn, runCli, tempDirs } from "./cli.ts";
 
 const FIXTURES = decodeURIComponent(new URL("../testdata/openclaw", import.meta.url).pathname);
 
@@ -88,14 +88,6 @@ async function world(config = "", env: Record<string, string> = {}): Promise<Wor
       await Deno.remove(ws, { recursive: true }).catch(() => {});
     },
   };
-}
-
-/** The first JSON object printed in `text`. */
-function jsonIn(text: string): Record<string, unknown> {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  ok(start >= 0 && end > start, `no JSON object in: ${text}`);
-  return JSON.parse(text.slice(start, end + 1));
 }
 
 const writes = (entries: AuditEntry[]) =>

@@ -9,7 +9,7 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
-import { type CliRun, nobodyWorld, runCli, tempDirs } from "./cli.ts";
+import { type CliRun, jsonIn, nobodyWorld, runCli, tempDirs } from "./cli.ts";
 import { connectDaemon } from "../runtime/daemon/client.ts";
 
 const FIXTURES = decodeURIComponent(new URL("../testdata/openclaw", import.meta.url).pathname);
@@ -100,14 +100,6 @@ async function toolNames(w: World): Promise<string[]> {
   const r = await w.cli(["tools", "list", "--json"]);
   equal(r.code, EXIT.ok, r.stderr);
   return (JSON.parse(r.stdout) as { name: string }[]).map((t) => t.name);
-}
-
-/** The first JSON object printed in `text` (tool output may be framed by other lines). */
-function jsonIn(text: string): Record<string, unknown> {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  ok(start >= 0 && end > start, `no JSON object in: ${text}`);
-  return JSON.parse(text.slice(start, end + 1));
 }
 
 function sha256Hex8(text: string): Promise<string> {
