@@ -6,8 +6,8 @@
  *   `sha256:<hex>`, crypto/sha256.ts: all of a scope's records are hashed at once, natively,
  *   where the start-up's TypeScript BLAKE3 paid about 70 µs a record; a cache written with BLAKE3
  *   record digests by an earlier version simply misses once);
- * - `manifestText`: BLAKE3 of its `Capsule.toml` bytes (synchronous: loading one capsule waits
- *   for no asynchronous hash);
+ * - `manifestText`: SHA-256 of its `Capsule.toml` bytes, the same way (loading one capsule
+ *   outside a listing hashes no manifest);
  * - `manifest` and `warnings`: what parsing that text gave, checked against the record's
  *   manifest pin.
  *

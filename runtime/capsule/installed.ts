@@ -317,6 +317,7 @@ async function loadRecorded(
       pinnedWasm: record.wasmHash,
       defer: opts.full ? undefined : { fingerprint: record.wasmFingerprint },
       known: cached,
+      manifestDigest: true,
     });
   } catch (e) {
     throw changed(e);

@@ -295,7 +295,7 @@ Deno.test("an older record without a fingerprint still loads (its wasm hashed) w
 });
 
 Deno.test("the signed listing cache skips re-checks only for the same record bytes and manifest text", async () => {
-  const { blake3Hex } = await import("../crypto/mod.ts");
+  const { sha256Tagged } = await import("../crypto/mod.ts");
   const { parseManifest } = await import("./manifest.ts");
   const { readListCache, writeListCache } = await import("./_list_cache.ts");
   using w = await world(false);
@@ -304,7 +304,10 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   const cache = await readListCache(w.store, signerFromSeed(generateSeed()), "user");
   equal(cache.size, 0, "a cache does not verify under another key");
   const own = await w.records.listCache("user", null);
-  equal(own.get("probe")?.manifestText, loaded.manifestText);
+  equal(
+    own.get("probe")?.manifestText,
+    await sha256Tagged(await Deno.readTextFile(`${loaded.dir}/Capsule.toml`)),
+  );
   equal((await w.list()).capsules[0]?.loaded.manifest.package.name, "probe"); // from the cache
   // An edited manifest misses the cache: checked in full, INTEGRITY.
   const toml = `${loaded.dir}/Capsule.toml`;
@@ -317,7 +320,7 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   // A cache forged under another key, mapping the edited text to the approved parse, is ignored.
   const entry = {
     record: own.get("probe")!.record,
-    manifestText: blake3Hex(edited),
+    manifestText: await sha256Tagged(edited),
     parsed: parseManifest(approved),
   };
   await writeListCache(
@@ -334,7 +337,7 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   const stored = new TextDecoder().decode(part.data);
   const head = stored.slice(0, stored.indexOf("\n"));
   const body = JSON.parse(stored.slice(head.length + 1));
-  body.probe.manifestText = blake3Hex(edited);
+  body.probe.manifestText = await sha256Tagged(edited);
   const forged = `${head}\n${JSON.stringify(body)}`;
   await w.store.set(key, { n: 1, data: new TextEncoder().encode(forged) });
   ok(integrity((await w.list()).broken[0]?.error));
