@@ -41,6 +41,7 @@ import {
   verifyAhead,
 } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
+import { mirroredWrite } from "../storage/listing_mirror.ts";
 import { deleteBlob, readBlobs, writeBlob } from "./_record_parts.ts";
 import { type ListCacheEntry, readListCache, writeListCache } from "./_list_cache.ts";
 import {
@@ -351,7 +352,7 @@ export class InstallRecords {
     });
     const base = [PREFIX, scopeKey(valid.scope, valid.workspace?.root ?? null), valid.name];
     const bytes = new TextEncoder().encode(envelope);
-    if (!(await writeBlob(this.#store, base, bytes))) {
+    if (!(await this.#mirrored(() => writeBlob(this.#store, base, bytes)))) {
       throw new CapsuleError(
         "INSTALL",
         `Cannot record the install of ${valid.name}: current record is ${bytes.length} bytes, ` +
@@ -366,7 +367,18 @@ export class InstallRecords {
     workspaceRoot: string | null,
     name: string,
   ): Promise<boolean> {
-    return await deleteBlob(this.#store, [PREFIX, scopeKey(scope, workspaceRoot), name]);
+    return await this.#mirrored(() =>
+      deleteBlob(this.#store, [PREFIX, scopeKey(scope, workspaceRoot), name])
+    );
+  }
+
+  /**
+   * A change of the records that keeps their listing mirror (storage/listing_mirror.ts) true:
+   * the launcher then checks its cached flags against the mirror instead of opening the store.
+   */
+  #mirrored<T>(write: () => Promise<T>): Promise<T> {
+    const location = this.#store.location;
+    return location === undefined ? write() : mirroredWrite(this.#store, location, [PREFIX], write);
   }
 
   /** The signature an envelope carries over its record, or none when it cannot be read. */

@@ -7,10 +7,13 @@
  * {@link fs} holds the `Deno` read functions captured when this module is loaded, before any
  * recording wraps them: the cache's own reads are never recorded as the computation's.
  *
- * It imports nothing (the launcher stays import-light).
+ * It imports only runtime/storage/listing_mirror.ts, which imports nothing (the launcher stays
+ * import-light). The check of a cached entry runs before any recording starts, so the mirror's
+ * own reads are never recorded either.
  *
  * @module
  */
+import { listingValue, readMirror } from "../storage/listing_mirror.ts";
 
 /** The environment a computation sees (`Deno.env.toObject()` at start-up). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -66,10 +69,16 @@ export function identity(info: Deno.FileInfo): string {
   return [info.isFile ? "f" : "o", info.dev, info.ino, info.uid].join(":");
 }
 
-/** What listing `prefix` in the KV store at `path` gave: each key and its versionstamp. */
+/**
+ * What listing `prefix` in the KV store at `path` gives: each key and its versionstamp. Read from
+ * the prefix's listing mirror when it has one (runtime/storage/listing_mirror.ts: while it
+ * exists it equals the store's listing), which spares opening the store.
+ */
 export async function kvListing(path: string, prefix: Deno.KvKey): Promise<string> {
   // Deno.openKv creates a missing store: only an existing one is opened.
   if (!fs.stat(path).isFile) return "!NotAFile";
+  const mirrored = readMirror(path, prefix);
+  if (mirrored !== null) return mirrored;
   const kv = await Deno.openKv(path);
   try {
     const seen: [Deno.KvKey, string][] = [];
@@ -80,19 +89,8 @@ export async function kvListing(path: string, prefix: Deno.KvKey): Promise<strin
   }
 }
 
-/** A listing's recorded form; throws for keys JSON cannot hold exactly. */
-export function kvValue(prefix: Deno.KvKey, seen: readonly [Deno.KvKey, string][]): string {
-  for (const key of [prefix, ...seen.map(([k]) => k)]) {
-    if (
-      !key.every((part) =>
-        typeof part === "string" || typeof part === "boolean" || Number.isFinite(part)
-      )
-    ) {
-      throw new TypeError("a KV key part JSON cannot hold");
-    }
-  }
-  return JSON.stringify([prefix, seen]);
-}
+/** A listing's recorded form (the mirror's); throws for keys JSON cannot hold exactly. */
+export const kvValue = listingValue;
 
 /** A failure's recorded value: `!` and the error's name. */
 export function errorName(err: unknown): string {

@@ -20,6 +20,8 @@ export interface Store extends Disposable {
   ): Deno.KvListIterator<T>;
   atomic(): Deno.AtomicOperation;
   close(): void;
+  /** The file the store was opened from, when it is a local one (listing_mirror.ts uses it). */
+  readonly location?: string | undefined;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function openStore(location: string): Promise<Store> {
     // Synchronous: one quick call, instead of a trip to the thread pool before the KV opens.
     if (dir && dir !== location) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
-  return new LockRetryingStore(await Deno.openKv(location));
+  return new LockRetryingStore(await Deno.openKv(location), location);
 }
 
 /**
@@ -138,8 +140,10 @@ export async function retryWhileLocked<T>(op: () => Promise<T>): Promise<T> {
 /** Deno KV with busy-lock retries on every write and point read. */
 class LockRetryingStore implements Store {
   #kv: Deno.Kv;
-  constructor(kv: Deno.Kv) {
+  readonly location: string | undefined;
+  constructor(kv: Deno.Kv, location: string) {
     this.#kv = kv;
+    this.location = isLocalFile(location) && location.startsWith("/") ? location : undefined;
   }
   get<T = unknown>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
     return retryWhileLocked(() => this.#kv.get<T>(key));
