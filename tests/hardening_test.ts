@@ -145,3 +145,33 @@ Deno.test("commands that name the runtime's state are refused before they run", 
   const read = await t.call("read_file", { file_path: `${t.home}/config.toml` });
   equal(read.code, 3, read.stderr);
 });
+
+Deno.test("a store kept in the workspace: its journals and the records' listing mirror are walled too", async () => {
+  const w = await autonomous();
+  try {
+    const store = `${w.ws}/data/state.kv`;
+    await Deno.writeTextFile(
+      `${w.home}/config.toml`,
+      `[workspace]\nmode = "autonomous"\n[storage]\nkv_url = ${JSON.stringify(store)}\n`,
+    );
+    // A first command opens the store there (and its audit journal beside it).
+    equal((await w.call("list_directory", { path: "." })).code, 0);
+    const forged = JSON.stringify([["capsule_install"], []]);
+    for (const path of [`${store}-listings/capsule_install.json`, `${store}-wal`]) {
+      const write = await w.call("write_file", { file_path: path, content: forged });
+      equal(write.code, 3, `${path}: ${write.stdout}${write.stderr}`);
+    }
+    const read = await w.call("read_file", { file_path: `${store}-audit-journal/x.jsonl` });
+    equal(read.code, 3, read.stderr);
+    const bash = await w.call("bash", {
+      command: `mkdir -p ${store}-listings && echo x > ${store}-listings/capsule_install.json`,
+    });
+    ok(
+      bash.code !== 0 || !(await Deno.readTextFile(`${store}-listings/capsule_install.json`)
+        .then((t) => t.startsWith("x"), () => false)),
+      bash.stdout + bash.stderr,
+    );
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});

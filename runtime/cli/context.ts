@@ -242,7 +242,10 @@ export async function runtimeWalls(
   hidden.add(await realOrSelf(resolveWitnessPath(config.audit.witness_path, paths.home, userHome)));
   const kv = config.storage.kv_url;
   if (kv !== "" && kv !== ":memory:" && !/^https?:\/\//.test(kv)) {
-    hidden.add(await realOrSelf(kv));
+    // The store and what lives beside it: SQLite's journal files, the audit journal and the
+    // install records' listing mirror (which the launcher trusts: storage/listing_mirror.ts).
+    const store = await realOrSelf(kv);
+    for (const p of ["", "-wal", "-shm", "-audit-journal", "-listings"]) hidden.add(store + p);
   }
   const sandboxHide = await Promise.all(
     config.sandbox.hide.map((p) => realOrSelf(expandHome(p, paths.home, userHome))),
