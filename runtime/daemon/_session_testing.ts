@@ -16,7 +16,17 @@ import type { FakeServerOptions } from "../llm/_replay_sse.ts";
 import { type Runtime, runtimeWalls } from "../cli/context.ts";
 import { EventLog } from "./events.ts";
 import { Hub } from "./hub.ts";
-import type { DaemonContext, DaemonEvent, DaemonServices } from "./types.ts";
+import {
+  type DaemonContext,
+  type DaemonEvent,
+  type DaemonServices,
+  type Frontend,
+  type RpcCall,
+  RpcError,
+} from "./types.ts";
+import { Dispatcher } from "./rpc.ts";
+import { checkSchema, methodOf } from "./methods/_methods_testing.ts";
+import type { MethodGroup } from "./methods/mod.ts";
 import { SessionHost } from "./session_host.ts";
 
 /** One test's daemon world. */
@@ -142,4 +152,46 @@ export async function sessionWorld(
       await Deno.remove(ws, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Calls method `name` of `group` through the real dispatcher (its params validated), as client
+ * `c1`, and checks its result against the method's schema.
+ */
+export async function sessionRpc(
+  world: SessionWorld,
+  group: MethodGroup,
+  name: string,
+  params: unknown,
+): Promise<unknown> {
+  const dispatcher = new Dispatcher(group.methods);
+  const call: RpcCall = {
+    daemon: world.ctx,
+    client: { id: "c1", kind: "cli", name: "test" },
+    signal: new AbortController().signal,
+    notify: () => {},
+  };
+  const frame = JSON.stringify({ jsonrpc: "2.0", id: 1, method: name, params });
+  const reply = JSON.parse((await dispatcher.handle(frame, call))!);
+  if (reply.error) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
+  checkSchema(methodOf(group, name).result, reply.result, `${name} result`);
+  return reply.result;
+}
+
+/** Attaches a frontend that answers every approval offered to it with `choice`. */
+export function answeringFrontend(
+  world: SessionWorld,
+  choice: "once" | "deny",
+): { offered: string[]; detach: () => void } {
+  const offered: string[] = [];
+  const frontend: Frontend = {
+    id: "test:1",
+    onEvent() {},
+    offerApproval(a) {
+      offered.push(a.id);
+      queueMicrotask(() => world.hub.answer(a.id, { choice }, "test:1"));
+    },
+    approvalSettled() {},
+  };
+  return { offered, detach: world.hub.attach(frontend) };
 }

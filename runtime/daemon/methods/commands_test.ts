@@ -1,12 +1,10 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { Ajv } from "ajv";
 import { compileCapsule } from "../../../toolchain/compile.ts";
 import { capsuleDirs } from "../../capsule/install.ts";
 import { InstallRecords } from "../../capsule/install_record.ts";
 import { testInstall } from "../../capsule/_testing.ts";
-import { type SessionWorld, sessionWorld } from "../_session_testing.ts";
-import { Dispatcher } from "../rpc.ts";
-import { type Frontend, RpcError, RpcErrorCode } from "../types.ts";
+import { answeringFrontend, sessionRpc, sessionWorld } from "../_session_testing.ts";
+import { RpcError, RpcErrorCode } from "../types.ts";
 import { SESSIONS_SERVICE } from "../session_host.ts";
 import { group } from "./commands.ts";
 
@@ -51,8 +49,6 @@ function opsBuild(): Promise<string> {
   return built;
 }
 
-const ajv = new Ajv({ strict: false });
-
 /** A world with ops installed for the user and a live session opened after the install. */
 async function opsSession(userConfig?: string) {
   const world = await sessionWorld([], userConfig === undefined ? {} : { userConfig });
@@ -64,44 +60,10 @@ async function opsSession(userConfig?: string) {
   return { world, host, sessionId };
 }
 
-/** Calls a method through the real dispatcher (params validated) and validates its result. */
-async function rpc(world: SessionWorld, name: string, params: unknown): Promise<unknown> {
-  const dispatcher = new Dispatcher(group.methods);
-  const frame = JSON.stringify({ jsonrpc: "2.0", id: 1, method: name, params });
-  const reply = JSON.parse(
-    (await dispatcher.handle(frame, {
-      daemon: world.ctx,
-      client: { id: "c1", kind: "cli", name: "test" },
-      signal: new AbortController().signal,
-      notify: () => {},
-    }))!,
-  );
-  if (reply.error) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
-  const m = group.methods.find((m) => m.name === name)!;
-  const validate = ajv.compile(m.result);
-  ok(validate(reply.result), `${name} result: ${ajv.errorsText(validate.errors)}`);
-  return reply.result;
-}
-
-/** Attaches a frontend that answers every offered approval with `choice`. */
-function answering(world: SessionWorld, choice: "once" | "deny") {
-  const offered: string[] = [];
-  const frontend: Frontend = {
-    id: "test:1",
-    onEvent() {},
-    offerApproval(a) {
-      offered.push(a.id);
-      queueMicrotask(() => world.hub.answer(a.id, { choice }, "test:1"));
-    },
-    approvalSettled() {},
-  };
-  return { offered, detach: world.hub.attach(frontend) };
-}
-
 Deno.test("commands.list names a session's capsule commands, a built-in name only as capsule:name", async () => {
   const { world, host, sessionId } = await opsSession();
   try {
-    const rows = await rpc(world, "commands.list", { sessionId });
+    const rows = await sessionRpc(world, group, "commands.list", { sessionId });
     deepEqual(rows, [
       {
         slash: "status",
@@ -116,7 +78,7 @@ Deno.test("commands.list names a session's capsule commands, a built-in name onl
     ]);
     // A session that is not live is resumed to answer.
     await host.unload(sessionId);
-    equal((await rpc(world, "commands.list", { sessionId }) as unknown[]).length, 4);
+    equal((await sessionRpc(world, group, "commands.list", { sessionId }) as unknown[]).length, 4);
   } finally {
     await world.close();
   }
@@ -125,8 +87,12 @@ Deno.test("commands.list names a session's capsule commands, a built-in name onl
 Deno.test("commands.run runs a wasm command through the session's interceptor: approved through the hub, audited", async () => {
   const { world, host, sessionId } = await opsSession();
   try {
-    const { offered, detach } = answering(world, "once");
-    const run = await rpc(world, "commands.run", { sessionId, slash: "/status", args: "prod" });
+    const { offered, detach } = answeringFrontend(world, "once");
+    const run = await sessionRpc(world, group, "commands.run", {
+      sessionId,
+      slash: "/status",
+      args: "prod",
+    });
     equal(offered.length, 1, "the approval is offered to the attached frontend");
     const outcome = run as {
       kind: string;
@@ -139,15 +105,25 @@ Deno.test("commands.run runs a wasm command through the session's interceptor: a
     ok(entries.some((e) => e.action.resource === "capsule://ops/command_status"));
 
     // capsule:name always works; a prompt command comes back expanded, not run as a turn.
-    const help = await rpc(world, "commands.run", { sessionId, slash: "ops:help" }) as {
+    const help = await sessionRpc(world, group, "commands.run", {
+      sessionId,
+      slash: "ops:help",
+    }) as {
       outcome: { status: string; result: { output: string } };
     };
     detach();
     equal(help.outcome.result?.output, "ops help");
-    deepEqual(await rpc(world, "commands.run", { sessionId, slash: "plan", args: "the release" }), {
-      kind: "prompt",
-      prompt: "Plan the release carefully.",
-    });
+    deepEqual(
+      await sessionRpc(world, group, "commands.run", {
+        sessionId,
+        slash: "plan",
+        args: "the release",
+      }),
+      {
+        kind: "prompt",
+        prompt: "Plan the release carefully.",
+      },
+    );
     equal((await host.show(sessionId)).turns.length, 0, "no turn ran");
   } finally {
     await world.close();
@@ -157,7 +133,7 @@ Deno.test("commands.run runs a wasm command through the session's interceptor: a
 Deno.test("commands.run defers when nobody is attached to answer", async () => {
   const { world, sessionId } = await opsSession();
   try {
-    const run = await rpc(world, "commands.run", { sessionId, slash: "status" }) as {
+    const run = await sessionRpc(world, group, "commands.run", { sessionId, slash: "status" }) as {
       kind: string;
       outcome: { status: string; id: string };
     };
@@ -174,8 +150,8 @@ Deno.test("commands.run is denied by the session's policy before the capsule run
     '[permissions]\ndeny = ["capsule://ops/command_secret"]\n',
   );
   try {
-    const { offered, detach } = answering(world, "once");
-    const run = await rpc(world, "commands.run", { sessionId, slash: "secret" }) as {
+    const { offered, detach } = answeringFrontend(world, "once");
+    const run = await sessionRpc(world, group, "commands.run", { sessionId, slash: "secret" }) as {
       outcome: { status: string; reason: string };
     };
     detach();
@@ -199,17 +175,21 @@ Deno.test("commands.* answer an unknown session, an unknown command and bad para
     world.ctx.services.set(SESSIONS_SERVICE, host);
     const missing = crypto.randomUUID();
     await rejects(
-      rpc(world, "commands.list", { sessionId: missing }),
+      sessionRpc(world, group, "commands.list", { sessionId: missing }),
       (e: RpcError) => e.code === RpcErrorCode.NotFound && /no such session/.test(e.message),
     );
     await rejects(
-      rpc(world, "commands.run", { sessionId: missing, slash: "status" }),
+      sessionRpc(world, group, "commands.run", { sessionId: missing, slash: "status" }),
       (e: RpcError) => e.code === RpcErrorCode.NotFound,
     );
     const { sessionId } = await host.create(world.ws);
-    deepEqual(await rpc(world, "commands.list", { sessionId }), [], "no capsules, no commands");
+    deepEqual(
+      await sessionRpc(world, group, "commands.list", { sessionId }),
+      [],
+      "no capsules, no commands",
+    );
     await rejects(
-      rpc(world, "commands.run", { sessionId, slash: "nope", args: "x" }),
+      sessionRpc(world, group, "commands.run", { sessionId, slash: "nope", args: "x" }),
       (e: RpcError) =>
         e.code === RpcErrorCode.InvalidParams &&
         (e.data as { code: string }).code === "UNKNOWN_COMMAND" && /\/nope/.test(e.message),
@@ -227,14 +207,14 @@ Deno.test("commands.* answer an unknown session, an unknown command and bad para
       ]
     ) {
       await rejects(
-        rpc(world, "commands.run", params),
+        sessionRpc(world, group, "commands.run", params),
         (e: RpcError) => e.code === RpcErrorCode.InvalidParams,
         JSON.stringify(params).slice(0, 80),
       );
     }
     await host.end(sessionId);
     await rejects(
-      rpc(world, "commands.list", { sessionId }),
+      sessionRpc(world, group, "commands.list", { sessionId }),
       (e: RpcError) => e.code === RpcErrorCode.Conflict,
     );
   } finally {

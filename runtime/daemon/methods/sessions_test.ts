@@ -1,56 +1,11 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { Ajv } from "ajv";
-import { sessionWorld } from "../_session_testing.ts";
-import { Dispatcher } from "../rpc.ts";
+import { answeringFrontend, sessionRpc, sessionWorld } from "../_session_testing.ts";
 import { group } from "./sessions.ts";
-import type { DaemonEvent, Frontend, RpcCall } from "../types.ts";
+import type { DaemonEvent } from "../types.ts";
 import { RpcError, RpcErrorCode } from "../types.ts";
 import { SessionHost, SESSIONS_SERVICE } from "../session_host.ts";
 import { SessionStore } from "../../agent/mod.ts";
-
-const ajv = new Ajv({ strict: false });
-
-function method(name: string) {
-  const m = group.methods.find((m) => m.name === name);
-  if (!m) throw new Error(`no method ${name}`);
-  return m;
-}
-
-/** Calls a method through the real dispatcher (params validated) and validates its result. */
-async function rpc(
-  world: Awaited<ReturnType<typeof sessionWorld>>,
-  name: string,
-  params: unknown,
-): Promise<unknown> {
-  const dispatcher = new Dispatcher(group.methods);
-  const call: RpcCall = {
-    daemon: world.ctx,
-    client: { id: "c1", kind: "cli", name: "test" },
-    signal: new AbortController().signal,
-    notify: () => {},
-  };
-  const frame = JSON.stringify({ jsonrpc: "2.0", id: 1, method: name, params });
-  const reply = JSON.parse((await dispatcher.handle(frame, call))!);
-  if (reply.error) throw new RpcError(reply.error.code, reply.error.message, reply.error.data);
-  const validate = ajv.compile(method(name).result);
-  ok(validate(reply.result), `${name} result: ${ajv.errorsText(validate.errors)}`);
-  return reply.result;
-}
-
-function answering(world: Awaited<ReturnType<typeof sessionWorld>>, choice: "once" | "deny") {
-  const offered: string[] = [];
-  const frontend: Frontend = {
-    id: "test:1",
-    onEvent() {},
-    offerApproval(a) {
-      offered.push(a.id);
-      queueMicrotask(() => world.hub.answer(a.id, { choice }, "test:1"));
-    },
-    approvalSettled() {},
-  };
-  return { offered, detach: world.hub.attach(frontend) };
-}
 
 const types = (events: readonly DaemonEvent[], sessionId: string): string[] =>
   events.filter((e) => !("sessionId" in e) || e.sessionId === sessionId).map((e) => e.type);
@@ -65,13 +20,13 @@ Deno.test("sessions: create, send streams text events, an approval answered thro
   ]);
   try {
     world.ctx.services.set(SESSIONS_SERVICE, world.host());
-    const { sessionId } = await rpc(world, "sessions.create", {
+    const { sessionId } = await sessionRpc(world, group, "sessions.create", {
       workspace: world.ws,
       title: "first",
     }) as { sessionId: string };
-    const { offered, detach } = answering(world, "once");
+    const { offered, detach } = answeringFrontend(world, "once");
     const target = join(world.ws, "a.txt");
-    const result = await rpc(world, "sessions.send", {
+    const result = await sessionRpc(world, group, "sessions.send", {
       sessionId,
       text: "write a.txt",
       wait: true,
@@ -96,7 +51,7 @@ Deno.test("sessions: create, send streams text events, an approval answered thro
       (e as { text: string }).text
     );
     equal(text.join(""), "Writing it.Done: the file is written.");
-    const rows = await rpc(world, "sessions.list", {}) as {
+    const rows = await sessionRpc(world, group, "sessions.list", {}) as {
       id: string;
       title: string;
       live: boolean;
@@ -108,12 +63,12 @@ Deno.test("sessions: create, send streams text events, an approval answered thro
     equal(row.live, true);
     equal(row.status, "idle");
     equal(row.turnCount, 1);
-    const shown = await rpc(world, "sessions.show", { sessionId }) as {
+    const shown = await sessionRpc(world, group, "sessions.show", { sessionId }) as {
       messages: { role: string }[];
     };
     equal(shown.messages[0]?.role, "user");
-    await rpc(world, "sessions.end", { sessionId });
-    const after = (await rpc(world, "sessions.list", { workspace: world.ws }) as {
+    await sessionRpc(world, group, "sessions.end", { sessionId });
+    const after = (await sessionRpc(world, group, "sessions.list", { workspace: world.ws }) as {
       id: string;
       live: boolean;
       status: string;
@@ -153,7 +108,9 @@ Deno.test("sessions.cancel cancels the running turn; the session stays usable", 
   ]);
   try {
     world.ctx.services.set(SESSIONS_SERVICE, world.host());
-    const { sessionId } = await rpc(world, "sessions.create", { workspace: world.ws }) as {
+    const { sessionId } = await sessionRpc(world, group, "sessions.create", {
+      workspace: world.ws,
+    }) as {
       sessionId: string;
     };
     const firstText = world.next((e) => e.type === "text");
@@ -162,21 +119,29 @@ Deno.test("sessions.cancel cancels the running turn; the session stays usable", 
       e.type === "session.status" && e.sessionId !== undefined && e.status === "idle" &&
       world.seen.some((s) => s.type === "turn.end")
     );
-    const started = await rpc(world, "sessions.send", { sessionId, text: "go" }) as {
+    const started = await sessionRpc(world, group, "sessions.send", { sessionId, text: "go" }) as {
       turn: number;
     };
     equal(started.turn, 1);
     await firstText;
     await rejects(
-      rpc(world, "sessions.send", { sessionId, text: "again" }),
+      sessionRpc(world, group, "sessions.send", { sessionId, text: "again" }),
       (e: RpcError) => e.code === RpcErrorCode.Conflict,
     );
-    deepEqual(await rpc(world, "sessions.cancel", { sessionId }), { cancelled: true });
+    deepEqual(await sessionRpc(world, group, "sessions.cancel", { sessionId }), {
+      cancelled: true,
+    });
     const end = await ended as { status: string };
     equal(end.status, "cancelled");
     await idle;
-    deepEqual(await rpc(world, "sessions.cancel", { sessionId }), { cancelled: false });
-    const next = await rpc(world, "sessions.send", { sessionId, text: "hi", wait: true }) as {
+    deepEqual(await sessionRpc(world, group, "sessions.cancel", { sessionId }), {
+      cancelled: false,
+    });
+    const next = await sessionRpc(world, group, "sessions.send", {
+      sessionId,
+      text: "hi",
+      wait: true,
+    }) as {
       text: string;
     };
     equal(next.text, "Back.");
@@ -201,7 +166,10 @@ Deno.test("sessions: a turn left running by a dead daemon is interrupted on star
     s.beginTurn("long job");
     await s.save();
     await world.rt.store.set(["agent_sessions", s.id], { ...s.header, ownerPid: dead.pid });
-    const rows = await rpc(world, "sessions.list", {}) as { id: string; status: string }[];
+    const rows = await sessionRpc(world, group, "sessions.list", {}) as {
+      id: string;
+      status: string;
+    }[];
     equal(rows.find((r) => r.id === s.id)?.status, "interrupted");
 
     const restarted = world.host();
@@ -213,9 +181,9 @@ Deno.test("sessions: a turn left running by a dead daemon is interrupted on star
     equal((await interrupted as { sessionId: string }).sessionId, s.id);
     equal((await store.load(s.id)).turns[0]?.status, "interrupted");
 
-    const resumed = await rpc(world, "sessions.resume", { sessionId: s.id });
+    const resumed = await sessionRpc(world, group, "sessions.resume", { sessionId: s.id });
     deepEqual(resumed, { sessionId: s.id, recovered: false });
-    const r = await rpc(world, "sessions.send", {
+    const r = await sessionRpc(world, group, "sessions.send", {
       sessionId: s.id,
       text: "continue",
       wait: true,
@@ -235,10 +203,13 @@ Deno.test("sessions: bad input is refused with the right codes", async () => {
     world.ctx.services.set(SESSIONS_SERVICE, world.host());
     const bare = await Deno.makeTempDir();
     try {
-      await rejects(rpc(world, "sessions.create", { workspace: bare }), (e: RpcError) => {
-        match(e.message, /not an initialised workspace/);
-        return e.code === RpcErrorCode.InvalidParams;
-      });
+      await rejects(
+        sessionRpc(world, group, "sessions.create", { workspace: bare }),
+        (e: RpcError) => {
+          match(e.message, /not an initialised workspace/);
+          return e.code === RpcErrorCode.InvalidParams;
+        },
+      );
     } finally {
       await Deno.remove(bare, { recursive: true });
     }
@@ -247,16 +218,18 @@ Deno.test("sessions: bad input is refused with the right codes", async () => {
     try {
       await Deno.writeTextFile(join(fake, ".astrid"), "");
       await rejects(
-        rpc(world, "sessions.create", { workspace: fake }),
+        sessionRpc(world, group, "sessions.create", { workspace: fake }),
         (e: RpcError) => e.code === RpcErrorCode.InvalidParams,
       );
       // A symlink to the workspace is followed: the session records the real root.
       const link = join(fake, "link");
       await Deno.symlink(world.ws, link);
-      const { sessionId } = await rpc(world, "sessions.create", { workspace: link }) as {
+      const { sessionId } = await sessionRpc(world, group, "sessions.create", {
+        workspace: link,
+      }) as {
         sessionId: string;
       };
-      const rows = await rpc(world, "sessions.list", { workspace: link }) as {
+      const rows = await sessionRpc(world, group, "sessions.list", { workspace: link }) as {
         id: string;
         workspace: string;
       }[];
@@ -265,26 +238,26 @@ Deno.test("sessions: bad input is refused with the right codes", async () => {
       await Deno.remove(fake, { recursive: true });
     }
     await rejects(
-      rpc(world, "sessions.create", { workspace: world.ws, title: "x".repeat(201) }),
+      sessionRpc(world, group, "sessions.create", { workspace: world.ws, title: "x".repeat(201) }),
       (e: RpcError) => e.code === RpcErrorCode.InvalidParams,
     );
     await rejects(
-      rpc(world, "sessions.create", { workspace: "relative/../path" }),
+      sessionRpc(world, group, "sessions.create", { workspace: "relative/../path" }),
       (e: RpcError) => e.code === RpcErrorCode.InvalidParams,
     );
     await rejects(
-      rpc(world, "sessions.create", { workspace: world.ws, extra: 1 }),
+      sessionRpc(world, group, "sessions.create", { workspace: world.ws, extra: 1 }),
       (e: RpcError) => e.code === RpcErrorCode.InvalidParams && /extra/.test(e.message),
     );
     await rejects(
-      rpc(world, "sessions.send", { sessionId: "nope", text: "hi" }),
+      sessionRpc(world, group, "sessions.send", { sessionId: "nope", text: "hi" }),
       (e: RpcError) => e.code === RpcErrorCode.NotFound,
     );
     await rejects(
-      rpc(world, "sessions.show", { sessionId: "nope" }),
+      sessionRpc(world, group, "sessions.show", { sessionId: "nope" }),
       (e: RpcError) => e.code === RpcErrorCode.NotFound,
     );
-    deepEqual(await rpc(world, "sessions.list", { workspace: "/no/such/dir" }), []);
+    deepEqual(await sessionRpc(world, group, "sessions.list", { workspace: "/no/such/dir" }), []);
   } finally {
     await world.close();
   }
