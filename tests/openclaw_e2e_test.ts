@@ -600,5 +600,12 @@ Deno.test({
     ], ws);
     equal(call.code, EXIT.ok, call.stderr);
     match(call.stdout, /day 2: \w+, \d+°F/);
+    // The install kept the records' listing mirror, private to nobody, and a later command's
+    // cached flags hold against it.
+    const mirror = await Deno.stat(join(home, "state.kv-listings", "capsule_install.json"));
+    deepEqual([mirror.uid, mirror.mode! & 0o777], [65534, 0o600]);
+    const list = await w.run(["tools", "list"], ws);
+    equal(list.code, EXIT.ok, list.stderr);
+    match(list.stdout, /forecast__forecast/);
   },
 });
