@@ -8,8 +8,14 @@
  * trusted cache before anything else; otherwise it starts the launcher (runtime/cli/launch.ts),
  * as `deno install -A … launch.ts` would. Paths are written into the script single-quoted.
  *
+ * Both run the checkout's CLI bundle (runtime/cli/_bundle.ts) when it has one, as it was last
+ * built: installing builds it (scripts/build_cli.ts), and so do `deno task setup`, `test` and
+ * `demo`. Without one, the script runs the sources.
+ *
  * @module
  */
+
+import { buildCli } from "./build_cli.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -27,7 +33,8 @@ function quote(value: string): string {
  * import { shimScript } from "./install.ts";
  * const text = shimScript("/opt/deno", "/src/astrid");
  * ok(text.startsWith("#!/bin/sh\n"));
- * ok(text.includes("'/src/astrid/runtime/cli/launch.ts'"));
+ * ok(text.includes("sources='/src/astrid/runtime/cli/'"));
+ * ok(text.includes("bundle='/src/astrid/.build/cli/'"));
  * ```
  */
 export function shimScript(deno: string, repo: string): string {
@@ -37,10 +44,19 @@ export function shimScript(deno: string, repo: string): string {
 # A repeat run in a folder starts the CLI straight under the permission flags the launcher last
 # used there; the CLI checks them against the launcher's trusted cache before anything else and
 # does the launcher's work itself when they do not hold (runtime/cli/_launch_direct.ts).
+# Both run the checkout's current CLI bundle when there is one (runtime/cli/_bundle.ts).
+sources=${quote(`${repo}/runtime/cli/`)}
+bundle=${quote(`${repo}/.build/cli/`)}
+entry=
+if [ -f "\${bundle}current" ] && [ ! -L "\${bundle}current" ] && [ ! -L "\${bundle%/}" ] &&
+  IFS= read -r id 2>/dev/null < "\${bundle}current"; then
+  case $id in
+    *[!0-9a-f]* | '') ;;
+    *) [ -f "$bundle$id/entry.js" ] && [ ! -L "$bundle$id" ] && entry=$bundle$id/entry.js ;;
+  esac
+fi
 launch() {
-  exec ${quote(deno)} run -A --quiet --config ${config} ${
-    quote(`${repo}/runtime/cli/launch.ts`)
-  } "$@"
+  exec ${quote(deno)} run -A --quiet --config ${config} "\${entry:-\${sources}launch.ts}" "$@"
 }
 [ -z "\${INIT_CWD:-}" ] || launch "$@"
 home=\${ASTRID_HOME:-\${HOME:-}/.astrid}
@@ -77,7 +93,7 @@ env=no
 set -f
 IFS=$nl
 # shellcheck disable=SC2086 # split on line breaks only, no globbing: one word per flag
-set -- $flags ${quote(`${repo}/runtime/cli/main.ts`)} "$@"
+set -- $flags "\${entry:-\${sources}main.ts}" "$@"
 unset IFS
 ASTRID_DIRECT_FLAGS=\${flags%"$nl"}
 export ASTRID_DIRECT_FLAGS
@@ -87,6 +103,7 @@ exec ${quote(deno)} run --quiet --config ${config} "$@"
 
 /** Writes the script as `DIR/bin/astrid` (mode 0755) and returns its path. */
 export async function installShim(root: string, deno = Deno.execPath()): Promise<string> {
+  await buildCli();
   const bin = `${root}/bin`;
   await Deno.mkdir(bin, { recursive: true });
   const path = `${bin}/astrid`;

@@ -2,7 +2,8 @@
  * Idempotent setup for a fresh machine that has only Node/npm: caches the npm dependencies,
  * installs the Debian packages the runtime and its tests need (bubblewrap for the bash sandbox,
  * docker-registry for the publishing tests, chromium for the web inbox's browser tests), and
- * builds the capsule engine (Debian's clang-19 and QuickJS source package; cached by input hash).
+ * builds the capsule engine (Debian's clang-19 and QuickJS source package; cached by input hash)
+ * and the CLI bundle (scripts/build_cli.ts; skipped while it matches the sources).
  * Prints one progress line per step. Run by `deno task test`, `deno task demo` and `deno task bench`.
  *
  * @module
@@ -20,6 +21,7 @@ const steps: { name: string; run: () => Promise<string> }[] = [
     run: () => ensureApt("chromium", ["chromium"]),
   },
   { name: "capsule engine (QuickJS → wasm32)", run: buildCapsuleEngine },
+  { name: "CLI bundle (runtime/cli/_bundle.ts)", run: buildCliBundle },
   { name: "OpenClaw test fixtures' npm dependencies", run: () => npmCi("testdata/openclaw") },
   { name: "first-party capsules' npm dependencies", run: () => npmCi("capsules") },
 ];
@@ -57,6 +59,14 @@ async function buildCapsuleEngine(): Promise<string> {
   const { buildEngine } = await import("../toolchain/engine/build.ts");
   const built = await buildEngine({ log: (line) => console.error(`setup:   ${line}`) });
   return `${built.cached ? "cached" : "built"} ${built.path} (${built.bytes} bytes)`;
+}
+
+async function buildCliBundle(): Promise<string> {
+  const { buildCli } = await import("./build_cli.ts");
+  const built = await buildCli();
+  return built.cached
+    ? `up to date (${built.dir})`
+    : `built ${built.dir} (${built.modules} modules, ${built.chunks} files)`;
 }
 
 async function cacheDependencies(): Promise<string> {

@@ -241,7 +241,7 @@ Deno.test("doctor --json reports every check; a loose key mode and a broken conf
     const checks = JSON.parse(good.stdout) as { name: string; status: string; fix?: string }[];
     deepEqual(
       checks.map((c) => c.name),
-      ["deno", "sandbox", "engine", "keys", "config", "provider", "kv", "audit"],
+      ["deno", "sandbox", "engine", "bundle", "keys", "config", "provider", "kv", "audit"],
     );
     const by = (name: string) => checks.find((c) => c.name === name)!;
     equal(by("deno").status, "ok");

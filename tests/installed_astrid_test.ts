@@ -4,7 +4,8 @@
  * end-to-end runs with the real Deno.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { installShim } from "../scripts/install.ts";
+import { installShim, shimScript } from "../scripts/install.ts";
+import { currentBuild } from "../runtime/cli/_bundle.ts";
 import { lexists, runCli, tempDirs } from "./cli.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -32,16 +33,28 @@ interface Seen {
   args: string[];
 }
 
+/**
+ * The module the script starts: the current CLI bundle's entry (installShim builds it), else the
+ * launcher or main.ts.
+ */
+function started(source: string): string {
+  const build = currentBuild();
+  return build === null ? source : `${build.dir}${build.manifest.entry}`;
+}
+
 /** The launcher's start for `astrid …args`. */
 function launcher(args: readonly string[]): Seen {
-  return { env: null, args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, ...args] };
+  return {
+    env: null,
+    args: ["run", "-A", "--quiet", "--config", CONFIG, started(LAUNCH), ...args],
+  };
 }
 
 /** The direct start of the CLI under `flags` for `astrid …args`. */
 function direct(flags: readonly string[], args: readonly string[]): Seen {
   return {
     env: flags.join("\n"),
-    args: ["run", "--quiet", "--config", CONFIG, ...flags, MAIN, ...args],
+    args: ["run", "--quiet", "--config", CONFIG, ...flags, started(MAIN), ...args],
   };
 }
 
@@ -150,6 +163,46 @@ const HOSTILE_ARGS = [
 ];
 
 // --- the shell logic, with a fake deno -----------------------------------------------------------
+
+Deno.test("installed astrid: it runs the checkout's current CLI bundle, else the sources", async () => {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-shim-repo-" }));
+  try {
+    const deno = `${base}/deno`;
+    await Deno.writeTextFile(deno, FAKE_DENO, { mode: 0o755 });
+    const repo = `${base}/repo`;
+    const bundle = `${repo}/.build/cli`;
+    await Deno.mkdir(bundle, { recursive: true });
+    const script = `${base}/astrid`;
+    await Deno.writeTextFile(script, shimScript(deno, repo), { mode: 0o755 });
+    const run = async () => {
+      const out = await new Deno.Command(script, {
+        args: ["x"],
+        cwd: base,
+        env: { HOME: base, ASTRID_HOME: base, PATH: "/usr/bin:/bin" },
+        clearEnv: true,
+        stdout: "piped",
+      }).output();
+      return parseSeen(out.stdout).args.at(-2);
+    };
+    const sources = `${repo}/runtime/cli/launch.ts`;
+    equal(await run(), sources, "no bundle");
+    const id = "00112233aabbccdd";
+    await Deno.mkdir(`${bundle}/${id}`);
+    await Deno.writeTextFile(`${bundle}/${id}/entry.js`, "");
+    await Deno.writeTextFile(`${bundle}/current`, `${id}\n`);
+    equal(await run(), `${bundle}/${id}/entry.js`, "the current build");
+    await Deno.writeTextFile(`${bundle}/current`, "../../../tmp\n");
+    equal(await run(), sources, "an id that is not hex");
+    await Deno.writeTextFile(`${bundle}/current`, "ffffffffffffffff\n");
+    equal(await run(), sources, "a build that is not there");
+    await Deno.remove(`${bundle}/current`);
+    await Deno.writeTextFile(`${base}/elsewhere`, `${id}\n`);
+    await Deno.symlink(`${base}/elsewhere`, `${bundle}/current`);
+    equal(await run(), sources, "current through a symlink");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
 
 Deno.test("installed astrid: no direct file starts the launcher with the arguments unchanged", async () => {
   await using w = await fakeWorld();

@@ -5,7 +5,9 @@
  * Started with wide permissions (`deno task astrid`, an `astrid` installed with
  * `deno install -A`), it re-executes itself as
  * `Deno.execPath() run --config <repo>/deno.json <flags> runtime/cli/main.ts …args` with stdio
- * inherited, and exits with the child's status. Whether it is already narrowed is read from the
+ * inherited, and exits with the child's status. The child runs the CLI bundle instead of
+ * main.ts when one was built from the sources as they are (_bundle.ts), or the build whose entry
+ * started this launcher ({@link LaunchOptions}). Whether it is already narrowed is read from the
  * permissions themselves (`Deno.permissions.querySync`), never from the environment: a process
  * with no whole write, net, run or ffi grant runs the CLI in place.
  *
@@ -88,8 +90,22 @@ export function isNarrowed(): boolean {
  * equal(args.at(-1), "paths");
  * ```
  */
-export function childArgs(flags: readonly string[], args: readonly string[]): string[] {
-  return ["run", "--quiet", "--config", CONFIG, ...flags, MAIN, ...args];
+export function childArgs(
+  flags: readonly string[],
+  args: readonly string[],
+  main: string = MAIN,
+): string[] {
+  return ["run", "--quiet", "--config", CONFIG, ...flags, main, ...args];
+}
+
+/** How {@link launch} was started. */
+export interface LaunchOptions {
+  /**
+   * The module the narrowed child runs: the entry of the CLI bundle that started this launcher
+   * (the installed `astrid` runs its current build as it is). By default, the current build when
+   * it was built from the sources as they are (_bundle.ts `freshBuild`), else main.ts.
+   */
+  readonly main?: string;
 }
 
 /**
@@ -102,7 +118,11 @@ export function childArgs(flags: readonly string[], args: readonly string[]): st
  * Deno.exit(await launch(Deno.args));
  * ```
  */
-export async function launch(args: string[], run?: CliRunner): Promise<number> {
+export async function launch(
+  args: string[],
+  run?: CliRunner,
+  options: LaunchOptions = {},
+): Promise<number> {
   const start = performance.now();
   // Started straight by the installed `astrid` (_launch_direct.ts): the flags it was handed must
   // be the launcher's own for this run, else this process does the launcher's work.
@@ -128,6 +148,7 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     return 1;
   }
   let flags: string[];
+  let main = options.main;
   let profile = false;
   let loaded = start;
   let source = "";
@@ -151,14 +172,20 @@ export async function launch(args: string[], run?: CliRunner): Promise<number> {
     if (got.home !== undefined && !env.INIT_CWD) {
       (direct ?? await loadDirect(false))?.remember(got.home, cwd, flags);
     }
-    if (env.ASTRID_DEBUG === "1") console.error(`launch: deno ${childArgs(flags, args).join(" ")}`);
+    if (main === undefined) {
+      const { freshBuild } = await load<typeof import("./_bundle.ts")>("./_bundle.ts");
+      main = freshBuild() ?? MAIN;
+    }
+    if (env.ASTRID_DEBUG === "1") {
+      console.error(`launch: deno ${childArgs(flags, args, main).join(" ")}`);
+    }
     profile = env.ASTRID_PROFILE === "1";
   } catch (err) {
     console.error(`error: Cannot launch the runtime: ${(err as Error).message}`);
     return 1;
   }
   const computed = performance.now();
-  const code = await relaunch(flags, args);
+  const code = await relaunch(childArgs(flags, args, main));
   if (profile) {
     // After the child's own report (main.ts): this process's start-up, flags and the child.
     const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -233,9 +260,9 @@ function watchLauncher(): void {
   tick();
 }
 
-async function relaunch(flags: readonly string[], args: readonly string[]): Promise<number> {
+async function relaunch(args: readonly string[]): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: childArgs(flags, args),
+    args: [...args],
     // The child is the runtime, not a user's `deno`: no background check for a newer Deno (a DNS
     // lookup of dl.deno.land on every command, measured).
     env: { [LAUNCHER_PID]: String(Deno.pid), DENO_NO_UPDATE_CHECK: "1" },

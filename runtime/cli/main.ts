@@ -275,7 +275,11 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     return await runTree(args, io, profile);
   } finally {
     if (profile) {
-      io.stderr(profile.report());
+      // Whether this run is the CLI bundle's, and whether that matches the sources (_bundle.ts).
+      const { describeCode } = await import(
+        new URL("./_bundle.ts", import.meta.url).href
+      ) as typeof import("./_bundle.ts");
+      io.stderr(`profile: code: ${describeCode()}\n${profile.report()}`);
       performance.clearMarks(PROFILE_MARK);
       for (const e of performance.getEntriesByType("measure")) {
         if (e.name.startsWith("astrid:")) performance.clearMeasures(e.name);

@@ -10,10 +10,14 @@ import { join } from "node:path";
 import type { AstridConfig, AstridPaths } from "../../config/mod.ts";
 import { type CliIo, loadCliConfig, printJson, wantsJson } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { describeCode, freshBuild } from "../_bundle.ts";
 
 /** The outcome of one check. */
 export interface DoctorCheck {
-  /** Short name: `deno`, `sandbox`, `engine`, `keys`, `config`, `provider`, `kv`, `audit`. */
+  /**
+   * Short name: `deno`, `sandbox`, `engine`, `bundle`, `keys`, `config`, `provider`, `kv`,
+   * `audit`.
+   */
   readonly name: string;
   readonly status: "ok" | "warn" | "fail";
   /** What was found. */
@@ -99,6 +103,13 @@ async function checkEngine(path: string): Promise<DoctorCheck> {
       "run `deno task setup`",
     );
   }
+}
+
+/** The CLI bundle check: a build made from the sources as they are (runtime/cli/_bundle.ts). */
+function checkBundle(): DoctorCheck {
+  return freshBuild() !== null
+    ? ok("bundle", describeCode())
+    : bad("bundle", "warn", describeCode(), "run `deno task setup` (or `deno task install`)");
 }
 
 /**
@@ -227,7 +238,7 @@ export async function runChecks(
 ): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [checkDeno(Deno.version.deno)];
   const [sandbox, engine] = await Promise.all([checkSandbox(), checkEngine(ENGINE)]);
-  checks.push(sandbox, engine);
+  checks.push(sandbox, engine, checkBundle());
   let loaded;
   try {
     loaded = await loadCliConfig(cmd, io);
