@@ -230,8 +230,11 @@ Deno.test("set-config: without an env file (not installed) the call is unavailab
   }
 });
 
-Deno.test("set-config: a later call of the same session (registry hostEnv) sees the approved value", async () => {
-  await using t = await setup(recording("once"), { units: "metric" });
+/**
+ * The capsule installed with `units = "metric"`, and the host environment of one of its calls in a
+ * session, each with its own audit batch (as the registry's `hostEnv` makes them).
+ */
+function sessionCalls(t: Awaited<ReturnType<typeof setup>>): { call: () => HostEnv } {
   const { manifest } = parseManifest(MANIFEST);
   const installed = {
     loaded: { manifest },
@@ -244,32 +247,29 @@ Deno.test("set-config: a later call of the same session (registry hostEnv) sees 
     store: t.gate.store,
     limits: { timeoutMs: 30_000, memoryMb: 64 },
   };
-  const first = hostEnv(host, installed, t.gate.interceptor, t.gate.interceptor.openBatch());
+  return {
+    call: () => hostEnv(host, installed, t.gate.interceptor, t.gate.interceptor.openBatch()),
+  };
+}
+
+Deno.test("set-config: a later call of the same session (registry hostEnv) sees the approved value", async () => {
+  await using t = await setup(recording("once"), { units: "metric" });
+  const { call } = sessionCalls(t);
+  const first = call();
   await CONFIG_FUNCTIONS["set-config"]!(first, newCallState(), { key: "units", value: "imperial" });
   await first.auditBatch?.flush();
-  const later = hostEnv(host, installed, t.gate.interceptor, t.gate.interceptor.openBatch());
+  const later = call();
   equal(await KV_FUNCTIONS["get-config"]!(later, newCallState(), { key: "units" }), "imperial");
   deepEqual(await readEnvFile(t.envPath), { units: "imperial" });
 });
 
 Deno.test("set-config: a denied change does not reach the session's later calls", async () => {
   await using t = await setup(recording("deny"), { units: "metric" });
-  const { manifest } = parseManifest(MANIFEST);
-  const installed = {
-    loaded: { manifest },
-    env: { units: "metric" },
-    envPath: t.envPath,
-  } as unknown as InstalledCapsule;
-  const host = {
-    capsules: [installed],
-    workspaceRoot: t.gate.root,
-    store: t.gate.store,
-    limits: { timeoutMs: 30_000, memoryMb: 64 },
-  };
-  const first = hostEnv(host, installed, t.gate.interceptor, t.gate.interceptor.openBatch());
+  const { call } = sessionCalls(t);
+  const first = call();
   await rejects(
     CONFIG_FUNCTIONS["set-config"]!(first, newCallState(), { key: "units", value: "imperial" }),
   );
-  const later = hostEnv(host, installed, t.gate.interceptor, t.gate.interceptor.openBatch());
+  const later = call();
   equal(await KV_FUNCTIONS["get-config"]!(later, newCallState(), { key: "units" }), "metric");
 });
