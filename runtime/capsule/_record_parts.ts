@@ -22,6 +22,16 @@ interface Part {
   readonly data: Uint8Array;
 }
 
+/** A stored blob: its bytes (or why they are refused) and the versionstamps of its parts. */
+export interface StampedBlob {
+  readonly bytes: Uint8Array | string;
+  /**
+   * The versionstamps of its parts in index order, joined by `,`: the KV commit that wrote
+   * these very bytes (any rewrite, even of the same bytes, gives another).
+   */
+  readonly stamp: string;
+}
+
 /**
  * Every blob under `scope` (or only the one named `only`), by name: the bytes, or why they are
  * refused.
@@ -31,17 +41,37 @@ export async function readBlobs(
   scope: Deno.KvKey,
   only?: string,
 ): Promise<Map<string, Uint8Array | string>> {
+  const stamped = await readStampedBlobs(store, scope, only);
+  return new Map([...stamped].map(([name, blob]) => [name, blob.bytes]));
+}
+
+/** {@link readBlobs}, with each blob's {@link StampedBlob.stamp}. */
+export async function readStampedBlobs(
+  store: Store,
+  scope: Deno.KvKey,
+  only?: string,
+): Promise<Map<string, StampedBlob>> {
   const at = scope.length;
   const parts = new Map<string, Map<number, unknown>>();
+  const stamps = new Map<string, Map<number, string>>();
   for await (const e of store.list({ prefix: only === undefined ? scope : [...scope, only] })) {
     const name = e.key[at];
     const index = e.key[at + 1];
     if (typeof name !== "string") continue;
+    const i = typeof index === "number" && e.key.length === at + 2 ? index : -1;
     const byIndex = parts.get(name) ?? new Map<number, unknown>();
-    byIndex.set(typeof index === "number" && e.key.length === at + 2 ? index : -1, e.value);
+    byIndex.set(i, e.value);
     parts.set(name, byIndex);
+    const stampOf = stamps.get(name) ?? new Map<number, string>();
+    stampOf.set(i, e.versionstamp);
+    stamps.set(name, stampOf);
   }
-  return new Map([...parts].map(([name, byIndex]) => [name, join(byIndex)]));
+  return new Map(
+    [...parts].map(([name, byIndex]) => {
+      const stamp = [...stamps.get(name)!].sort(([a], [b]) => a - b).map(([, v]) => v).join(",");
+      return [name, { bytes: join(byIndex), stamp }];
+    }),
+  );
 }
 
 /** Replaces the blob at `base` with `bytes`; false when it is too large or the commit fails. */

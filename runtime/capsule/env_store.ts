@@ -72,18 +72,43 @@ export function readEnvFile(path: string): Promise<Record<string, string>> {
   }
 }
 
-function readEnvFileSync(path: string): Record<string, string> {
-  let text: string;
+/**
+ * True when the env file at `path` exists and is one {@link readEnvFile} reads; false when it
+ * does not exist.
+ *
+ * @throws {Error} when it is not a regular file with mode 0600
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { envFileExists } from "./env_store.ts";
+ * equal(envFileExists("/nonexistent/x.json"), false);
+ * ```
+ */
+export function envFileExists(path: string): boolean {
+  let info: Deno.FileInfo;
   try {
     // Synchronous: a few microseconds, where an async lstat of a missing file costs a trip to
     // Deno's I/O thread and back for every installed capsule a command lists (issue 15).
-    const info = Deno.lstatSync(path);
-    if (!info.isFile || (info.mode !== null && (info.mode & 0o077) !== 0)) {
-      throw new Error(
-        `Cannot read ${path}: it must be a regular file with mode 0600, current mode is ` +
-          `${info.mode === null ? "unknown" : (info.mode & 0o777).toString(8)}`,
-      );
-    }
+    info = Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  if (!info.isFile || (info.mode !== null && (info.mode & 0o077) !== 0)) {
+    throw new Error(
+      `Cannot read ${path}: it must be a regular file with mode 0600, current mode is ` +
+        `${info.mode === null ? "unknown" : (info.mode & 0o777).toString(8)}`,
+    );
+  }
+  return true;
+}
+
+/** {@link readEnvFile}, synchronously. */
+export function readEnvFileSync(path: string): Record<string, string> {
+  let text: string;
+  try {
+    if (!envFileExists(path)) return {};
     text = Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return {};

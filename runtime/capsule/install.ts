@@ -66,7 +66,12 @@ export interface InstalledCapsule {
   readonly loaded: LoadedCapsule;
   /** What the human approved (its tools are the capsule's tools). */
   readonly record: InstallRecord;
-  /** Stored `[env]` values (secrets included: never print them). */
+  /**
+   * Stored `[env]` values (secrets included: never print them). Listing reads them when first
+   * used.
+   *
+   * @throws {Error} (listed capsules) when their file became unreadable since it was listed
+   */
   readonly env: Readonly<Record<string, string>>;
   readonly envPath: string;
 }

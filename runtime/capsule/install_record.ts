@@ -32,7 +32,6 @@ import {
   blake3Hex,
   canonicalBytes,
   fromBase64Url,
-  sha256Tagged,
   type SignedBytes,
   type Signer,
   toBase64Url,
@@ -42,7 +41,7 @@ import {
 } from "../crypto/mod.ts";
 import type { Store } from "../storage/mod.ts";
 import { mirroredWrite } from "../storage/listing_mirror.ts";
-import { deleteBlob, readBlobs, writeBlob } from "./_record_parts.ts";
+import { deleteBlob, readStampedBlobs, writeBlob } from "./_record_parts.ts";
 import { type ListCacheEntry, readListCache, writeListCache } from "./_list_cache.ts";
 import {
   array,
@@ -171,8 +170,11 @@ export type RecordRead =
     readonly ok: true;
     readonly name: string;
     readonly record: InstallRecord;
-    /** BLAKE3 of the record's stored bytes (the listing cache's key, _list_cache.ts). */
-    readonly digest?: string;
+    /**
+     * The versionstamps of the stored record (_record_parts.ts `StampedBlob`): the listing
+     * cache's key (_list_cache.ts).
+     */
+    readonly stamp: string;
   }
   | { readonly ok: false; readonly name: string; readonly reason: string };
 
@@ -271,49 +273,46 @@ export class InstallRecords {
   }
 
   /**
-   * Every record of a scope (or only `only`), by name. `known` maps names to the digests of
-   * record bytes that the signed listing cache says passed every check: a record whose bytes
-   * still hash to it is not verified again (its filing still is).
+   * Every record of a scope (or only `only`), by name. `known` maps names to the versionstamps
+   * of stored records that the signed listing cache says passed every check (it may still be
+   * being read: the records are read meanwhile): a record still stored by that very commit is
+   * not verified again (its filing still is).
    */
   async list(
     scope: "user" | "workspace",
     workspaceRoot: string | null,
     only?: string,
-    known?: ReadonlyMap<string, string>,
+    knownSoon?:
+      | ReadonlyMap<string, { readonly stamp: string }>
+      | Promise<ReadonlyMap<string, { readonly stamp: string }>>,
   ): Promise<Map<string, RecordRead>> {
     const out = new Map<string, RecordRead>();
-    const blobs = await readBlobs(this.#store, [PREFIX, scopeKey(scope, workspaceRoot)], only);
-    const digests = new Map(
-      await Promise.all(
-        [...blobs].map(async ([name, blob]) =>
-          [name, typeof blob === "string" ? undefined : await sha256Tagged(blob)] as const
-        ),
-      ),
-    );
+    const [blobs, known] = await Promise.all([
+      readStampedBlobs(this.#store, [PREFIX, scopeKey(scope, workspaceRoot)], only),
+      knownSoon,
+    ]);
+    const same = (name: string, stamp: string) => known?.get(name)?.stamp === stamp;
     // The signatures still to check, by WebCrypto first: the synchronous check in #check then
     // needs no `node:crypto` (15 ms to load) for records that verify.
     await verifyAhead(
-      [...blobs].flatMap(([name, blob]) =>
-        known?.get(name) !== undefined && known.get(name) === digests.get(name)
-          ? []
-          : this.#signed(blob)
+      [...blobs].flatMap(([name, { bytes, stamp }]) =>
+        same(name, stamp) ? [] : this.#signed(bytes)
       ),
     );
-    for (const [name, blob] of blobs) {
-      const digest = digests.get(name);
-      const checked = digest !== undefined && known?.get(name) === digest
+    for (const [name, { bytes, stamp }] of blobs) {
+      const checked = same(name, stamp)
         ? this.#filed(
-          JSON.parse(new TextDecoder().decode(blob as Uint8Array)).record,
+          JSON.parse(new TextDecoder().decode(bytes as Uint8Array)).record,
           scope,
           workspaceRoot,
           name,
         )
-        : this.#check(blob, scope, workspaceRoot, name);
+        : this.#check(bytes, scope, workspaceRoot, name);
       out.set(
         name,
         typeof checked === "string"
           ? { ok: false, name, reason: checked }
-          : { ok: true, name, record: checked, ...(digest === undefined ? {} : { digest }) },
+          : { ok: true, name, record: checked, stamp },
       );
     }
     return out;

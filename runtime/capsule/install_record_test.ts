@@ -80,12 +80,13 @@ Deno.test("write() replaces a record, dropping parts a bigger earlier one left",
   await records.write(record());
   equal(await count(), 1);
   const read = await records.read("user", null, "docs");
-  deepEqual(read?.ok && { ...read, digest: undefined }, {
+  deepEqual(read?.ok && { ...read, stamp: undefined }, {
     ok: true,
     name: "docs",
     record: record(),
-    digest: undefined,
+    stamp: undefined,
   });
+  match(read?.ok ? read.stamp : "", /^[0-9a-f]{20}$/, "one part: one versionstamp");
   equal(await records.remove("user", null, "docs"), true);
   equal(await records.read("user", null, "docs"), null);
   equal(await records.remove("user", null, "docs"), false);

@@ -14,9 +14,10 @@
  * broken, as before); {@link verifyInstalled} (`astrid capsule verify`) re-hashes them all.
  *
  * After a full check, the capsules that passed go into a signed listing cache (_list_cache.ts):
- * the next listing skips a record's signature and field checks, and a manifest's parse and pin,
- * while the record's stored bytes and the `Capsule.toml` text still hash to what passed. Any
- * change misses the cache and is checked in full; `capsule verify` never uses it.
+ * the next listing skips a record's decoding, signature and field checks while the record is
+ * still the one the same KV commit wrote, and a manifest's read, parse and pin while the
+ * `Capsule.toml` keeps its fingerprint (or else its text hashes to what passed). Any change
+ * misses the cache and is checked in full; `capsule verify` never uses it.
  *
  * @module
  */
@@ -40,12 +41,22 @@ const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.u
  * specifiers: a literal `import()` makes Deno build the whole graph behind it (zod, the TOML
  * parser) when this module loads, which every `tools call` and `tools list` would pay.
  */
-const loaderLibs = () =>
-  Promise.all([
+type LoaderLibs = [
+  typeof import("./loader.ts"),
+  typeof import("./env_store.ts"),
+  typeof import("./record_diff.ts"),
+];
+const loaderLibs = (): Promise<LoaderLibs> =>
+  libs ??= Promise.all([
     lazy<typeof import("./loader.ts")>("./loader.ts"),
     lazy<typeof import("./env_store.ts")>("./env_store.ts"),
     lazy<typeof import("./record_diff.ts")>("./record_diff.ts"),
-  ]);
+  ]).catch((e) => {
+    libs = undefined;
+    throw e;
+  });
+/** {@link loaderLibs}, once imported (an `import()` of a loaded module still costs 5–10 µs). */
+let libs: Promise<LoaderLibs> | undefined;
 
 /**
  * The capsule folders for `$ASTRID_HOME` and (optionally) a workspace root: the same as
@@ -149,16 +160,21 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
   // them but each scope's own listing cache); they are then checked in order, user first.
   const listed = await Promise.all(scopes.map(async ([scope, root]) => {
     if (root === null) return null;
-    const [folders, cache] = await Promise.all([
-      entries(root),
-      // The signed listing cache (_list_cache.ts): never for a full check (`capsule verify`).
-      opts.full
-        ? new Map<string, ListCacheEntry>()
-        : opts.records.listCache(scope, dirs.workspaceRoot),
+    // The signed listing cache (_list_cache.ts): never for a full check (`capsule verify`).
+    const cache = opts.full
+      ? Promise.resolve(new Map<string, ListCacheEntry>())
+      : opts.records.listCache(scope, dirs.workspaceRoot);
+    const folders = entries(root).then((found) => {
+      // The loader's modules load while the store is read, when there is a folder to load.
+      if (found.size > 0) loaderLibs().catch(() => {});
+      return found;
+    });
+    const [reads, ...rest] = await Promise.all([
+      opts.records.list(scope, dirs.workspaceRoot, undefined, cache),
+      folders,
+      cache,
     ]);
-    const known = new Map([...cache].map(([name, e]) => [name, e.record]));
-    const reads = await opts.records.list(scope, dirs.workspaceRoot, undefined, known);
-    return { scope, root, folders, cache, reads };
+    return { scope, root, folders: rest[0], cache: rest[1], reads };
   }));
   for (const scoped of listed) {
     if (scoped === null) continue;
@@ -166,29 +182,47 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
     if (names.length === 0 && cache.size === 0) continue; // nothing installed in this scope
-    const [, { envFilePath, readEnvFile }] = await loaderLibs();
+    const [, { envFilePath, envFileExists, readEnvFileSync }] = await loaderLibs();
+    // A plain folder (not a symlink) in a canonical scope folder is canonical as named.
+    const canonical = isCanonical(root);
     // Each capsule of the scope is checked at once (their file reads overlap), then the results
     // are taken in name order.
     const checked = await Promise.all(names.map(async (name) => {
-      const found = resolve(scope, `${root}/${name}`, folders.get(name), reads.get(name));
+      const found = resolve(
+        scope,
+        `${root}/${name}`,
+        folders.get(name),
+        reads.get(name),
+        canonical,
+      );
       if ("ignored" in found || "missing" in found) return { name, found };
       const { record, dir } = found;
       try {
         const read = reads.get(name);
         const hit = cache.get(name);
-        const cached = read?.ok && hit?.record === read.digest ? hit : undefined;
+        const cached = read?.ok && hit?.stamp === read.stamp ? hit : undefined;
         const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
-        const [loaded, env] = await Promise.all([
-          loadRecorded(dir, record, opts, cached),
-          readEnvFile(envPath),
-        ]);
-        if (read?.ok && read.digest && loaded.manifestText) {
+        // The stored values are read when first used (a call, `capsule info`): listing checks
+        // only that their file is one they can be read from.
+        envFileExists(envPath);
+        let env: Readonly<Record<string, string>> | undefined;
+        const loaded = await loadRecorded(dir, record, opts, cached);
+        if (read?.ok && loaded.manifestText) {
           const entry = cached?.manifestText === loaded.manifestText
-            ? cached
-            : cacheable(record, read.digest, loaded);
+            ? { ...cached, manifestStat: loaded.manifestStat ?? null }
+            : cacheable(record, read.stamp, loaded);
           if (entry) passed.set(name, entry);
         }
-        return { name, found, installed: { scope, loaded, record, env, envPath } };
+        const installed: InstalledCapsule = {
+          scope,
+          loaded,
+          record,
+          envPath,
+          get env() {
+            return env ??= readEnvFileSync(envPath);
+          },
+        };
+        return { name, found, installed };
       } catch (error) {
         return { name, found, error: error as Error };
       }
@@ -231,6 +265,7 @@ function resolve(
   dir: string,
   kind: "dir" | "symlink" | undefined,
   read: RecordRead | undefined,
+  canonicalRoot: boolean,
 ): Resolved {
   const name = dir.slice(dir.lastIndexOf("/") + 1);
   const ignore = (reason: string, at: string | null = dir): Resolved => ({
@@ -240,9 +275,9 @@ function resolve(
   if (!read.ok) return ignore(`its install record is refused: ${read.reason}`, kind ? dir : null);
   if (!kind) return { missing: { scope, name, dir: read.record.dir } };
   if (kind === "symlink") return ignore("it is a symlink");
-  let real: string | null = null;
+  let real: string | null = canonicalRoot ? dir : null;
   try {
-    real = Deno.realPathSync(dir);
+    real ??= Deno.realPathSync(dir);
   } catch { /* gone since it was listed: ignored below */ }
   if (real !== read.record.dir) {
     return ignore(`its install record names another folder (${read.record.dir})`);
@@ -256,20 +291,25 @@ function resolve(
  */
 function cacheable(
   record: InstallRecord,
-  digest: string,
+  stamp: string,
   loaded: LoadedCapsule,
 ): ListCacheEntry | undefined {
   const parsed = { manifest: loaded.manifest, warnings: [...loaded.warnings] };
   try {
     const copy = JSON.parse(JSON.stringify(parsed));
     if (manifestHash(copy.manifest) !== record.manifestHash) return undefined;
-    return { record: digest, manifestText: loaded.manifestText!, parsed: copy };
+    return {
+      stamp,
+      manifestText: loaded.manifestText!,
+      manifestStat: loaded.manifestStat ?? null,
+      parsed: copy,
+    };
   } catch {
     return undefined;
   }
 }
 
-/** True when two caches hold the same digests for the same names. */
+/** True when two caches hold the same stamps, digests and fingerprints for the same names. */
 function sameEntries(
   a: ReadonlyMap<string, ListCacheEntry>,
   b: ReadonlyMap<string, ListCacheEntry>,
@@ -277,7 +317,12 @@ function sameEntries(
   if (a.size !== b.size) return false;
   for (const [name, e] of a) {
     const f = b.get(name);
-    if (f?.record !== e.record || f.manifestText !== e.manifestText) return false;
+    if (
+      f?.stamp !== e.stamp || f.manifestText !== e.manifestText ||
+      f.manifestStat !== e.manifestStat
+    ) {
+      return false;
+    }
   }
   return true;
 }
@@ -318,6 +363,7 @@ async function loadRecorded(
       defer: opts.full ? undefined : { fingerprint: record.wasmFingerprint },
       known: cached,
       manifestDigest: true,
+      canonical: true,
     });
   } catch (e) {
     throw changed(e);
@@ -341,6 +387,15 @@ async function loadRecorded(
     throw new CapsuleError("INTEGRITY", `Cannot load capsule ${name}: ${what}; ${again}`);
   }
   return loaded;
+}
+
+/** True when `path` is its own canonical path (no symlink, `.` or `..` on the way). */
+function isCanonical(path: string): boolean {
+  try {
+    return Deno.realPathSync(path) === path;
+  } catch {
+    return false;
+  }
 }
 
 /** The capsule-like entries of a scope folder: plain folders and symlinks, by name. */

@@ -2,7 +2,7 @@
  * Hostile tests of listInstalled(): folders nobody installed, records planted, edited, moved or
  * signed by another key, and installed capsules changed behind the record's back.
  */
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { openStore, type Store } from "../storage/mod.ts";
 import { canonicalBytes, generateSeed, signerFromSeed, toBase64Url } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
@@ -319,8 +319,9 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   match(broken!.message, /\+ network: evil\.example/);
   // A cache forged under another key, mapping the edited text to the approved parse, is ignored.
   const entry = {
-    record: own.get("probe")!.record,
+    ...own.get("probe")!,
     manifestText: await sha256Tagged(edited),
+    manifestStat: null,
     parsed: parseManifest(approved),
   };
   await writeListCache(
@@ -344,6 +345,88 @@ Deno.test("the signed listing cache skips re-checks only for the same record byt
   // Put back, the approved manifest loads again.
   await Deno.writeTextFile(toml, approved);
   equal((await w.list()).capsules.length, 1);
+});
+
+Deno.test("with the listing cache warm, a record rewritten in the store is checked in full again", async () => {
+  using w = await world(false);
+  const { record } = await testInstall(w.dirs, await probeCopy(), w.records);
+  equal((await w.list()).capsules.length, 1); // a full check, which writes the cache
+  const cached = (await w.records.listCache("user", null)).get("probe")!;
+  match(cached.stamp, /^[0-9a-f]{20}$/);
+  // The same bytes written again are another commit: the cache does not vouch for them.
+  const ours = await envelope(w.store, "probe");
+  await put(w.store, "probe", ours);
+  equal((await w.list()).capsules.length, 1);
+  notEqual((await w.records.listCache("user", null)).get("probe")?.stamp, cached.stamp);
+  // A widened record signed by another key, planted behind a warm cache, is refused.
+  const widened = { ...record, capabilities: { ...record.capabilities, fs_read: ["/"] } };
+  const forger = signerFromSeed(generateSeed());
+  const sig = toBase64Url(forger.sign(canonicalBytes(RECORD_DOMAIN, widened)));
+  await put(w.store, "probe", { record: widened, key: ours.key, sig });
+  const list = await w.list();
+  deepEqual(list.capsules, []);
+  match(list.ignored[0]?.reason ?? "", /signature does not verify/);
+  // So is our own envelope with its record edited (the signature no longer covers it).
+  await put(w.store, "probe", { ...ours, record: widened });
+  match((await w.list()).ignored[0]?.reason ?? "", /signature does not verify/);
+});
+
+Deno.test("env values are read when first used; an env file that is not 0600 breaks the capsule at listing", async () => {
+  using w = await world(false);
+  await testInstall(w.dirs, await probeCopy(), w.records);
+  const [installed] = (await w.list()).capsules;
+  const { writeEnvFile } = await import("./env_store.ts");
+  await writeEnvFile(installed!.envPath, { UNITS: "imperial" });
+  equal(installed!.env.UNITS, "imperial", "read at first use, after the listing");
+  await Deno.chmod(installed!.envPath, 0o644);
+  const list = await w.list();
+  equal(list.capsules.length, 0);
+  match(list.broken[0]?.error.message ?? "", /mode 0600, current mode is 644/);
+});
+
+Deno.test("a manifest is taken by its fingerprint only once its ctime is 2 s old; a later same-size edit with its mtime put back still misses", async () => {
+  const { STABLE_MS } = await import("./loader.ts");
+  using w = await world(false);
+  const { loaded } = await testInstall(w.dirs, await probeCopy("probe"), w.records);
+  const toml = `${loaded.dir}/Capsule.toml`;
+  equal((await w.list()).capsules.length, 1);
+  equal((await w.records.listCache("user", null)).get("probe")?.manifestStat, null, "too recent");
+  await new Promise((r) => setTimeout(r, STABLE_MS + 1100));
+  equal((await w.list()).capsules.length, 1);
+  const info = await Deno.stat(toml);
+  equal(
+    (await w.records.listCache("user", null)).get("probe")?.manifestStat,
+    fileFingerprint(info),
+  );
+  // Same size, same inode, the mtime put back: only the ctime (whole seconds) moved on.
+  const approved = await Deno.readTextFile(toml);
+  const edited = approved.replace('"127.0.0.1"', '"127.6.6.6"');
+  equal(edited.length, approved.length);
+  await Deno.writeTextFile(toml, edited);
+  await Deno.utime(toml, info.atime!, info.mtime!);
+  const after = await Deno.stat(toml);
+  deepEqual([after.ino, after.size, after.mtime?.getTime()], [
+    info.ino,
+    info.size,
+    info.mtime?.getTime(),
+  ]);
+  const broken = (await w.list()).broken[0]?.error;
+  ok(integrity(broken), "checked in full: the capabilities changed");
+  match(broken!.message, /\+ network: 127\.6\.6\.6/);
+});
+
+Deno.test("capsules installed under a home reached through a symlink still load through it", async () => {
+  using w = await world(false);
+  await testInstall(w.dirs, await probeCopy(), w.records);
+  const link = `${await Deno.realPath(await Deno.makeTempDir())}/home-link`;
+  await Deno.symlink(w.dirs.home, link);
+  const list = await listInstalled(capsuleDirs(link, null), {
+    requireHash: true,
+    records: w.records,
+  });
+  equal(list.capsules.length, 1);
+  equal(list.capsules[0]?.loaded.dir, `${w.dirs.home}/capsules/probe`);
+  deepEqual(list.ignored, []);
 });
 
 Deno.test("installedDirs() names the folders capsuleDirs() installs into", () => {

@@ -112,6 +112,13 @@ export function fileFingerprint(info: Deno.FileInfo): string {
   return `${info.dev}:${info.ino ?? -1}:${info.size}:${ms(info.mtime)}:${ms(info.ctime)}`;
 }
 
+/**
+ * How old a `Capsule.toml`'s ctime must be for its fingerprint to stand for its text in the
+ * listing cache (_list_cache.ts): Deno gives ctime in whole seconds, so a write later in the
+ * same second could keep the fingerprint.
+ */
+export const STABLE_MS = 2_000;
+
 /** Modules this process verified in full (the warm path), by wasm path. */
 const verified = new Map<string, { fingerprint: string; hash: string }>();
 /** The process's compiled modules, by hash (a daemon's in-process cache). */
@@ -136,10 +143,17 @@ export interface LoadOptions {
    */
   readonly defer?: { readonly fingerprint: string | undefined } | undefined;
   /**
-   * A manifest parse the signed listing cache holds (_list_cache.ts): used instead of parsing
-   * when the `Capsule.toml` text still hashes to `manifestText`.
+   * A manifest parse the signed listing cache holds (_list_cache.ts): used instead of reading
+   * and parsing `Capsule.toml` while the file's fingerprint is `manifestStat`, else instead of
+   * parsing when its text still hashes to `manifestText`.
    */
-  readonly known?: { readonly manifestText: string; readonly parsed: ParsedManifest } | undefined;
+  readonly known?: {
+    readonly manifestText: string;
+    readonly manifestStat: string | null;
+    readonly parsed: ParsedManifest;
+  } | undefined;
+  /** `dir` is already canonical (the caller resolved it): it is not resolved again. */
+  readonly canonical?: boolean | undefined;
   /**
    * Return the `Capsule.toml` text's digest ({@link LoadedCapsule.manifestText}), as listing
    * does to fill its cache (also when `known` is given). Otherwise none is computed: loading one
@@ -175,6 +189,11 @@ export interface LoadedCapsule {
    * {@link LoadOptions.manifestDigest} or `known`).
    */
   readonly manifestText?: string | undefined;
+  /**
+   * With {@link manifestText}: the `Capsule.toml` fingerprint ({@link fileFingerprint}) taken
+   * before its text was read, or null while its ctime is under 2 s old (_list_cache.ts).
+   */
+  readonly manifestStat?: string | null | undefined;
 }
 
 /**
@@ -233,22 +252,23 @@ export function verifyWasm(
  * ```
  */
 export async function loadCapsule(dir: string, opts: LoadOptions): Promise<LoadedCapsule> {
-  let root: string;
+  let root = dir;
   try {
-    root = Deno.realPathSync(dir);
+    if (!opts.canonical) root = Deno.realPathSync(dir);
   } catch {
     throw new CapsuleError(
       "NOT_FOUND",
       `Cannot load capsule: current value ${dir} is not a folder`,
     );
   }
-  const { parsed: { manifest, warnings }, manifestText } = await manifestOf(
+  const { parsed: { manifest, warnings }, manifestText, manifestStat } = await manifestOf(
     root,
     opts.known,
     opts.manifestDigest === true,
   );
   const name = manifest.package.name;
-  if (!manifest.component) return { dir: root, manifest, warnings, wasm: null, manifestText };
+  const text = manifestText === undefined ? {} : { manifestText, manifestStat };
+  if (!manifest.component) return { dir: root, manifest, warnings, wasm: null, ...text };
   const path = `${root}/${manifest.component.entrypoint}`;
   if (opts.pinnedWasm === null) {
     throw new CapsuleError(
@@ -259,7 +279,7 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
   }
   if (opts.defer && opts.pinnedWasm) {
     const wasm = deferredWasm(manifest, path, root, opts.pinnedWasm, opts);
-    return { dir: root, manifest, warnings, wasm, manifestText };
+    return { dir: root, manifest, warnings, wasm, ...text };
   }
   const bytes = readWasm(name, path, root);
   const size = bytes.length;
@@ -270,7 +290,7 @@ export async function loadCapsule(dir: string, opts: LoadOptions): Promise<Loade
     manifest,
     warnings,
     wasm: { path, hash, bytes: size, module: () => Promise.resolve(module) },
-    manifestText,
+    ...text,
   };
 }
 
@@ -431,10 +451,22 @@ async function manifestOf(
   root: string,
   known: LoadOptions["known"],
   digest: boolean,
-): Promise<{ parsed: ParsedManifest; manifestText: string | undefined }> {
+): Promise<
+  { parsed: ParsedManifest; manifestText: string | undefined; manifestStat?: string | null }
+> {
   const path = `${root}/Capsule.toml`;
   let text: string;
+  let manifestStat: string | null = null;
   try {
+    if (digest || known) {
+      // Taken before the read: a write after it changes the file's fingerprint.
+      const info = Deno.statSync(path);
+      const stable = (info.ctime?.getTime() ?? Infinity) <= Date.now() - STABLE_MS;
+      manifestStat = info.isFile && stable ? fileFingerprint(info) : null;
+      if (known && manifestStat !== null && known.manifestStat === manifestStat) {
+        return { parsed: known.parsed, manifestText: known.manifestText, manifestStat };
+      }
+    }
     text = Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -445,17 +477,19 @@ async function manifestOf(
   // SHA-256 through WebCrypto: a listing hashes every capsule's manifest at once, natively,
   // where the start-up's TypeScript BLAKE3 paid about 70 µs a text before it was compiled.
   const manifestText = digest || known ? await sha256Tagged(text) : undefined;
-  if (known && known.manifestText === manifestText) return { parsed: known.parsed, manifestText };
+  if (known && known.manifestText === manifestText) {
+    return { parsed: known.parsed, manifestText, manifestStat };
+  }
   const hit = parsedManifests.get(path);
   if (hit?.text === text && hit.parsed) {
-    return { parsed: structuredClone(hit.parsed), manifestText };
+    return { parsed: structuredClone(hit.parsed), manifestText, manifestStat };
   }
   const parsed = (await manifestLib()).parseManifest(text, path);
   if (parsedManifests.size >= 256) parsedManifests.clear();
   // Kept (a copy) from the second read of the same text on: a one-shot CLI process reads each
   // manifest once and pays no copy.
   parsedManifests.set(path, { text, parsed: hit?.text === text ? structuredClone(parsed) : null });
-  return { parsed, manifestText };
+  return { parsed, manifestText, manifestStat };
 }
 
 /** `lstat`s the wasm: a regular file no larger than {@link MAX_WASM_BYTES}. */
