@@ -9,6 +9,7 @@
 import {
   type CliIo,
   type OptionSource,
+  phase,
   printJson,
   type Runtime,
   wantsJson,
@@ -47,7 +48,9 @@ export async function listToolsAction(io: CliIo, cmd: OptionSource): Promise<voi
       const { listCapsuleTools } = await lazy<typeof import("../../capsule/tool_list.ts")>(
         "../../capsule/tool_list.ts",
       );
+      const start = performance.now();
       const capsuleTools = await listCapsuleTools(host.capsules);
+      phase("capsule tools", start);
       for (const t of capsuleTools) defs.push(t);
     }
     if (Object.keys(rt.config.servers).length === 0) return;
@@ -141,10 +144,12 @@ export async function capsuleHost(
   workspaceRoot: string | null,
   opts: { readonly warnBroken?: boolean } = {},
 ): Promise<CapsuleHost> {
+  const start = performance.now();
   const list = await listInstalled(installedDirs(rt.paths.home, workspaceRoot), {
     requireHash: rt.config.capsules.require_hash,
     records: new InstallRecords(rt.store, rt.key),
   });
+  phase("installed capsules", start);
   for (const w of installWarnings(list)) rt.io.stderr(`warning: ${w}\n`);
   for (const b of opts.warnBroken === false ? [] : list.broken) {
     rt.io.stderr(`warning: capsule at ${b.dir} not loaded: ${b.error.message}\n`);
