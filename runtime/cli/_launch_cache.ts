@@ -60,6 +60,7 @@ import {
   readEntries,
   sameHeader,
   uid,
+  wellFormed,
   writeEntries,
 } from "./_launch_cache_file.ts";
 import { current, type Dep, type Env, fs, kvListing, sha256 } from "./_launch_deps.ts";
@@ -203,7 +204,8 @@ function headerOf(args: readonly string[], env: Env, cwd: string): Header | null
 async function lookup(header: Header, env: Env): Promise<{ hit: Entry | null; entries: Entry[] }> {
   const entries = readEntries(cachePath(header.home));
   for (const entry of entries) {
-    if (sameHeader(entry.header, header) && await holds(entry, env)) return { hit: entry, entries };
+    if (!sameHeader(entry.header, header) || !wellFormed(entry)) continue;
+    if (await holds(entry, env)) return { hit: entry, entries };
   }
   return { hit: null, entries };
 }
@@ -285,7 +287,8 @@ export async function cachedFlags(
     flags,
   };
   // Up to PER_HEADER entries of one command line shape (e.g. with and without ASTRID_PROFILE).
-  const same = entries.filter((e) => sameHeader(e.header, header)).slice(0, PER_HEADER - 1);
+  const same = entries.filter((e) => sameHeader(e.header, header) && wellFormed(e))
+    .slice(0, PER_HEADER - 1);
   const others = entries.filter((e) => !sameHeader(e.header, header));
   writeEntries(path, [entry, ...same, ...others].slice(0, MAX_ENTRIES));
   return { flags, source: "computed", home };

@@ -51,7 +51,11 @@ export function cachePath(home: string): string {
   return join(home, "cache", CACHE_FILE);
 }
 
-/** The entries of a cache file's text, or null when it is malformed in any way. */
+/**
+ * The entries of a cache file's text, or null when it is malformed. Each entry's header is
+ * checked here; the rest of an entry only when its header is a run's ({@link wellFormed}): a
+ * home's file holds up to 16 entries of about 9 KB, and a run looks at one or two.
+ */
 function parseEntries(text: string): Entry[] | null {
   let data: unknown;
   try {
@@ -70,17 +74,18 @@ function parseEntries(text: string): Entry[] | null {
     ) {
       return null;
     }
-    if (!Array.isArray(e.deps) || !str(e.envHash) || !Array.isArray(e.flags)) return null;
-    if (
-      !e.deps.every((d) =>
-        Array.isArray(d) && d.length === 3 && DEP_KINDS.has(d[0]) && d.every(str)
-      )
-    ) {
-      return null;
-    }
-    if (!e.flags.every((f) => str(f) && f.startsWith("--"))) return null;
   }
   return file.entries as Entry[];
+}
+
+/** True when an entry (its header checked) is well-formed: deps, environment hash, flags. */
+export function wellFormed(e: Entry): boolean {
+  const str = (v: unknown) => typeof v === "string";
+  return Array.isArray(e.deps) && str(e.envHash) && Array.isArray(e.flags) &&
+    e.deps.every((d) =>
+      Array.isArray(d) && d.length === 3 && DEP_KINDS.has(d[0]) && d.every(str)
+    ) &&
+    e.flags.every((f) => str(f) && f.startsWith("--"));
 }
 
 /** The trusted entries of the cache file at `path` (none when it is absent or not trusted). */
