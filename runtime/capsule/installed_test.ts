@@ -59,15 +59,19 @@ async function put(store: Store, name: string, env: unknown): Promise<void> {
   });
 }
 
+/** `record` widened to read `/`, our public key claimed, but signed with an attacker's key. */
+function forgedWidening(record: InstallRecord, ours: Envelope): Envelope {
+  const widened = { ...record, capabilities: { ...record.capabilities, fs_read: ["/"] } };
+  const forger = signerFromSeed(generateSeed());
+  const sig = toBase64Url(forger.sign(canonicalBytes(RECORD_DOMAIN, widened)));
+  return { record: widened, key: ours.key, sig };
+}
+
 Deno.test("a record planted in KV with a forged signature is refused", async () => {
   using w = await world(false);
   const { record } = await testInstall(w.dirs, await probeCopy(), w.records);
   const ours = await envelope(w.store, "probe");
-  // Widened, our public key claimed, but signed with the attacker's own key.
-  const widened = { ...record, capabilities: { ...record.capabilities, fs_read: ["/"] } };
-  const forger = signerFromSeed(generateSeed());
-  const sig = toBase64Url(forger.sign(canonicalBytes(RECORD_DOMAIN, widened)));
-  await put(w.store, "probe", { record: widened, key: ours.key, sig });
+  await put(w.store, "probe", forgedWidening(record, ours));
   const list = await w.list();
   deepEqual(list.capsules, []);
   match(list.ignored[0]?.reason ?? "", /signature does not verify/);
@@ -359,15 +363,13 @@ Deno.test("with the listing cache warm, a record rewritten in the store is check
   equal((await w.list()).capsules.length, 1);
   notEqual((await w.records.listCache("user", null)).get("probe")?.stamp, cached.stamp);
   // A widened record signed by another key, planted behind a warm cache, is refused.
-  const widened = { ...record, capabilities: { ...record.capabilities, fs_read: ["/"] } };
-  const forger = signerFromSeed(generateSeed());
-  const sig = toBase64Url(forger.sign(canonicalBytes(RECORD_DOMAIN, widened)));
-  await put(w.store, "probe", { record: widened, key: ours.key, sig });
+  const forged = forgedWidening(record, ours);
+  await put(w.store, "probe", forged);
   const list = await w.list();
   deepEqual(list.capsules, []);
   match(list.ignored[0]?.reason ?? "", /signature does not verify/);
   // So is our own envelope with its record edited (the signature no longer covers it).
-  await put(w.store, "probe", { ...ours, record: widened });
+  await put(w.store, "probe", { ...ours, record: forged.record });
   match((await w.list()).ignored[0]?.reason ?? "", /signature does not verify/);
 });
 
