@@ -188,3 +188,19 @@ export function jsonIn(text: string): Record<string, unknown> {
   if (start < 0 || end <= start) throw new Error(`no JSON object in: ${text}`);
   return JSON.parse(text.slice(start, end + 1));
 }
+
+/**
+ * What `script` printed when run by `deno eval` in a fresh process (no config), for what only
+ * a process's start shows (what loads first, what keeps it alive); throws when it fails.
+ */
+export async function evalFresh(script: string): Promise<string> {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", "--no-config", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (run.code !== 0) {
+    throw new Error(`deno eval exited ${run.code}: ${new TextDecoder().decode(run.stderr)}`);
+  }
+  return new TextDecoder().decode(run.stdout);
+}

@@ -4,6 +4,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { canonicalBytes } from "./canonical.ts";
 import { loadSigner, signerFromSeed, verify, verifyAhead } from "./ed25519.ts";
 import { fromHex, toHex } from "./encoding.ts";
+import { evalFresh } from "../../tests/cli.ts";
 
 ed.hashes.sha512 = sha512;
 
@@ -238,12 +239,7 @@ Deno.test("signAsync() in a fresh process (WebCrypto, node:crypto not loaded) ma
     }
     console.log(JSON.stringify(out));
   `;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--no-config", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  const got: string[][] = JSON.parse(new TextDecoder().decode(run.stdout));
+  const stdout = await evalFresh(script);
+  const got: string[][] = JSON.parse(stdout);
   deepEqual(got, VECTORS.map((v) => [v.signature, v.signature, v.signature]));
 });

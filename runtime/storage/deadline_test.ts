@@ -1,5 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { deadline, every } from "./deadline.ts";
+import { evalFresh } from "../../tests/cli.ts";
 
 /** Keeps the event loop alive while the deadlines under test run (they do not). */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,13 +33,8 @@ Deno.test("deadline() and every() do not keep a process alive on their own", asy
     every(60_000, () => console.log("ticked"));
     console.log("done");
   `;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--no-config", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  equal(new TextDecoder().decode(run.stdout), "done\n"); // exited at once, never expired
+  const stdout = await evalFresh(script);
+  equal(stdout, "done\n"); // exited at once, never expired
 });
 
 Deno.test("every() ticks at its interval until stopped, never after", async () => {
