@@ -12,8 +12,9 @@
  * - `parsed`: what parsing that text gave, checked against the record's manifest pin.
  *
  * While the record's stamp is unchanged, its signature and fields are not checked again (its
- * filing still is); while the manifest's fingerprint (or else the digest of its text) matches, it is
- * neither read nor parsed, nor checked against the pin again: these are the bytes that passed.
+ * filing still is); while the manifest's fingerprint (or else the digest of its text) matches,
+ * it is neither read nor parsed, nor checked against the pin again: these are the bytes that
+ * passed.
  * Anything else (a reinstalled capsule, an edited manifest, a new record) misses and is checked
  * in full, and `astrid capsule verify` never uses the cache. What the fingerprint trades: a
  * rewrite of `Capsule.toml` that keeps its size, inode, mtime and ctime (only root forges a
@@ -26,9 +27,10 @@
  * `body`, the entries' JSON exactly as stored (hashed natively: a signature over the body itself
  * was checked on a JSON-escaped and a hex copy of it). Stored as one line
  * `<public key hex> <signature base64url>`, a newline, then `body` (so the body is not escaped
- * inside another JSON document). Verification runs before the body is decoded or parsed; a cache that does not verify is ignored (a miss), never an error. An older cache
- * replayed in its place only matches the older record commits and manifest files it was made
- * from, which are themselves checked in full when they are not the ones in the store and on disk.
+ * inside another JSON document). Verification runs before the body is decoded or parsed; a
+ * cache that does not verify is ignored (a miss), never an error. An older cache replayed in its
+ * place only matches the older record commits and manifest files it was made from, which are
+ * themselves checked in full when they are not the ones in the store and on disk.
  *
  * @module
  */

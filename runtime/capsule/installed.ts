@@ -14,8 +14,8 @@
  * broken, as before); {@link verifyInstalled} (`astrid capsule verify`) re-hashes them all.
  *
  * After a full check, the capsules that passed go into a signed listing cache (_list_cache.ts):
- * the next listing skips a record's decoding, signature and field checks while the record is
- * still the one the same KV commit wrote, and a manifest's read, parse and pin while the
+ * the next listing skips a record's signature and field checks while the record is still the
+ * one the same KV commit wrote, and a manifest's read, parse and pin while the
  * `Capsule.toml` keeps its fingerprint (or else its text hashes to what passed). Any change
  * misses the cache and is checked in full; `capsule verify` never uses it.
  *
@@ -164,17 +164,12 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const cache = opts.full
       ? Promise.resolve(new Map<string, ListCacheEntry>())
       : opts.records.listCache(scope, dirs.workspaceRoot);
-    const folders = entries(root).then((found) => {
-      // The loader's modules load while the store is read, when there is a folder to load.
-      if (found.size > 0) loaderLibs().catch(() => {});
-      return found;
-    });
-    const [reads, ...rest] = await Promise.all([
+    const [reads, folders, cached] = await Promise.all([
       opts.records.list(scope, dirs.workspaceRoot, undefined, cache),
-      folders,
+      entries(root),
       cache,
     ]);
-    return { scope, root, folders: rest[0], cache: rest[1], reads };
+    return { scope, root, folders, cache: cached, reads };
   }));
   for (const scoped of listed) {
     if (scoped === null) continue;
