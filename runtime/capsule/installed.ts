@@ -16,8 +16,10 @@
  * After a full check, the capsules that passed go into a signed listing cache (_list_cache.ts):
  * the next listing skips a record's signature and field checks while the record is still the
  * one the same KV commit wrote, and a manifest's read, parse and pin while the
- * `Capsule.toml` keeps its fingerprint (or else its text hashes to what passed). Any change
- * misses the cache and is checked in full; `capsule verify` never uses it.
+ * `Capsule.toml` keeps its fingerprint (or else its text hashes to what passed). A capsule whose
+ * manifest and wasm both keep their fingerprints is taken from the cache without the loader's
+ * modules ({@link fromCache}). Any change misses the cache and is checked in full; `capsule
+ * verify` never uses it.
  *
  * @module
  */
@@ -31,32 +33,39 @@ import {
   type RecordRead,
 } from "./install_record.ts";
 import type { ListCacheEntry } from "./_list_cache.ts";
+import { checkPins, fileFingerprint, manifestFingerprint, plainFile } from "./_file_print.ts";
 
 /** Imports a module of this folder by a computed specifier (see {@link loaderLibs}). */
 const lazy = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 
 /**
- * The capsule loader (manifest parser, cron, env store, record diff), imported when a capsule
- * folder is loaded: listing a workspace without capsules never evaluates it. Computed
- * specifiers: a literal `import()` makes Deno build the whole graph behind it (zod, the TOML
- * parser) when this module loads, which every `tools call` and `tools list` would pay.
+ * `load()`'s promise, made on the first call and kept (an `import()` of a loaded module still
+ * costs 5–10 µs); a failure is not kept.
  */
-type LoaderLibs = [
-  typeof import("./loader.ts"),
-  typeof import("./env_store.ts"),
-  typeof import("./record_diff.ts"),
-];
-const loaderLibs = (): Promise<LoaderLibs> =>
-  libs ??= Promise.all([
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () =>
+    made ??= load().catch((e) => {
+      made = undefined;
+      throw e;
+    });
+}
+
+/**
+ * The capsule loader (with the manifest parser behind it) and the record diff, imported when a
+ * capsule is checked in full or its wasm is first needed: a listing whose capsules the signed
+ * cache holds, unchanged, never evaluates them. Computed specifiers: a literal `import()` makes
+ * Deno build the whole graph behind it (zod, the TOML parser) when this module loads, which
+ * every `tools call` and `tools list` would pay.
+ */
+const loaderLibs = once(() =>
+  Promise.all([
     lazy<typeof import("./loader.ts")>("./loader.ts"),
-    lazy<typeof import("./env_store.ts")>("./env_store.ts"),
     lazy<typeof import("./record_diff.ts")>("./record_diff.ts"),
-  ]).catch((e) => {
-    libs = undefined;
-    throw e;
-  });
-/** {@link loaderLibs}, once imported (an `import()` of a loaded module still costs 5–10 µs). */
-let libs: Promise<LoaderLibs> | undefined;
+  ])
+);
+/** The `[env]` store, imported when a scope has capsules. */
+const envLib = once(() => lazy<typeof import("./env_store.ts")>("./env_store.ts"));
 
 /**
  * The capsule folders for `$ASTRID_HOME` and (optionally) a workspace root: the same as
@@ -166,7 +175,8 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
       : opts.records.listCache(scope, dirs.workspaceRoot);
     const [reads, folders, cached] = await Promise.all([
       opts.records.list(scope, dirs.workspaceRoot, undefined, cache),
-      entries(root),
+      // A scope with folders needs the env store: it loads while the store is read.
+      entries(root).then((found) => (found.size > 0 && envLib().catch(() => {}), found)),
       cache,
     ]);
     return { scope, root, folders, cache: cached, reads };
@@ -177,7 +187,7 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
     if (names.length === 0 && cache.size === 0) continue; // nothing installed in this scope
-    const [, { envFilePath, envFileExists, readEnvFileSync }] = await loaderLibs();
+    const { envFilePath, envFileExists, readEnvFileSync } = await envLib();
     // A plain folder (not a symlink) in a canonical scope folder is canonical as named.
     const canonical = isCanonical(root);
     // Each capsule of the scope is checked at once (their file reads overlap), then the results
@@ -201,8 +211,10 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
         // only that their file is one they can be read from.
         envFileExists(envPath);
         let env: Readonly<Record<string, string>> | undefined;
-        const loaded = await loadRecorded(dir, record, opts, cached);
-        if (read?.ok && loaded.manifestText) {
+        const unchanged = cached && !opts.full ? fromCache(dir, record, opts, cached) : null;
+        const loaded = unchanged ?? await loadRecorded(dir, record, opts, cached);
+        if (unchanged) passed.set(name, cached!);
+        else if (read?.ok && loaded.manifestText) {
           const entry = cached?.manifestText === loaded.manifestText
             ? { ...cached, manifestStat: loaded.manifestStat ?? null }
             : cacheable(record, read.stamp, loaded);
@@ -335,20 +347,9 @@ async function loadRecorded(
   cached?: ListCacheEntry,
 ): Promise<LoadedCapsule> {
   const name = record.name;
-  const again = `reinstall it with \`astrid capsule install ${dir}` +
-    `${record.scope === "workspace" ? " --scope workspace" : ""}\` to review the changes`;
-  // Whatever no longer loads changed since install: an integrity failure, with the way back.
-  const changed = (e: unknown): Error => {
-    if (!(e instanceof CapsuleError) || e.code === "ENGINE") return e as Error;
-    const what = e.code === "MANIFEST"
-      ? `Cannot load capsule ${name}: its Capsule.toml changed since install and no longer ` +
-        `parses (${e.message})`
-      : e.code === "NOT_FOUND"
-      ? `Cannot load capsule ${name}: a file changed since install is missing (${e.message})`
-      : e.message;
-    return new CapsuleError("INTEGRITY", `${what}; ${again}`);
-  };
-  const [{ loadCapsule }, , { pinnedSpec, specDiff }] = await loaderLibs();
+  const again = reinstallHint(dir, record);
+  const changed = sinceInstall(dir, record);
+  const [{ loadCapsule }, { pinnedSpec, specDiff }] = await loaderLibs();
   let loaded: LoadedCapsule;
   try {
     loaded = await loadCapsule(dir, {
@@ -382,6 +383,81 @@ async function loadRecorded(
     throw new CapsuleError("INTEGRITY", `Cannot load capsule ${name}: ${what}; ${again}`);
   }
   return loaded;
+}
+
+/** How to review the changes of a capsule that no longer matches its install `record`. */
+function reinstallHint(dir: string, record: InstallRecord): string {
+  return `reinstall it with \`astrid capsule install ${dir}` +
+    `${record.scope === "workspace" ? " --scope workspace" : ""}\` to review the changes`;
+}
+
+/**
+ * Whatever no longer loads changed since install: an integrity failure, with the way back (an
+ * engine failure stays one).
+ */
+function sinceInstall(dir: string, record: InstallRecord): (e: unknown) => Error {
+  const name = record.name;
+  return (e) => {
+    if (!(e instanceof CapsuleError) || e.code === "ENGINE") return e as Error;
+    const what = e.code === "MANIFEST"
+      ? `Cannot load capsule ${name}: its Capsule.toml changed since install and no longer ` +
+        `parses (${e.message})`
+      : e.code === "NOT_FOUND"
+      ? `Cannot load capsule ${name}: a file changed since install is missing (${e.message})`
+      : e.message;
+    return new CapsuleError("INTEGRITY", `${what}; ${reinstallHint(dir, record)}`);
+  };
+}
+
+/**
+ * The capsule in `dir` as the listing cache's entry `cached` holds it, when nothing it was made
+ * from changed: its `Capsule.toml` keeps the fingerprint it had when it passed, and its wasm is
+ * a regular file with the fingerprint its install record pins, under pins that agree. What the
+ * loader makes of the same (loadRecorded with `cached`), without loading it: the wasm's module
+ * loads it when first needed. Null when anything differs: the loader then checks the capsule in
+ * full, and says what changed.
+ */
+function fromCache(
+  dir: string,
+  record: InstallRecord,
+  opts: ListOptions,
+  cached: ListCacheEntry,
+): LoadedCapsule | null {
+  const { manifestText, manifestStat } = cached;
+  if (manifestStat === null) return null;
+  try {
+    if (manifestFingerprint(Deno.statSync(`${dir}/Capsule.toml`)) !== manifestStat) return null;
+    const { manifest, warnings } = cached.parsed;
+    const known = { dir, manifest, warnings, manifestText, manifestStat };
+    const component = manifest.component;
+    if (!component) return { ...known, wasm: null };
+    const pinned = record.wasmHash;
+    if (pinned === null || record.wasmFingerprint === undefined) return null;
+    const path = `${dir}/${component.entrypoint}`;
+    const info = plainFile(record.name, path);
+    checkPins(manifest, pinned, opts.requireHash);
+    if (fileFingerprint(info) !== record.wasmFingerprint) return null;
+    const changed = sinceInstall(dir, record);
+    const module = once(async () => {
+      const [{ deferredModule }] = await loaderLibs();
+      return deferredModule(manifest, dir, {
+        requireHash: opts.requireHash,
+        cache: opts.cache,
+        pinnedWasm: pinned,
+      });
+    });
+    return {
+      ...known,
+      wasm: {
+        path,
+        hash: pinned,
+        bytes: info.size,
+        module: () => module().then((load) => load()).catch((e) => Promise.reject(changed(e))),
+      },
+    };
+  } catch {
+    return null; // what is wrong, the full check says
+  }
 }
 
 /** True when `path` is its own canonical path (no symlink, `.` or `..` on the way). */

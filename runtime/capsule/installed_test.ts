@@ -417,6 +417,54 @@ Deno.test("a manifest is taken by its fingerprint only once its ctime is 2 s old
   match(broken!.message, /\+ network: 127\.6\.6\.6/);
 });
 
+Deno.test("with the cache warm and every fingerprint unchanged, a capsule lists as a full check has it; a wasm rewritten, swapped for a symlink or changed after listing still fails", async () => {
+  const { STABLE_MS } = await import("./loader.ts");
+  using w = await world(false);
+  const dirs: Record<string, string> = {};
+  for (const name of ["same", "rewritten", "linked", "late"]) {
+    dirs[name] = (await testInstall(w.dirs, await probeCopy(name), w.records)).record.dir;
+  }
+  await new Promise((r) => setTimeout(r, STABLE_MS + 1100));
+  equal((await w.list()).capsules.length, 4); // the cache now pins every manifest's fingerprint
+  const cached = await w.records.listCache("user", null);
+  ok([...cached.values()].every((e) => e.manifestStat !== null));
+  const full = await verifyInstalled(w.dirs, { requireHash: true, records: w.records });
+  // Hostile changes behind the cache's back.
+  const wasm = (name: string) => `${dirs[name]}/capsule.wasm`;
+  const bytes = await Deno.readFile(wasm("rewritten"));
+  bytes[bytes.length - 4]! ^= 0xff;
+  await Deno.writeFile(wasm("rewritten"), bytes);
+  const copy = `${await Deno.makeTempDir()}/capsule.wasm`;
+  await Deno.copyFile(wasm("linked"), copy);
+  await Deno.remove(wasm("linked"));
+  await Deno.symlink(copy, wasm("linked"));
+  const { capsules, broken } = await w.list();
+  deepEqual(capsules.map((c) => c.record.name).sort(), ["late", "same"]);
+  const why = Object.fromEntries(broken.map((b) => [b.name, b.error]));
+  ok(integrity(why.rewritten));
+  match(why.rewritten!.message, /the wasm changed since install/);
+  ok(integrity(why.linked));
+  match(why.linked!.message, /not a regular file/);
+  // What the cache gave is what a full check gives.
+  for (const c of capsules) {
+    const checked = full.list.capsules.find((f) => f.record.name === c.record.name)!;
+    deepEqual(c.loaded.manifest, checked.loaded.manifest);
+    deepEqual(c.loaded.warnings, checked.loaded.warnings);
+    equal(c.loaded.wasm?.hash, checked.loaded.wasm?.hash);
+    equal(c.loaded.wasm?.bytes, checked.loaded.wasm?.bytes);
+  }
+  const same = capsules.find((c) => c.record.name === "same")!;
+  ok(await same.loaded.wasm!.module() instanceof WebAssembly.Module);
+  // Changed after it was listed: its module is refused when first needed, with the way back.
+  const late = capsules.find((c) => c.record.name === "late")!;
+  const lateBytes = await Deno.readFile(wasm("late"));
+  lateBytes[lateBytes.length - 4]! ^= 0xff;
+  await Deno.writeFile(wasm("late"), lateBytes);
+  const refused = await late.loaded.wasm!.module().then(() => null, (e) => e);
+  ok(integrity(refused));
+  match(refused.message, /its install record pins .*reinstall it with `astrid capsule install/);
+});
+
 Deno.test("capsules installed under a home reached through a symlink still load through it", async () => {
   using w = await world(false);
   await testInstall(w.dirs, await probeCopy(), w.records);

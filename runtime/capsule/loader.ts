@@ -28,6 +28,15 @@
 import { blake3Hex, loadFastBlake3, sha256Tagged } from "../crypto/mod.ts";
 import { CapsuleError } from "./errors.ts";
 import type { CapsuleManifest, ParsedManifest } from "./manifest.ts";
+import {
+  checkPins,
+  fileFingerprint,
+  manifestFingerprint,
+  MAX_WASM_BYTES,
+  plainFile,
+} from "./_file_print.ts";
+
+export { fileFingerprint, MAX_WASM_BYTES, STABLE_MS } from "./_file_print.ts";
 
 /**
  * The manifest parser (zod and the TOML parser: about 25 ms to load), imported by a computed
@@ -38,9 +47,6 @@ const manifestLib = () =>
   import(new URL("./manifest.ts", import.meta.url).href) as Promise<
     typeof import("./manifest.ts")
   >;
-
-/** The largest capsule.wasm the loader reads (the engine caps memory at 128 MiB anyway). */
-export const MAX_WASM_BYTES = 64 << 20;
 
 /**
  * Compiled `WebAssembly.Module`s keyed by their BLAKE3 hash; keeps the `limit` most recent.
@@ -93,31 +99,6 @@ export class ModuleCache {
     return module;
   }
 }
-
-/**
- * A file's fingerprint: `dev:ino:size:mtime:ctime` (milliseconds). Any write changes the
- * ctime, which only root can set back.
- *
- * @example
- * ```ts
- * import { match } from "node:assert/strict";
- * import { fileFingerprint } from "./loader.ts";
- * const path = await Deno.makeTempFile();
- * match(fileFingerprint(await Deno.lstat(path)), /^\d+:\d+:0:\d+:\d+$/);
- * await Deno.remove(path);
- * ```
- */
-export function fileFingerprint(info: Deno.FileInfo): string {
-  const ms = (d: Date | null) => d?.getTime() ?? -1;
-  return `${info.dev}:${info.ino ?? -1}:${info.size}:${ms(info.mtime)}:${ms(info.ctime)}`;
-}
-
-/**
- * How old a `Capsule.toml`'s ctime must be for its fingerprint to stand for its text in the
- * listing cache (_list_cache.ts): Deno gives ctime in whole seconds, so a write later in the
- * same second could keep the fingerprint.
- */
-export const STABLE_MS = 2_000;
 
 /** Modules this process verified in full (the warm path), by wasm path. */
 const verified = new Map<string, { fingerprint: string; hash: string }>();
@@ -387,27 +368,34 @@ function deferredWasm(
 ): LoadedWasm {
   const name = manifest.package.name;
   const info = plainFile(name, path);
-  // What the bytes will be checked against, refused now when the two pins already disagree.
-  const declared = manifest.component?.hash;
-  if (declared === undefined && opts.requireHash) {
-    throw new CapsuleError(
-      "INTEGRITY",
-      `Cannot load capsule ${name}: [component] hash is missing and [capsules] require_hash ` +
-        `is true (its install record pins ${pinned})`,
-    );
-  }
-  if (declared !== undefined && declared !== pinned) {
-    throw new CapsuleError(
-      "INTEGRITY",
-      `Cannot load capsule ${name}: the manifest pins ${declared}, its install record pins ` +
-        `${pinned}`,
-    );
-  }
+  checkPins(manifest, pinned, opts.requireHash);
   if (fileFingerprint(info) !== opts.defer?.fingerprint) {
     // Changed since install (or an older record without a fingerprint): hash it now.
     const bytes = readWasm(name, path, root);
     checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
   }
+  const module = deferredModule(manifest, root, { ...opts, pinnedWasm: pinned });
+  return { path, hash: pinned, bytes: info.size, module };
+}
+
+/**
+ * The module of an installed capsule's wasm whose fingerprint and pins were checked (listing
+ * checks them itself for a capsule its signed cache holds: installed.ts): the first call reads,
+ * hashes and compiles the file, unless this process already verified it at the same
+ * fingerprint and still holds the module. One load per call site; a failure is not kept (the
+ * next call checks again).
+ *
+ * @throws {CapsuleError} (from the function it returns) `INTEGRITY` or `NOT_FOUND` when the file
+ *   changed, `ENGINE` when it does not compile
+ */
+export function deferredModule(
+  manifest: CapsuleManifest,
+  root: string,
+  opts: LoadOptions & { readonly pinnedWasm: string },
+): () => Promise<WebAssembly.Module> {
+  const name = manifest.package.name;
+  const path = `${root}/${manifest.component!.entrypoint}`;
+  const pinned = opts.pinnedWasm;
   const cache = opts.cache ?? sessionModules;
   let module: Promise<WebAssembly.Module> | undefined;
   const load = async (): Promise<WebAssembly.Module> => {
@@ -419,23 +407,17 @@ function deferredWasm(
       if (hit) return hit;
     }
     const bytes = readWasm(name, path, root);
-    const verify = () => checkPinned(manifest, bytes, { ...opts, pinnedWasm: pinned });
+    const verify = () => checkPinned(manifest, bytes, opts);
     const { module } = await verifiedModule(name, path, bytes, verify, cache);
     verified.set(path, { fingerprint, hash: pinned });
     return module;
   };
-  return {
-    path,
-    hash: pinned,
-    bytes: info.size,
-    module: () => {
-      // One load per LoadedCapsule; a failure is not kept (the next call checks again).
-      module ??= load().catch((e) => {
-        module = undefined;
-        throw e;
-      });
-      return module;
-    },
+  return () => {
+    module ??= load().catch((e) => {
+      module = undefined;
+      throw e;
+    });
+    return module;
   };
 }
 
@@ -460,9 +442,7 @@ async function manifestOf(
   try {
     if (digest || known) {
       // Taken before the read: a write after it changes the file's fingerprint.
-      const info = Deno.statSync(path);
-      const stable = (info.ctime?.getTime() ?? Infinity) <= Date.now() - STABLE_MS;
-      manifestStat = info.isFile && stable ? fileFingerprint(info) : null;
+      manifestStat = manifestFingerprint(Deno.statSync(path));
       if (known && manifestStat !== null && known.manifestStat === manifestStat) {
         return { parsed: known.parsed, manifestText: known.manifestText, manifestStat };
       }
@@ -490,29 +470,6 @@ async function manifestOf(
   // manifest once and pays no copy.
   parsedManifests.set(path, { text, parsed: hit?.text === text ? structuredClone(parsed) : null });
   return { parsed, manifestText, manifestStat };
-}
-
-/** `lstat`s the wasm: a regular file no larger than {@link MAX_WASM_BYTES}. */
-function plainFile(name: string, path: string): Deno.FileInfo {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.lstatSync(path);
-  } catch {
-    throw new CapsuleError("NOT_FOUND", `Cannot load capsule ${name}: ${path} is missing`);
-  }
-  if (!info.isFile) {
-    throw new CapsuleError(
-      "INTEGRITY",
-      `Cannot load capsule ${name}: ${path} is not a regular file (symlinks are refused)`,
-    );
-  }
-  if (info.size > MAX_WASM_BYTES) {
-    throw new CapsuleError(
-      "INTEGRITY",
-      `Cannot load capsule ${name}: current wasm size is ${info.size} bytes (max ${MAX_WASM_BYTES})`,
-    );
-  }
-  return info;
 }
 
 /**
