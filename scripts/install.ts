@@ -16,6 +16,7 @@
  */
 
 import { buildCli } from "./build_cli.ts";
+import { CHILD_V8_FLAGS } from "../runtime/cli/launch.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -97,7 +98,7 @@ set -- $flags "\${entry:-\${sources}main.ts}" "$@"
 unset IFS
 ASTRID_DIRECT_FLAGS=\${flags%"$nl"}
 export ASTRID_DIRECT_FLAGS
-exec ${quote(deno)} run --quiet --config ${config} "$@"
+exec ${quote(deno)} run --quiet ${CHILD_V8_FLAGS} --config ${config} "$@"
 `;
 }
 

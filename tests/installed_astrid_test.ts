@@ -6,6 +6,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { installShim, shimScript } from "../scripts/install.ts";
 import { currentBuild } from "../runtime/cli/_bundle.ts";
+import { CHILD_V8_FLAGS } from "../runtime/cli/launch.ts";
 import { lexists, runCli, tempDirs } from "./cli.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -54,7 +55,7 @@ function launcher(args: readonly string[]): Seen {
 function direct(flags: readonly string[], args: readonly string[]): Seen {
   return {
     env: flags.join("\n"),
-    args: ["run", "--quiet", "--config", CONFIG, ...flags, started(MAIN), ...args],
+    args: ["run", "--quiet", CHILD_V8_FLAGS, "--config", CONFIG, ...flags, started(MAIN), ...args],
   };
 }
 
