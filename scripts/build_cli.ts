@@ -120,7 +120,8 @@ try {
 // The installed astrid's repeat run runs the CLI in place: its modules load while the launcher
 // checks the flags it was handed (nothing runs before that check holds).
 const main = direct ? import(${here(chunks.main)}) : null;
-main?.catch(() => {});
+// With the command's own modules and the runtime's (main.ts \`prefetch\`).
+main?.then((m) => m.prefetch(Deno.args)).catch(() => {});
 const [{ launch }, { runningBuild }] = await Promise.all([
   import(${here(chunks.launch)}),
   import(${here(chunks._bundle)}),

@@ -22,6 +22,24 @@ import { loadConfigCached } from "../config/snapshot.ts";
 const runtimeModule = <T>(path: string): Promise<T> => import(new URL(path, import.meta.url).href);
 const configLib = () => runtimeModule<typeof import("../config/mod.ts")>("../config/mod.ts");
 
+/** The modules every {@link withRuntime} opens: the store, the crypto and the audit log. */
+const runtimeLibs = () =>
+  Promise.all([
+    runtimeModule<typeof import("../storage/mod.ts")>("../storage/mod.ts"),
+    runtimeModule<typeof import("../crypto/mod.ts")>("../crypto/mod.ts"),
+    runtimeModule<typeof import("../audit/mod.ts")>("../audit/mod.ts"),
+  ]);
+
+/**
+ * Starts loading the modules {@link withRuntime} opens, for a caller that knows the command will
+ * open the runtime (main.ts, once it has recognised the command line): their files are read, one
+ * wave of imports with the command's own module, instead of a second wave once the command runs.
+ * A failure is reported by `withRuntime` itself.
+ */
+export function prefetchRuntime(): void {
+  runtimeLibs().catch(() => {});
+}
+
 /** The `performance` mark main.ts sets while `ASTRID_PROFILE=1` runs a command. */
 export const PROFILE_MARK = "astrid:profile";
 
@@ -156,11 +174,7 @@ export async function withRuntime<T>(
   ahead?: (opened: RuntimeAhead) => void,
 ): Promise<T> {
   // The runtime's modules load while the config does (their files are read off the thread).
-  const libs = Promise.all([
-    runtimeModule<typeof import("../storage/mod.ts")>("../storage/mod.ts"),
-    runtimeModule<typeof import("../crypto/mod.ts")>("../crypto/mod.ts"),
-    runtimeModule<typeof import("../audit/mod.ts")>("../audit/mod.ts"),
-  ]);
+  const libs = runtimeLibs();
   libs.catch(() => {}); // awaited below, after the config's own failure
   const { paths, config, warnings } = await loadCliConfig(cmd, io);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);

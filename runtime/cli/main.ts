@@ -5,7 +5,13 @@
  * @module
  */
 import type { Command } from "commander";
-import { type CliIo, type OptionSource, processIo, PROFILE_MARK } from "./context.ts";
+import {
+  type CliIo,
+  type OptionSource,
+  prefetchRuntime,
+  processIo,
+  PROFILE_MARK,
+} from "./context.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 // commander loads by a computed specifier, when a command needs the tree: its node:* imports
@@ -401,6 +407,28 @@ function quickCommand(args: readonly string[]): QuickCall | null {
 }
 
 /**
+ * Starts loading what the command line `args` will load when it runs, when it is a {@link QUICK}
+ * one (each opens the runtime): its module and the runtime's. The CLI bundle's entry calls it
+ * while the installed `astrid`'s flags are checked (scripts/build_cli.ts); nothing runs.
+ *
+ * @example Anything else loads nothing ahead
+ * ```ts
+ * import { prefetch } from "./main.ts";
+ * prefetch(["capsule", "compile", "."]);
+ * ```
+ */
+export function prefetch(args: readonly string[]): void {
+  const quick = quickCommand(args);
+  if (quick) quickModule(quick.entry[1]).catch(() => {});
+}
+
+/** The module of a {@link QUICK} command, loaded with the runtime's (see {@link prefetch}). */
+function quickModule(module: string): Promise<unknown> {
+  prefetchRuntime();
+  return import(new URL(module, import.meta.url).href);
+}
+
+/**
  * Runs a {@link QUICK} command as its commander action would, through the same error path. Its
  * `--json` is global-or-own as in commander (`optsWithGlobals`: the command's own wins).
  */
@@ -413,7 +441,7 @@ async function runQuick(
   const [[noun, verb], module, fn] = call.entry;
   let start = performance.now();
   try {
-    const loaded = await import(new URL(module, import.meta.url).href) as Record<
+    const loaded = await quickModule(module) as Record<
       string,
       (io: CliIo, opts: Record<string, unknown>, cmd: OptionSource) => Promise<void>
     >;
