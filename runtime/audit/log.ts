@@ -144,11 +144,14 @@ export class AuditLog {
   readonly #location: string;
   #witnessError: Error | null = null;
   #closeReported = false;
+  /** The head as opened, and whether a checkpoint covered it then (see {@link AuditLog.close}). */
+  readonly #opened: { readonly seq: number; readonly covered: boolean };
 
   private constructor(store: Store, signer: Signer, head: Head, options: AuditLogOptions) {
     this.#store = store;
     this.#signer = signer;
     this.#head = head;
+    this.#opened = { seq: head.seq, covered: head.seq === (head.checkpoint?.size ?? 0) };
     this.#tip = { seq: head.seq, hash: head.hash };
     this.#witnessPath = options.witnessPath ?? null;
     this.#location = options.storeLocation ?? "";
@@ -161,8 +164,8 @@ export class AuditLog {
    * Starts the checkpoint timer, once, when this log first commits entries (while that commit is
    * in flight): a log that only reads (`astrid audit list`) never needs one. It does not keep
    * the process alive, and is not a `setInterval` (see storage/deadline.ts). Entries of other
-   * processes are covered by their own timers and by {@link AuditLog.close}, which always
-   * checkpoints.
+   * processes are covered by their own timers and by {@link AuditLog.close}, which checkpoints
+   * whatever a checkpoint does not cover yet.
    */
   #startTimer(): void {
     if (this.#timer !== undefined || this.#seconds <= 0 || this.#closed) return;
@@ -546,7 +549,8 @@ export class AuditLog {
   }
 
   /**
-   * Waits for pending appends, stops the timer and writes a final checkpoint. Idempotent.
+   * Waits for pending appends, stops the timer and writes a final checkpoint over what no
+   * checkpoint covers yet (none for a log that committed nothing over a covered head). Idempotent.
    * The store stays open (its owner closes it). Throws when a checkpoint could not be written
    * or witnessed while the log was open.
    *
@@ -569,7 +573,11 @@ export class AuditLog {
     this.#timer = undefined;
     await this.#settled();
     this.#journal?.close();
-    await this.checkpoint();
+    // A log that committed nothing (a read-only command) over a head a checkpoint covered when it
+    // opened has nothing to sign: the reads that would find so are skipped. Anything else (its
+    // own entries, ones it recovered, a head opened uncovered) is checkpointed.
+    if (this.#head.seq !== this.#opened.seq || !this.#opened.covered) await this.checkpoint();
+    else await this.#cpChain;
     this.#tail?.close();
     const err = this.#timerError ??
       (this.#closeReported ? null : this.#witnessError ?? this.#failure);
