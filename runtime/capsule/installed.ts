@@ -173,12 +173,16 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const cache = opts.full
       ? Promise.resolve(new Map<string, ListCacheEntry>())
       : opts.records.listCache(scope, dirs.workspaceRoot);
-    const [reads, folders, cached] = await Promise.all([
+    const reading = Promise.all([
       opts.records.list(scope, dirs.workspaceRoot, undefined, cache),
-      // A scope with folders needs the env store: it loads while the store is read.
-      entries(root).then((found) => (found.size > 0 && envLib().catch(() => {}), found)),
       cache,
     ]);
+    reading.catch(() => {}); // awaited below, after the folder's own failure
+    // The folder is listed while the store is read; a scope with folders needs the env store,
+    // which then loads meanwhile too.
+    const folders = entries(root);
+    if (folders.size > 0) envLib().catch(() => {});
+    const [reads, cached] = await reading;
     return { scope, root, folders, cache: cached, reads };
   }));
   for (const scoped of listed) {
@@ -469,11 +473,15 @@ function isCanonical(path: string): boolean {
   }
 }
 
-/** The capsule-like entries of a scope folder: plain folders and symlinks, by name. */
-async function entries(root: string): Promise<Map<string, "dir" | "symlink">> {
+/**
+ * The capsule-like entries of a scope folder: plain folders and symlinks, by name. Read
+ * synchronously (one system call for a folder of 50, where the asynchronous listing costs a trip
+ * to Deno's I/O thread and back per batch), while the store's reads are under way.
+ */
+function entries(root: string): Map<string, "dir" | "symlink"> {
   const out = new Map<string, "dir" | "symlink">();
   try {
-    for await (const e of Deno.readDir(root)) {
+    for (const e of Deno.readDirSync(root)) {
       if (e.name.startsWith(".")) continue;
       if (e.isDirectory) out.set(e.name, "dir");
       else if (e.isSymlink) out.set(e.name, "symlink");
