@@ -52,26 +52,26 @@ export async function readStampedBlobs(
   only?: string,
 ): Promise<Map<string, StampedBlob>> {
   const at = scope.length;
-  const parts = new Map<string, Map<number, unknown>>();
-  const stamps = new Map<string, Map<number, string>>();
+  // A listing returns a blob's parts one after the other, in index order: each blob is
+  // gathered while they come (a part filed under an odd key counts as index -1, which makes the
+  // blob incomplete).
+  const parts = new Map<string, [index: number, value: unknown, stamp: string][]>();
   for await (const e of store.list({ prefix: only === undefined ? scope : [...scope, only] })) {
     const name = e.key[at];
     const index = e.key[at + 1];
     if (typeof name !== "string") continue;
     const i = typeof index === "number" && e.key.length === at + 2 ? index : -1;
-    const byIndex = parts.get(name) ?? new Map<number, unknown>();
-    byIndex.set(i, e.value);
-    parts.set(name, byIndex);
-    const stampOf = stamps.get(name) ?? new Map<number, string>();
-    stampOf.set(i, e.versionstamp);
-    stamps.set(name, stampOf);
+    const seen = parts.get(name);
+    if (seen) seen.push([i, e.value, e.versionstamp]);
+    else parts.set(name, [[i, e.value, e.versionstamp]]);
   }
-  return new Map(
-    [...parts].map(([name, byIndex]) => {
-      const stamp = [...stamps.get(name)!].sort(([a], [b]) => a - b).map(([, v]) => v).join(",");
-      return [name, { bytes: join(byIndex), stamp }];
-    }),
-  );
+  const out = new Map<string, StampedBlob>();
+  for (const [name, seen] of parts) {
+    if (seen.some(([i], k) => k > 0 && i < seen[k - 1]![0])) seen.sort(([a], [b]) => a - b);
+    const stamp = seen.length === 1 ? seen[0]![2] : seen.map(([, , v]) => v).join(",");
+    out.set(name, { bytes: join(seen), stamp });
+  }
+  return out;
 }
 
 /** Replaces the blob at `base` with `bytes`; false when it is too large or the commit fails. */
@@ -111,20 +111,26 @@ export async function deleteBlob(store: Store, base: Deno.KvKey): Promise<boolea
   return keys.length > 0;
 }
 
-/** Joins stored parts in order; a gap, a foreign value or a count mismatch is a reason. */
-function join(byIndex: Map<number, unknown>): Uint8Array | string {
-  const n = (byIndex.get(0) as Partial<Part> | undefined)?.n;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || byIndex.size !== n) {
-    return "its stored parts are incomplete";
+/**
+ * Joins stored parts (in index order); a gap, a repeated or foreign part or a count mismatch is
+ * a reason. A blob of one part is its part's bytes, not a copy.
+ */
+function join(
+  parts: readonly [index: number, value: unknown, stamp: string][],
+): Uint8Array | string {
+  const incomplete = "its stored parts are incomplete";
+  const n = (parts[0]?.[0] === 0 ? parts[0][1] as Partial<Part> : undefined)?.n;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || parts.length !== n) {
+    return incomplete;
   }
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
-    const part = byIndex.get(i) as Partial<Part> | undefined;
-    if (part?.n !== n || !(part.data instanceof Uint8Array)) {
-      return "its stored parts are incomplete";
-    }
+    const [index, value] = parts[i]!;
+    const part = value as Partial<Part> | undefined;
+    if (index !== i || part?.n !== n || !(part.data instanceof Uint8Array)) return incomplete;
     chunks.push(part.data);
   }
+  if (n === 1) return chunks[0]!;
   const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
   let at = 0;
   for (const c of chunks) {

@@ -299,10 +299,11 @@ export class InstallRecords {
         same(name, stamp) ? [] : this.#signed(bytes)
       ),
     );
+    const decoder = new TextDecoder();
     for (const [name, { bytes, stamp }] of blobs) {
       const checked = same(name, stamp)
         ? this.#filed(
-          JSON.parse(new TextDecoder().decode(bytes as Uint8Array)).record,
+          JSON.parse(decoder.decode(bytes as Uint8Array)).record,
           scope,
           workspaceRoot,
           name,
