@@ -154,7 +154,7 @@ export async function capsuleHost(
   for (const b of opts.warnBroken === false ? [] : list.broken) {
     rt.io.stderr(`warning: capsule at ${b.dir} not loaded: ${b.error.message}\n`);
   }
-  return {
+  const host: CapsuleHost = {
     capsules: list.capsules,
     broken: list.broken,
     workspaceRoot: workspaceRoot ?? rt.paths.home,
@@ -167,8 +167,16 @@ export async function capsuleHost(
     parentEnv: rt.io.env,
     walls: rt.walls,
     ...(workspaceRoot === null ? {} : { creator: workspaceCreator(rt.walls, workspaceRoot) }),
-    ...(isCapsuleModel(rt.config.model) ? {} : { llm: configuredModel(rt) }),
   };
+  if (!isCapsuleModel(rt.config.model)) {
+    // Made when a capsule is first run (its pricing table is built then), not by listing.
+    let llm: CapsuleLlm | undefined;
+    Object.defineProperty(host, "llm", {
+      get: () => llm ??= configuredModel(rt),
+      enumerable: true,
+    });
+  }
+  return host;
 }
 
 /** True when `[model] provider` names a capsule (`capsule:<name>`). */
