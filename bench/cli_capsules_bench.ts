@@ -4,7 +4,13 @@
  * and one capsule tool call (`c0__echo`) with 1 and with 50 installed. It prints the median of
  * interleaved rounds (every case once per round, in a rotating order, so a busy machine slows
  * them alike) and the ratios (targets: 50 installed ≤ 1.1× none; a call with 50 ≤ 1.1× with 1);
- * the absolute times depend on the machine. A plain script (`deno run -A
+ * the absolute times depend on the machine.
+ *
+ * Installing writes the audit log (each install is an audited action, checkpointed and
+ * witnessed), and opening a log with entries costs more than opening an empty one (its witness
+ * and signed head are checked). One more world, 50 capsules installed and then removed, has that
+ * history without any capsule: `tools list` there against 50 installed is what the capsules
+ * themselves cost. A plain script (`deno run -A
  * bench/cli_capsules_bench.ts [rounds]`): `Deno.bench` mis-times runs of child processes here.
  *
  * Every capsule is a renamed copy of the probe (runtime/capsule/_testing.ts), compiled once by
@@ -18,7 +24,7 @@
 import { runCli, tempDirs } from "../tests/cli.ts";
 import { probeCopy } from "../runtime/capsule/_testing.ts";
 
-async function world(installed: number): Promise<{ home: string; ws: string }> {
+async function world(installed: number, removed = false): Promise<{ home: string; ws: string }> {
   const { home, ws } = await tempDirs();
   const init = await runCli(["init", ws], { home });
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
@@ -35,6 +41,10 @@ async function world(installed: number): Promise<{ home: string; ws: string }> {
       }),
     );
   }
+  for (const name of removed ? names : []) {
+    const run = await runCli(["capsule", "remove", name], { home, cwd: ws });
+    if (run.code !== 0) throw new Error(`remove ${name} failed: ${run.stderr}`);
+  }
   return { home, ws };
 }
 
@@ -43,6 +53,7 @@ const worlds = {
   one: await world(1),
   ten: await world(10),
   fifty: await world(50),
+  emptied: await world(50, true),
 };
 
 async function cli(w: { home: string; ws: string }, args: string[]): Promise<void> {
@@ -58,6 +69,7 @@ const cases: [string, { home: string; ws: string }, string[]][] = [
   ["tools list, 50 installed", worlds.fifty, list],
   ["capsule tool call, 1 installed", worlds.one, call],
   ["capsule tool call, 50 installed", worlds.fifty, call],
+  ["tools list, 50 installed and removed", worlds.emptied, list],
 ];
 const rounds = Number(Deno.args[0] ?? 9);
 const times = cases.map(() => [] as number[]);
@@ -80,6 +92,11 @@ console.log(
   }× (target ≤ 1.1×)`,
 );
 console.log(`capsule call: 50 / 1 = ${(m[4]! / m[3]!).toFixed(2)}× (target ≤ 1.1×)`);
+console.log(
+  `tools list: 50 / none with the same audit history (50 installed and removed) = ${
+    (m[2]! / m[5]!).toFixed(2)
+  }×`,
+);
 for (const w of Object.values(worlds)) {
   for (const dir of [w.home, w.ws]) await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
