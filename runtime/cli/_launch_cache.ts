@@ -200,14 +200,13 @@ function headerOf(args: readonly string[], env: Env, cwd: string): Header | null
   };
 }
 
-/** The cached entry for `header` whose recorded inputs all still hold, and the file's entries. */
-async function lookup(header: Header, env: Env): Promise<{ hit: Entry | null; entries: Entry[] }> {
-  const entries = readEntries(cachePath(header.home));
-  for (const entry of entries) {
+/** The cached entry for `header` whose recorded inputs all still hold (only its lines are read). */
+async function lookup(header: Header, env: Env): Promise<Entry | null> {
+  for (const entry of readEntries(cachePath(header.home), header)) {
     if (!sameHeader(entry.header, header) || !wellFormed(entry)) continue;
-    if (await holds(entry, env)) return { hit: entry, entries };
+    if (await holds(entry, env)) return entry;
   }
-  return { hit: null, entries };
+  return null;
 }
 
 /**
@@ -231,7 +230,7 @@ export async function lookupFlags(
 ): Promise<string[] | null> {
   const header = headerOf(args, env, cwd);
   if (header === null) return null;
-  const { hit } = await lookup(header, env);
+  const hit = await lookup(header, env);
   return hit === null ? null : [...hit.flags];
 }
 
@@ -262,7 +261,7 @@ export async function cachedFlags(
   if (header === null) return { flags: await compute(env), source: "uncached" };
   const home = header.home;
   const path = cachePath(home);
-  const { hit, entries } = await lookup(header, env);
+  const hit = await lookup(header, env);
   if (hit !== null) return { flags: [...hit.flags], source: "cached", home };
   const code = codeDeps();
   const { flags, deps, envValues } = await record(compute, env);
@@ -287,6 +286,7 @@ export async function cachedFlags(
     flags,
   };
   // Up to PER_HEADER entries of one command line shape (e.g. with and without ASTRID_PROFILE).
+  const entries = readEntries(path);
   const same = entries.filter((e) => sameHeader(e.header, header) && wellFormed(e))
     .slice(0, PER_HEADER - 1);
   const others = entries.filter((e) => !sameHeader(e.header, header));

@@ -7,6 +7,11 @@
  * must be well-formed; anything else reads as no entries (recomputed and rewritten), never an
  * error.
  *
+ * Format (text lines): `astrid-launch-flags 2`; one line per entry, its header's key (the JSON
+ * array of its {@link Header} fields), a tab, then the entry's JSON; `end N` with N the number of
+ * entries. A run parses only the lines of its own header: a home's file holds up to 16 entries of
+ * about 9 KB (each `capsule install` of another folder has its own), and a run needs one or two.
+ *
  * @module
  */
 import { joinPath as join } from "./_launch_args.ts";
@@ -19,8 +24,8 @@ export { uid } from "../config/cache_file.ts";
 export const CACHE_FILE = "launch-flags.json";
 /** A larger cache file is ignored. */
 export const MAX_CACHE_BYTES = 1 << 20;
-/** The file format's version: a file of another is ignored. */
-const FORMAT = 1;
+/** The file's first line: a file of another format is ignored. */
+const MAGIC = "astrid-launch-flags 2";
 
 /** What a cache entry is for: every field must be equal for it to be considered. */
 export interface Header {
@@ -51,22 +56,34 @@ export function cachePath(home: string): string {
   return join(home, "cache", CACHE_FILE);
 }
 
+/** The key an entry's line starts with: its header's fields, in {@link HEADER_KEYS} order. */
+function headerKey(h: Header): string {
+  return JSON.stringify(HEADER_KEYS.map((k) => h[k]));
+}
+
 /**
- * The entries of a cache file's text, or null when it is malformed. Each entry's header is
- * checked here; the rest of an entry only when its header is a run's ({@link wellFormed}): a
- * home's file holds up to 16 entries of about 9 KB, and a run looks at one or two.
+ * The entries of a cache file's text (with `header`, only that header's), or null when the file
+ * is malformed or cut short. The lines of other headers are not parsed. Each parsed entry's
+ * header is checked here; the rest of an entry only when its header is a run's
+ * ({@link wellFormed}).
  */
-function parseEntries(text: string): Entry[] | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const file = data as { format?: unknown; entries?: unknown };
-  if (file?.format !== FORMAT || !Array.isArray(file.entries)) return null;
+function parseEntries(text: string, header?: Header): Entry[] | null {
+  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
+  const count = lines.length - 2;
+  if (lines[0] !== MAGIC || count < 0 || lines[count + 1] !== `end ${count}`) return null;
+  const wanted = header === undefined ? null : `${headerKey(header)}\t`;
   const str = (v: unknown) => typeof v === "string";
-  for (const e of file.entries as Entry[]) {
+  const out: Entry[] = [];
+  for (const line of lines.slice(1, count + 1)) {
+    const tab = line.indexOf("\t");
+    if (tab < 0) return null;
+    if (wanted !== null && !line.startsWith(wanted)) continue;
+    let e: Entry;
+    try {
+      e = JSON.parse(line.slice(tab + 1));
+    } catch {
+      return null;
+    }
     const h = e?.header as unknown as Record<string, unknown> | undefined;
     if (typeof h !== "object" || h === null) return null;
     if (
@@ -74,8 +91,16 @@ function parseEntries(text: string): Entry[] | null {
     ) {
       return null;
     }
+    if (line.slice(0, tab) !== headerKey(e.header)) return null; // filed under another header
+    out.push(e);
   }
-  return file.entries as Entry[];
+  return out;
+}
+
+/** The text of a cache file holding `entries`. */
+function fileText(entries: readonly Entry[]): string {
+  const lines = entries.map((e) => `${headerKey(e.header)}\t${JSON.stringify(e)}`);
+  return `${MAGIC}\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}end ${lines.length}\n`;
 }
 
 /** True when an entry (its header checked) is well-formed: deps, environment hash, flags. */
@@ -88,10 +113,13 @@ export function wellFormed(e: Entry): boolean {
     e.flags.every((f) => str(f) && f.startsWith("--"));
 }
 
-/** The trusted entries of the cache file at `path` (none when it is absent or not trusted). */
-export function readEntries(path: string): Entry[] {
+/**
+ * The trusted entries of the cache file at `path` (none when it is absent, not trusted or
+ * malformed); with `header`, only the entries for it.
+ */
+export function readEntries(path: string, header?: Header): Entry[] {
   const text = readTrusted(path, MAX_CACHE_BYTES);
-  return text === null ? [] : parseEntries(text) ?? [];
+  return text === null ? [] : parseEntries(text, header) ?? [];
 }
 
 /** True when two entries are for the same run. */
@@ -101,11 +129,11 @@ export function sameHeader(a: Header, b: Header): boolean {
 
 /** Writes `entries` to the cache file at `path` atomically, dropping the last ones to fit; never throws. */
 export function writeEntries(path: string, entries: readonly Entry[]): void {
-  let text = JSON.stringify({ format: FORMAT, entries });
+  let text = fileText(entries);
   let kept = entries;
   while (text.length > MAX_CACHE_BYTES && kept.length > 1) {
     kept = kept.slice(0, -1);
-    text = JSON.stringify({ format: FORMAT, entries: kept });
+    text = fileText(kept);
   }
   if (text.length <= MAX_CACHE_BYTES) writeTrusted(path, text);
 }

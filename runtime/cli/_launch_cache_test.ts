@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { tempDirs } from "../../tests/cli.ts";
 import { cachedFlags, cachePath, MAX_CACHE_BYTES } from "./_launch_cache.ts";
+import { readEntries, writeEntries } from "./_launch_cache_file.ts";
 import { launchPermissions, REPO } from "./_launch_inputs.ts";
 import { denoFlags } from "./launch_flags.ts";
 
@@ -265,7 +266,22 @@ Deno.test("a cache file of another user, with open mode bits, symlinked, truncat
     const hostile: [string, () => void][] = [
       ["group/other bits", () => Deno.chmodSync(file, 0o644)],
       ["truncated", () => Deno.writeTextFileSync(file, good.slice(0, good.length >> 1))],
-      ["malformed", () => Deno.writeTextFileSync(file, '{"format":1,"entries":[{"header":1}]}')],
+      ["of the older format", () => {
+        Deno.writeTextFileSync(file, JSON.stringify({ format: 1, entries: readEntries(file) }));
+      }],
+      [
+        "malformed",
+        () => Deno.writeTextFileSync(file, good.replace('\t{"header":', '\t{"header":1,"was":')),
+      ],
+      ["filed under another header", () => {
+        const [line, ...rest] = good.split("\n").slice(1);
+        const [key, entry] = line!.split("\t");
+        const other = JSON.parse(key!).map((v: unknown, i: number) => i === 4 ? "/elsewhere" : v);
+        Deno.writeTextFileSync(
+          file,
+          ["astrid-launch-flags 2", `${JSON.stringify(other)}\t${entry}`, ...rest].join("\n"),
+        );
+      }],
       ["not JSON", () => Deno.writeTextFileSync(file, "\0\x01garbage")],
       ["oversized", () => Deno.writeTextFileSync(file, good + " ".repeat(MAX_CACHE_BYTES))],
       ["a symlink", () => {
@@ -297,9 +313,9 @@ Deno.test("a cache file of another user, with open mode bits, symlinked, truncat
     }
     // Flags forged into an entry with unchanged inputs would be the home's owner's own doing;
     // an entry whose flags are not flags is malformed and ignored.
-    const data = JSON.parse(good);
-    data.entries[0].flags = ["not-a-flag"];
-    Deno.writeTextFileSync(file, JSON.stringify(data), { mode: 0o600 });
+    Deno.writeTextFileSync(file, good, { mode: 0o600 });
+    const [entry] = readEntries(file);
+    writeEntries(file, [{ ...entry!, flags: ["not-a-flag"] }]);
     equal((await flagsOf(LIST, env, ws)).source, "computed");
   } finally {
     await cleanup();
@@ -349,8 +365,8 @@ Deno.test("the entry records the computation's own source files, Deno and the co
   const { home, ws, env, cleanup } = await world();
   try {
     await flagsOf(LIST, env, ws);
-    const { entries } = JSON.parse(Deno.readTextFileSync(cachePath(home)));
-    const subjects = entries[0].deps.map((d: string[]) => d[1]);
+    const entries = readEntries(cachePath(home));
+    const subjects = entries[0]!.deps.map((d) => d[1]);
     for (
       const f of [
         "runtime/cli/launch_flags.ts",
