@@ -12,7 +12,7 @@
  *   children: 10 ms ticks, so read medians) and the median of the per-round ratios to the floor.
  *   `--vs DIR` also runs each command from another checkout at DIR (e.g. a copy of the tree
  *   before a change) in the same rounds, right after this one's, for a before/after table
- *   measured side by side. `ASTRID_PROFILE=1` in the environment is passed on.
+ *   measured side by side. Each checkout has its own `$ASTRID_HOME` and workspace. `ASTRID_PROFILE=1` in the environment is passed on.
  *
  * The launcher caches its flags in `$ASTRID_HOME/cache/launch-flags.json` (_launch_cache.ts), so
  * after the warm-up every round measures a repeat run; `--cold` removes that file before each
@@ -46,18 +46,40 @@ async function shimOf(root: string): Promise<string | null> {
   return shims.get(root)!;
 }
 
-const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-home-" }));
-const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }));
-await Deno.writeTextFile(`${ws}/small.txt`, "line\n".repeat(40));
+/**
+ * A checkout's own `$ASTRID_HOME` and workspace: two checkouts sharing one would replace each
+ * other's caches there (the config snapshot, the launcher's flags) on every run, and measure that.
+ */
+interface Place {
+  readonly home: string;
+  readonly ws: string;
+}
+const places = new Map<string, Place>();
 
-const env: Record<string, string> = {
-  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  HOME: home,
-  ASTRID_HOME: home,
-  ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-  NO_COLOR: "1",
-  DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
-};
+async function placeOf(root: string): Promise<Place> {
+  let place = places.get(root);
+  if (place === undefined) {
+    const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-home-" }));
+    const ws = await Deno.realPath(await Deno.makeTempDir({ prefix: "astrid-bench-ws-" }));
+    await Deno.writeTextFile(`${ws}/small.txt`, "line\n".repeat(40));
+    place = { home, ws };
+    places.set(root, place);
+    const init = await command(["init", "."], root, null, place).output();
+    if (init.code !== 0) throw new Error(`astrid init exited with ${init.code} (${root})`);
+  }
+  return place;
+}
+
+function envOf({ home }: Place): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    ASTRID_HOME: home,
+    ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
+    NO_COLOR: "1",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
+  };
+}
 
 /** The commands measured, by label: `astrid` arguments, or null for the floor. */
 const COMMANDS: readonly [label: string, args: readonly string[] | null][] = [
@@ -77,11 +99,15 @@ const COMMANDS: readonly [label: string, args: readonly string[] | null][] = [
   ["--help", ["--help"]],
 ];
 
-/** `astrid …args` as run from the checkout at `root` (a folder ending in `/`), or the floor. */
+/**
+ * `astrid …args` as run from the checkout at `root` (a folder ending in `/`) in its `place`, or
+ * the floor.
+ */
 function command(
   args: readonly string[] | null,
-  root = HERE,
-  shim: string | null = null,
+  root: string,
+  shim: string | null,
+  place: Place,
 ): Deno.Command {
   return new Deno.Command(args !== null && shim !== null ? shim : Deno.execPath(), {
     args: args === null ? ["eval", "1"] : shim !== null ? [...args] : [
@@ -93,9 +119,9 @@ function command(
       `${root}runtime/cli/launch.ts`,
       ...args,
     ],
-    cwd: ws,
+    cwd: place.ws,
     env: {
-      ...env,
+      ...envOf(place),
       ...(Deno.env.get("ASTRID_PROFILE") === "1" ? { ASTRID_PROFILE: "1" } : {}),
     },
     clearEnv: true,
@@ -120,9 +146,10 @@ async function runOnce(
   args: readonly string[] | null,
   root = HERE,
 ): Promise<{ wall: number; cpu: number }> {
+  const place = await placeOf(root);
   if (COLD) {
     try {
-      Deno.removeSync(`${home}/cache/launch-flags.json`);
+      Deno.removeSync(`${place.home}/cache/launch-flags.json`);
     } catch {
       // not written yet (or `--help`, which never computes flags)
     }
@@ -130,21 +157,20 @@ async function runOnce(
   const shim = await shimOf(root);
   const cpu = childrenCpuMs();
   const start = performance.now();
-  const { code } = await command(args, root, shim).output();
+  const { code } = await command(args, root, shim, place).output();
   const wall = performance.now() - start;
   if (code !== 0) throw new Error(`${label} exited with ${code}`);
   return { wall, cpu: childrenCpuMs() - cpu };
 }
 
 globalThis.addEventListener("unload", () => {
-  for (const dir of [home, ws]) Deno.removeSync(dir, { recursive: true });
+  for (const { home, ws } of places.values()) {
+    for (const dir of [home, ws]) Deno.removeSync(dir, { recursive: true });
+  }
   for (const shim of shims.values()) {
     if (shim !== null) Deno.removeSync(shim.slice(0, -"/bin/astrid".length), { recursive: true });
   }
 });
-
-const init = await command(["init", "."]).output();
-if (init.code !== 0) throw new Error(`astrid init exited with ${init.code}`);
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
