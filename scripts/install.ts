@@ -57,7 +57,9 @@ if [ -f "\${bundle}current" ] && [ ! -L "\${bundle}current" ] && [ ! -L "\${bund
   esac
 fi
 launch() {
-  exec ${quote(deno)} run -A --quiet --config ${config} "\${entry:-\${sources}launch.ts}" "$@"
+  exec ${
+    quote(deno)
+  } run -A --quiet ${CHILD_V8_FLAGS} --config ${config} "\${entry:-\${sources}launch.ts}" "$@"
 }
 [ -z "\${INIT_CWD:-}" ] || launch "$@"
 home=\${ASTRID_HOME:-\${HOME:-}/.astrid}

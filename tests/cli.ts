@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CHILD_V8_FLAGS } from "../runtime/cli/launch.ts";
+
 // The launcher, as `deno task astrid` runs it: it re-executes the CLI under the permission flags
 // computed from the configuration (runtime/cli/launch.ts).
 const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
@@ -59,7 +61,9 @@ function networkEnv(): Record<string, string> {
 /** Runs `astrid ...args` and collects its output. */
 export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", CONFIG, LAUNCH, ...args],
+    // The V8 flags of the CLI the launcher starts (launch.ts `CHILD_V8_FLAGS`), as the installed
+    // `astrid` passes them: one code cache for both processes.
+    args: ["run", "-A", "--quiet", CHILD_V8_FLAGS, "--config", CONFIG, LAUNCH, ...args],
     cwd: opts.cwd ?? opts.home,
     env: {
       ...networkEnv(),

@@ -47,7 +47,7 @@ function started(source: string): string {
 function launcher(args: readonly string[]): Seen {
   return {
     env: null,
-    args: ["run", "-A", "--quiet", "--config", CONFIG, started(LAUNCH), ...args],
+    args: ["run", "-A", "--quiet", CHILD_V8_FLAGS, "--config", CONFIG, started(LAUNCH), ...args],
   };
 }
 

@@ -265,3 +265,10 @@ Deno.test("under the launcher's flags a bash call past its timeout is still kill
   // A liveness bound, not a speed measure: without the kill this call lasts 300 s.
   ok(Date.now() - started < 120_000);
 });
+
+Deno.test("`deno task astrid` starts the launcher under the V8 flags of the CLI it starts", async () => {
+  const { CHILD_V8_FLAGS } = await import("./launch.ts");
+  const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
+  // One code cache for both processes: V8 refuses a cache made under other flags.
+  ok(config.tasks.astrid.command.includes(` ${CHILD_V8_FLAGS} `), config.tasks.astrid.command);
+});

@@ -28,6 +28,7 @@ import {
   withRuntime,
 } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { CHILD_V8_FLAGS } from "../launch.ts";
 
 const LAUNCH = decodeURIComponent(new URL("../launch.ts", import.meta.url).pathname);
 const CONFIG = decodeURIComponent(new URL("../../../deno.json", import.meta.url).pathname);
@@ -200,6 +201,7 @@ export function daemonCommand(io: CliIo): Command {
         "run",
         "-A",
         "--quiet",
+        CHILD_V8_FLAGS, // the flags of the CLI it starts (launch.ts): one code cache for both
         "--config",
         CONFIG,
         LAUNCH,
