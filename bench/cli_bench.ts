@@ -23,6 +23,8 @@
  * the launcher as above): after the warm-up, a repeat run starts the CLI straight under the
  * flags the launcher last used in the folder (runtime/cli/_launch_direct.ts).
  */
+import { cliEnv } from "../tests/cli.ts";
+
 const HERE = new URL("..", import.meta.url).pathname;
 /** `--cold`: no cached launcher flags (see above). */
 const COLD = Deno.args.includes("--cold");
@@ -72,11 +74,7 @@ async function placeOf(root: string): Promise<Place> {
 
 function envOf({ home }: Place): Record<string, string> {
   return {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: home,
-    ASTRID_HOME: home,
-    ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-    NO_COLOR: "1",
+    ...cliEnv(home),
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
   };
 }

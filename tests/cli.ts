@@ -58,6 +58,20 @@ function networkEnv(): Record<string, string> {
   return out;
 }
 
+/**
+ * The environment a CLI run gets in the home at `home`: a `PATH`, that home as `HOME` and
+ * `ASTRID_HOME`, no system config and no colour.
+ */
+export function cliEnv(home: string): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    ASTRID_HOME: home,
+    ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
+    NO_COLOR: "1",
+  };
+}
+
 /** Runs `astrid ...args` and collects its output. */
 export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -65,15 +79,7 @@ export async function runCli(args: string[], opts: CliRunOptions): Promise<CliRu
     // `astrid` passes them: one code cache for both processes.
     args: ["run", "-A", "--quiet", CHILD_V8_FLAGS, "--config", CONFIG, LAUNCH, ...args],
     cwd: opts.cwd ?? opts.home,
-    env: {
-      ...networkEnv(),
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: opts.home,
-      ASTRID_HOME: opts.home,
-      ASTRID_SYSTEM_CONFIG: `${opts.home}/no-system-config.toml`,
-      NO_COLOR: "1",
-      ...opts.env,
-    },
+    env: { ...networkEnv(), ...cliEnv(opts.home), ...opts.env },
     clearEnv: true,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",

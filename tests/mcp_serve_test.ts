@@ -15,24 +15,13 @@ import {
   StdioClientTransport,
   StreamableHTTPClientTransport,
 } from "../runtime/mcp_server/_testing.ts";
-import { runCli, tempDirs } from "./cli.ts";
+import { cliEnv, runCli, tempDirs } from "./cli.ts";
 import { scanArgs } from "../runtime/cli/_launch_args.ts";
 import { startFakeAnthropic } from "../runtime/llm/replay_anthropic.ts";
 
 const LAUNCH = new URL("../runtime/cli/launch.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const HELLO = new URL("../examples/hello", import.meta.url).pathname;
-
-/** The environment tests/cli.ts runCli gives the CLI. */
-function cliEnv(home: string): Record<string, string> {
-  return {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: home,
-    ASTRID_HOME: home,
-    ASTRID_SYSTEM_CONFIG: `${home}/no-system-config.toml`,
-    NO_COLOR: "1",
-  };
-}
 
 /** The deno invocation of tests/cli.ts runCli, for `astrid ...args`. */
 function cliCommand(args: string[]): { command: string; args: string[] } {
