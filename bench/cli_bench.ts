@@ -4,7 +4,7 @@
  * user runs it: the launcher (runtime/cli/launch.ts), which re-executes the CLI under its
  * computed permission flags, in a fresh `$ASTRID_HOME` and an `astrid init`-ed workspace.
  *
- * Two ways to run it:
+ * Two ways to run it (the launcher started as `deno task astrid` starts it, with its V8 flags):
  * - `deno bench -A bench/cli_bench.ts`: one group per command, `deno eval 1` the baseline;
  * - `deno run -A bench/cli_bench.ts [ROUNDS] [--vs DIR]`: interleaved rounds (the floor, then
  *   each command, round after round, so a drift of the machine's speed hits all alike), printing
@@ -98,6 +98,16 @@ const COMMANDS: readonly [label: string, args: readonly string[] | null][] = [
 ];
 
 /**
+ * The V8 flags `deno task astrid` gives the launcher in the checkout at `root` (its deno.json):
+ * the child's own, so that the two share one code cache (runtime/cli/launch.ts `CHILD_V8_FLAGS`).
+ */
+function launcherFlags(root: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
+  const task = String(config.tasks?.astrid?.command ?? "");
+  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+}
+
+/**
  * `astrid …args` as run from the checkout at `root` (a folder ending in `/`) in its `place`, or
  * the floor.
  */
@@ -112,6 +122,7 @@ function command(
       "run",
       "-A",
       "--quiet",
+      ...launcherFlags(root),
       "--config",
       `${root}deno.json`,
       `${root}runtime/cli/launch.ts`,
