@@ -191,7 +191,10 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
     const names = [...new Set([...folders.keys(), ...reads.keys()])].sort();
     const passed = new Map<string, ListCacheEntry>();
     if (names.length === 0 && cache.size === 0) continue; // nothing installed in this scope
-    const { envFilePath, envFileExists, readEnvFileSync } = await envLib();
+    const { envFileExists, envFolder, envFolderNames, readEnvFileSync } = await envLib();
+    // The scope's env files, listed once: only those present are checked (see envFolderNames).
+    const envDir = envFolder(dirs.home, scope === "user" ? null : dirs.workspaceRoot);
+    const envNames = envFolderNames(envDir);
     // A plain folder (not a symlink) in a canonical scope folder is canonical as named.
     const canonical = isCanonical(root);
     // Each capsule of the scope is checked at once (their file reads overlap), then the results
@@ -210,10 +213,10 @@ export async function listInstalled(dirs: CapsuleDirs, opts: ListOptions): Promi
         const read = reads.get(name);
         const hit = cache.get(name);
         const cached = read?.ok && hit?.stamp === read.stamp ? hit : undefined;
-        const envPath = envFilePath(dirs.home, scope === "user" ? null : dirs.workspaceRoot, name);
+        const envPath = `${envDir}/${name}.json`; // env_store.ts envFilePath
         // The stored values are read when first used (a call, `capsule info`): listing checks
-        // only that their file is one they can be read from.
-        envFileExists(envPath);
+        // only that their file, when there is one, is one they can be read from.
+        if (envNames === null || envNames.has(`${name}.json`)) envFileExists(envPath);
         let env: Readonly<Record<string, string>> | undefined;
         const unchanged = cached && !opts.full ? fromCache(dir, record, opts, cached) : null;
         const loaded = unchanged ?? await loadRecorded(dir, record, opts, cached);

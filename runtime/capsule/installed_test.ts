@@ -386,6 +386,27 @@ Deno.test("env values are read when first used; an env file that is not 0600 bre
   match(list.broken[0]?.error.message ?? "", /mode 0600, current mode is 644/);
 });
 
+Deno.test("an env file that is a symlink breaks the capsule; an env folder that cannot be listed checks each file", async () => {
+  using w = await world(false);
+  await testInstall(w.dirs, await probeCopy(), w.records);
+  const [installed] = (await w.list()).capsules;
+  const envPath = installed!.envPath;
+  const folder = envPath.slice(0, envPath.lastIndexOf("/"));
+  await Deno.remove(folder, { recursive: true }).catch(() => {});
+  equal((await w.list()).capsules.length, 1, "no env file: nothing to check");
+  await Deno.mkdir(folder, { recursive: true, mode: 0o700 });
+  await Deno.symlink("/etc/hostname", envPath);
+  let list = await w.list();
+  equal(list.capsules.length, 0);
+  match(list.broken[0]?.error.message ?? "", /must be a regular file/);
+  // A folder that is a file cannot be listed: each capsule's file is checked, and fails.
+  await Deno.remove(folder, { recursive: true });
+  await Deno.writeTextFile(folder, "not a folder");
+  list = await w.list();
+  equal(list.capsules.length, 0);
+  equal(list.broken.length, 1);
+});
+
 Deno.test("a manifest is taken by its fingerprint only once its ctime is 2 s old; a later same-size edit with its mtime put back still misses", async () => {
   const { STABLE_MS } = await import("./loader.ts");
   using w = await world(false);
