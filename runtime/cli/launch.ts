@@ -92,11 +92,51 @@ export function isNarrowed(): boolean {
  *   with V8's default, each run compiles again every function it calls. A command's first run
  *   after a new build pays for the functions it never calls (once); a repeat `tools call
  *   read_file` is 5–9% faster, `tools list` 4–5% (interleaved rounds, a separate cache each).
- *   V8 refuses a code cache made under other flags (and Deno then makes it again), so every
- *   process that runs the bundle passes the same flags: one that did not would make the next one
- *   compile everything again.
+ *   V8 refuses a code cache made under other flags (and Deno then makes it again), and a launcher
+ *   and its child share some of what they compile: a launcher started without `--no-lazy` (a
+ *   plain `deno run -A runtime/cli/launch.ts`) made its child's run 5 ms slower and every
+ *   command 12 ms slower, with the cache made again by each process in turn. So the installed
+ *   `astrid` and `deno task astrid` start the launcher under these flags, and a launcher started
+ *   without `--no-lazy` starts its child without it too ({@link LAZY_CHILD_V8_FLAGS}).
  */
 export const CHILD_V8_FLAGS = "--v8-flags=--min-semi-space-size=16,--no-lazy";
+
+/** {@link CHILD_V8_FLAGS} without `--no-lazy`: for the child of a launcher started without it. */
+export const LAZY_CHILD_V8_FLAGS = "--v8-flags=--min-semi-space-size=16";
+
+/**
+ * True when this process was started with V8's `--no-lazy` (in a `--v8-flags=` argument before
+ * the script, read from `/proc/self/cmdline`); true as well when that cannot be read.
+ *
+ * @example A test runner started without it
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { startedEager } from "./launch.ts";
+ * equal(startedEager(["deno", "test", "-A", "x_test.ts"]), false);
+ * equal(startedEager(["deno", "run", "--v8-flags=--no-lazy", "launch.ts", "--v8-flags=--no-lazy"]), true);
+ * equal(startedEager(["deno", "run", "launch.ts", "--v8-flags=--no-lazy"]), false);
+ * ```
+ */
+export function startedEager(argv: readonly string[] | null = ownArgv()): boolean {
+  if (argv === null) return true;
+  for (const arg of argv.slice(1)) {
+    if (arg.startsWith("--v8-flags=")) {
+      if (arg.slice("--v8-flags=".length).split(",").includes("--no-lazy")) return true;
+    } else if (!arg.startsWith("-") && /\.(?:[cm]?[jt]s)$/.test(arg)) {
+      return false; // the script: what follows is its own arguments
+    }
+  }
+  return false;
+}
+
+/** This process's command line (Linux), or null. */
+function ownArgv(): string[] | null {
+  try {
+    return Deno.readTextFileSync("/proc/self/cmdline").split("\0").filter((a) => a !== "");
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The `deno run` arguments of the narrowed child for `astrid …args` under `flags`.
@@ -114,8 +154,10 @@ export function childArgs(
   flags: readonly string[],
   args: readonly string[],
   main: string = MAIN,
+  eager = true,
 ): string[] {
-  return ["run", "--quiet", CHILD_V8_FLAGS, "--config", CONFIG, ...flags, main, ...args];
+  const v8 = eager ? CHILD_V8_FLAGS : LAZY_CHILD_V8_FLAGS;
+  return ["run", "--quiet", v8, "--config", CONFIG, ...flags, main, ...args];
 }
 
 /** How {@link launch} was started. */
@@ -197,7 +239,7 @@ export async function launch(
       main = freshBuild() ?? MAIN;
     }
     if (env.ASTRID_DEBUG === "1") {
-      console.error(`launch: deno ${childArgs(flags, args, main).join(" ")}`);
+      console.error(`launch: deno ${childArgs(flags, args, main, startedEager()).join(" ")}`);
     }
     profile = env.ASTRID_PROFILE === "1";
   } catch (err) {
@@ -205,7 +247,8 @@ export async function launch(
     return 1;
   }
   const computed = performance.now();
-  const code = await relaunch(childArgs(flags, args, main));
+  // The child compiles as this process does (see CHILD_V8_FLAGS).
+  const code = await relaunch(childArgs(flags, args, main, startedEager()));
   if (profile) {
     // After the child's own report (main.ts): this process's start-up, flags and the child.
     const ms = (n: number) => `${n.toFixed(1)} ms`;

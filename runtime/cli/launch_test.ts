@@ -272,3 +272,26 @@ Deno.test("`deno task astrid` starts the launcher under the V8 flags of the CLI 
   // One code cache for both processes: V8 refuses a cache made under other flags.
   ok(config.tasks.astrid.command.includes(` ${CHILD_V8_FLAGS} `), config.tasks.astrid.command);
 });
+
+Deno.test("a launcher started without V8's --no-lazy starts its child without it; with it, with it", async () => {
+  const { CHILD_V8_FLAGS, LAZY_CHILD_V8_FLAGS } = await import("./launch.ts");
+  const { cliEnv } = await import("../../tests/cli.ts");
+  const { home, ws } = await tempDirs();
+  const childFlags = async (v8: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", ...v8, "--config", CONFIG, LAUNCH, "paths"],
+      cwd: ws,
+      env: { ...cliEnv(home), ASTRID_DEBUG: "1" },
+      clearEnv: true,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const line = new TextDecoder().decode(out.stderr).split("\n").find((l) =>
+      l.startsWith("launch:")
+    );
+    ok(line, "the launcher printed its child's command line");
+    return line!.split(" ").filter((a) => a.startsWith("--v8-flags="));
+  };
+  deepEqual(await childFlags([]), [LAZY_CHILD_V8_FLAGS]);
+  deepEqual(await childFlags([CHILD_V8_FLAGS]), [CHILD_V8_FLAGS]);
+});
