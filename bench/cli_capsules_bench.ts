@@ -1,10 +1,11 @@
 /**
  * What installed capsules cost the CLI (issue 15), run as a user runs it (tests/cli.ts: a
  * subprocess through the launcher): `astrid tools list --json` with 0, 10 and 50 capsules
- * installed (and the text listing, a line per tool, with 0 and 50), and one capsule tool call (`c0__echo`) with 1 and with 50 installed. It prints the median of
- * interleaved rounds (every case once per round, in a rotating order, so a busy machine slows
- * them alike) and the ratios (targets: 50 installed ≤ 1.1× none; a call with 50 ≤ 1.1× with 1);
- * the absolute times depend on the machine.
+ * installed (and the text listing, a line per tool, with 0 and 50), and one capsule tool call
+ * (`c0__echo`) with 1 and with 50 installed. It prints the median of interleaved rounds (every
+ * case once per round, in a rotating order, so a busy machine slows them alike) and the ratios,
+ * of the medians and per round (targets: 50 installed ≤ 1.1× none; a call with 50 ≤ 1.1× with
+ * 1); the absolute times depend on the machine.
  *
  * Installing writes the audit log (each install is an audited action, checkpointed and
  * witnessed), and opening a log with entries costs more than opening an empty one (its witness
@@ -90,18 +91,20 @@ for (let r = 0; r < rounds; r++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const m = times.map(median);
 for (const [i, [name]] of cases.entries()) console.log(`${name.padEnd(34)} ${m[i]!.toFixed(0)} ms`);
+/**
+ * Case `a` over case `b`: the ratio of their medians, and the median of the per-round ratios (the
+ * two ran in the same round, so a drift of the machine's speed between rounds cancels out).
+ */
+const ratio = (a: number, b: number) => {
+  const paired = median(times[a]!.map((t, r) => t / times[b]![r]!));
+  return `${(m[a]! / m[b]!).toFixed(2)}× (per round: ${paired.toFixed(2)}×)`;
+};
+console.log(`tools list: 10 / none = ${ratio(1, 0)}, 50 / none = ${ratio(2, 0)} (target ≤ 1.1×)`);
+console.log(`capsule call: 50 / 1 = ${ratio(4, 3)} (target ≤ 1.1×)`);
 console.log(
-  `tools list: 10 / none = ${(m[1]! / m[0]!).toFixed(2)}×, 50 / none = ${
-    (m[2]! / m[0]!).toFixed(2)
-  }× (target ≤ 1.1×)`,
+  `tools list: 50 / none with the same audit history (50 installed and removed) = ${ratio(2, 5)}`,
 );
-console.log(`capsule call: 50 / 1 = ${(m[4]! / m[3]!).toFixed(2)}× (target ≤ 1.1×)`);
-console.log(
-  `tools list: 50 / none with the same audit history (50 installed and removed) = ${
-    (m[2]! / m[5]!).toFixed(2)
-  }×`,
-);
-console.log(`tools list as text: 50 / none = ${(m[7]! / m[6]!).toFixed(2)}× (target ≤ 1.1×)`);
+console.log(`tools list as text: 50 / none = ${ratio(7, 6)} (target ≤ 1.1×)`);
 for (const w of Object.values(worlds)) {
   for (const dir of [w.home, w.ws]) await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
