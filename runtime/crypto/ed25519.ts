@@ -231,20 +231,33 @@ function tripleId(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Ar
  * ```
  */
 export async function verifyAhead(items: readonly SignedBytes[]): Promise<void> {
-  const keys = new Map<string, Promise<CryptoKey | null>>();
-  const importKey = (raw: Uint8Array) =>
-    crypto.subtle.importKey("raw", raw.slice(), { name: "Ed25519" }, false, ["verify"])
-      .catch(() => null);
   await Promise.all(items.map(async ({ publicKey, message, signature }) => {
     if (publicKey.length !== 32 || signature.length !== 64) return;
-    const id = toHex(publicKey);
-    if (!keys.has(id)) keys.set(id, importKey(publicKey));
-    const key = await keys.get(id)!;
+    const key = await verifyKey(publicKey);
     if (!key) return;
     const ok = await crypto.subtle.verify("Ed25519", key, signature.slice(), message.slice())
       .catch(() => false);
     if (ok) rememberVerified(publicKey, message, signature);
   }));
+}
+
+// Public keys imported into WebCrypto for verifyAhead(), by hex: a later call with the same key
+// (the runtime's own, checked again by each part of a command) skips the import, one trip to
+// Deno's crypto thread and back. A key WebCrypto refuses is kept as null.
+const importedKeys = new Map<string, Promise<CryptoKey | null>>();
+const MAX_IMPORTED = 64;
+
+/** `raw` (32 bytes) as a WebCrypto Ed25519 verification key, imported once; null if refused. */
+function verifyKey(raw: Uint8Array): Promise<CryptoKey | null> {
+  const id = toHex(raw);
+  let key = importedKeys.get(id);
+  if (key === undefined) {
+    if (importedKeys.size >= MAX_IMPORTED) importedKeys.clear();
+    key = crypto.subtle.importKey("raw", raw.slice(), { name: "Ed25519" }, false, ["verify"])
+      .catch(() => null);
+    importedKeys.set(id, key);
+  }
+  return key;
 }
 
 function rememberVerified(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
